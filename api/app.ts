@@ -1,0 +1,62 @@
+/** The HTTP API: routers per resource, problem+json errors, request logging. */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppDeps } from './deps.js';
+import { Problem, problemResponse, toProblem } from './errors.js';
+import { healthRoutes } from './routes/health.js';
+import { productRoutes } from './routes/products.js';
+import { reservationRoutes } from './routes/reservations.js';
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono({
+    // Validation failures of any route answer 400 with the offending fields.
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const errors = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      return problemResponse(
+        c,
+        new Problem(400, 'VALIDATION_FAILED', errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; '), { errors }),
+      );
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    deps.log.debug('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+    });
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problemResponse(c, new Problem(413, 'PAYLOAD_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes`)),
+    }),
+  );
+  app.use('*', async (c, next) => {
+    const type = c.req.header('content-type');
+    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && type && !/^application\/(.+\+)?json\b/i.test(type)) {
+      return problemResponse(c, new Problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json'));
+    }
+    await next();
+  });
+
+  app.route('/', healthRoutes(deps));
+  app.route('/products', productRoutes(deps));
+  app.route('/reservations', reservationRoutes(deps));
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Tshop Reserve API', version: '0.1.0', description: 'Durable phone pre-orders on Temporal.' },
+  });
+
+  app.notFound((c) => problemResponse(c, new Problem(404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => problemResponse(c, toProblem(err, deps.log)));
+  return app;
+}

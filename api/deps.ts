@@ -1,0 +1,12 @@
+import type { Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { Logger } from '../shared/log.js';
+
+/** What the HTTP API needs; tests build their own. */
+export interface AppDeps {
+  db: Kysely<Database>;
+  temporal: Client;
+  taskQueue: string;
+  log: Logger;
+}

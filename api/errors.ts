@@ -1,0 +1,90 @@
+/** Problem Details (RFC 9457) responses, and the one place Temporal errors become HTTP. */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ServiceError } from '@temporalio/client';
+import type { Logger } from '../shared/log.js';
+
+export type ProblemCode =
+  | 'VALIDATION_FAILED'
+  | 'MALFORMED_REQUEST'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'NOT_FOUND'
+  | 'UNKNOWN_PRODUCT'
+  | 'OUT_OF_STOCK'
+  | 'NOT_CANCELLABLE'
+  | 'ALREADY_EXISTS'
+  | 'STOCK_UNAVAILABLE'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL';
+
+const TITLES: Record<ProblemCode, string> = {
+  VALIDATION_FAILED: 'The request is not valid',
+  MALFORMED_REQUEST: 'The request could not be read',
+  PAYLOAD_TOO_LARGE: 'The request body is too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported content type',
+  NOT_FOUND: 'Not found',
+  UNKNOWN_PRODUCT: 'No such product',
+  OUT_OF_STOCK: 'Out of stock',
+  NOT_CANCELLABLE: 'The reservation can no longer be cancelled',
+  ALREADY_EXISTS: 'Already exists',
+  STOCK_UNAVAILABLE: 'The stock decision could not be made',
+  SERVICE_UNAVAILABLE: 'A backing service is unavailable',
+  INTERNAL: 'Internal error',
+};
+
+export class Problem extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail);
+  }
+}
+
+export function problemBody(p: Problem, instance?: string) {
+  return {
+    type: `https://tshop.example/problems/${p.code.toLowerCase().replaceAll('_', '-')}`,
+    title: TITLES[p.code],
+    status: p.status,
+    detail: p.detail,
+    code: p.code,
+    ...(instance ? { instance } : {}),
+    ...p.extra,
+  };
+}
+
+export function problemResponse(c: Context, p: Problem): Response {
+  return c.body(JSON.stringify(problemBody(p, c.req.path)), p.status, {
+    'content-type': 'application/problem+json',
+  });
+}
+
+/** Maps anything thrown by a handler to a problem; unknown errors are logged, never leaked. */
+export function toProblem(err: unknown, log: Logger): Problem {
+  if (err instanceof Problem) return err;
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return new Problem(413, 'PAYLOAD_TOO_LARGE', 'the request body exceeds the size limit');
+    if (err.status === 400) return new Problem(400, 'MALFORMED_REQUEST', err.message || 'malformed request');
+    return new Problem(err.status as ContentfulStatusCode, 'VALIDATION_FAILED', err.message);
+  }
+  if (err instanceof WorkflowNotFoundError) return new Problem(404, 'NOT_FOUND', 'no such reservation');
+  if (err instanceof WorkflowExecutionAlreadyStartedError) {
+    return new Problem(409, 'ALREADY_EXISTS', 'a reservation with this id already exists');
+  }
+  if (err instanceof ServiceError || isConnectionError(err)) {
+    log.warn('temporal unavailable', { error: err });
+    return new Problem(503, 'SERVICE_UNAVAILABLE', 'the workflow service is unavailable; try again shortly');
+  }
+  log.error('unhandled error', { error: err, stack: err instanceof Error ? err.stack : undefined });
+  return new Problem(500, 'INTERNAL', 'an unexpected error occurred');
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === '57P01';
+}

@@ -1,0 +1,18 @@
+/** `npm run start:api`: the HTTP API alone, configured by DATABASE_URL, TEMPORAL_ADDRESS and PORT. */
+import { parseConfig, requireServices } from '../shared/config.js';
+import { createLogger } from '../shared/log.js';
+import { runMain, say } from '../scripts/main.js';
+import { connectTemporal, openDatabase, startApi } from '../scripts/stack.js';
+
+runMain('tshop-api', async (onStop) => {
+  const config = parseConfig();
+  const { databaseUrl, temporalAddress } = requireServices(config);
+  const log = createLogger('api', config.logLevel);
+  const db = await openDatabase(databaseUrl);
+  onStop(() => db.destroy());
+  const { connection, client } = await connectTemporal(temporalAddress, config.temporal.namespace);
+  onStop(() => connection.close());
+  const api = await startApi(config, { db, client, log });
+  onStop(api.close);
+  say(`API listening on ${api.url}`);
+});

@@ -1,0 +1,78 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import proto from '@temporalio/proto';
+import { pingDb } from '../../db/client.js';
+import type { AppDeps } from '../deps.js';
+
+const CheckSchema = z.object({ ok: z.boolean(), detail: z.string().optional() });
+const ReadySchema = z
+  .object({
+    status: z.enum(['ready', 'not ready']),
+    checks: z.object({ database: CheckSchema, temporal: CheckSchema, worker: CheckSchema }),
+  })
+  .openapi('Readiness');
+
+const withTimeout = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
+
+async function check(fn: () => Promise<string | void>) {
+  try {
+    const detail = await withTimeout(fn(), 2_000);
+    return detail ? { ok: true, detail } : { ok: true };
+  } catch (err) {
+    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Liveness and readiness probes (public). */
+export function healthRoutes(deps: AppDeps) {
+  const app = new OpenAPIHono();
+
+  /** Liveness: the process is up. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/healthz',
+      tags: ['health'],
+      summary: 'Liveness',
+      responses: { 200: { description: 'The process is up', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
+    }),
+    (c) => c.json({ status: 'ok' as const }, 200),
+  );
+
+  /** Readiness: database and Temporal reachable, and a worker polling the task queue. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/readyz',
+      tags: ['health'],
+      summary: 'Readiness',
+      responses: {
+        200: { description: 'Ready to serve', content: { 'application/json': { schema: ReadySchema } } },
+        503: { description: 'A dependency is missing', content: { 'application/json': { schema: ReadySchema } } },
+      },
+    }),
+    async (c) => {
+      const namespace = deps.temporal.options.namespace;
+      const [database, temporalCheck, worker] = await Promise.all([
+        check(() => pingDb(deps.db)),
+        check(async () => {
+          await deps.temporal.workflowService.getSystemInfo({});
+        }),
+        check(async () => {
+          const res = await deps.temporal.workflowService.describeTaskQueue({
+            namespace,
+            taskQueue: { name: deps.taskQueue },
+            taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+          });
+          const pollers = res.pollers?.length ?? 0;
+          if (pollers === 0) throw new Error(`no worker is polling task queue ${deps.taskQueue}`);
+          return `${pollers} poller(s)`;
+        }),
+      ]);
+      const ok = database.ok && temporalCheck.ok && worker.ok;
+      const body = { status: ok ? ('ready' as const) : ('not ready' as const), checks: { database, temporal: temporalCheck, worker } };
+      return ok ? c.json(body, 200) : c.json(body, 503);
+    },
+  );
+  return app;
+}

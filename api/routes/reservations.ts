@@ -1,0 +1,221 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { findDistrict } from '../../db/data/seoul.js';
+import { findProduct } from '../../db/repositories/products.js';
+import { findReservation, getReservationView, saveContact } from '../../db/repositories/reservations.js';
+import {
+  cancelSignal,
+  isCancellable,
+  reservationWorkflowId,
+  reserveUpdate,
+  SearchAttributes,
+  STATUS_LABELS,
+  WORKFLOW_TYPE,
+  type ReservationInput,
+} from '../../shared/contract.js';
+import { newReservationId } from '../../shared/ids.js';
+import type { reservationWorkflow } from '../../workflows/reservation.js';
+import type { AppDeps } from '../deps.js';
+import { Problem } from '../errors.js';
+import {
+  CancelReservationSchema,
+  CreateReservationSchema,
+  PatchReservationSchema,
+  ProblemSchema,
+  ReservationIdParam,
+  ReservationSchema,
+} from '../schemas.js';
+
+type ReservationView = NonNullable<Awaited<ReturnType<typeof getReservationView>>>;
+
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
+const reservationBody = (description: string) => ({ description, content: { 'application/json': { schema: ReservationSchema } } });
+const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
+  required,
+  content: { 'application/json': { schema } },
+});
+
+// How long a reserve request may wait for the stock decision before answering 503.
+const DECISION_DEADLINE_MS = 40_000;
+
+export function toReservationDto(v: ReservationView) {
+  return {
+    id: v.id,
+    workflowId: v.workflow_id,
+    status: v.status,
+    statusLabel: STATUS_LABELS[v.status],
+    product: { id: v.product_id, sku: v.product_sku, name: v.product_name },
+    quantity: v.quantity,
+    customerId: v.customer_id,
+    rejectReason: v.reject_reason,
+    cancelReason: v.cancel_reason,
+    createdAt: v.created_at.toISOString(),
+    updatedAt: v.updated_at.toISOString(),
+    events: v.events.map((e) => ({
+      status: e.status,
+      label: STATUS_LABELS[e.status],
+      at: e.created_at.toISOString(),
+      detail: e.detail,
+    })),
+  };
+}
+
+/** Reservations: reserve (synchronous stock decision), read, cancel. */
+export function reservationRoutes(deps: AppDeps) {
+  const app = new OpenAPIHono();
+
+  const loadView = async (id: string) => {
+    const view = await getReservationView(deps.db, id);
+    if (!view) throw new Problem(404, 'NOT_FOUND', `no reservation ${id}`);
+    return view;
+  };
+
+  const requestCancel = async (id: string, reason: string | undefined) => {
+    const current = await findReservation(deps.db, id);
+    if (!current) throw new Problem(404, 'NOT_FOUND', `no reservation ${id}`);
+    if (!isCancellable(current.status)) {
+      throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
+    }
+    await deps.temporal.workflow.getHandle(current.workflow_id).signal(cancelSignal, reason ? { reason } : {});
+    deps.log.info('cancel requested', { reservationId: id, workflowId: current.workflow_id });
+    return toReservationDto(await loadView(id));
+  };
+
+  /** Reserves a phone: answers 201 (stock taken) or 409 (no stock) once the stock decision is made. */
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      tags: ['reservations'],
+      summary: 'Reserve a phone',
+      request: { body: jsonBody(CreateReservationSchema) },
+      responses: {
+        201: reservationBody('Accepted: stock reserved'),
+        400: problem('Invalid request'),
+        409: problem('Out of stock; nothing changed'),
+        422: problem('Unknown product or district'),
+        503: problem('Decision could not be made; nothing reserved'),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      if (!(await findProduct(deps.db, body.productId))) {
+        throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${body.productId} does not exist`);
+      }
+      const { customer } = body;
+      const district = customer.district === undefined ? undefined : findDistrict(customer.district);
+      if (customer.district !== undefined && !district) {
+        throw new Problem(422, 'VALIDATION_FAILED', `"${customer.district}" is not a Seoul district`, {
+          errors: [{ path: 'customer.district', message: 'not a Seoul district' }],
+        });
+      }
+      const reservationId = newReservationId();
+      const workflowId = reservationWorkflowId(reservationId);
+      // Personal data goes to PostgreSQL only; the workflow gets ids and numbers.
+      await saveContact(deps.db, {
+        reservationId,
+        customerId: customer.id,
+        name: customer.name ?? null,
+        phone: customer.phone ?? null,
+        district: district?.ko ?? null,
+        latitude: customer.latitude ?? district?.latitude ?? null,
+        longitude: customer.longitude ?? district?.longitude ?? null,
+      });
+      const input: ReservationInput = {
+        reservationId,
+        productId: body.productId,
+        quantity: body.quantity,
+        customerId: customer.id,
+      };
+      const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+        typedSearchAttributes: [
+          { key: SearchAttributes.status, value: 'PENDING' },
+          { key: SearchAttributes.productId, value: body.productId },
+          { key: SearchAttributes.customerId, value: customer.id },
+        ],
+      });
+      const log = deps.log.child({ reservationId, workflowId });
+      let state;
+      try {
+        state = await deps.temporal.withDeadline(Date.now() + DECISION_DEADLINE_MS, () =>
+          deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start }),
+        );
+      } catch (err) {
+        log.warn('reserve did not complete', { error: err });
+        throw err;
+      }
+      log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
+      if (state.status === 'REJECTED') {
+        if (state.rejectReason === 'OUT_OF_STOCK') {
+          throw new Problem(409, 'OUT_OF_STOCK', `product ${body.productId} has fewer than ${body.quantity} unit(s) left`, {
+            reservationId,
+            workflowId,
+          });
+        }
+        throw new Problem(503, 'STOCK_UNAVAILABLE', 'the stock service did not answer in time; nothing was reserved', {
+          reservationId,
+          workflowId,
+        });
+      }
+      c.header('Location', `/reservations/${reservationId}`);
+      return c.json(toReservationDto(await loadView(reservationId)), 201);
+    },
+  );
+
+  /** Reads one reservation with its status (and Korean label) and timeline. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      tags: ['reservations'],
+      summary: 'Get a reservation',
+      request: { params: ReservationIdParam },
+      responses: { 200: reservationBody('The reservation'), 400: problem('Invalid id'), 404: problem('No such reservation') },
+    }),
+    async (c) => c.json(toReservationDto(await loadView(c.req.valid('param').id)), 200),
+  );
+
+  /** Cancels a reservation by sending its workflow the `cancel` signal. */
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/cancel',
+      tags: ['reservations'],
+      summary: 'Cancel a reservation',
+      request: { params: ReservationIdParam, body: jsonBody(CancelReservationSchema, false) },
+      responses: {
+        202: reservationBody('Cancellation requested; the status becomes CANCELLED when stock is restored'),
+        400: problem('Invalid request'),
+        404: problem('No such reservation'),
+        409: problem('Already completed, cancelled, expired or rejected'),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json') as z.infer<typeof CancelReservationSchema> | undefined;
+      return c.json(await requestCancel(c.req.valid('param').id, body?.reason), 202);
+    },
+  );
+
+  /** The seed's cancel call: `PATCH /reservations/:id {"status":"예약취소"}`. */
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/{id}',
+      tags: ['reservations'],
+      summary: 'Cancel a reservation (seed-compatible)',
+      request: { params: ReservationIdParam, body: jsonBody(PatchReservationSchema) },
+      responses: {
+        202: reservationBody('Cancellation requested'),
+        400: problem('Invalid request'),
+        404: problem('No such reservation'),
+        409: problem('Already completed, cancelled, expired or rejected'),
+      },
+    }),
+    async (c) => c.json(await requestCancel(c.req.valid('param').id, c.req.valid('json').reason), 202),
+  );
+  return app;
+}

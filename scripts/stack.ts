@@ -1,0 +1,171 @@
+/** Shared start-up steps of the launchers and the test suite: infrastructure, database, worker, API. */
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Kysely } from 'kysely';
+import { createApp } from '../api/app.js';
+import { createDb, pingDb } from '../db/client.js';
+import { migrateToLatest } from '../db/migrate.js';
+import type { Database } from '../db/schema.js';
+import { seedDemoData } from '../db/seed.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
+import { ensureSearchAttributes } from '../workers/search-attributes.js';
+import { createReservationWorker } from '../workers/worker.js';
+import { startEmbeddedPostgres } from './infra/postgres.js';
+import { StartupError } from './infra/process.js';
+import { startTemporalDevServer } from './infra/temporal.js';
+
+export interface Infra {
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalUiUrl: string | undefined;
+  embedded: { postgres: boolean; temporal: boolean };
+  stop(): Promise<void>;
+}
+
+/** Uses DATABASE_URL / TEMPORAL_ADDRESS when set, otherwise starts the embedded ones. */
+export async function startInfra(config: Config, say: (line: string) => void = () => undefined): Promise<Infra> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      say(`starting embedded PostgreSQL on 127.0.0.1:${config.embeddedPostgresPort} …`);
+      const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort });
+      stops.push(pg.stop);
+      databaseUrl = pg.url;
+    }
+    let temporalAddress = config.temporal.address;
+    let temporalUiUrl: string | undefined;
+    if (!temporalAddress) {
+      say(`starting the Temporal dev server on 127.0.0.1:${config.temporal.devServerPort} …`);
+      const t = await startTemporalDevServer({
+        dataDir: config.dataDir,
+        port: config.temporal.devServerPort,
+        uiPort: config.temporal.devServerUiPort,
+        cliPath: config.temporal.cliPath,
+        log: say,
+      });
+      stops.push(t.stop);
+      temporalAddress = t.address;
+      temporalUiUrl = t.uiUrl;
+    }
+    return {
+      databaseUrl,
+      temporalAddress,
+      temporalUiUrl,
+      embedded: { postgres: !config.databaseUrl, temporal: !config.temporal.address },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}
+
+/** Opens the pool and fails with one clear line when the database cannot be reached. */
+export async function openDatabase(url: string, options: { max?: number } = {}): Promise<Kysely<Database>> {
+  const db = createDb(url, options);
+  try {
+    await pingDb(db);
+    return db;
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    throw new StartupError(`database unreachable at ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Runs migrations, then the idempotent demo seed. */
+export async function prepareDatabase(db: Kysely<Database>, options: { seed: boolean }) {
+  const migrated = await migrateToLatest(db);
+  const seeded = options.seed ? await seedDemoData(db) : { products: 0, agencies: 0 };
+  return { migrated, seeded };
+}
+
+export async function connectTemporal(address: string, namespace: string) {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+    await connection.workflowService.getSystemInfo({});
+    return { connection, client: new Client({ connection, namespace }) };
+  } catch (err) {
+    throw new StartupError(`Temporal unreachable at ${address}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** Registers search attributes if missing, then runs the reservation worker until stopped. */
+export async function startWorker(
+  config: Config,
+  deps: { db: Kysely<Database>; temporalAddress: string; log: Logger },
+): Promise<RunningWorker> {
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address: deps.temporalAddress });
+  } catch (err) {
+    throw new StartupError(`Temporal unreachable at ${deps.temporalAddress}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+  if (added.length > 0) deps.log.info('registered search attributes', { added });
+  const worker = await createReservationWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    deps: { db: deps.db },
+  });
+  const running = worker.run();
+  running.catch((err) => deps.log.error('worker stopped with an error', { error: err }));
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+export interface RunningApi {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the API; rejects with a one-line error when the port is taken. */
+export async function startApi(
+  config: Config,
+  deps: { db: Kysely<Database>; client: Client; log: Logger },
+): Promise<RunningApi> {
+  const app = createApp({ db: deps.db, temporal: deps.client, taskQueue: config.temporal.taskQueue, log: deps.log });
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new StartupError(`port ${config.http.port} (API, PORT) is already in use`) : err),
+    );
+  });
+  const shownHost = ['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host;
+  return {
+    url: `http://${shownHost}:${config.http.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      }),
+  };
+}

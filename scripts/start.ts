@@ -1,0 +1,48 @@
+/** `npm start`: the whole system in the foreground, on embedded PostgreSQL and Temporal by default. */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { parseConfig } from '../shared/config.js';
+import { createLogger } from '../shared/log.js';
+import { assertPortFree } from './infra/process.js';
+import { runMain, say } from './main.js';
+import { connectTemporal, openDatabase, prepareDatabase, redactUrl, startApi, startInfra, startWorker } from './stack.js';
+
+runMain('tshop', async (onStop) => {
+  const config = parseConfig();
+  const log = createLogger('tshop', config.logLevel);
+  // The launcher owns signal handling, so it can stop the worker before the server it talks to.
+  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  await assertPortFree(config.http.port, 'API, PORT', config.http.host);
+
+  const infra = await startInfra(config, say);
+  onStop(infra.stop);
+  const db = await openDatabase(infra.databaseUrl);
+  onStop(() => db.destroy());
+  const { migrated, seeded } = await prepareDatabase(db, { seed: true });
+  if (migrated.length > 0) say(`applied migrations: ${migrated.join(', ')}`);
+  if (seeded.products + seeded.agencies > 0) say(`seeded ${seeded.products} products and ${seeded.agencies} stores`);
+
+  const { connection, client } = await connectTemporal(infra.temporalAddress, config.temporal.namespace);
+  onStop(() => connection.close());
+  say('starting the worker …');
+  const worker = await startWorker(config, { db, temporalAddress: infra.temporalAddress, log });
+  onStop(worker.stop);
+  const api = await startApi(config, { db, client, log });
+  onStop(api.close);
+
+  const ui = infra.temporalUiUrl ?? '(the Web UI of the cluster at TEMPORAL_ADDRESS)';
+  say(
+    [
+      '',
+      'Tshop Reserve is running',
+      `  API              ${api.url}`,
+      `  API contract     ${api.url}/openapi.json`,
+      `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
+      `  Temporal         ${infra.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  PostgreSQL       ${redactUrl(infra.databaseUrl)}${infra.embedded.postgres ? ' (embedded)' : ''}`,
+      `  Data directory   ${config.dataDir}`,
+      '',
+      `Try: curl -s ${api.url}/products`,
+      'Press Ctrl-C to stop.',
+    ].join('\n'),
+  );
+});

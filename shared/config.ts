@@ -1,0 +1,69 @@
+/** Configuration from environment variables, parsed once at process start. */
+import path from 'node:path';
+import { z } from 'zod';
+import { TASK_QUEUE } from './contract.js';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const EnvSchema = z.object({
+  DATA_DIR: z.string().default('./.data'),
+  DATABASE_URL: optionalString,
+  PG_PORT: port(5433),
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_TASK_QUEUE: z.string().default(TASK_QUEUE),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: port(8088),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Config = ReturnType<typeof parseConfig>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError with one readable line per bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    embeddedPostgresPort: e.PG_PORT,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      devServerPort: e.TEMPORAL_PORT,
+      devServerUiPort: e.TEMPORAL_UI_PORT,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+    },
+    http: { host: e.HOST, port: e.PORT },
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** The variables that must be set for a part that runs alone (API, worker) in a real deployment. */
+export function requireServices(config: Config): { databaseUrl: string; temporalAddress: string } {
+  const missing = [
+    config.databaseUrl ? undefined : 'DATABASE_URL',
+    config.temporal.address ? undefined : 'TEMPORAL_ADDRESS',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `${missing.join(' and ')} must be set (run "npm run start:infra" for a local PostgreSQL and Temporal)`,
+    );
+  }
+  return { databaseUrl: config.databaseUrl!, temporalAddress: config.temporal.address! };
+}

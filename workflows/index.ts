@@ -1,0 +1,2 @@
+/** The workflows the reservation worker registers. */
+export { reservationWorkflow } from './reservation.js';
