@@ -1,16 +1,9 @@
-/** Runs the frozen migrations in db/migrations with Kysely's Migrator. */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FileMigrationProvider, Migrator, type Kysely } from 'kysely';
-
-const migrationFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+/** Runs the frozen migrations of db/migrations with Kysely's Migrator. */
+import { Migrator, type Kysely } from 'kysely';
+import { migrations } from './migrations/index.js';
 
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({
-    db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder }),
-  });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;

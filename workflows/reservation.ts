@@ -93,14 +93,18 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   setStatus('ACCEPTED');
   decided = true;
 
+  let workflowCancelled: unknown;
   try {
     await condition(() => cancelRequested);
   } catch (err) {
-    // A Temporal cancellation (Web UI "Cancel", `temporal workflow cancel`) is a cancel too.
+    // A Temporal cancellation (Web UI "Cancel", `temporal workflow cancel`) is a cancel too:
+    // compensate, then end the execution as cancelled.
     if (!isCancellation(err)) throw err;
+    workflowCancelled = err;
     state.cancelReason ??= 'workflow cancelled by an operator';
   }
   await CancellationScope.nonCancellable(() => compensate(input, state, setStatus));
+  if (workflowCancelled) throw workflowCancelled;
   await condition(allHandlersFinished);
   return state;
 }

@@ -2,12 +2,12 @@
 import { SEOUL_DISTRICTS } from './seoul.js';
 
 export const DEMO_PRODUCTS = [
-  { sku: 'galaxy-s26-ultra-512', name: 'Galaxy S26 Ultra 512GB', brand: 'Samsung', price_krw: 1_976_700, stock: 120 },
-  { sku: 'galaxy-z-fold8-512', name: 'Galaxy Z Fold8 512GB', brand: 'Samsung', price_krw: 2_533_700, stock: 60 },
-  { sku: 'galaxy-z-flip8-256', name: 'Galaxy Z Flip8 256GB', brand: 'Samsung', price_krw: 1_485_000, stock: 80 },
-  { sku: 'iphone-18-pro-256', name: 'iPhone 18 Pro 256GB', brand: 'Apple', price_krw: 1_750_000, stock: 100 },
-  { sku: 'iphone-18-pro-max-512', name: 'iPhone 18 Pro Max 512GB', brand: 'Apple', price_krw: 2_290_000, stock: 50 },
-  { sku: 'galaxy-a57-128', name: 'Galaxy A57 128GB', brand: 'Samsung', price_krw: 599_500, stock: 200 },
+  { sku: 'galaxy-s26-ultra-512', name: 'Galaxy S26 Ultra 512GB', brand: 'Samsung', priceKrw: 1_976_700, stock: 120 },
+  { sku: 'galaxy-z-fold8-512', name: 'Galaxy Z Fold8 512GB', brand: 'Samsung', priceKrw: 2_533_700, stock: 60 },
+  { sku: 'galaxy-z-flip8-256', name: 'Galaxy Z Flip8 256GB', brand: 'Samsung', priceKrw: 1_485_000, stock: 80 },
+  { sku: 'iphone-18-pro-256', name: 'iPhone 18 Pro 256GB', brand: 'Apple', priceKrw: 1_750_000, stock: 100 },
+  { sku: 'iphone-18-pro-max-512', name: 'iPhone 18 Pro Max 512GB', brand: 'Apple', priceKrw: 2_290_000, stock: 50 },
+  { sku: 'galaxy-a57-128', name: 'Galaxy A57 128GB', brand: 'Samsung', priceKrw: 599_500, stock: 200 },
 ] as const;
 
 // Extra stores at the busiest shopping streets, beside one store per district office.

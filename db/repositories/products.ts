@@ -1,5 +1,7 @@
 /** Product catalogue queries. */
-import type { Db, Product } from '../schema.js';
+import type { Kysely } from 'kysely';
+import type { Database, Db, Product } from '../schema.js';
+import { recordStockMove, stockKeys } from './stock.js';
 
 export async function listProducts(db: Db): Promise<Product[]> {
   return db.selectFrom('products').selectAll().orderBy('id').execute();
@@ -7,4 +9,29 @@ export async function listProducts(db: Db): Promise<Product[]> {
 
 export async function findProduct(db: Db, id: number): Promise<Product | undefined> {
   return db.selectFrom('products').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Creates a product whose initial stock enters through the ledger (so stock = sum of moves). */
+export async function createProduct(
+  db: Kysely<Database>,
+  p: { sku: string; name: string; brand: string; priceKrw: number; stock: number },
+): Promise<Product | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const product = await trx
+      .insertInto('products')
+      .values({ sku: p.sku, name: p.name, brand: p.brand, price_krw: p.priceKrw, stock: p.stock })
+      .onConflict((oc) => oc.column('sku').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (product && p.stock > 0) {
+      await recordStockMove(trx, {
+        productId: product.id,
+        reservationId: null,
+        kind: 'INITIAL',
+        delta: p.stock,
+        key: stockKeys.initial(p.sku),
+      });
+    }
+    return product;
+  });
 }

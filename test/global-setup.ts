@@ -1,0 +1,54 @@
+/** Starts one real PostgreSQL and one Temporal dev server for the whole run, and stops them after. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { writeFileSync } from 'node:fs';
+import type {} from 'vitest';
+import type { TestProject } from 'vitest/node';
+import { parseConfig } from '../shared/config.js';
+import { openDatabase, prepareDatabase, startInfra } from '../scripts/stack.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    temporalAddress: string;
+    workflowBundlePath: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-test-'));
+  const config = parseConfig({
+    DATA_DIR: dataDir,
+    DATABASE_URL: process.env.TEST_DATABASE_URL,
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    PG_PORT: process.env.TEST_PG_PORT ?? '55432',
+    TEMPORAL_PORT: process.env.TEST_TEMPORAL_PORT ?? '17233',
+    TEMPORAL_UI_PORT: process.env.TEST_TEMPORAL_UI_PORT ?? '18233',
+    TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH,
+    PATH: process.env.PATH,
+  });
+  const infra = await startInfra(config, (line) => console.log(`[test infra] ${line}`));
+  try {
+    const db = await openDatabase(infra.databaseUrl);
+    await prepareDatabase(db, { seed: false }).finally(() => db.destroy());
+    // One workflow bundle for every test file instead of one webpack run per worker.
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: path.resolve('workflows/index.ts'),
+      logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+    });
+    const workflowBundlePath = path.join(dataDir, 'workflow-bundle.js');
+    writeFileSync(workflowBundlePath, code);
+    project.provide('databaseUrl', infra.databaseUrl);
+    project.provide('temporalAddress', infra.temporalAddress);
+    project.provide('workflowBundlePath', workflowBundlePath);
+  } catch (err) {
+    await infra.stop();
+    throw err;
+  }
+  return async () => {
+    await infra.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,188 @@
+/** The first reservation, end to end: real API app, real worker, real Temporal and PostgreSQL. */
+import { Context } from '@temporalio/activity';
+import type { Client, Connection } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/schema.js';
+import { cancelSignal, reservationWorkflowId, stateQuery } from '../shared/contract.js';
+import { connectClient, eventually, movesOf, newProduct, openTestDb, startTestWorker, stockOf, testApp, type TestWorker } from './helpers.js';
+
+let db: Kysely<Database>;
+let connection: Connection;
+let client: Client;
+let worker: TestWorker;
+let app: ReturnType<typeof testApp>;
+const releaseAttempts = new Map<string, number>();
+
+beforeAll(async () => {
+  db = await openTestDb();
+  ({ connection, client } = await connectClient());
+  // The compensation commits, then "crashes" on its first attempt, so Temporal retries it.
+  worker = await startTestWorker(db, (real) => ({
+    async releaseStock(input) {
+      const result = await real.releaseStock(input);
+      const attempt = Context.current().info.attempt;
+      releaseAttempts.set(input.reservationId, attempt);
+      if (attempt === 1) throw new Error('simulated crash after the release committed');
+      return result;
+    },
+  }));
+  app = testApp(db, client, worker.taskQueue);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await connection?.close();
+  await db?.destroy();
+});
+
+const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const reserve = (productId: number | string, extra: Record<string, unknown> = {}) =>
+  app.request('/reservations', json({ productId, customer: { id: 'c-1', name: '홍길동', phone: '010-1234-5678', district: '강남구' }, ...extra }));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+const read = (res: Response): Promise<any> => res.json();
+const getReservation = async (id: string) => read(await app.request(`/reservations/${id}`));
+
+/** Every byte string in a workflow history (payload data), decoded as text. */
+function payloadText(node: unknown): string {
+  if (node instanceof Uint8Array) return Buffer.from(node).toString('utf8');
+  if (Array.isArray(node)) return node.map(payloadText).join('\n');
+  if (node && typeof node === 'object') return Object.values(node).map(payloadText).join('\n');
+  return '';
+}
+
+describe('POST /reservations', () => {
+  it('accepts when stock is there: 201, stock down by exactly one, one ledger row', async () => {
+    const product = await newProduct(db, 3);
+    const res = await reserve(product.id);
+    expect(res.status).toBe(201);
+    const body = await read(res);
+    expect(body).toMatchObject({
+      status: 'ACCEPTED',
+      statusLabel: { ko: '배정대기' },
+      workflowId: reservationWorkflowId(body.id),
+      product: { id: product.id },
+      quantity: 1,
+      customerId: 'c-1',
+    });
+    expect(res.headers.get('location')).toBe(`/reservations/${body.id}`);
+    expect(await stockOf(db, product.id)).toBe(2);
+    expect((await movesOf(db, body.id)).map((m) => [m.kind, m.delta])).toEqual([['RESERVE', -1]]);
+    expect(await getReservation(body.id)).toMatchObject({ id: body.id, status: 'ACCEPTED' });
+
+    // The workflow is findable by its id and search attribute, and carries no personal data.
+    const handle = client.workflow.getHandle(body.workflowId);
+    expect((await handle.query(stateQuery)).status).toBe('ACCEPTED');
+    const history = payloadText(await handle.fetchHistory());
+    expect(history).toContain(body.id);
+    expect(history).not.toContain('010-1234-5678');
+    expect(history).not.toContain('홍길동');
+    await eventually(
+      async () => {
+        const found = [];
+        for await (const wf of client.workflow.list({ query: `WorkflowId="${body.workflowId}" AND ReservationStatus="ACCEPTED"` })) found.push(wf);
+        return found.length;
+      },
+      (n) => n === 1,
+    );
+  });
+
+  it('rejects with 409 when there is no stock, and changes nothing', async () => {
+    const product = await newProduct(db, 0);
+    const res = await reserve(product.id);
+    expect(res.status).toBe(409);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const problem = await read(res);
+    expect(problem).toMatchObject({ status: 409, code: 'OUT_OF_STOCK' });
+    expect(await stockOf(db, product.id)).toBe(0);
+    expect(await movesOf(db, problem.reservationId)).toEqual([]);
+    expect(await getReservation(problem.reservationId)).toMatchObject({ status: 'REJECTED', statusLabel: { ko: '예약불가' } });
+  });
+
+  it('answers 400 for bad input and 422 for an unknown product, reserving nothing', async () => {
+    const product = await newProduct(db, 5);
+    for (const body of [
+      { productId: product.id },
+      { productId: product.id, quantity: 3, customer: { id: 'c-1' } },
+      { productId: product.id, quantity: -1, customer: { id: 'c-1' } },
+      { productId: 'abc', customer: { id: 'c-1' } },
+      { productId: product.id, customer: { id: 'c-1', latitude: 123, longitude: 0 } },
+      { productId: product.id, customer: { id: 'c-1' }, extra: true },
+    ]) {
+      const res = await app.request('/reservations', json(body));
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect((await read(res)).code).toBe('VALIDATION_FAILED');
+    }
+    const malformed = await app.request('/reservations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"productId":' });
+    expect(malformed.status).toBe(400);
+    const unknown = await reserve(999_999);
+    expect(unknown.status).toBe(422);
+    expect((await read(unknown)).code).toBe('UNKNOWN_PRODUCT');
+    const district = await app.request('/reservations', json({ productId: product.id, customer: { id: 'c-1', district: 'Atlantis' } }));
+    expect(district.status).toBe(422);
+    expect(await stockOf(db, product.id)).toBe(5);
+  });
+});
+
+describe('cancel', () => {
+  it('restores stock exactly once although the compensation is retried, and ends CANCELLED', async () => {
+    const product = await newProduct(db, 2);
+    const { id } = await read(await reserve(product.id));
+    expect(await stockOf(db, product.id)).toBe(1);
+
+    const res = await app.request(`/reservations/${id}/cancel`, json({ reason: 'changed my mind' }));
+    expect(res.status).toBe(202);
+    const done = await eventually(() => getReservation(id), (r) => r.status === 'CANCELLED');
+    expect(done.statusLabel.ko).toBe('예약취소완료');
+    expect(done.cancelReason).toBe('changed my mind');
+    expect(done.events.map((e: { status: string }) => e.status)).toEqual(['ACCEPTED', 'CANCEL_REQUESTED', 'CANCELLED']);
+    expect(releaseAttempts.get(id)).toBeGreaterThanOrEqual(2);
+    expect(await stockOf(db, product.id)).toBe(2);
+    expect((await movesOf(db, id)).map((m) => [m.kind, m.delta])).toEqual([['RESERVE', -1], ['RELEASE', 1]]);
+
+    // Cancelling again changes nothing.
+    const again = await app.request(`/reservations/${id}/cancel`, { method: 'POST' });
+    expect(again.status).toBe(409);
+    expect((await read(again)).code).toBe('NOT_CANCELLABLE');
+    expect(await stockOf(db, product.id)).toBe(2);
+  });
+
+  it('accepts the seed call PATCH {"status":"예약취소"}', async () => {
+    const product = await newProduct(db, 1);
+    const { id } = await read(await reserve(String(product.id)));
+    const res = await app.request(`/reservations/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: '예약취소' }),
+    });
+    expect(res.status).toBe(202);
+    await eventually(() => getReservation(id), (r) => r.status === 'CANCELLED');
+    expect(await stockOf(db, product.id)).toBe(1);
+  });
+
+  it('works from a raw `cancel` signal, as the Web UI or CLI sends it', async () => {
+    const product = await newProduct(db, 1);
+    const { id, workflowId } = await read(await reserve(product.id));
+    const handle = client.workflow.getHandle(workflowId);
+    await handle.signal(cancelSignal, { reason: 'operator' });
+    const state = await handle.result();
+    expect(state.status).toBe('CANCELLED');
+    expect(await stockOf(db, product.id)).toBe(1);
+    expect((await getReservation(id)).status).toBe('CANCELLED');
+  });
+
+  it('answers 404 for an unknown reservation and 400 for a malformed id', async () => {
+    expect((await app.request('/reservations/0000000000AA')).status).toBe(404);
+    expect((await app.request('/reservations/0000000000AA/cancel', { method: 'POST' })).status).toBe(404);
+    const bad = await app.request('/reservations/not-an-id');
+    expect(bad.status).toBe(400);
+    expect((await read(bad)).code).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('GET /products', () => {
+  it('lists products with their available stock', async () => {
+    const product = await newProduct(db, 7);
+    const { items } = await read(await app.request('/products'));
+    expect(items).toContainEqual(expect.objectContaining({ id: product.id, availableStock: 7 }));
+  });
+});
