@@ -38,6 +38,8 @@ export async function startInfra(config: Config, say: (line: string) => void = (
       stops.push(pg.stop);
       databaseUrl = pg.url;
     }
+    // Fail fast on an unreachable database before spending time on Temporal.
+    await (await openDatabase(databaseUrl)).destroy();
     let temporalAddress = config.temporal.address;
     let temporalUiUrl: string | undefined;
     if (!temporalAddress) {

@@ -3,6 +3,8 @@ import proto from '@temporalio/proto';
 import { pingDb } from '../../db/client.js';
 import type { AppDeps } from '../deps.js';
 
+const POLLER_FRESH_MS = 90_000;
+
 const CheckSchema = z.object({ ok: z.boolean(), detail: z.string().optional() });
 const ReadySchema = z
   .object({
@@ -64,7 +66,9 @@ export function healthRoutes(deps: AppDeps) {
             taskQueue: { name: deps.taskQueue },
             taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
           });
-          const pollers = res.pollers?.length ?? 0;
+          // The server remembers pollers for minutes; only a recent poll (long polls last ~60 s) counts.
+          const recent = Date.now() - POLLER_FRESH_MS;
+          const pollers = (res.pollers ?? []).filter((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= recent).length;
           if (pollers === 0) throw new Error(`no worker is polling task queue ${deps.taskQueue}`);
           return `${pollers} poller(s)`;
         }),

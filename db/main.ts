@@ -1,0 +1,18 @@
+/** `npm run migrate [-- --seed]`: applies migrations (and the demo seed) to DATABASE_URL. */
+import { parseConfig, ConfigError } from '../shared/config.js';
+import { runMain, say } from '../scripts/main.js';
+import { openDatabase, prepareDatabase } from '../scripts/stack.js';
+
+runMain('tshop-migrate', async () => {
+  const config = parseConfig();
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL must be set');
+  const db = await openDatabase(config.databaseUrl);
+  try {
+    const { migrated, seeded } = await prepareDatabase(db, { seed: process.argv.includes('--seed') });
+    say(`migrations applied: ${migrated.length > 0 ? migrated.join(', ') : 'none (up to date)'}`);
+    if (seeded.products + seeded.agencies > 0) say(`seeded ${seeded.products} products and ${seeded.agencies} stores`);
+  } finally {
+    await db.destroy();
+  }
+  process.exit(0);
+});
