@@ -1,17 +1,27 @@
 /** All activities of the reservation worker, built from their dependencies. */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { createAssignmentActivities, createAssignmentBreaker, type AssignmentBreaker } from './assignment.js';
+import { createNotificationActivities } from './notification.js';
 import { createReservationActivities } from './reservation.js';
 import { createStockActivities } from './stock.js';
 
 export interface ActivityDeps {
   db: Kysely<Database>;
+  assignmentUrl: string;
+  /** Shared by every activity of the worker process; made here when not given. */
+  breaker?: AssignmentBreaker;
+  webhookUrl?: string;
+  webhookSecret?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const breaker = deps.breaker ?? createAssignmentBreaker();
   return {
     ...createStockActivities(deps),
     ...createReservationActivities(deps),
+    ...createAssignmentActivities({ ...deps, breaker }),
+    ...createNotificationActivities(deps),
   };
 }
 

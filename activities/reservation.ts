@@ -1,20 +1,23 @@
-/** Read-model activities: keep the customer centre's view of a reservation in step. */
+/** Read-model activities: the customer centre's view and its outbox, changed together. */
 import type { Kysely } from 'kysely';
-import type { ReservationStatus } from '../shared/contract.js';
-import { setReservationStatus } from '../db/repositories/reservations.js';
+import type { NotificationKind } from '../shared/contract.js';
+import { queueNotification } from '../db/repositories/notifications.js';
+import { applyTransition, type Transition } from '../db/repositories/reservations.js';
 import type { Database } from '../db/schema.js';
 
 export function createReservationActivities({ db }: { db: Kysely<Database> }) {
   return {
-    /** Records a status the workflow reached (idempotent: one timeline entry per status). */
-    async recordStatus(input: {
-      reservationId: string;
-      status: ReservationStatus;
-      cancelReason?: string | null;
-    }): Promise<void> {
-      await db.transaction().execute((trx) =>
-        setReservationStatus(trx, input.reservationId, input.status, { cancelReason: input.cancelReason }),
-      );
+    /** Records a state the workflow reached, with the customer's notification, in one transaction. */
+    async recordTransition(input: { reservationId: string; transition: Transition; notify?: NotificationKind }): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const applied = await applyTransition(trx, input.reservationId, input.transition);
+        if (applied && input.notify) await queueNotification(trx, input.reservationId, input.notify);
+      });
+    },
+
+    /** Queues a notification that is not a state change (the pickup reminder). */
+    async remindCustomer(input: { reservationId: string }): Promise<void> {
+      await queueNotification(db, input.reservationId, 'REMINDER');
     },
   };
 }

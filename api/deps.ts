@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import type { ReservationPolicy } from '../shared/contract.js';
 import type { Logger } from '../shared/log.js';
 
 /** What the HTTP API needs; tests build their own. */
@@ -8,5 +9,7 @@ export interface AppDeps {
   db: Kysely<Database>;
   temporal: Client;
   taskQueue: string;
+  /** Time limits given to each new reservation. */
+  policy: ReservationPolicy;
   log: Logger;
 }

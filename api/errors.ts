@@ -18,6 +18,9 @@ export type ProblemCode =
   | 'ALREADY_EXISTS'
   | 'STOCK_UNAVAILABLE'
   | 'SERVICE_UNAVAILABLE'
+  | 'NO_CAPACITY'
+  | 'RELEASED'
+  | 'NOT_COMPLETABLE'
   | 'INTERNAL';
 
 const TITLES: Record<ProblemCode, string> = {
@@ -32,6 +35,9 @@ const TITLES: Record<ProblemCode, string> = {
   ALREADY_EXISTS: 'Already exists',
   STOCK_UNAVAILABLE: 'The stock decision could not be made',
   SERVICE_UNAVAILABLE: 'A backing service is unavailable',
+  NO_CAPACITY: 'No store has free capacity',
+  RELEASED: 'The assignment was released',
+  NOT_COMPLETABLE: 'The reservation cannot be completed now',
   INTERNAL: 'Internal error',
 };
 

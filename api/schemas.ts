@@ -1,6 +1,6 @@
 /** Request and response schemas: they validate input and document the API. */
 import { z } from '@hono/zod-openapi';
-import { RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../shared/contract.js';
+import { FULFILMENTS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../shared/contract.js';
 
 export const ProductIdParam = z.object({
   id: z.coerce.number().int().positive().openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
@@ -47,11 +47,25 @@ export const CreateReservationSchema = z
   .strictObject({
     productId: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,8}$/).transform(Number)]),
     quantity: z.number().int().min(1).max(2).default(1),
+    fulfilment: z.enum(FULFILMENTS).default('PICKUP').openapi({ description: 'PICKUP at the assigned store, or DELIVERY' }),
     customer: CustomerSchema,
   })
   .openapi('CreateReservation', {
-    example: { productId: 1, quantity: 1, customer: { id: 'c-1', name: '홍길동', district: '강남구' } },
+    example: { productId: 1, quantity: 1, fulfilment: 'PICKUP', customer: { id: 'c-1', name: '홍길동', phone: '010-1234-5678', district: '강남구' } },
   });
+
+export const CompleteReservationSchema = z
+  .strictObject({ by: z.string().trim().min(1).max(64).optional().openapi({ description: 'Staff member who handed the phone over' }) })
+  .openapi('CompleteReservation');
+
+export const ListReservationsQuery = z.object({
+  customerId: z.string().trim().min(1).max(64).optional(),
+  status: z.enum(RESERVATION_STATUSES).optional(),
+  productId: z.coerce.number().int().positive().optional(),
+  agencyId: z.string().trim().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional().openapi({ description: 'Opaque: the `nextCursor` of the previous page' }),
+});
 
 export const CancelReservationSchema = z
   .strictObject({ reason: z.string().trim().max(200).optional() })
@@ -75,6 +89,9 @@ export const ReservationSchema = z
     statusLabel: Label,
     product: z.object({ id: z.number().int(), sku: z.string(), name: z.string() }),
     quantity: z.number().int(),
+    fulfilment: z.enum(FULFILMENTS),
+    store: z.object({ id: z.string(), name: z.string(), distanceKm: z.number().nullable() }).nullable(),
+    holdUntil: z.string().nullable(),
     customerId: z.string(),
     rejectReason: z.string().nullable(),
     cancelReason: z.string().nullable(),
@@ -95,3 +112,14 @@ export const ProblemSchema = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .openapi('Problem');
+
+export const NotificationSchema = z
+  .object({
+    id: z.string(),
+    kind: z.string(),
+    message: z.object({ ko: z.string(), en: z.string() }),
+    createdAt: z.string(),
+    sentAt: z.string().nullable(),
+    attempts: z.number().int(),
+  })
+  .openapi('Notification');

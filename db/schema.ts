@@ -1,6 +1,6 @@
 /** The application's tables as Kysely sees them (one interface per table). */
 import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
-import type { ReservationStatus } from '../shared/contract.js';
+import type { Fulfilment, NotificationKind, ReservationStatus } from '../shared/contract.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -37,8 +37,37 @@ export interface AgencyTable {
   latitude: number;
   longitude: number;
   capacity: number;
+  /** Reservations currently assigned and not yet released or completed (never above capacity). */
+  active_count: Generated<number>;
   is_open: Generated<boolean>;
+  /** The central online store: the delivery fallback, never picked by distance. */
+  is_central: Generated<boolean>;
   created_at: CreatedAt;
+}
+
+export type AssignmentStatus = 'ACTIVE' | 'RELEASED' | 'COMPLETED';
+
+/** Owned by the assignment service: one row per reservation; RELEASED rows are tombstones. */
+export interface AssignmentTable {
+  reservation_id: string;
+  agency_id: string | null;
+  status: AssignmentStatus;
+  distance_km: number | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** Outbox: customer notifications written with the state change they announce. */
+export interface NotificationTable {
+  id: Generated<string>;
+  reservation_id: string;
+  kind: NotificationKind;
+  message_ko: string;
+  message_en: string;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  attempts: Generated<number>;
+  created_at: CreatedAt;
+  sent_at: Date | null;
 }
 
 /** The customer-centre read model of a reservation (written by the workflow's activities). */
@@ -49,8 +78,15 @@ export interface ReservationTable {
   quantity: number;
   customer_id: string;
   status: ReservationStatus;
+  fulfilment: Fulfilment;
+  agency_id: string | null;
+  agency_name: string | null;
+  agency_distance_km: number | null;
+  hold_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   reject_reason: string | null;
   cancel_reason: string | null;
+  /** The workflow's transition counter: a write with a lower version never lands. */
+  version: number;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -83,6 +119,8 @@ export interface Database {
   reservations: ReservationTable;
   reservation_contacts: ReservationContactTable;
   reservation_events: ReservationEventTable;
+  assignments: AssignmentTable;
+  notifications: NotificationTable;
 }
 
 /** What repositories take first: the database or an open transaction. */
@@ -94,3 +132,5 @@ export type Agency = Selectable<AgencyTable>;
 export type NewAgency = Insertable<AgencyTable>;
 export type Reservation = Selectable<ReservationTable>;
 export type StockLedgerEntry = Selectable<StockLedgerTable>;
+export type Assignment = Selectable<AssignmentTable>;
+export type Notification = Selectable<NotificationTable>;

@@ -3,6 +3,9 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createAssignmentBreaker } from '../activities/assignment.js';
 import { createApp } from '../api/app.js';
 import { createDb, pingDb } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -13,7 +16,7 @@ import type { Logger } from '../shared/log.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
 import { createReservationWorker } from '../workers/worker.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
-import { StartupError } from './infra/process.js';
+import { exited, StartupError, terminate, trackChild, waitUntil } from './infra/process.js';
 import { startTemporalDevServer } from './infra/temporal.js';
 
 export interface Infra {
@@ -129,7 +132,13 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    deps: { db: deps.db },
+    deps: {
+      db: deps.db,
+      assignmentUrl: config.assignment.url,
+      breaker: createAssignmentBreaker(config.assignment.breaker),
+      webhookUrl: config.notifications.webhookUrl,
+      webhookSecret: config.notifications.webhookSecret,
+    },
   });
   const running = worker.run();
   running.catch((err) => deps.log.error('worker stopped with an error', { error: err }));
@@ -143,26 +152,28 @@ export async function startWorker(
   };
 }
 
-export interface RunningApi {
+export interface RunningServer {
   url: string;
   close(): Promise<void>;
 }
 
-/** Serves the API; rejects with a one-line error when the port is taken. */
-export async function startApi(
-  config: Config,
-  deps: { db: Kysely<Database>; client: Client; log: Logger },
-): Promise<RunningApi> {
-  const app = createApp({ db: deps.db, temporal: deps.client, taskQueue: config.temporal.taskQueue, log: deps.log });
+/** Serves `fetch` over HTTP; rejects with a one-line error when the port is taken. */
+export async function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+  what: string,
+): Promise<RunningServer> {
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+    const s = serve({ fetch, hostname: host, port }, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new StartupError(`port ${config.http.port} (API, PORT) is already in use`) : err),
+      reject(err.code === 'EADDRINUSE' ? new StartupError(`port ${port} (${what}) is already in use`) : err),
     );
   });
-  const shownHost = ['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host;
+  const shownHost = ['0.0.0.0', '::'].includes(host) ? 'localhost' : host;
+  const actualPort = (server.address() as { port: number }).port; // differs from `port` when that is 0
   return {
-    url: `http://${shownHost}:${config.http.port}`,
+    url: `http://${shownHost}:${actualPort}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -170,4 +181,50 @@ export async function startApi(
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       }),
   };
+}
+
+/** Serves the reservation API. */
+export async function startApi(
+  config: Config,
+  deps: { db: Kysely<Database>; client: Client; log: Logger },
+): Promise<RunningServer> {
+  const app = createApp({
+    db: deps.db,
+    temporal: deps.client,
+    taskQueue: config.temporal.taskQueue,
+    policy: config.policy,
+    log: deps.log,
+  });
+  return listen(app.fetch, config.http.host, config.http.port, 'API, PORT');
+}
+
+/** Runs the assignment service as its own process (as in production), for the all-in-one launcher. */
+export async function spawnAssignmentService(config: Config, databaseUrl: string): Promise<RunningServer> {
+  const entry = fileURLToPath(new URL('../api/assignment/main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, ASSIGNMENT_PORT: String(config.assignment.port), LOG_LEVEL: config.logLevel },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  const untrack = trackChild(child.pid!);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    process.stderr.write(d);
+  });
+  const url = config.assignment.url;
+  const up = await waitUntil(async () => {
+    if (child.exitCode !== null) return true;
+    return fetch(new URL('/healthz', url)).then((r) => r.ok, () => false);
+  }, 30_000, 200);
+  const stop = async () => {
+    await terminate(child.pid!, 'SIGTERM', 8_000);
+    await exited(child);
+    untrack();
+  };
+  if (!up || child.exitCode !== null) {
+    await stop();
+    const reason = stderr.trim().split('\n').find((l) => l.startsWith('tshop:'))?.replace(/^tshop: /, '');
+    throw new StartupError(`the assignment service did not start${reason ? `: ${reason}` : ''}`);
+  }
+  return { url, close: stop };
 }

@@ -4,7 +4,7 @@ import { parseConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { assertPortFree } from './infra/process.js';
 import { runMain, say } from './main.js';
-import { connectTemporal, openDatabase, prepareDatabase, redactUrl, startApi, startInfra, startWorker } from './stack.js';
+import { connectTemporal, openDatabase, prepareDatabase, redactUrl, spawnAssignmentService, startApi, startInfra, startWorker } from './stack.js';
 
 runMain('tshop', async (onStop) => {
   const config = parseConfig();
@@ -12,6 +12,7 @@ runMain('tshop', async (onStop) => {
   // The launcher owns signal handling, so it can stop the worker before the server it talks to.
   Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
   await assertPortFree(config.http.port, 'API, PORT', config.http.host);
+  await assertPortFree(config.assignment.port, 'assignment service, ASSIGNMENT_PORT', config.assignment.host);
 
   const infra = await startInfra(config, say);
   onStop(infra.stop);
@@ -21,6 +22,8 @@ runMain('tshop', async (onStop) => {
   if (migrated.length > 0) say(`applied migrations: ${migrated.join(', ')}`);
   if (seeded.products + seeded.agencies > 0) say(`seeded ${seeded.products} products and ${seeded.agencies} stores`);
 
+  const assignment = await spawnAssignmentService(config, infra.databaseUrl);
+  onStop(assignment.close);
   const { connection, client } = await connectTemporal(infra.temporalAddress, config.temporal.namespace);
   onStop(() => connection.close());
   say('starting the worker …');
@@ -37,6 +40,7 @@ runMain('tshop', async (onStop) => {
       `  API              ${api.url}`,
       `  API contract     ${api.url}/openapi.json`,
       `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
+      `  Assignment svc   ${assignment.url}/stores`,
       `  Temporal         ${infra.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  PostgreSQL       ${redactUrl(infra.databaseUrl)}${infra.embedded.postgres ? ' (embedded)' : ''}`,
       `  Data directory   ${config.dataDir}`,

@@ -1,5 +1,6 @@
 /** Configuration from environment variables, parsed once at process start. */
 import path from 'node:path';
+import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
 import { TASK_QUEUE } from './contract.js';
 
@@ -8,6 +9,19 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const parsed = ms(v as StringValue);
+      if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration such as 30s, 10m, 7d` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
 
 const EnvSchema = z.object({
   DATA_DIR: z.string().default('./.data'),
@@ -22,6 +36,16 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: port(8088),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  ASSIGNMENT_URL: optionalString,
+  ASSIGNMENT_HOST: z.string().default('127.0.0.1'),
+  ASSIGNMENT_PORT: port(8089),
+  ASSIGNMENT_DEADLINE: duration('10m'),
+  ASSIGNMENT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
+  ASSIGNMENT_BREAKER_HALF_OPEN_AFTER: duration('5s'),
+  HOLD_PERIOD: duration('7d'),
+  REMINDER_BEFORE: duration('1d'),
+  NOTIFY_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+  NOTIFY_WEBHOOK_SECRET: optionalString,
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -51,6 +75,19 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
+    assignment: {
+      url: e.ASSIGNMENT_URL ?? `http://127.0.0.1:${e.ASSIGNMENT_PORT}`,
+      host: e.ASSIGNMENT_HOST,
+      port: e.ASSIGNMENT_PORT,
+      breaker: { failures: e.ASSIGNMENT_BREAKER_FAILURES, halfOpenAfterMs: e.ASSIGNMENT_BREAKER_HALF_OPEN_AFTER },
+    },
+    /** Fixed into each reservation when it starts. */
+    policy: {
+      assignmentDeadlineMs: e.ASSIGNMENT_DEADLINE,
+      holdPeriodMs: e.HOLD_PERIOD,
+      reminderBeforeMs: Math.min(e.REMINDER_BEFORE, e.HOLD_PERIOD),
+    },
+    notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET },
   };
 }
 

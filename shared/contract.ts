@@ -56,20 +56,55 @@ export function isCancellable(status: ReservationStatus): boolean {
 /** Custom search attributes; registered on the dev server and by the worker on any cluster. */
 export const SearchAttributes = {
   status: defineSearchAttributeKey('ReservationStatus', 'KEYWORD'),
-  productId: defineSearchAttributeKey('ReservationProductId', 'INT'),
-  customerId: defineSearchAttributeKey('ReservationCustomerId', 'KEYWORD'),
+  productId: defineSearchAttributeKey('ProductId', 'KEYWORD'),
+  customerId: defineSearchAttributeKey('CustomerId', 'KEYWORD'),
+  agencyId: defineSearchAttributeKey('AgencyId', 'KEYWORD'),
 } as const;
 
-/** Workflow input. No personal data: contact details stay in PostgreSQL, keyed by reservation id. */
+export const FULFILMENTS = ['PICKUP', 'DELIVERY'] as const;
+export type Fulfilment = (typeof FULFILMENTS)[number];
+
+/** What a customer is told about (the outbox's `kind`). */
+export type NotificationKind = 'ACCEPTED' | 'REJECTED' | 'CONFIRMED' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | 'REMINDER';
+
+/** The central online store: the delivery fallback when no dealer store can take a reservation. */
+export const CENTRAL_STORE = { agencyId: 'central-online', agencyName: 'Tshop 온라인 중앙센터' } as const;
+
+/** Time limits of one reservation, fixed when it starts (so a config change never rewrites history). */
+export interface ReservationPolicy {
+  /** After this long without a store, the reservation is confirmed for delivery from the central store. */
+  assignmentDeadlineMs: number;
+  /** A confirmed reservation not completed within this period expires. */
+  holdPeriodMs: number;
+  /** The customer is reminded this long before the hold period ends. */
+  reminderBeforeMs: number;
+}
+
+/** Workflow input. No personal data: contact details and location stay in PostgreSQL. */
 export interface ReservationInput {
   reservationId: string;
   productId: number;
   quantity: number;
   customerId: string;
+  fulfilment: Fulfilment;
+  policy: ReservationPolicy;
 }
 
 export interface CancelRequest {
   reason?: string;
+}
+
+export interface CompleteRequest {
+  /** Who handed the phone over (store staff id), for the record. */
+  by?: string;
+}
+
+export interface AssignedStore {
+  agencyId: string;
+  agencyName: string;
+  distanceKm: number | null;
+  /** True when the deadline passed and the central store took it for delivery. */
+  fallback: boolean;
 }
 
 /** What the workflow knows about itself; answered by the `state` query and the `reserve` update. */
@@ -78,8 +113,13 @@ export interface ReservationState {
   status: ReservationStatus;
   productId: number;
   quantity: number;
+  fulfilment: Fulfilment;
+  store: AssignedStore | null;
+  holdUntil: string | null;
   rejectReason: string | null;
   cancelReason: string | null;
+  /** Transition counter; the read model never goes back to a lower version. */
+  version: number;
   /** Signals that arrived when they could no longer change anything (kept for operators). */
   ignoredSignals: { name: string; status: ReservationStatus; reason: string | null }[];
 }
@@ -88,4 +128,6 @@ export interface ReservationState {
 export const reserveUpdate = defineUpdate<ReservationState>('reserve');
 /** Cancel the reservation at any stage; sent by the API, the Web UI or `temporal workflow signal`. */
 export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
+/** Store staff handed the phone over: ends the reservation COMPLETED (stock stays consumed). */
+export const completeSignal = defineSignal<[CompleteRequest?]>('complete');
 export const stateQuery = defineQuery<ReservationState>('state');

@@ -32,7 +32,7 @@ export default async function setup(project: TestProject) {
   const infra = await startInfra(config, (line) => console.log(`[test infra] ${line}`));
   try {
     const db = await openDatabase(infra.databaseUrl);
-    await prepareDatabase(db, { seed: false }).finally(() => db.destroy());
+    await prepareDatabase(db, { seed: true }).finally(() => db.destroy());
     // One workflow bundle for every test file instead of one webpack run per worker.
     const { code } = await bundleWorkflowCode({
       workflowsPath: path.resolve('workflows/index.ts'),

@@ -5,12 +5,15 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import type { Kysely } from 'kysely';
 import { inject } from 'vitest';
 import { createActivities, type Activities } from '../activities/index.js';
+import { createAssignmentBreaker, type AssignmentBreakerOptions } from '../activities/assignment.js';
 import { createApp } from '../api/app.js';
+import { createAssignmentApp } from '../api/assignment/app.js';
+import type { ReservationPolicy } from '../shared/contract.js';
 import { createProduct } from '../db/repositories/products.js';
 import { listStockMoves } from '../db/repositories/stock.js';
 import type { Database } from '../db/schema.js';
 import { createLogger } from '../shared/log.js';
-import { openDatabase } from '../scripts/stack.js';
+import { listen, openDatabase } from '../scripts/stack.js';
 import { createReservationWorker } from '../workers/worker.js';
 
 let runtimeInstalled = false;
@@ -50,9 +53,16 @@ export interface TestWorker {
 /** Runs a real worker on a fresh task queue; `wrap` can replace activities to inject faults. */
 export async function startTestWorker(
   db: Kysely<Database>,
+  options: { assignmentUrl: string; breaker?: AssignmentBreakerOptions; webhookUrl?: string; webhookSecret?: string },
   wrap: (real: Activities) => Partial<Activities> = () => ({}),
 ): Promise<TestWorker> {
-  const real = createActivities({ db });
+  const real = createActivities({
+    db,
+    assignmentUrl: options.assignmentUrl,
+    breaker: createAssignmentBreaker(options.breaker ?? { failures: 5, halfOpenAfterMs: 1_000 }),
+    webhookUrl: options.webhookUrl,
+    webhookSecret: options.webhookSecret,
+  });
   return startWorkerWith({ ...real, ...wrap(real) }, db);
 }
 
@@ -65,7 +75,7 @@ export async function startWorkerWith(activities: Activities, db?: Kysely<Databa
     connection,
     namespace: 'default',
     taskQueue,
-    deps: { db: db as Kysely<Database> },
+    deps: { db: db as Kysely<Database>, assignmentUrl: 'http://127.0.0.1:1' },
     activities,
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
@@ -81,9 +91,60 @@ export async function startWorkerWith(activities: Activities, db?: Kysely<Databa
   };
 }
 
+export const DEFAULT_TEST_POLICY: ReservationPolicy = { assignmentDeadlineMs: 60_000, holdPeriodMs: 3_600_000, reminderBeforeMs: 600_000 };
+
 /** The real API app wired to the real database and Temporal, on the given task queue. */
-export function testApp(db: Kysely<Database>, client: Client, taskQueue: string) {
-  return createApp({ db, temporal: client, taskQueue, log: createLogger('api-test', 'warn') });
+export function testApp(db: Kysely<Database>, client: Client, taskQueue: string, policy: ReservationPolicy = DEFAULT_TEST_POLICY) {
+  return createApp({ db, temporal: client, taskQueue, policy, log: createLogger('api-test', 'warn') });
+}
+
+/**
+ * The real assignment service on a random port, which a test can stop, start again (same port)
+ * or make answer 503 to every call.
+ */
+export async function startAssignmentService(db: Kysely<Database>) {
+  const app = createAssignmentApp({ db, log: createLogger('assignment-test', 'error') });
+  let calls = 0;
+  let failing = false;
+  const fetch = async (req: Request) => {
+    calls++;
+    return failing ? new Response('down for the test', { status: 503 }) : app.fetch(req);
+  };
+  let server = await listen(fetch, '127.0.0.1', 0, 'test assignment service');
+  const port = new URL(server.url).port;
+  let running = true;
+  return {
+    url: server.url,
+    calls: () => calls,
+    setFailing: (f: boolean) => void (failing = f),
+    async stop() {
+      if (running) await server.close();
+      running = false;
+    },
+    async start() {
+      if (!running) server = await listen(fetch, '127.0.0.1', Number(port), 'test assignment service');
+      running = true;
+    },
+  };
+}
+export type TestAssignmentService = Awaited<ReturnType<typeof startAssignmentService>>;
+
+/** A store of its own for one test, far from Seoul so only customers placed next to it get it. */
+export async function newStore(db: Kysely<Database>, capacity: number) {
+  const id = `test-${randomUUID().slice(0, 8)}`;
+  // Somewhere on Jeju island, spread out so test stores never compete with each other.
+  const latitude = 33.25 + Math.random() * 0.25;
+  const longitude = 126.2 + Math.random() * 0.7;
+  await db
+    .insertInto('agencies')
+    .values({ id, name: `Test store ${id}`, district: 'test', address: 'test', latitude, longitude, capacity })
+    .execute();
+  return { id, latitude, longitude, capacity };
+}
+
+export async function activeAt(db: Kysely<Database>, agencyId: string): Promise<number> {
+  const row = await db.selectFrom('agencies').select('active_count').where('id', '=', agencyId).executeTakeFirstOrThrow();
+  return row.active_count;
 }
 
 export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {

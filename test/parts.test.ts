@@ -19,7 +19,7 @@ const run = (script: string, env: Record<string, string>) => {
   return l;
 };
 
-it('start:infra, start:worker and start:api run as separate processes and serve together', async () => {
+it('start:infra, start:assignment, start:worker and start:api run as separate processes and serve together', async () => {
   const missing = run('start:api', { DATABASE_URL: '', TEMPORAL_ADDRESS: '' });
   expect((await missing.exit).code).not.toBe(0);
   expect(missing.stderr()).toMatch(/tshop: DATABASE_URL and TEMPORAL_ADDRESS must be set/);
@@ -30,7 +30,9 @@ it('start:infra, start:worker and start:api run as separate processes and serve 
   const TEMPORAL_ADDRESS = /export TEMPORAL_ADDRESS='([^']+)'/.exec(infra.stdout())![1]!;
   expect(TEMPORAL_ADDRESS).toBe('127.0.0.1:17253');
 
-  const services = { DATABASE_URL, TEMPORAL_ADDRESS, DATA_DIR: dataDir };
+  const assignment = run('start:assignment', { DATABASE_URL, ASSIGNMENT_PORT: '18099' });
+  await assignment.waitForOutput('assignment service listening');
+  const services = { DATABASE_URL, TEMPORAL_ADDRESS, DATA_DIR: dataDir, ASSIGNMENT_URL: 'http://127.0.0.1:18099' };
   const api = run('start:api', { ...services, PORT: '18098' });
   await api.waitForOutput('API listening');
   const base = 'http://127.0.0.1:18098';
@@ -49,12 +51,19 @@ it('start:infra, start:worker and start:api run as separate processes and serve 
     body: JSON.stringify({ productId: 1, customer: { id: 'c-7', latitude: 37.5665, longitude: 126.978 } }),
   });
   expect(res.status).toBe(201);
+  const { id } = (await res.json()) as { id: string };
+  // The worker reached the assignment service: a store near Seoul City Hall took it.
+  expect(
+    await waitUntil(async () => ((await (await fetch(`${base}/reservations/${id}`)).json()) as { status: string }).status === 'CONFIRMED', 20_000, 200),
+  ).toBe(true);
 
   worker.child.kill('SIGTERM');
   expect((await worker.exit).code).toBe(0);
 
   api.child.kill('SIGTERM');
   expect((await api.exit).code).toBe(0);
+  assignment.child.kill('SIGTERM');
+  expect((await assignment.exit).code).toBe(0);
   const pids = infraPids(dataDir);
   infra.child.kill('SIGTERM');
   expect((await infra.exit).code).toBe(0);

@@ -5,20 +5,34 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/schema.js';
 import { cancelSignal, reservationWorkflowId, stateQuery } from '../shared/contract.js';
-import { connectClient, eventually, movesOf, newProduct, openTestDb, startTestWorker, stockOf, testApp, type TestWorker } from './helpers.js';
+import {
+  connectClient,
+  eventually,
+  movesOf,
+  newProduct,
+  openTestDb,
+  startAssignmentService,
+  startTestWorker,
+  stockOf,
+  testApp,
+  type TestAssignmentService,
+  type TestWorker,
+} from './helpers.js';
 
 let db: Kysely<Database>;
 let connection: Connection;
 let client: Client;
 let worker: TestWorker;
 let app: ReturnType<typeof testApp>;
+let assignment: TestAssignmentService;
 const releaseAttempts = new Map<string, number>();
 
 beforeAll(async () => {
   db = await openTestDb();
   ({ connection, client } = await connectClient());
+  assignment = await startAssignmentService(db);
   // The compensation commits, then "crashes" on its first attempt, so Temporal retries it.
-  worker = await startTestWorker(db, (real) => ({
+  worker = await startTestWorker(db, { assignmentUrl: assignment.url }, (real) => ({
     async releaseStock(input) {
       const result = await real.releaseStock(input);
       const attempt = Context.current().info.attempt;
@@ -31,6 +45,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker?.stop();
+  await assignment?.stop();
   await connection?.close();
   await db?.destroy();
 });
@@ -65,13 +80,14 @@ describe('POST /reservations', () => {
       customerId: 'c-1',
     });
     expect(res.headers.get('location')).toBe(`/reservations/${body.id}`);
+    expect(body.fulfilment).toBe('PICKUP');
     expect(await stockOf(db, product.id)).toBe(2);
     expect((await movesOf(db, body.id)).map((m) => [m.kind, m.delta])).toEqual([['RESERVE', -1]]);
     expect(await getReservation(body.id)).toMatchObject({ id: body.id, status: 'ACCEPTED' });
 
     // The workflow is findable by its id and search attribute, and carries no personal data.
     const handle = client.workflow.getHandle(body.workflowId);
-    expect((await handle.query(stateQuery)).status).toBe('ACCEPTED');
+    expect(['ACCEPTED', 'CONFIRMED']).toContain((await handle.query(stateQuery)).status);
     const history = payloadText(await handle.fetchHistory());
     expect(history).toContain(body.id);
     expect(history).not.toContain('010-1234-5678');
@@ -79,7 +95,8 @@ describe('POST /reservations', () => {
     await eventually(
       async () => {
         const found = [];
-        for await (const wf of client.workflow.list({ query: `WorkflowId="${body.workflowId}" AND ReservationStatus="ACCEPTED"` })) found.push(wf);
+        const query = `WorkflowId="${body.workflowId}" AND ReservationStatus="CONFIRMED" AND ProductId="${product.id}" AND CustomerId="c-1"`;
+        for await (const wf of client.workflow.list({ query })) found.push(wf);
         return found.length;
       },
       (n) => n === 1,
@@ -128,13 +145,16 @@ describe('cancel', () => {
     const product = await newProduct(db, 2);
     const { id } = await read(await reserve(product.id));
     expect(await stockOf(db, product.id)).toBe(1);
+    await eventually(() => getReservation(id), (r) => r.status === 'CONFIRMED');
 
     const res = await app.request(`/reservations/${id}/cancel`, json({ reason: 'changed my mind' }));
     expect(res.status).toBe(202);
     const done = await eventually(() => getReservation(id), (r) => r.status === 'CANCELLED');
     expect(done.statusLabel.ko).toBe('예약취소완료');
     expect(done.cancelReason).toBe('changed my mind');
-    expect(done.events.map((e: { status: string }) => e.status)).toEqual(['ACCEPTED', 'CANCEL_REQUESTED', 'CANCELLED']);
+    expect(done.events.map((e: { status: string }) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'CANCEL_REQUESTED', 'CANCELLED']);
+    // The first attempt committed (the view says CANCELLED) and failed; the workflow retried it.
+    await client.workflow.getHandle(done.workflowId).result();
     expect(releaseAttempts.get(id)).toBeGreaterThanOrEqual(2);
     expect(await stockOf(db, product.id)).toBe(2);
     expect((await movesOf(db, id)).map((m) => [m.kind, m.delta])).toEqual([['RESERVE', -1], ['RELEASE', 1]]);

@@ -8,7 +8,7 @@ import { isAlive } from '../scripts/infra/process.js';
 import { allGone, infraPids, killGroup, killQuietly, launch, type Launched } from './processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-start-'));
-const ports = { PORT: '18088', PG_PORT: '55442', TEMPORAL_PORT: '17243', TEMPORAL_UI_PORT: '18243' };
+const ports = { PORT: '18088', ASSIGNMENT_PORT: '18089', PG_PORT: '55442', TEMPORAL_PORT: '17243', TEMPORAL_UI_PORT: '18243' };
 const env = { ...ports, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
 const api = `http://127.0.0.1:${ports.PORT}`;
 const launched: Launched[] = [];
@@ -38,6 +38,16 @@ const call = async (method: string, route: string, body?: unknown): Promise<{ st
   return { status: res.status, body: await res.json() };
 };
 
+async function eventuallyStatus(id: string, wanted: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  let status = '';
+  while (Date.now() < deadline && status !== wanted) {
+    status = (await call('GET', `/reservations/${id}`)).body.status;
+    if (status !== wanted) await new Promise((r) => setTimeout(r, 200));
+  }
+  return status;
+}
+
 async function stopAndCheck(l: Launched, how: () => void) {
   const pids = infraPids(dataDir);
   expect(pids).toHaveLength(2);
@@ -65,6 +75,7 @@ describe('npm start', () => {
     const created = await call('POST', '/reservations', { productId: products[0].id, quantity: 1, customer: { id: 'c-42', district: '마포구' } });
     expect(created.status).toBe(201);
     reservationId = created.body.id;
+    expect(await eventuallyStatus(reservationId, 'CONFIRMED')).toBe('CONFIRMED');
     stockAfterReserve = (await call('GET', `/products/${products[0].id}`)).body.availableStock;
     expect(stockAfterReserve).toBe(products[0].availableStock - 1);
 
@@ -75,7 +86,7 @@ describe('npm start', () => {
   it('finds its data and running workflows intact after a restart', async () => {
     const l = await startStack();
     const kept = await call('GET', `/reservations/${reservationId}`);
-    expect(kept.body).toMatchObject({ id: reservationId, status: 'ACCEPTED' });
+    expect(kept.body).toMatchObject({ id: reservationId, status: 'CONFIRMED', store: { id: 'mapo' } });
     expect((await call('GET', `/products/${kept.body.product.id}`)).body.availableStock).toBe(stockAfterReserve);
     // Ctrl-C in a terminal signals the whole process group.
     await stopAndCheck(l, () => process.kill(-l.child.pid!, 'SIGINT'));
@@ -92,13 +103,7 @@ describe('npm start', () => {
     expect(await allGone(orphans), 'the stale servers were stopped').toBe(true);
     const cancel = await call('POST', `/reservations/${reservationId}/cancel`);
     expect(cancel.status).toBe(202);
-    const deadline = Date.now() + 20_000;
-    let status = '';
-    while (Date.now() < deadline && status !== 'CANCELLED') {
-      status = (await call('GET', `/reservations/${reservationId}`)).body.status;
-      if (status !== 'CANCELLED') await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(status).toBe('CANCELLED');
+    expect(await eventuallyStatus(reservationId, 'CANCELLED')).toBe('CANCELLED');
     const product = (await call('GET', `/reservations/${reservationId}`)).body.product.id;
     expect((await call('GET', `/products/${product}`)).body.availableStock).toBe(stockAfterReserve + 1);
     await stopAndCheck(l, () => l.child.kill('SIGTERM'));

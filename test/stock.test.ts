@@ -19,6 +19,8 @@ const input = (productId: number, quantity = 1) => ({
   productId,
   quantity,
   customerId: 'c-test',
+  fulfilment: 'PICKUP' as const,
+  policy: { assignmentDeadlineMs: 1_000, holdPeriodMs: 1_000, reminderBeforeMs: 0 },
 });
 
 describe('reserveStock', () => {

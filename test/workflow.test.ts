@@ -1,10 +1,17 @@
 /** The reservation workflow's logic with mocked activities, on the real Temporal dev server. */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
-import type { Client, Connection } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../activities/index.js';
-import { cancelSignal, reservationWorkflowId, stateQuery, type ReservationInput } from '../shared/contract.js';
+import {
+  cancelSignal,
+  CENTRAL_STORE,
+  completeSignal,
+  reservationWorkflowId,
+  stateQuery,
+  type ReservationInput,
+  type ReservationPolicy,
+} from '../shared/contract.js';
 import { newReservationId } from '../shared/ids.js';
 import { reservationWorkflow } from '../workflows/reservation.js';
 import { connectClient, eventually, startWorkerWith, type TestWorker } from './helpers.js';
@@ -26,6 +33,9 @@ function latch() {
   return { open, opened };
 }
 
+const STORE = { agencyId: 'gangnam', agencyName: '강남 대리점', distanceKm: 1.2, fallback: false };
+
+/** Activities that record what the workflow asked for (notification deliveries left out). */
 function mocks(overrides: Partial<Activities> = {}) {
   const calls: string[] = [];
   const activities: Activities = {
@@ -33,20 +43,45 @@ function mocks(overrides: Partial<Activities> = {}) {
       calls.push('reserveStock');
       return { accepted: true };
     },
-    async releaseStock() {
-      calls.push('releaseStock');
+    async releaseStock({ final }) {
+      calls.push(`releaseStock:${final?.status}`);
       return { released: 1 };
     },
-    async recordStatus({ status }) {
-      calls.push(`recordStatus:${status}`);
+    async recordTransition({ transition }) {
+      calls.push(`record:${transition.status}`);
+    },
+    async remindCustomer() {
+      calls.push('remindCustomer');
+    },
+    async assignAgency() {
+      calls.push('assignAgency');
+      return STORE;
+    },
+    async releaseAssignment() {
+      calls.push('releaseAssignment');
+    },
+    async completeAssignment() {
+      calls.push('completeAssignment');
+    },
+    async deliverNotifications() {
+      return { sent: 0 };
     },
     ...overrides,
   };
   return { calls, activities };
 }
 
-async function start(taskQueue: string) {
-  const input: ReservationInput = { reservationId: newReservationId(), productId: 1, quantity: 1, customerId: 'c-1' };
+const LONG: ReservationPolicy = { assignmentDeadlineMs: 60_000, holdPeriodMs: 3_600_000, reminderBeforeMs: 600_000 };
+
+async function start(taskQueue: string, policy: ReservationPolicy = LONG) {
+  const input: ReservationInput = {
+    reservationId: newReservationId(),
+    productId: 1,
+    quantity: 1,
+    customerId: 'c-1',
+    fulfilment: 'PICKUP',
+    policy,
+  };
   return client.workflow.start(reservationWorkflow, {
     taskQueue,
     workflowId: reservationWorkflowId(input.reservationId),
@@ -54,8 +89,23 @@ async function start(taskQueue: string) {
   });
 }
 
+const statusOf = (handle: Awaited<ReturnType<typeof start>>, status: string) =>
+  eventually(() => handle.query(stateQuery), (s) => s.status === status);
+
 describe('reservationWorkflow', () => {
-  it('compensates a cancel that arrives while the stock decision is running', async () => {
+  it('confirms with the assigned store, and completes on the `complete` signal', async () => {
+    const { calls, activities } = mocks();
+    worker = await startWorkerWith(activities);
+    const handle = await start(worker.taskQueue);
+    const confirmed = await statusOf(handle, 'CONFIRMED');
+    expect(confirmed).toMatchObject({ store: STORE, fulfilment: 'PICKUP' });
+    expect(Date.parse(confirmed.holdUntil!)).toBeGreaterThan(Date.now() + 3_500_000);
+    await handle.signal(completeSignal, { by: 'staff-1' });
+    expect((await handle.result()).status).toBe('COMPLETED');
+    expect(calls).toEqual(['reserveStock', 'assignAgency', 'record:CONFIRMED', 'completeAssignment', 'record:COMPLETED']);
+  });
+
+  it('compensates a cancel that arrives while the stock decision is running (no assignment made)', async () => {
     const hold = latch();
     const entered = latch();
     const { calls, activities } = mocks({
@@ -73,41 +123,100 @@ describe('reservationWorkflow', () => {
     hold.open();
     const state = await handle.result();
     expect(state).toMatchObject({ status: 'CANCELLED', cancelReason: 'too slow' });
-    expect(calls).toEqual(['reserveStock', 'recordStatus:CANCEL_REQUESTED', 'releaseStock', 'recordStatus:CANCELLED']);
+    expect(calls).toEqual(['reserveStock', 'record:CANCEL_REQUESTED', 'releaseStock:CANCELLED']);
   });
 
-  it('ignores (and records) a second cancel while the first is being compensated', async () => {
+  it('abandons an assignment that is retrying when a cancel arrives, and undoes it', async () => {
+    const { calls, activities } = mocks({
+      async assignAgency() {
+        calls.push('assignAgency');
+        throw ApplicationFailure.retryable('assignment service down');
+      },
+    });
+    worker = await startWorkerWith(activities);
+    const handle = await start(worker.taskQueue);
+    await eventually(async () => calls.filter((c) => c === 'assignAgency').length, (n) => n >= 2);
+    await handle.signal(cancelSignal, {});
+    expect((await handle.result()).status).toBe('CANCELLED');
+    expect(calls.filter((c) => c !== 'assignAgency')).toEqual([
+      'reserveStock',
+      'record:CANCEL_REQUESTED',
+      'releaseAssignment',
+      'releaseStock:CANCELLED',
+    ]);
+  });
+
+  it('undoes the assignment before the stock when cancelled after confirmation', async () => {
+    const { calls, activities } = mocks();
+    worker = await startWorkerWith(activities);
+    const handle = await start(worker.taskQueue);
+    await statusOf(handle, 'CONFIRMED');
+    await handle.signal(cancelSignal, { reason: 'found it cheaper' });
+    expect((await handle.result()).status).toBe('CANCELLED');
+    expect(calls.slice(-3)).toEqual(['record:CANCEL_REQUESTED', 'releaseAssignment', 'releaseStock:CANCELLED']);
+  });
+
+  it('falls back to central-store delivery when no store is assigned before the deadline', async () => {
+    const { calls, activities } = mocks({
+      async assignAgency() {
+        calls.push('assignAgency');
+        throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
+      },
+    });
+    worker = await startWorkerWith(activities);
+    const handle = await start(worker.taskQueue, { ...LONG, assignmentDeadlineMs: 2_500 });
+    const confirmed = await statusOf(handle, 'CONFIRMED');
+    expect(confirmed.store).toEqual({ ...CENTRAL_STORE, distanceKm: null, fallback: true });
+    expect(confirmed.fulfilment).toBe('DELIVERY');
+    expect(calls).toContain('releaseAssignment'); // a late attempt's slot is freed
+    await handle.cancel();
+  });
+
+  it('reminds the customer, then expires with full compensation when not collected', async () => {
+    const { calls, activities } = mocks();
+    worker = await startWorkerWith(activities);
+    const handle = await start(worker.taskQueue, { assignmentDeadlineMs: 60_000, holdPeriodMs: 3_000, reminderBeforeMs: 1_500 });
+    const state = await handle.result();
+    expect(state.status).toBe('EXPIRED');
+    expect(calls).toEqual(['reserveStock', 'assignAgency', 'record:CONFIRMED', 'remindCustomer', 'releaseAssignment', 'releaseStock:EXPIRED']);
+  });
+
+  it('ignores (and records) signals that can no longer change anything', async () => {
     const hold = latch();
     const { calls, activities } = mocks({
-      async releaseStock() {
-        calls.push('releaseStock');
+      async releaseStock({ final }) {
+        calls.push(`releaseStock:${final?.status}`);
         await hold.opened;
         return { released: 1 };
       },
     });
     worker = await startWorkerWith(activities);
     const handle = await start(worker.taskQueue);
-    await eventually(() => handle.query(stateQuery), (s) => s.status === 'ACCEPTED');
+    await statusOf(handle, 'CONFIRMED');
     await handle.signal(cancelSignal, {});
-    await eventually(() => handle.query(stateQuery), (s) => s.status === 'CANCEL_REQUESTED');
+    await statusOf(handle, 'CANCELLED');
     await handle.signal(cancelSignal, { reason: 'again' });
-    const during = await eventually(() => handle.query(stateQuery), (s) => s.ignoredSignals.length === 1);
-    expect(during.ignoredSignals[0]).toEqual({ name: 'cancel', status: 'CANCEL_REQUESTED', reason: 'again' });
+    await handle.signal(completeSignal, { by: 'staff-2' });
+    const during = await eventually(() => handle.query(stateQuery), (s) => s.ignoredSignals.length === 2);
+    expect(during.ignoredSignals).toEqual([
+      { name: 'cancel', status: 'CANCELLED', reason: 'again' },
+      { name: 'complete', status: 'CANCELLED', reason: 'staff-2' },
+    ]);
     hold.open();
     expect((await handle.result()).status).toBe('CANCELLED');
-    expect(calls.filter((c) => c === 'releaseStock')).toHaveLength(1);
+    expect(calls.filter((c) => c.startsWith('releaseStock'))).toHaveLength(1);
   });
 
   it('treats a Temporal cancellation (Web UI "Cancel") like the cancel signal', async () => {
     const { calls, activities } = mocks();
     worker = await startWorkerWith(activities);
     const handle = await start(worker.taskQueue);
-    await eventually(() => handle.query(stateQuery), (s) => s.status === 'ACCEPTED');
+    await statusOf(handle, 'CONFIRMED');
     await handle.cancel();
     const failure = await handle.result().catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    expect(calls).toEqual(['reserveStock', 'recordStatus:CANCEL_REQUESTED', 'releaseStock', 'recordStatus:CANCELLED']);
+    expect(calls.slice(-3)).toEqual(['record:CANCEL_REQUESTED', 'releaseAssignment', 'releaseStock:CANCELLED']);
   });
 
   it('rejects without compensation when out of stock', async () => {
@@ -133,6 +242,6 @@ describe('reservationWorkflow', () => {
     worker = await startWorkerWith(activities);
     const state = await (await start(worker.taskQueue)).result();
     expect(state).toMatchObject({ status: 'REJECTED', rejectReason: 'STOCK_UNAVAILABLE' });
-    expect(calls).toEqual(['reserveStock', 'releaseStock', 'recordStatus:REJECTED']);
+    expect(calls).toEqual(['reserveStock', 'releaseStock:REJECTED']);
   });
 });

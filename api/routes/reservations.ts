@@ -2,9 +2,11 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
-import { findReservation, getReservationView, saveContact } from '../../db/repositories/reservations.js';
+import { listNotifications } from '../../db/repositories/notifications.js';
+import { findReservation, getReservationView, listReservations, saveContact } from '../../db/repositories/reservations.js';
 import {
   cancelSignal,
+  completeSignal,
   isCancellable,
   reservationWorkflowId,
   reserveUpdate,
@@ -19,13 +21,17 @@ import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
 import {
   CancelReservationSchema,
+  CompleteReservationSchema,
   CreateReservationSchema,
+  ListReservationsQuery,
+  NotificationSchema,
   PatchReservationSchema,
   ProblemSchema,
   ReservationIdParam,
   ReservationSchema,
 } from '../schemas.js';
 
+type ReservationRow = Awaited<ReturnType<typeof listReservations>>['items'][number];
 type ReservationView = NonNullable<Awaited<ReturnType<typeof getReservationView>>>;
 
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
@@ -35,10 +41,24 @@ const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
   content: { 'application/json': { schema } },
 });
 
+/** Cursors are opaque to clients: base64url of the last row's (created_at, id). */
+function encodeCursor(k: { createdAt: string; id: string }): string {
+  return Buffer.from(JSON.stringify([k.createdAt, k.id])).toString('base64url');
+}
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && typeof id === 'string') return { createdAt, id };
+  } catch {
+    // fall through
+  }
+  throw new Problem(400, 'VALIDATION_FAILED', 'cursor is not one this API issued', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+}
+
 // How long a reserve request may wait for the stock decision before answering 503.
 const DECISION_DEADLINE_MS = 40_000;
 
-export function toReservationDto(v: ReservationView) {
+export function toReservationDto(v: ReservationRow & { events?: ReservationView['events'] }) {
   return {
     id: v.id,
     workflowId: v.workflow_id,
@@ -46,12 +66,15 @@ export function toReservationDto(v: ReservationView) {
     statusLabel: STATUS_LABELS[v.status],
     product: { id: v.product_id, sku: v.product_sku, name: v.product_name },
     quantity: v.quantity,
+    fulfilment: v.fulfilment,
+    store: v.agency_id ? { id: v.agency_id, name: v.agency_name ?? v.agency_id, distanceKm: v.agency_distance_km } : null,
+    holdUntil: v.hold_until?.toISOString() ?? null,
     customerId: v.customer_id,
     rejectReason: v.reject_reason,
     cancelReason: v.cancel_reason,
     createdAt: v.created_at.toISOString(),
     updatedAt: v.updated_at.toISOString(),
-    events: v.events.map((e) => ({
+    events: (v.events ?? []).map((e) => ({
       status: e.status,
       label: STATUS_LABELS[e.status],
       at: e.created_at.toISOString(),
@@ -99,9 +122,8 @@ export function reservationRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      if (!(await findProduct(deps.db, body.productId))) {
-        throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${body.productId} does not exist`);
-      }
+      const product = await findProduct(deps.db, body.productId);
+      if (!product) throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${body.productId} does not exist`);
       const { customer } = body;
       const district = customer.district === undefined ? undefined : findDistrict(customer.district);
       if (customer.district !== undefined && !district) {
@@ -126,15 +148,18 @@ export function reservationRoutes(deps: AppDeps) {
         productId: body.productId,
         quantity: body.quantity,
         customerId: customer.id,
+        fulfilment: body.fulfilment,
+        policy: deps.policy,
       };
       const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
         workflowId,
         taskQueue: deps.taskQueue,
         args: [input],
         workflowIdConflictPolicy: 'FAIL',
+        memo: { product: product.name, quantity: body.quantity, fulfilment: body.fulfilment },
         typedSearchAttributes: [
           { key: SearchAttributes.status, value: 'PENDING' },
-          { key: SearchAttributes.productId, value: body.productId },
+          { key: SearchAttributes.productId, value: String(body.productId) },
           { key: SearchAttributes.customerId, value: customer.id },
         ],
       });
@@ -163,6 +188,88 @@ export function reservationRoutes(deps: AppDeps) {
       }
       c.header('Location', `/reservations/${reservationId}`);
       return c.json(toReservationDto(await loadView(reservationId)), 201);
+    },
+  );
+
+  /** Lists reservations from the read view, newest first, filtered and paginated. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['reservations'],
+      summary: 'List reservations',
+      request: { query: ListReservationsQuery },
+      responses: {
+        200: {
+          description: 'One page of reservations',
+          content: { 'application/json': { schema: z.object({ items: z.array(ReservationSchema), nextCursor: z.string().nullable() }) } },
+        },
+        400: problem('Invalid filter or cursor'),
+      },
+    }),
+    async (c) => {
+      const { limit, cursor, ...filter } = c.req.valid('query');
+      const page = await listReservations(deps.db, filter, { limit, after: cursor ? decodeCursor(cursor) : undefined });
+      return c.json({ items: page.items.map((r) => toReservationDto(r)), nextCursor: page.next ? encodeCursor(page.next) : null }, 200);
+    },
+  );
+
+  /** Store staff hand the phone over: sends the workflow's `complete` signal. */
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/complete',
+      tags: ['reservations'],
+      summary: 'Complete a reservation (phone handed over)',
+      request: { params: ReservationIdParam, body: jsonBody(CompleteReservationSchema, false) },
+      responses: {
+        202: reservationBody('Completion requested; the status becomes COMPLETED'),
+        400: problem('Invalid request'),
+        404: problem('No such reservation'),
+        409: problem('Not confirmed (yet), or already finished'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json') as z.infer<typeof CompleteReservationSchema> | undefined;
+      const current = await findReservation(deps.db, id);
+      if (!current) throw new Problem(404, 'NOT_FOUND', `no reservation ${id}`);
+      if (current.status !== 'CONFIRMED') {
+        throw new Problem(409, 'NOT_COMPLETABLE', `reservation ${id} is ${current.status}; only CONFIRMED can be completed`, {
+          reservationStatus: current.status,
+        });
+      }
+      await deps.temporal.workflow.getHandle(current.workflow_id).signal(completeSignal, body?.by ? { by: body.by } : {});
+      return c.json(toReservationDto(await loadView(id)), 202);
+    },
+  );
+
+  /** The notifications sent (or queued) to the customer about one reservation. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/notifications',
+      tags: ['reservations'],
+      summary: "A reservation's customer notifications",
+      request: { params: ReservationIdParam },
+      responses: {
+        200: { description: 'Notifications, oldest first', content: { 'application/json': { schema: z.object({ items: z.array(NotificationSchema) }) } } },
+        400: problem('Invalid id'),
+        404: problem('No such reservation'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await findReservation(deps.db, id))) throw new Problem(404, 'NOT_FOUND', `no reservation ${id}`);
+      const items = (await listNotifications(deps.db, id)).map((n) => ({
+        id: n.id,
+        kind: n.kind,
+        message: { ko: n.message_ko, en: n.message_en },
+        createdAt: n.created_at.toISOString(),
+        sentAt: n.sent_at?.toISOString() ?? null,
+        attempts: n.attempts,
+      }));
+      return c.json({ items }, 200);
     },
   );
 

@@ -20,6 +20,18 @@ const HOTSPOTS = [
   { id: 'sinchon', name: '신촌점', district: '서대문구', address: '서울 서대문구 신촌로 83', latitude: 37.5551, longitude: 126.9368, capacity: 20 },
 ];
 
+// Tshop's central online store (delivery fallback): never chosen by distance, no capacity limit to speak of.
+const CENTRAL = {
+  id: 'central-online',
+  name: 'Tshop 온라인 중앙센터',
+  district: '중구',
+  address: '서울 중구 을지로 65',
+  latitude: 37.5662,
+  longitude: 126.9855,
+  capacity: 1_000_000,
+  is_central: true,
+};
+
 export const DEMO_AGENCIES = [
   ...SEOUL_DISTRICTS.map((d) => ({
     id: d.en.toLowerCase().replace(/-gu$/, ''),
@@ -31,4 +43,5 @@ export const DEMO_AGENCIES = [
     capacity: 15,
   })),
   ...HOTSPOTS,
+  CENTRAL,
 ];

@@ -1,6 +1,6 @@
 /** The reservation read model: rows, contacts (personal data) and the status timeline. */
 import { sql } from 'kysely';
-import type { ReservationStatus } from '../../shared/contract.js';
+import type { Fulfilment, ReservationStatus } from '../../shared/contract.js';
 import type { Db, Reservation } from '../schema.js';
 
 export interface NewReservationRow {
@@ -9,7 +9,9 @@ export interface NewReservationRow {
   productId: number;
   quantity: number;
   customerId: string;
+  fulfilment: Fulfilment;
   status: ReservationStatus;
+  version: number;
   rejectReason?: string | null;
 }
 
@@ -22,7 +24,9 @@ export async function insertReservation(db: Db, r: NewReservationRow): Promise<v
       product_id: r.productId,
       quantity: r.quantity,
       customer_id: r.customerId,
+      fulfilment: r.fulfilment,
       status: r.status,
+      version: r.version,
       reject_reason: r.rejectReason ?? null,
       cancel_reason: null,
     })
@@ -34,14 +38,62 @@ export async function findReservation(db: Db, id: string): Promise<Reservation |
   return db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** The reservation as the customer centre shows it: with product name, contact and timeline. */
+export interface Transition {
+  status: ReservationStatus;
+  version: number;
+  store?: { agencyId: string; agencyName: string; distanceKm: number | null } | null;
+  fulfilment?: Fulfilment;
+  holdUntil?: string | null;
+  cancelReason?: string | null;
+  detail?: string | null;
+}
+
+/**
+ * Moves the read model to a new state, unless a write with the same or a higher version already
+ * landed (a retried or late activity never overwrites newer state). Returns whether it applied.
+ */
+export async function applyTransition(db: Db, id: string, t: Transition): Promise<boolean> {
+  const updated = await db
+    .updateTable('reservations')
+    .set({
+      status: t.status,
+      version: t.version,
+      updated_at: sql`now()`,
+      ...(t.store !== undefined
+        ? { agency_id: t.store?.agencyId ?? null, agency_name: t.store?.agencyName ?? null, agency_distance_km: t.store?.distanceKm ?? null }
+        : {}),
+      ...(t.fulfilment !== undefined ? { fulfilment: t.fulfilment } : {}),
+      ...(t.holdUntil !== undefined ? { hold_until: t.holdUntil } : {}),
+      ...(t.cancelReason !== undefined ? { cancel_reason: t.cancelReason } : {}),
+    })
+    .where('id', '=', id)
+    .where('version', '<', t.version)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return false;
+  await addReservationEvent(db, id, t.status, t.detail ?? t.cancelReason ?? null);
+  return true;
+}
+
+async function addReservationEvent(db: Db, id: string, status: ReservationStatus, detail: string | null) {
+  await db
+    .insertInto('reservation_events')
+    .values({ reservation_id: id, status, detail })
+    .onConflict((oc) => oc.columns(['reservation_id', 'status']).doNothing())
+    .execute();
+}
+
+const viewColumns = [
+  'p.name as product_name',
+  'p.sku as product_sku',
+] as const;
+
+/** The reservation as the customer centre shows it: with product, store and timeline. */
 export async function getReservationView(db: Db, id: string) {
   const row = await db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
-    .leftJoin('reservation_contacts as c', 'c.reservation_id', 'r.id')
     .selectAll('r')
-    .select(['p.name as product_name', 'p.sku as product_sku', 'c.district as contact_district'])
+    .select(viewColumns)
     .where('r.id', '=', id)
     .executeTakeFirst();
   if (!row) return undefined;
@@ -54,32 +106,40 @@ export async function getReservationView(db: Db, id: string) {
   return { ...row, events };
 }
 
-/** Moves a reservation to `status` once; a repeated call changes nothing. */
-export async function setReservationStatus(
-  db: Db,
-  id: string,
-  status: ReservationStatus,
-  detail: { cancelReason?: string | null } = {},
-): Promise<void> {
-  await db
-    .updateTable('reservations')
-    .set({
-      status,
-      updated_at: sql`now()`,
-      ...(detail.cancelReason !== undefined ? { cancel_reason: detail.cancelReason } : {}),
-    })
-    .where('id', '=', id)
-    .where('status', '<>', status)
-    .execute();
-  await addReservationEvent(db, id, status, detail.cancelReason ?? null);
+export interface ReservationFilter {
+  customerId?: string;
+  status?: ReservationStatus;
+  productId?: number;
+  agencyId?: string;
 }
 
-async function addReservationEvent(db: Db, id: string, status: ReservationStatus, detail: string | null) {
-  await db
-    .insertInto('reservation_events')
-    .values({ reservation_id: id, status, detail })
-    .onConflict((oc) => oc.columns(['reservation_id', 'status']).doNothing())
-    .execute();
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listReservations(
+  db: Db,
+  filter: ReservationFilter,
+  page: { limit: number; after?: { createdAt: string; id: string } },
+) {
+  let q = db
+    .selectFrom('reservations as r')
+    .innerJoin('products as p', 'p.id', 'r.product_id')
+    .selectAll('r')
+    .select(viewColumns)
+    .orderBy('r.created_at', 'desc')
+    .orderBy('r.id', 'desc')
+    .limit(page.limit + 1);
+  if (filter.customerId !== undefined) q = q.where('r.customer_id', '=', filter.customerId);
+  if (filter.status !== undefined) q = q.where('r.status', '=', filter.status);
+  if (filter.productId !== undefined) q = q.where('r.product_id', '=', filter.productId);
+  if (filter.agencyId !== undefined) q = q.where('r.agency_id', '=', filter.agencyId);
+  if (page.after) {
+    const { createdAt, id } = page.after;
+    q = q.where((eb) => eb(eb.refTuple('r.created_at', 'r.id'), '<', eb.tuple(sql<Date>`${createdAt}::timestamptz`, id)));
+  }
+  const rows = await q.execute();
+  const more = rows.length > page.limit;
+  const items = rows.slice(0, page.limit);
+  const last = items.at(-1);
+  return { items, next: more && last ? { createdAt: last.created_at.toISOString(), id: last.id } : undefined };
 }
 
 export interface ContactRow {
@@ -107,4 +167,8 @@ export async function saveContact(db: Db, c: ContactRow): Promise<void> {
     })
     .onConflict((oc) => oc.column('reservation_id').doNothing())
     .execute();
+}
+
+export async function findContact(db: Db, reservationId: string) {
+  return db.selectFrom('reservation_contacts').selectAll().where('reservation_id', '=', reservationId).executeTakeFirst();
 }
