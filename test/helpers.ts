@@ -5,7 +5,7 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import type { Kysely } from 'kysely';
 import { inject } from 'vitest';
 import { createActivities, type Activities } from '../activities/index.js';
-import { createAssignmentBreaker, type AssignmentBreakerOptions } from '../activities/assignment.js';
+import { createAssignmentBreaker, type AssignmentBreaker } from '../activities/assignment.js';
 import { createApp } from '../api/app.js';
 import { createAssignmentApp } from '../api/assignment/app.js';
 import type { ReservationPolicy } from '../shared/contract.js';
@@ -53,13 +53,13 @@ export interface TestWorker {
 /** Runs a real worker on a fresh task queue; `wrap` can replace activities to inject faults. */
 export async function startTestWorker(
   db: Kysely<Database>,
-  options: { assignmentUrl: string; breaker?: AssignmentBreakerOptions; webhookUrl?: string; webhookSecret?: string },
+  options: { assignmentUrl: string; breaker?: AssignmentBreaker; webhookUrl?: string; webhookSecret?: string },
   wrap: (real: Activities) => Partial<Activities> = () => ({}),
 ): Promise<TestWorker> {
   const real = createActivities({
     db,
     assignmentUrl: options.assignmentUrl,
-    breaker: createAssignmentBreaker(options.breaker ?? { failures: 5, halfOpenAfterMs: 1_000 }),
+    breaker: options.breaker ?? createAssignmentBreaker({ failures: 5, halfOpenAfterMs: 1_000 }),
     webhookUrl: options.webhookUrl,
     webhookSecret: options.webhookSecret,
   });

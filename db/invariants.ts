@@ -1,0 +1,53 @@
+/** The invariants every run must end with; used by tests, the benchmark and the chaos run. */
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface InvariantReport {
+  ok: boolean;
+  violations: string[];
+}
+
+export async function checkInvariants(db: Kysely<Database>): Promise<InvariantReport> {
+  const violations: string[] = [];
+
+  // Stock is the sum of its moves (initial + restocks − reserved + released), never negative.
+  const stock = await sql<{ id: number; stock: number; ledger: string | null }>`
+    select p.id, p.stock, (select sum(delta) from stock_ledger l where l.product_id = p.id) as ledger
+    from products p`.execute(db);
+  for (const p of stock.rows) {
+    if (p.stock < 0) violations.push(`product ${p.id}: stock ${p.stock} is negative`);
+    if (Number(p.ledger ?? 0) !== p.stock) violations.push(`product ${p.id}: stock ${p.stock} but ledger sums to ${p.ledger ?? 0}`);
+  }
+
+  // One RESERVE per reservation that took stock, at most one RELEASE, never a release without it.
+  const moves = await sql<{ reservation_id: string; reserves: string; releases: string }>`
+    select reservation_id, count(*) filter (where kind = 'RESERVE') as reserves, count(*) filter (where kind = 'RELEASE') as releases
+    from stock_ledger where reservation_id is not null group by reservation_id
+    having count(*) filter (where kind = 'RESERVE') <> 1 or count(*) filter (where kind = 'RELEASE') > 1`.execute(db);
+  for (const m of moves.rows) violations.push(`reservation ${m.reservation_id}: ${m.reserves} reserve and ${m.releases} release moves`);
+
+  // Accepted reservations hold stock exactly while they are live; rejected ones never did.
+  const mismatched = await sql<{ id: string; status: string; taken: boolean; released: boolean }>`
+    select r.id, r.status,
+      exists (select 1 from stock_ledger l where l.reservation_id = r.id and l.kind = 'RESERVE') as taken,
+      exists (select 1 from stock_ledger l where l.reservation_id = r.id and l.kind = 'RELEASE') as released
+    from reservations r
+    where (r.status = 'REJECTED' and exists (select 1 from stock_ledger l where l.reservation_id = r.id and l.kind = 'RESERVE'
+                                              and not exists (select 1 from stock_ledger k where k.reservation_id = r.id and k.kind = 'RELEASE')))
+       or (r.status in ('ACCEPTED', 'CONFIRMED', 'COMPLETED') and (not exists (select 1 from stock_ledger l where l.reservation_id = r.id and l.kind = 'RESERVE')
+                                              or exists (select 1 from stock_ledger l where l.reservation_id = r.id and l.kind = 'RELEASE')))
+       or (r.status in ('CANCELLED', 'EXPIRED') and exists (select 1 from stock_ledger l where l.reservation_id = r.id and l.kind = 'RESERVE')
+                                              and not exists (select 1 from stock_ledger l where l.reservation_id = r.id and l.kind = 'RELEASE'))`.execute(db);
+  for (const r of mismatched.rows) violations.push(`reservation ${r.id} is ${r.status} but stock taken=${r.taken} released=${r.released}`);
+
+  // No store above capacity, and its load is exactly its active assignments.
+  const stores = await sql<{ id: string; capacity: number; active_count: number; active: string }>`
+    select g.id, g.capacity, g.active_count,
+      (select count(*) from assignments a where a.agency_id = g.id and a.status = 'ACTIVE') as active
+    from agencies g`.execute(db);
+  for (const s of stores.rows) {
+    if (s.active_count > s.capacity) violations.push(`store ${s.id}: ${s.active_count} active above capacity ${s.capacity}`);
+    if (Number(s.active) !== s.active_count) violations.push(`store ${s.id}: load ${s.active_count} but ${s.active} active assignments`);
+  }
+  return { ok: violations.length === 0, violations };
+}

@@ -1,0 +1,300 @@
+/** Every path of the seed's scenario end to end: real API, worker, assignment service, Temporal, PostgreSQL. */
+import { createServer, type Server } from 'node:http';
+import type { Client, Connection } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAssignmentBreaker } from '../activities/assignment.js';
+import { signBody, SIGNATURE_HEADER } from '../activities/notification.js';
+import { assignStore } from '../db/repositories/assignments.js';
+import { checkInvariants } from '../db/invariants.js';
+import type { Database } from '../db/schema.js';
+import { CENTRAL_STORE, type ReservationPolicy } from '../shared/contract.js';
+import { newReservationId } from '../shared/ids.js';
+import {
+  activeAt,
+  connectClient,
+  DEFAULT_TEST_POLICY,
+  eventually,
+  movesOf,
+  newProduct,
+  newStore,
+  openTestDb,
+  startAssignmentService,
+  startTestWorker,
+  stockOf,
+  testApp,
+  type TestAssignmentService,
+  type TestWorker,
+} from './helpers.js';
+
+const SECRET = 'test-webhook-secret';
+let db: Kysely<Database>;
+let connection: Connection;
+let client: Client;
+let assignment: TestAssignmentService;
+let worker: TestWorker;
+let webhook: Server;
+const delivered: { kind: string; reservationId: string; signatureOk: boolean; phone: string | null }[] = [];
+let assignAttempts = 0;
+const breaker = createAssignmentBreaker({ failures: 3, halfOpenAfterMs: 1_000 });
+
+beforeAll(async () => {
+  db = await openTestDb();
+  ({ connection, client } = await connectClient());
+  assignment = await startAssignmentService(db);
+  webhook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const n = JSON.parse(body) as { kind: string; reservationId: string; customer: { phone: string | null } };
+      delivered.push({ kind: n.kind, reservationId: n.reservationId, signatureOk: req.headers[SIGNATURE_HEADER] === signBody(SECRET, body), phone: n.customer.phone });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+  const webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/notify`;
+  worker = await startTestWorker(db, { assignmentUrl: assignment.url, breaker, webhookUrl, webhookSecret: SECRET }, (real) => ({
+    async assignAgency(input) {
+      assignAttempts++;
+      return real.assignAgency(input);
+    },
+  }));
+});
+afterAll(async () => {
+  await worker?.stop();
+  await assignment?.stop();
+  webhook?.close();
+  await connection?.close();
+  await db?.destroy();
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+type Body = any;
+function api(policy: ReservationPolicy = DEFAULT_TEST_POLICY) {
+  const app = testApp(db, client, worker.taskQueue, policy);
+  const send = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Body; ms: number }> => {
+    const started = Date.now();
+    const res = await app.request(path, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json(), ms: Date.now() - started };
+  };
+  return {
+    send,
+    reserve: (productId: number, customer: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      send('POST', '/reservations', { productId, customer: { id: 'c-life', phone: '010-9876-5432', ...customer }, ...extra }),
+    get: async (id: string): Promise<Body> => (await send('GET', `/reservations/${id}`)).body,
+    until: (id: string, status: string, timeoutMs = 30_000) =>
+      eventually(async () => (await send('GET', `/reservations/${id}`)).body, (r: Body) => r.status === status, timeoutMs),
+  };
+}
+
+describe('stock decision', () => {
+  it('50 concurrent reservations for 10 units: exactly 10 accepted, 40 rejected, stock 0, ledger consistent', async () => {
+    const product = await newProduct(db, 10);
+    const { reserve } = api();
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => reserve(product.id, { id: `c-rush-${i}`, district: '강남구' })));
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(10);
+    expect(answers.filter((a) => a.status === 409 && a.body.code === 'OUT_OF_STOCK')).toHaveLength(40);
+    expect(await stockOf(db, product.id)).toBe(0);
+    const moves = await db.selectFrom('stock_ledger').select(['kind', 'delta']).where('product_id', '=', product.id).execute();
+    expect(moves.filter((m) => m.kind === 'RESERVE')).toHaveLength(10);
+    expect(moves.reduce((sum, m) => sum + m.delta, 0)).toBe(0);
+  });
+});
+
+describe('the happy path: confirmed at the nearest store, notified, completed', () => {
+  it('confirms at the store next to the customer, completes, frees the slot and keeps the stock consumed', async () => {
+    const product = await newProduct(db, 3);
+    const store = await newStore(db, 2);
+    const { reserve, send, until } = api();
+    const created = await reserve(product.id, { latitude: store.latitude, longitude: store.longitude }, { fulfilment: 'PICKUP' });
+    expect(created.status).toBe(201);
+    const { id } = created.body;
+    const confirmed = await until(id, 'CONFIRMED');
+    expect(confirmed).toMatchObject({ statusLabel: { ko: '예약접수완료' }, store: { id: store.id, distanceKm: 0 }, fulfilment: 'PICKUP' });
+    expect(confirmed.holdUntil).not.toBeNull();
+    expect(await activeAt(db, store.id)).toBe(1);
+
+    const done = await send('POST', `/reservations/${id}/complete`, { by: 'staff-9' });
+    expect(done.status).toBe(202);
+    const completed = await until(id, 'COMPLETED');
+    expect(completed.events.map((e: Body) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'COMPLETED']);
+    expect(await activeAt(db, store.id)).toBe(0);
+    expect(await stockOf(db, product.id)).toBe(2);
+
+    for (const path of [`/reservations/${id}/cancel`, `/reservations/${id}/complete`]) {
+      const again = await send('POST', path);
+      expect(again.status).toBe(409);
+    }
+    expect(await stockOf(db, product.id)).toBe(2);
+
+    // Notifications: queued with each change, delivered to the webhook signed, listed by the API.
+    const kinds = await eventually(
+      async () => delivered.filter((d) => d.reservationId === id).map((d) => d.kind),
+      (k) => k.length === 3,
+    );
+    expect(kinds).toEqual(['ACCEPTED', 'CONFIRMED', 'COMPLETED']);
+    expect(delivered.filter((d) => d.reservationId === id).every((d) => d.signatureOk && d.phone === '010-9876-5432')).toBe(true);
+    const listed = await send('GET', `/reservations/${id}/notifications`);
+    expect(listed.body.items.map((n: Body) => [n.kind, n.sentAt !== null])).toEqual([
+      ['ACCEPTED', true],
+      ['CONFIRMED', true],
+      ['COMPLETED', true],
+    ]);
+  });
+
+  it('cancel after confirmation: assignment released, stock restored, customer told', async () => {
+    const product = await newProduct(db, 1);
+    const store = await newStore(db, 1);
+    const { reserve, send, until } = api();
+    const { id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude })).body;
+    await until(id, 'CONFIRMED');
+    expect(await activeAt(db, store.id)).toBe(1);
+    expect((await send('PATCH', `/reservations/${id}`, { status: 'CANCELLED' })).status).toBe(202);
+    const cancelled = await until(id, 'CANCELLED');
+    expect(cancelled.events.map((e: Body) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'CANCEL_REQUESTED', 'CANCELLED']);
+    expect(await activeAt(db, store.id)).toBe(0);
+    expect(await stockOf(db, product.id)).toBe(1);
+    expect((await movesOf(db, id)).map((m) => m.kind)).toEqual(['RESERVE', 'RELEASE']);
+    await eventually(async () => delivered.filter((d) => d.reservationId === id).map((d) => d.kind), (k) => k.includes('CANCELLED'));
+  });
+});
+
+describe('the assignment rule', () => {
+  it('prefers the nearest store but spreads load to a nearly-as-close idle one, never above capacity', async () => {
+    const a = await newStore(db, 10);
+    // B is about 0.6 km north of A.
+    await db.updateTable('agencies').set({ latitude: a.latitude + 0.0054, longitude: a.longitude }).where('id', '=', (await newStore(db, 10)).id).execute();
+    const b = (await db.selectFrom('agencies').select('id').where('latitude', '=', a.latitude + 0.0054).executeTakeFirstOrThrow()).id;
+    const picks: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await assignStore(db, { reservationId: newReservationId(), latitude: a.latitude, longitude: a.longitude });
+      if (r.outcome === 'ASSIGNED') picks.push(r.assignment.agencyId === a.id ? 'A' : r.assignment.agencyId === b ? 'B' : 'other');
+    }
+    // A scores 0.5 km × (1 + load/10), B 0.6 km × (1 + load/10): 0.5, 0.55, 0.6 (tie: nearer wins),
+    // then A's 0.65 loses to B's 0.6; A's 0.65 beats B's 0.66; A's 0.7 loses to B's 0.66.
+    expect(picks).toEqual(['A', 'A', 'A', 'B', 'A', 'B']);
+  });
+
+  it('claims capacity atomically under concurrency', async () => {
+    const s = await newStore(db, 3);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => assignStore(db, { reservationId: newReservationId(), latitude: s.latitude, longitude: s.longitude })),
+    );
+    const atStore = results.filter((r) => r.outcome === 'ASSIGNED' && r.assignment.agencyId === s.id);
+    expect(atStore).toHaveLength(3);
+    expect(await activeAt(db, s.id)).toBe(3);
+  });
+});
+
+describe('fault isolation: the assignment service may be down', () => {
+  it('keeps accepting promptly while it is down; once back, every reservation is confirmed exactly once', async () => {
+    const product = await newProduct(db, 5);
+    const store = await newStore(db, 5);
+    const { reserve, get, until } = api();
+    await assignment.stop();
+    try {
+      const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => reserve(product.id, { id: `c-down-${i}`, latitude: store.latitude, longitude: store.longitude })));
+      for (const a of answers) {
+        expect(a.status).toBe(201);
+        expect(a.ms).toBeLessThan(5_000);
+      }
+      await new Promise((r) => setTimeout(r, 2_000));
+      for (const a of answers) expect((await get(a.body.id)).status).toBe('ACCEPTED');
+      await assignment.start();
+      for (const a of answers) expect((await until(a.body.id, 'CONFIRMED')).store.id).toBe(store.id);
+      expect(await activeAt(db, store.id)).toBe(4);
+      const rows = await db.selectFrom('assignments').selectAll().where('agency_id', '=', store.id).execute();
+      expect(rows).toHaveLength(4);
+    } finally {
+      await assignment.start();
+    }
+  });
+
+  it('opens the breaker under repeated failures (the service sees far fewer calls than attempts) and closes it on recovery', async () => {
+    const product = await newProduct(db, 8);
+    const store = await newStore(db, 8);
+    const { reserve, until } = api();
+    assignment.setFailing(true);
+    try {
+      const callsBefore = assignment.calls();
+      const attemptsBefore = assignAttempts;
+      const ids = (
+        await Promise.all(Array.from({ length: 8 }, (_, i) => reserve(product.id, { id: `c-brk-${i}`, latitude: store.latitude, longitude: store.longitude })))
+      ).map((a) => a.body.id as string);
+      await eventually(async () => breaker.state(), (s) => s === 'open');
+      await new Promise((r) => setTimeout(r, 4_000));
+      const calls = assignment.calls() - callsBefore;
+      const attempts = assignAttempts - attemptsBefore;
+      expect(attempts).toBeGreaterThanOrEqual(16);
+      expect(calls).toBeLessThan(attempts / 2);
+      assignment.setFailing(false);
+      for (const id of ids) await until(id, 'CONFIRMED');
+      expect(breaker.state()).toBe('closed');
+    } finally {
+      assignment.setFailing(false);
+    }
+  });
+
+  it('confirms for delivery from the central store when the deadline passes, and says so', async () => {
+    const product = await newProduct(db, 1);
+    const { reserve, until } = api({ ...DEFAULT_TEST_POLICY, assignmentDeadlineMs: 3_000 });
+    await assignment.stop();
+    try {
+      const { id } = (await reserve(product.id, { district: '송파구' }, { fulfilment: 'PICKUP' })).body;
+      const confirmed = await until(id, 'CONFIRMED', 20_000);
+      expect(confirmed).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.agencyId, distanceKm: null } });
+      const note = await eventually(
+        () => db.selectFrom('notifications').selectAll().where('reservation_id', '=', id).where('kind', '=', 'CONFIRMED').executeTakeFirst(),
+        (n) => n !== undefined,
+      );
+      expect(note!.message_en).toMatch(/deliver/);
+    } finally {
+      await assignment.start();
+    }
+  });
+});
+
+describe('hold period', () => {
+  it('reminds, then expires an uncollected reservation with full compensation', async () => {
+    const product = await newProduct(db, 1);
+    const store = await newStore(db, 1);
+    const { reserve, until } = api({ assignmentDeadlineMs: 60_000, holdPeriodMs: 4_000, reminderBeforeMs: 2_000 });
+    const { id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude })).body;
+    await until(id, 'CONFIRMED');
+    const expired = await until(id, 'EXPIRED', 20_000);
+    expect(expired.statusLabel.ko).toBe('기간만료');
+    expect(await stockOf(db, product.id)).toBe(1);
+    expect(await activeAt(db, store.id)).toBe(0);
+    const kinds = (await db.selectFrom('notifications').select('kind').where('reservation_id', '=', id).orderBy('id').execute()).map((n) => n.kind);
+    expect(kinds).toEqual(['ACCEPTED', 'CONFIRMED', 'REMINDER', 'EXPIRED']);
+  });
+});
+
+describe('read view', () => {
+  it('lists by customer, status, product and store, newest first, with an opaque cursor', async () => {
+    const product = await newProduct(db, 5);
+    const store = await newStore(db, 5);
+    const { reserve, send, until } = api();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await reserve(product.id, { id: 'c-list', latitude: store.latitude, longitude: store.longitude })).body.id);
+    for (const id of ids) await until(id, 'CONFIRMED');
+    const first = await send('GET', `/reservations?customerId=c-list&productId=${product.id}&limit=2`);
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((r: Body) => r.id)).toEqual([ids[2], ids[1]]);
+    const second = await send('GET', `/reservations?customerId=c-list&productId=${product.id}&limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body.items.map((r: Body) => r.id)).toEqual([ids[0]]);
+    expect(second.body.nextCursor).toBeNull();
+    const byStore = await send('GET', `/reservations?agencyId=${store.id}&status=CONFIRMED`);
+    expect(byStore.body.items).toHaveLength(3);
+    expect((await send('GET', '/reservations?cursor=bogus')).status).toBe(400);
+    expect((await send('GET', '/reservations?status=NOPE')).status).toBe(400);
+  });
+
+  it('ends with every invariant holding', async () => {
+    expect(await checkInvariants(db)).toEqual({ ok: true, violations: [] });
+  });
+});
