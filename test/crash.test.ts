@@ -1,0 +1,107 @@
+/** A worker killed with SIGKILL mid-flight, and restarted: nothing lost, nothing done twice. */
+import { randomUUID } from 'node:crypto';
+import type { Client, Connection } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { checkInvariants } from '../db/invariants.js';
+import type { Database } from '../db/schema.js';
+import {
+  activeAt,
+  connectClient,
+  eventually,
+  newProduct,
+  newStore,
+  openTestDb,
+  startAssignmentService,
+  stockOf,
+  testApp,
+  type TestAssignmentService,
+} from './helpers.js';
+import { killGroup, launch, type Launched } from './processes.js';
+
+let db: Kysely<Database>;
+let connection: Connection;
+let client: Client;
+let assignment: TestAssignmentService;
+const taskQueue = `crash-${randomUUID()}`;
+const workers: Launched[] = [];
+
+beforeAll(async () => {
+  db = await openTestDb();
+  ({ connection, client } = await connectClient());
+  assignment = await startAssignmentService(db);
+});
+afterAll(async () => {
+  for (const w of workers) killGroup(w.child);
+  await assignment?.stop();
+  await connection?.close();
+  await db?.destroy();
+});
+
+async function startWorkerProcess(): Promise<Launched> {
+  const w = launch('start:worker', {
+    DATABASE_URL: inject('databaseUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    ASSIGNMENT_URL: assignment.url,
+    LOG_LEVEL: 'error',
+  });
+  workers.push(w);
+  await w.waitForOutput('worker polling');
+  return w;
+}
+
+async function sigkill(w: Launched) {
+  killGroup(w.child);
+  await w.exit;
+}
+
+it('every reservation reaches its right state across worker SIGKILLs, and the invariants hold', { timeout: 180_000 }, async () => {
+  const product = await newProduct(db, 12);
+  const store = await newStore(db, 20);
+  const app = testApp(db, client, taskQueue);
+  const send = async (method: string, path: string, body?: unknown) => {
+    const res = await app.request(path, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as { id: string; reservationId?: string; status: string } };
+  };
+
+  let worker = await startWorkerProcess();
+  const answers = Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      send('POST', '/reservations', { productId: product.id, customer: { id: `c-crash-${i}`, latitude: store.latitude, longitude: store.longitude } }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  await sigkill(worker); // mid-flight: decisions and assignments in progress
+  worker = await startWorkerProcess();
+  const results = await answers;
+  expect(results.map((r) => r.status).sort()).toEqual([...Array(12).fill(201), ...Array(8).fill(409)]);
+
+  const accepted = results.filter((r) => r.status === 201).map((r) => r.body.id);
+  const toCancel = accepted.slice(0, 5);
+  for (const id of toCancel) expect((await send('POST', `/reservations/${id}/cancel`)).status).toBe(202);
+  await sigkill(worker); // mid-compensation
+  worker = await startWorkerProcess();
+
+  const final = async (id: string) => (await send('GET', `/reservations/${id}`)).body.status;
+  for (const id of accepted) {
+    const wanted = toCancel.includes(id) ? 'CANCELLED' : 'CONFIRMED';
+    expect(await eventually(() => final(id), (s) => s === wanted, 60_000)).toBe(wanted);
+  }
+  for (const r of results.filter((x) => x.status === 409)) expect(await final(r.body.reservationId!)).toBe('REJECTED');
+
+  expect(await stockOf(db, product.id)).toBe(5);
+  expect(await activeAt(db, store.id)).toBe(7);
+  const assignments = await db.selectFrom('assignments').select(['reservation_id', 'status']).where('agency_id', '=', store.id).execute();
+  expect(assignments.filter((a) => a.status === 'ACTIVE')).toHaveLength(7);
+  expect(new Set(assignments.map((a) => a.reservation_id)).size).toBe(assignments.length);
+  expect(await checkInvariants(db)).toEqual({ ok: true, violations: [] });
+
+  worker.child.kill('SIGTERM');
+  expect((await worker.exit).code).toBe(0);
+});
