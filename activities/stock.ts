@@ -6,7 +6,7 @@ import { queueNotification } from '../db/repositories/notifications.js';
 import { findProduct } from '../db/repositories/products.js';
 import { applyTransition, findReservation, insertReservation, type Transition } from '../db/repositories/reservations.js';
 import { findStockMove, putBackStock, recordStockMove, stockKeys, takeStock } from '../db/repositories/stock.js';
-import type { Database } from '../db/schema.js';
+import type { Database, Db } from '../db/schema.js';
 
 export type StockDecision = { accepted: true } | { accepted: false; reason: 'OUT_OF_STOCK' };
 
@@ -56,33 +56,57 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
     },
 
     /**
+     * Settles a decision whose outcome is unknown (every attempt failed or timed out): if an attempt
+     * committed, its stock goes back; if none did, a REJECTED record is written first, so a late
+     * attempt finds it and takes nothing. Either way the reservation ends REJECTED.
+     */
+    async abandonReservation({ input, version }: { input: ReservationInput; version: number }): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const existing = await findReservation(trx, input.reservationId);
+        if (!existing) {
+          await insertReservation(trx, {
+            id: input.reservationId,
+            workflowId: reservationWorkflowId(input.reservationId),
+            productId: input.productId,
+            quantity: input.quantity,
+            customerId: input.customerId,
+            fulfilment: input.fulfilment,
+            status: 'REJECTED',
+            rejectReason: 'STOCK_UNAVAILABLE',
+            version,
+          });
+          return;
+        }
+        await putBack(trx, input.reservationId);
+        await applyTransition(trx, input.reservationId, { status: 'REJECTED', version, detail: 'STOCK_UNAVAILABLE' });
+      });
+    },
+
+    /**
      * Puts a reservation's stock back exactly once (a no-op when nothing was taken) and, in the same
      * transaction, records the final state it leads to (CANCELLED, EXPIRED, REJECTED).
      */
     async releaseStock(input: {
       reservationId: string;
-      final?: Transition & { status: 'CANCELLED' | 'EXPIRED' | 'REJECTED' };
+      final: Transition & { status: 'CANCELLED' | 'EXPIRED' };
     }): Promise<{ released: number }> {
-      const { reservationId } = input;
+      const { reservationId, final } = input;
       return db.transaction().execute(async (trx) => {
-        let released = 0;
-        const taken = await findStockMove(trx, stockKeys.reserve(reservationId));
-        if (taken && !(await findStockMove(trx, stockKeys.release(reservationId)))) {
-          released = -taken.delta;
-          await putBackStock(trx, taken.product_id, released);
-          await recordStockMove(trx, {
-            productId: taken.product_id,
-            reservationId,
-            kind: 'RELEASE',
-            delta: released,
-            key: stockKeys.release(reservationId),
-          });
-        }
-        if (input.final && (await applyTransition(trx, reservationId, input.final)) && input.final.status !== 'REJECTED') {
-          await queueNotification(trx, reservationId, input.final.status);
-        }
+        const released = await putBack(trx, reservationId);
+        if (await applyTransition(trx, reservationId, final)) await queueNotification(trx, reservationId, final.status);
         return { released };
       });
     },
   };
+}
+
+/** Returns a reservation's stock with one RELEASE move, unless it took none or already gave it back. */
+async function putBack(trx: Db, reservationId: string): Promise<number> {
+  const taken = await findStockMove(trx, stockKeys.reserve(reservationId));
+  if (!taken || (await findStockMove(trx, stockKeys.release(reservationId)))) return 0;
+  const quantity = -taken.delta;
+  await putBackStock(trx, taken.product_id, quantity);
+  // A concurrent duplicate collides on this key and rolls back its UPDATE.
+  await recordStockMove(trx, { productId: taken.product_id, reservationId, kind: 'RELEASE', delta: quantity, key: stockKeys.release(reservationId) });
+  return quantity;
 }

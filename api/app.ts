@@ -2,7 +2,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppDeps } from './deps.js';
-import { Problem, problemResponse, toProblem } from './errors.js';
+import { Problem, problemResponse, toProblem, validationHook } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { productRoutes } from './routes/products.js';
 import { reservationRoutes } from './routes/reservations.js';
@@ -10,17 +10,8 @@ import { reservationRoutes } from './routes/reservations.js';
 const MAX_BODY_BYTES = 16 * 1024;
 
 export function createApp(deps: AppDeps) {
-  const app = new OpenAPIHono({
-    // Validation failures of any route answer 400 with the offending fields.
-    defaultHook: (result, c) => {
-      if (result.success) return;
-      const errors = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      return problemResponse(
-        c,
-        new Problem(400, 'VALIDATION_FAILED', errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; '), { errors }),
-      );
-    },
-  });
+  // Validation failures of any route answer 400 with the offending fields.
+  const app = new OpenAPIHono({ defaultHook: validationHook });
 
   app.use('*', async (c, next) => {
     const started = performance.now();

@@ -94,3 +94,14 @@ function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === '57P01';
 }
+
+/** The `defaultHook` of every OpenAPIHono app: a failed validation answers 400 naming the fields. */
+export function validationHook(
+  result: { success: true } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } },
+  c: Context,
+): Response | undefined {
+  if (result.success) return undefined;
+  const errors = result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+  const detail = errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ');
+  return problemResponse(c, new Problem(400, 'VALIDATION_FAILED', detail, { errors }));
+}

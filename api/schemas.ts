@@ -123,3 +123,9 @@ export const NotificationSchema = z
     attempts: z.number().int(),
   })
   .openapi('Notification');
+
+/** An error response in a route's OpenAPI definition. */
+export const problemDoc = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+});

@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createAssignmentBreaker } from '../activities/assignment.js';
+import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
 import { createDb, pingDb } from '../db/client.js';
 import { migrateToLatest } from '../db/migrate.js';
@@ -132,13 +133,13 @@ export async function startWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    deps: {
+    activities: createActivities({
       db: deps.db,
       assignmentUrl: config.assignment.url,
       breaker: createAssignmentBreaker(config.assignment.breaker),
       webhookUrl: config.notifications.webhookUrl,
       webhookSecret: config.notifications.webhookSecret,
-    },
+    }),
   });
   const running = worker.run();
   running.catch((err) => deps.log.error('worker stopped with an error', { error: err }));

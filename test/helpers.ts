@@ -63,11 +63,11 @@ export async function startTestWorker(
     webhookUrl: options.webhookUrl,
     webhookSecret: options.webhookSecret,
   });
-  return startWorkerWith({ ...real, ...wrap(real) }, db);
+  return startWorkerWith({ ...real, ...wrap(real) });
 }
 
 /** Runs a real worker whose activities are exactly `activities` (mocks for workflow tests). */
-export async function startWorkerWith(activities: Activities, db?: Kysely<Database>): Promise<TestWorker> {
+export async function startWorkerWith(activities: Activities): Promise<TestWorker> {
   quietRuntime();
   const taskQueue = `test-${randomUUID()}`;
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
@@ -75,7 +75,6 @@ export async function startWorkerWith(activities: Activities, db?: Kysely<Databa
     connection,
     namespace: 'default',
     taskQueue,
-    deps: { db: db as Kysely<Database>, assignmentUrl: 'http://127.0.0.1:1' },
     activities,
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });

@@ -214,6 +214,29 @@ describe('fault isolation: the assignment service may be down', () => {
     }
   });
 
+  it('cancels a reservation whose assignment is still retrying: CANCELLED once the service can release', async () => {
+    const product = await newProduct(db, 1);
+    const store = await newStore(db, 1);
+    const { reserve, send, get, until } = api();
+    await assignment.stop();
+    try {
+      const { id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude })).body;
+      expect((await get(id)).status).toBe('ACCEPTED');
+      expect((await send('POST', `/reservations/${id}/cancel`, { reason: 'no store yet' })).status).toBe(202);
+      // The release must reach the assignment service (a late assign may have claimed a slot).
+      await until(id, 'CANCEL_REQUESTED');
+      await assignment.start();
+      const cancelled = await until(id, 'CANCELLED');
+      expect(cancelled.store).toBeNull();
+      expect(await stockOf(db, product.id)).toBe(1);
+      expect(await activeAt(db, store.id)).toBe(0);
+      const row = await db.selectFrom('assignments').select('status').where('reservation_id', '=', id).executeTakeFirst();
+      expect(row?.status).toBe('RELEASED');
+    } finally {
+      await assignment.start();
+    }
+  });
+
   it('opens the breaker under repeated failures (the service sees far fewer calls than attempts) and closes it on recovery', async () => {
     const product = await newProduct(db, 8);
     const store = await newStore(db, 8);

@@ -59,28 +59,52 @@ describe('reserveStock', () => {
   });
 });
 
+const final = { status: 'CANCELLED' as const, version: 2 };
+
 describe('releaseStock', () => {
   it('puts stock back exactly once, also when called concurrently and again later', async () => {
     const product = await newProduct(db, 2);
     const req = input(product.id, 2);
     await stock.reserveStock(req);
     const settled = await Promise.allSettled([
-      stock.releaseStock({ reservationId: req.reservationId }),
-      stock.releaseStock({ reservationId: req.reservationId }),
+      stock.releaseStock({ reservationId: req.reservationId, final }),
+      stock.releaseStock({ reservationId: req.reservationId, final }),
     ]);
     expect(settled.some((s) => s.status === 'fulfilled' && s.value.released === 2)).toBe(true);
-    expect(await stock.releaseStock({ reservationId: req.reservationId })).toEqual({ released: 0 });
+    expect(await stock.releaseStock({ reservationId: req.reservationId, final })).toEqual({ released: 0 });
     expect(await stockOf(db, product.id)).toBe(2);
+    const row = await db.selectFrom('reservations').select(['status', 'version']).where('id', '=', req.reservationId).executeTakeFirst();
+    expect(row).toEqual({ status: 'CANCELLED', version: 2 });
     const moves = await movesOf(db, req.reservationId);
     expect(moves.map((m) => [m.kind, m.delta])).toEqual([['RESERVE', -2], ['RELEASE', 2]]);
   });
 
   it('is a no-op for a reservation that never took stock', async () => {
     const product = await newProduct(db, 0);
+    const req = input(product.id); // never decided: cancelled before its decision ran
+    expect(await stock.releaseStock({ reservationId: req.reservationId, final })).toEqual({ released: 0 });
+    expect(await stockOf(db, product.id)).toBe(0);
+    expect(await movesOf(db, req.reservationId)).toEqual([]);
+  });
+});
+
+describe('abandonReservation', () => {
+  it('gives back the stock of an attempt that committed after all, and ends REJECTED', async () => {
+    const product = await newProduct(db, 1);
     const req = input(product.id);
     await stock.reserveStock(req);
-    expect(await stock.releaseStock({ reservationId: req.reservationId })).toEqual({ released: 0 });
-    expect(await stockOf(db, product.id)).toBe(0);
+    await stock.abandonReservation({ input: req, version: 2 });
+    expect(await stockOf(db, product.id)).toBe(1);
+    const row = await db.selectFrom('reservations').select(['status', 'reject_reason']).where('id', '=', req.reservationId).executeTakeFirst();
+    expect(row?.status).toBe('REJECTED');
+  });
+
+  it('leaves a REJECTED record that keeps a late attempt from taking stock', async () => {
+    const product = await newProduct(db, 1);
+    const req = input(product.id);
+    await stock.abandonReservation({ input: req, version: 2 });
+    expect(await stock.reserveStock(req)).toEqual({ accepted: false, reason: 'OUT_OF_STOCK' });
+    expect(await stockOf(db, product.id)).toBe(1);
     expect(await movesOf(db, req.reservationId)).toEqual([]);
   });
 });

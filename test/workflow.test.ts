@@ -44,8 +44,11 @@ function mocks(overrides: Partial<Activities> = {}) {
       return { accepted: true };
     },
     async releaseStock({ final }) {
-      calls.push(`releaseStock:${final?.status}`);
+      calls.push(`releaseStock:${final.status}`);
       return { released: 1 };
+    },
+    async abandonReservation() {
+      calls.push('abandonReservation');
     },
     async recordTransition({ transition }) {
       calls.push(`record:${transition.status}`);
@@ -185,7 +188,7 @@ describe('reservationWorkflow', () => {
     const hold = latch();
     const { calls, activities } = mocks({
       async releaseStock({ final }) {
-        calls.push(`releaseStock:${final?.status}`);
+        calls.push(`releaseStock:${final.status}`);
         await hold.opened;
         return { released: 1 };
       },
@@ -242,6 +245,6 @@ describe('reservationWorkflow', () => {
     worker = await startWorkerWith(activities);
     const state = await (await start(worker.taskQueue)).result();
     expect(state).toMatchObject({ status: 'REJECTED', rejectReason: 'STOCK_UNAVAILABLE' });
-    expect(calls).toEqual(['reserveStock', 'releaseStock:REJECTED']);
+    expect(calls).toEqual(['reserveStock', 'abandonReservation']);
   });
 });

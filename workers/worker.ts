@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { Activities } from '../activities/index.js';
 
 const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
   .map((p) => fileURLToPath(new URL(p, import.meta.url)))
@@ -12,9 +12,8 @@ export interface ReservationWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  deps: ActivityDeps;
-  /** Replace or wrap activities (tests inject faults here). */
-  activities?: WorkerOptions['activities'];
+  /** Built by `createActivities(deps)`; tests wrap or replace them to inject faults. */
+  activities: Activities;
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
@@ -24,6 +23,6 @@ export async function createReservationWorker(options: ReservationWorkerOptions)
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
-    activities: options.activities ?? createActivities(options.deps),
+    activities: options.activities,
   });
 }

@@ -34,7 +34,10 @@ const stock = proxyActivities<Pick<Activities, 'reserveStock'>>({
 
 // Compensations and bookkeeping must eventually succeed: retry without an attempt limit.
 const durable = proxyActivities<
-  Pick<Activities, 'releaseStock' | 'recordTransition' | 'remindCustomer' | 'releaseAssignment' | 'completeAssignment'>
+  Pick<
+    Activities,
+    'releaseStock' | 'abandonReservation' | 'recordTransition' | 'remindCustomer' | 'releaseAssignment' | 'completeAssignment'
+  >
 >({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -151,11 +154,8 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     state.status = 'REJECTED';
     upsertSearchAttributes([{ key: SearchAttributes.status, value: 'REJECTED' }]);
     if (decision.reason === 'STOCK_UNAVAILABLE') {
-      // The outcome is unknown (an attempt may have committed before timing out): undo any
-      // stock taken and mark the record rejected. Both are no-ops when nothing was written.
-      await CancellationScope.nonCancellable(() =>
-        durable.releaseStock({ reservationId, final: { status: 'REJECTED', version: enter('REJECTED'), detail: 'STOCK_UNAVAILABLE' } }),
-      );
+      // The outcome is unknown: an attempt may have committed before timing out, or may still.
+      await CancellationScope.nonCancellable(() => durable.abandonReservation({ input, version: enter('REJECTED') }));
     }
     decided = true;
     return finish();

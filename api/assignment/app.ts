@@ -6,8 +6,8 @@ import { assignStore, completeAssignment, findAssignment, listStores, releaseAss
 import type { Database } from '../../db/schema.js';
 import { RESERVATION_ID_PATTERN } from '../../shared/contract.js';
 import type { Logger } from '../../shared/log.js';
-import { Problem, problemResponse, toProblem } from '../errors.js';
-import { ProblemSchema } from '../schemas.js';
+import { Problem, problemResponse, toProblem, validationHook } from '../errors.js';
+import { problemDoc } from '../schemas.js';
 
 export interface AssignmentAppDeps {
   db: Kysely<Database>;
@@ -32,18 +32,11 @@ const StoreSchema = z
     central: z.boolean(),
   })
   .openapi('Store');
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const params = z.object({ reservationId: ReservationId.openapi({ param: { name: 'reservationId', in: 'path' } }) });
 
 export function createAssignmentApp({ db, log }: AssignmentAppDeps) {
-  const app = new OpenAPIHono({
-    defaultHook: (result, c) => {
-      if (result.success) return;
-      const errors = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      return problemResponse(c, new Problem(400, 'VALIDATION_FAILED', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors }));
-    },
-  });
+  const app = new OpenAPIHono({ defaultHook: validationHook });
 
   /** Liveness and database reachability. */
   app.get('/healthz', async (c) => {
@@ -93,8 +86,8 @@ export function createAssignmentApp({ db, log }: AssignmentAppDeps) {
       responses: {
         200: json(AssignmentSchema, 'Already assigned (same store as before)'),
         201: json(AssignmentSchema, 'Assigned'),
-        409: problem('No open store has free capacity'),
-        410: problem('This reservation was released; it is not assigned again'),
+        409: problemDoc('No open store has free capacity'),
+        410: problemDoc('This reservation was released; it is not assigned again'),
       },
     }),
     async (c) => {
@@ -116,7 +109,7 @@ export function createAssignmentApp({ db, log }: AssignmentAppDeps) {
       request: { params },
       responses: {
         200: json(z.object({ reservationId: z.string(), agencyId: z.string().nullable(), status: z.string(), distanceKm: z.number().nullable() }), 'The assignment'),
-        404: problem('No assignment'),
+        404: problemDoc('No assignment'),
       },
     }),
     async (c) => {
@@ -152,8 +145,8 @@ export function createAssignmentApp({ db, log }: AssignmentAppDeps) {
       request: { params },
       responses: {
         200: json(z.object({ status: z.literal('COMPLETED') }), 'Completed'),
-        404: problem('No assignment'),
-        409: problem('The assignment was released'),
+        404: problemDoc('No assignment'),
+        409: problemDoc('The assignment was released'),
       },
     }),
     async (c) => {

@@ -3,9 +3,8 @@ import { findProduct, listProducts } from '../../db/repositories/products.js';
 import type { Product } from '../../db/schema.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
-import { ProblemSchema, ProductIdParam, ProductSchema } from '../schemas.js';
+import { problemDoc, ProductIdParam, ProductSchema } from '../schemas.js';
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
 
 export function toProductDto(p: Product) {
   return { id: p.id, sku: p.sku, name: p.name, brand: p.brand, priceKrw: p.price_krw, availableStock: p.stock };
@@ -37,8 +36,8 @@ export function productRoutes(deps: AppDeps) {
       request: { params: ProductIdParam },
       responses: {
         200: { description: 'The product', content: { 'application/json': { schema: ProductSchema } } },
-        400: problem('Invalid id'),
-        404: problem('No such product'),
+        400: problemDoc('Invalid id'),
+        404: problemDoc('No such product'),
       },
     }),
     async (c) => {

@@ -26,7 +26,7 @@ import {
   ListReservationsQuery,
   NotificationSchema,
   PatchReservationSchema,
-  ProblemSchema,
+  problemDoc,
   ReservationIdParam,
   ReservationSchema,
 } from '../schemas.js';
@@ -34,7 +34,6 @@ import {
 type ReservationRow = Awaited<ReturnType<typeof listReservations>>['items'][number];
 type ReservationView = NonNullable<Awaited<ReturnType<typeof getReservationView>>>;
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
 const reservationBody = (description: string) => ({ description, content: { 'application/json': { schema: ReservationSchema } } });
 const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
   required,
@@ -114,10 +113,10 @@ export function reservationRoutes(deps: AppDeps) {
       request: { body: jsonBody(CreateReservationSchema) },
       responses: {
         201: reservationBody('Accepted: stock reserved'),
-        400: problem('Invalid request'),
-        409: problem('Out of stock; nothing changed'),
-        422: problem('Unknown product or district'),
-        503: problem('Decision could not be made; nothing reserved'),
+        400: problemDoc('Invalid request'),
+        409: problemDoc('Out of stock; nothing changed'),
+        422: problemDoc('Unknown product or district'),
+        503: problemDoc('Decision could not be made; nothing reserved'),
       },
     }),
     async (c) => {
@@ -204,7 +203,7 @@ export function reservationRoutes(deps: AppDeps) {
           description: 'One page of reservations',
           content: { 'application/json': { schema: z.object({ items: z.array(ReservationSchema), nextCursor: z.string().nullable() }) } },
         },
-        400: problem('Invalid filter or cursor'),
+        400: problemDoc('Invalid filter or cursor'),
       },
     }),
     async (c) => {
@@ -224,9 +223,9 @@ export function reservationRoutes(deps: AppDeps) {
       request: { params: ReservationIdParam, body: jsonBody(CompleteReservationSchema, false) },
       responses: {
         202: reservationBody('Completion requested; the status becomes COMPLETED'),
-        400: problem('Invalid request'),
-        404: problem('No such reservation'),
-        409: problem('Not confirmed (yet), or already finished'),
+        400: problemDoc('Invalid request'),
+        404: problemDoc('No such reservation'),
+        409: problemDoc('Not confirmed (yet), or already finished'),
       },
     }),
     async (c) => {
@@ -254,8 +253,8 @@ export function reservationRoutes(deps: AppDeps) {
       request: { params: ReservationIdParam },
       responses: {
         200: { description: 'Notifications, oldest first', content: { 'application/json': { schema: z.object({ items: z.array(NotificationSchema) }) } } },
-        400: problem('Invalid id'),
-        404: problem('No such reservation'),
+        400: problemDoc('Invalid id'),
+        404: problemDoc('No such reservation'),
       },
     }),
     async (c) => {
@@ -281,7 +280,7 @@ export function reservationRoutes(deps: AppDeps) {
       tags: ['reservations'],
       summary: 'Get a reservation',
       request: { params: ReservationIdParam },
-      responses: { 200: reservationBody('The reservation'), 400: problem('Invalid id'), 404: problem('No such reservation') },
+      responses: { 200: reservationBody('The reservation'), 400: problemDoc('Invalid id'), 404: problemDoc('No such reservation') },
     }),
     async (c) => c.json(toReservationDto(await loadView(c.req.valid('param').id)), 200),
   );
@@ -296,9 +295,9 @@ export function reservationRoutes(deps: AppDeps) {
       request: { params: ReservationIdParam, body: jsonBody(CancelReservationSchema, false) },
       responses: {
         202: reservationBody('Cancellation requested; the status becomes CANCELLED when stock is restored'),
-        400: problem('Invalid request'),
-        404: problem('No such reservation'),
-        409: problem('Already completed, cancelled, expired or rejected'),
+        400: problemDoc('Invalid request'),
+        404: problemDoc('No such reservation'),
+        409: problemDoc('Already completed, cancelled, expired or rejected'),
       },
     }),
     async (c) => {
@@ -317,9 +316,9 @@ export function reservationRoutes(deps: AppDeps) {
       request: { params: ReservationIdParam, body: jsonBody(PatchReservationSchema) },
       responses: {
         202: reservationBody('Cancellation requested'),
-        400: problem('Invalid request'),
-        404: problem('No such reservation'),
-        409: problem('Already completed, cancelled, expired or rejected'),
+        400: problemDoc('Invalid request'),
+        404: problemDoc('No such reservation'),
+        409: problemDoc('Already completed, cancelled, expired or rejected'),
       },
     }),
     async (c) => c.json(await requestCancel(c.req.valid('param').id, c.req.valid('json').reason), 202),
