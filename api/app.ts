@@ -1,17 +1,20 @@
 /** The HTTP API: routers per resource, problem+json errors, request logging. */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { authenticate, type AppEnv } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { Problem, problemResponse, toProblem, validationHook } from './errors.js';
 import { healthRoutes } from './routes/health.js';
+import { docsRoutes } from './routes/docs.js';
 import { productRoutes } from './routes/products.js';
 import { reservationRoutes } from './routes/reservations.js';
+import { storeRoutes } from './routes/stores.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
 export function createApp(deps: AppDeps) {
   // Validation failures of any route answer 400 with the offending fields.
-  const app = new OpenAPIHono({ defaultHook: validationHook });
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use('*', async (c, next) => {
     const started = performance.now();
@@ -38,13 +41,30 @@ export function createApp(deps: AppDeps) {
     await next();
   });
 
+  app.use('*', authenticate(deps.authSecret));
+
   app.route('/', healthRoutes(deps));
   app.route('/products', productRoutes(deps));
+  app.route('/stores', storeRoutes(deps));
   app.route('/reservations', reservationRoutes(deps));
+  app.route('/docs', docsRoutes());
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'HS256 token with `sub` and `role` (customer | agency | admin; agency tokens carry `agency`). Get one with `npm run token`.',
+  });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'Tshop Reserve API', version: '0.1.0', description: 'Durable phone pre-orders on Temporal.' },
+    info: {
+      title: 'Tshop Reserve API',
+      version: '0.1.0',
+      description:
+        'Durable phone pre-orders on Temporal. Errors are application/problem+json (RFC 9457) with a stable `code`. ' +
+        'Every route but health, readiness and these docs needs a bearer token.',
+    },
+    security: [{ bearerAuth: [] }],
   });
 
   app.notFound((c) => problemResponse(c, new Problem(404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));

@@ -12,4 +12,6 @@ export interface AppDeps {
   /** Time limits given to each new reservation. */
   policy: ReservationPolicy;
   log: Logger;
+  /** HS256 key for bearer tokens. */
+  authSecret: string;
 }

@@ -21,6 +21,10 @@ export type ProblemCode =
   | 'NO_CAPACITY'
   | 'RELEASED'
   | 'NOT_COMPLETABLE'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'CAPACITY_BELOW_LOAD'
   | 'INTERNAL';
 
 const TITLES: Record<ProblemCode, string> = {
@@ -38,6 +42,10 @@ const TITLES: Record<ProblemCode, string> = {
   NO_CAPACITY: 'No store has free capacity',
   RELEASED: 'The assignment was released',
   NOT_COMPLETABLE: 'The reservation cannot be completed now',
+  UNAUTHENTICATED: 'Authentication required',
+  FORBIDDEN: 'Not allowed',
+  IDEMPOTENCY_KEY_REUSED: 'Idempotency-Key reused for a different request',
+  CAPACITY_BELOW_LOAD: 'Capacity below current load',
   INTERNAL: 'Internal error',
 };
 

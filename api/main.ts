@@ -1,5 +1,6 @@
 /** `npm run start:api`: the HTTP API alone, configured by DATABASE_URL, TEMPORAL_ADDRESS and PORT. */
-import { parseConfig, requireServices } from '../shared/config.js';
+import { resolveSigningSecret } from '../shared/auth.js';
+import { ConfigError, parseConfig, requireServices } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { runMain, say } from '../scripts/main.js';
 import { connectTemporal, openDatabase, startApi } from '../scripts/stack.js';
@@ -12,7 +13,9 @@ runMain('tshop-api', async (onStop) => {
   onStop(() => db.destroy());
   const { connection, client } = await connectTemporal(temporalAddress, config.temporal.namespace);
   onStop(() => connection.close());
-  const api = await startApi(config, { db, client, log });
+  const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, false);
+  if (!authSecret) throw new ConfigError(`JWT_SECRET must be set (or ${config.dataDir}/jwt-secret exist, as npm run start:infra makes it)`);
+  const api = await startApi(config, { db, client, log, authSecret });
   onStop(api.close);
   say(`API listening on ${api.url}`);
 });

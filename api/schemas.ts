@@ -129,3 +129,89 @@ export const problemDoc = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: ProblemSchema } },
 });
+
+/** The problems every authenticated route can answer, plus route-specific ones. */
+export function problems(specific: Record<number, string>) {
+  const all: Record<number, string> = {
+    400: 'Invalid request (see `errors`)',
+    401: 'Missing, invalid or expired bearer token',
+    403: 'Your role may not do this',
+    ...specific,
+  };
+  return Object.fromEntries(Object.entries(all).map(([status, description]) => [status, problemDoc(description)]));
+}
+
+export const IdempotencyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .min(8)
+    .max(128)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional()
+    .openapi({
+      param: { name: 'Idempotency-Key', in: 'header' },
+      description: 'Repeat a request safely: the same key with the same body returns the first answer',
+      example: '6f1c2a7e-reserve-1',
+    }),
+});
+
+export const CreateProductSchema = z
+  .strictObject({
+    sku: z.string().trim().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, 'lower-case letters, digits and dashes'),
+    name: z.string().trim().min(1).max(100),
+    brand: z.string().trim().min(1).max(40),
+    priceKrw: z.number().int().min(0).max(100_000_000),
+    stock: z.number().int().min(0).max(1_000_000).default(0),
+  })
+  .openapi('CreateProduct', { example: { sku: 'galaxy-s26-256', name: 'Galaxy S26 256GB', brand: 'Samsung', priceKrw: 1_155_000, stock: 100 } });
+
+export const UpdateProductSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100).optional(),
+    brand: z.string().trim().min(1).max(40).optional(),
+    priceKrw: z.number().int().min(0).max(100_000_000).optional(),
+  })
+  .refine((p) => Object.keys(p).length > 0, { message: 'change at least one field' })
+  .openapi('UpdateProduct', { example: { priceKrw: 1_099_000 } });
+
+export const RestockSchema = z
+  .strictObject({ quantity: z.number().int().min(1).max(1_000_000) })
+  .openapi('Restock', { example: { quantity: 50 } });
+
+export const StoreSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    district: z.string(),
+    address: z.string(),
+    latitude: z.number(),
+    longitude: z.number(),
+    capacity: z.number().int(),
+    active: z.number().int(),
+    open: z.boolean(),
+    central: z.boolean(),
+  })
+  .openapi('Store');
+
+export const StoreIdParam = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, 'a store id').openapi({ param: { name: 'id', in: 'path' }, example: 'gangnam' }),
+});
+
+export const CreateStoreSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, 'lower-case letters, digits and dashes'),
+    name: z.string().trim().min(1).max(100),
+    district: z.string().trim().min(1).max(40),
+    address: z.string().trim().min(1).max(200),
+    latitude: z.number().min(-90).max(90),
+    longitude: z.number().min(-180).max(180),
+    capacity: z.number().int().min(0).max(100_000),
+  })
+  .openapi('CreateStore', {
+    example: { id: 'seongsu', name: '성수 대리점', district: '성동구', address: '서울 성동구 아차산로 100', latitude: 37.5446, longitude: 127.0557, capacity: 20 },
+  });
+
+export const UpdateStoreSchema = z
+  .strictObject({ open: z.boolean().optional(), capacity: z.number().int().min(0).max(100_000).optional() })
+  .refine((p) => Object.keys(p).length > 0, { message: 'change at least one field' })
+  .openapi('UpdateStore', { example: { open: false } });

@@ -112,6 +112,16 @@ export interface ReservationEventTable {
   created_at: CreatedAt;
 }
 
+/** One row per (scope, caller, Idempotency-Key): what the key was first used for. */
+export interface IdempotencyKeyTable {
+  scope: string;
+  principal: string;
+  key: string;
+  request_hash: string;
+  resource_id: string;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   products: ProductTable;
   stock_ledger: StockLedgerTable;
@@ -121,6 +131,7 @@ export interface Database {
   reservation_events: ReservationEventTable;
   assignments: AssignmentTable;
   notifications: NotificationTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
 
 /** What repositories take first: the database or an open transaction. */

@@ -187,7 +187,7 @@ export async function listen(
 /** Serves the reservation API. */
 export async function startApi(
   config: Config,
-  deps: { db: Kysely<Database>; client: Client; log: Logger },
+  deps: { db: Kysely<Database>; client: Client; log: Logger; authSecret: string },
 ): Promise<RunningServer> {
   const app = createApp({
     db: deps.db,
@@ -195,6 +195,7 @@ export async function startApi(
     taskQueue: config.temporal.taskQueue,
     policy: config.policy,
     log: deps.log,
+    authSecret: deps.authSecret,
   });
   return listen(app.fetch, config.http.host, config.http.port, 'API, PORT');
 }

@@ -1,4 +1,5 @@
 /** `npm run start:infra`: only the embedded PostgreSQL and Temporal dev server, for parts run alone. */
+import { resolveSigningSecret } from '../shared/auth.js';
 import { parseConfig } from '../shared/config.js';
 import { runMain, say } from './main.js';
 import { openDatabase, prepareDatabase, startInfra } from './stack.js';
@@ -9,6 +10,7 @@ runMain('tshop-infra', async (onStop) => {
   onStop(infra.stop);
   const db = await openDatabase(infra.databaseUrl);
   await prepareDatabase(db, { seed: true }).finally(() => db.destroy());
+  resolveSigningSecret(config.jwtSecret, config.dataDir, true);
   say(
     [
       '',

@@ -1,5 +1,6 @@
 /** `npm start`: the whole system in the foreground, on embedded PostgreSQL and Temporal by default. */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { resolveSigningSecret } from '../shared/auth.js';
 import { parseConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { assertPortFree } from './infra/process.js';
@@ -29,7 +30,9 @@ runMain('tshop', async (onStop) => {
   say('starting the worker …');
   const worker = await startWorker(config, { db, temporalAddress: infra.temporalAddress, log });
   onStop(worker.stop);
-  const api = await startApi(config, { db, client, log });
+  // Tokens are signed with JWT_SECRET, or with a secret made once under the data directory.
+  const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, true)!;
+  const api = await startApi(config, { db, client, log, authSecret });
   onStop(api.close);
 
   const ui = infra.temporalUiUrl ?? '(the Web UI of the cluster at TEMPORAL_ADDRESS)';
@@ -38,14 +41,15 @@ runMain('tshop', async (onStop) => {
       '',
       'Tshop Reserve is running',
       `  API              ${api.url}`,
-      `  API contract     ${api.url}/openapi.json`,
+      `  API docs         ${api.url}/docs   (contract: ${api.url}/openapi.json)`,
       `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
       `  Assignment svc   ${assignment.url}/stores`,
       `  Temporal         ${infra.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  PostgreSQL       ${redactUrl(infra.databaseUrl)}${infra.embedded.postgres ? ' (embedded)' : ''}`,
       `  Data directory   ${config.dataDir}`,
       '',
-      `Try: curl -s ${api.url}/products`,
+      `Get a token:      npm run -s token -- --role customer --sub c-1`,
+      `Try:              curl -s -H "Authorization: Bearer $(npm run -s token -- --role customer --sub c-1)" ${api.url}/products`,
       'Press Ctrl-C to stop.',
     ].join('\n'),
   );

@@ -46,6 +46,7 @@ const EnvSchema = z.object({
   REMINDER_BEFORE: duration('1d'),
   NOTIFY_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
   NOTIFY_WEBHOOK_SECRET: optionalString,
+  JWT_SECRET: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -88,6 +89,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       reminderBeforeMs: Math.min(e.REMINDER_BEFORE, e.HOLD_PERIOD),
     },
     notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET },
+    jwtSecret: e.JWT_SECRET,
   };
 }
 

@@ -8,6 +8,7 @@ import { createActivities, type Activities } from '../activities/index.js';
 import { createAssignmentBreaker, type AssignmentBreaker } from '../activities/assignment.js';
 import { createApp } from '../api/app.js';
 import { createAssignmentApp } from '../api/assignment/app.js';
+import { signToken, type Principal } from '../shared/auth.js';
 import type { ReservationPolicy } from '../shared/contract.js';
 import { createProduct } from '../db/repositories/products.js';
 import { listStockMoves } from '../db/repositories/stock.js';
@@ -92,9 +93,31 @@ export async function startWorkerWith(activities: Activities): Promise<TestWorke
 
 export const DEFAULT_TEST_POLICY: ReservationPolicy = { assignmentDeadlineMs: 60_000, holdPeriodMs: 3_600_000, reminderBeforeMs: 600_000 };
 
-/** The real API app wired to the real database and Temporal, on the given task queue. */
+export const TEST_JWT_SECRET = 'test-only-secret-test-only-secret-0123456789';
+export const ADMIN: Principal = { role: 'admin', sub: 'admin-test' };
+const tokens = new Map<string, Promise<string>>();
+
+/** A bearer token for a principal (signed with the test secret). */
+export function tokenFor(p: Principal): Promise<string> {
+  const id = JSON.stringify(p);
+  if (!tokens.has(id)) tokens.set(id, signToken(TEST_JWT_SECRET, p));
+  return tokens.get(id)!;
+}
+
+/**
+ * The real API app wired to the real database and Temporal, on the given task queue. `request`
+ * sends as `as` (an admin unless told otherwise; `null` sends no token).
+ */
 export function testApp(db: Kysely<Database>, client: Client, taskQueue: string, policy: ReservationPolicy = DEFAULT_TEST_POLICY) {
-  return createApp({ db, temporal: client, taskQueue, policy, log: createLogger('api-test', 'warn') });
+  const app = createApp({ db, temporal: client, taskQueue, policy, authSecret: TEST_JWT_SECRET, log: createLogger('api-test', 'warn') });
+  return {
+    app,
+    async request(path: string, init: RequestInit = {}, as: Principal | null = ADMIN): Promise<Response> {
+      const headers = new Headers(init.headers);
+      if (as && !headers.has('authorization')) headers.set('authorization', `Bearer ${await tokenFor(as)}`);
+      return app.request(path, { ...init, headers });
+    },
+  };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssignmentBreaker } from '../activities/assignment.js';
 import { signBody, SIGNATURE_HEADER } from '../activities/notification.js';
-import { assignStore } from '../db/repositories/assignments.js';
+import { assignStore, releaseAssignment } from '../db/repositories/assignments.js';
 import { checkInvariants } from '../db/invariants.js';
 import type { Database } from '../db/schema.js';
 import { CENTRAL_STORE, type ReservationPolicy } from '../shared/contract.js';
@@ -170,10 +170,13 @@ describe('the assignment rule', () => {
     await db.updateTable('agencies').set({ latitude: a.latitude + 0.0054, longitude: a.longitude }).where('id', '=', (await newStore(db, 10)).id).execute();
     const b = (await db.selectFrom('agencies').select('id').where('latitude', '=', a.latitude + 0.0054).executeTakeFirstOrThrow()).id;
     const picks: string[] = [];
+    const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const r = await assignStore(db, { reservationId: newReservationId(), latitude: a.latitude, longitude: a.longitude });
+      ids.push(newReservationId());
+      const r = await assignStore(db, { reservationId: ids[i]!, latitude: a.latitude, longitude: a.longitude });
       if (r.outcome === 'ASSIGNED') picks.push(r.assignment.agencyId === a.id ? 'A' : r.assignment.agencyId === b ? 'B' : 'other');
     }
+    for (const id of ids) await releaseAssignment(db, id);
     // A scores 0.5 km × (1 + load/10), B 0.6 km × (1 + load/10): 0.5, 0.55, 0.6 (tie: nearer wins),
     // then A's 0.65 loses to B's 0.6; A's 0.65 beats B's 0.66; A's 0.7 loses to B's 0.66.
     expect(picks).toEqual(['A', 'A', 'A', 'B', 'A', 'B']);
@@ -187,6 +190,8 @@ describe('the assignment rule', () => {
     const atStore = results.filter((r) => r.outcome === 'ASSIGNED' && r.assignment.agencyId === s.id);
     expect(atStore).toHaveLength(3);
     expect(await activeAt(db, s.id)).toBe(3);
+    // The overflow went to other stores (other tests' among them): give those slots back.
+    for (const r of results) if (r.outcome === 'ASSIGNED') await releaseAssignment(db, r.assignment.reservationId);
   });
 });
 

@@ -1,9 +1,10 @@
 /** Each part runs alone, configured only by environment variables: infra, worker, API. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { waitUntil } from '../scripts/infra/process.js';
+import { signToken } from '../shared/auth.js';
 import { allGone, infraPids, killGroup, killQuietly, launch, type Launched } from './processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-parts-'));
@@ -36,6 +37,8 @@ it('start:infra, start:assignment, start:worker and start:api run as separate pr
   const api = run('start:api', { ...services, PORT: '18098' });
   await api.waitForOutput('API listening');
   const base = 'http://127.0.0.1:18098';
+  const secret = readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8').trim();
+  const auth = { authorization: `Bearer ${await signToken(secret, { role: 'admin', sub: 'parts-test' })}` };
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
   // Up but not ready: no worker polls the task queue yet.
   const notReady = await fetch(`${base}/readyz`);
@@ -47,14 +50,14 @@ it('start:infra, start:assignment, start:worker and start:api run as separate pr
   expect(await waitUntil(async () => (await fetch(`${base}/readyz`)).status === 200, 20_000, 200)).toBe(true);
   const res = await fetch(`${base}/reservations`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify({ productId: 1, customer: { id: 'c-7', latitude: 37.5665, longitude: 126.978 } }),
   });
   expect(res.status).toBe(201);
   const { id } = (await res.json()) as { id: string };
   // The worker reached the assignment service: a store near Seoul City Hall took it.
   expect(
-    await waitUntil(async () => ((await (await fetch(`${base}/reservations/${id}`)).json()) as { status: string }).status === 'CONFIRMED', 20_000, 200),
+    await waitUntil(async () => ((await (await fetch(`${base}/reservations/${id}`, { headers: auth })).json()) as { status: string }).status === 'CONFIRMED', 20_000, 200),
   ).toBe(true);
 
   worker.child.kill('SIGTERM');

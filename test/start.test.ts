@@ -1,10 +1,11 @@
 /** `npm start` as a user runs it: starts, serves, stops cleanly, keeps data, fails fast. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../scripts/infra/process.js';
+import { signToken } from '../shared/auth.js';
 import { allGone, infraPids, killGroup, killQuietly, launch, type Launched } from './processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-start-'));
@@ -30,9 +31,12 @@ async function startStack(): Promise<Launched> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are asserted field by field
 const call = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
+  // The dev stack made its signing secret under the data directory; `npm run token` uses it too.
+  const secret = readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8').trim();
+  const token = await signToken(secret, { role: 'admin', sub: 'start-test' });
   const res = await fetch(`${api}${route}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
@@ -66,9 +70,17 @@ describe('npm start', () => {
   it('starts everything, prints where it is, and serves a reservation', async () => {
     const l = await startStack();
     const out = l.stdout();
-    for (const text of [`http://localhost:${ports.PORT}`, `http://localhost:${ports.TEMPORAL_UI_PORT}`, dataDir, 'openapi.json']) {
+    for (const text of [`http://localhost:${ports.PORT}/docs`, `http://localhost:${ports.TEMPORAL_UI_PORT}`, dataDir, 'openapi.json']) {
       expect(out).toContain(text);
     }
+    // The README's token command works against the running stack.
+    const tokenCmd = launch('token', { DATA_DIR: dataDir, ...{} }, ['--role', 'customer', '--sub', 'c-42']);
+    launched.push(tokenCmd);
+    expect((await tokenCmd.exit).code).toBe(0);
+    const customerToken = tokenCmd.stdout().trim().split('\n').at(-1)!;
+    const mine = await fetch(`${api}/reservations`, { headers: { authorization: `Bearer ${customerToken}` } });
+    expect(mine.status).toBe(200);
+    expect((await fetch(`${api}/products`)).status).toBe(401);
     expect((await call('GET', '/readyz')).status).toBe(200);
     const products = (await call('GET', '/products')).body.items;
     expect(products.length).toBeGreaterThanOrEqual(5);

@@ -7,7 +7,8 @@ import type { Database } from '../../db/schema.js';
 import { RESERVATION_ID_PATTERN } from '../../shared/contract.js';
 import type { Logger } from '../../shared/log.js';
 import { Problem, problemResponse, toProblem, validationHook } from '../errors.js';
-import { problemDoc } from '../schemas.js';
+import { toStoreDto } from '../routes/stores.js';
+import { problemDoc, StoreSchema } from '../schemas.js';
 
 export interface AssignmentAppDeps {
   db: Kysely<Database>;
@@ -18,20 +19,6 @@ const ReservationId = z.string().regex(RESERVATION_ID_PATTERN, 'must be a reserv
 const AssignmentSchema = z
   .object({ reservationId: z.string(), agencyId: z.string(), agencyName: z.string(), distanceKm: z.number() })
   .openapi('Assignment');
-const StoreSchema = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    district: z.string(),
-    address: z.string(),
-    latitude: z.number(),
-    longitude: z.number(),
-    capacity: z.number().int(),
-    active: z.number().int(),
-    open: z.boolean(),
-    central: z.boolean(),
-  })
-  .openapi('Store');
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const params = z.object({ reservationId: ReservationId.openapi({ param: { name: 'reservationId', in: 'path' } }) });
 
@@ -47,24 +34,7 @@ export function createAssignmentApp({ db, log }: AssignmentAppDeps) {
   /** Every store with its capacity and current load. */
   app.openapi(
     createRoute({ method: 'get', path: '/stores', summary: 'List stores with their load', responses: { 200: json(z.object({ items: z.array(StoreSchema) }), 'Stores') } }),
-    async (c) =>
-      c.json(
-        {
-          items: (await listStores(db)).map((s) => ({
-            id: s.id,
-            name: s.name,
-            district: s.district,
-            address: s.address,
-            latitude: s.latitude,
-            longitude: s.longitude,
-            capacity: s.capacity,
-            active: s.active_count,
-            open: s.is_open,
-            central: s.is_central,
-          })),
-        },
-        200,
-      ),
+    async (c) => c.json({ items: (await listStores(db)).map(toStoreDto) }, 200),
   );
 
   /** Assigns the best store near a location (idempotent per reservation). */

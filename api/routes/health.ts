@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import proto from '@temporalio/proto';
 import { pingDb } from '../../db/client.js';
+import type { AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 
 const POLLER_FRESH_MS = 90_000;
@@ -27,7 +28,7 @@ async function check(fn: () => Promise<string | void>) {
 
 /** Liveness and readiness probes (public). */
 export function healthRoutes(deps: AppDeps) {
-  const app = new OpenAPIHono();
+  const app = new OpenAPIHono<AppEnv>();
 
   /** Liveness: the process is up. */
   app.openapi(
@@ -35,6 +36,7 @@ export function healthRoutes(deps: AppDeps) {
       method: 'get',
       path: '/healthz',
       tags: ['health'],
+      security: [],
       summary: 'Liveness',
       responses: { 200: { description: 'The process is up', content: { 'application/json': { schema: z.object({ status: z.literal('ok') }) } } } },
     }),
@@ -47,6 +49,7 @@ export function healthRoutes(deps: AppDeps) {
       method: 'get',
       path: '/readyz',
       tags: ['health'],
+      security: [],
       summary: 'Readiness',
       responses: {
         200: { description: 'Ready to serve', content: { 'application/json': { schema: ReadySchema } } },

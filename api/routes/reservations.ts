@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { WithStartWorkflowOperation } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
 import { listNotifications } from '../../db/repositories/notifications.js';
-import { findReservation, getReservationView, listReservations, saveContact } from '../../db/repositories/reservations.js';
+import { claimIdempotencyKey } from '../../db/repositories/idempotency.js';
+import { getReservationView, lastKnownLocation, listReservations, saveContact } from '../../db/repositories/reservations.js';
 import {
   cancelSignal,
   completeSignal,
@@ -15,24 +17,29 @@ import {
   WORKFLOW_TYPE,
   type ReservationInput,
 } from '../../shared/contract.js';
-import { newReservationId } from '../../shared/ids.js';
+import type { Principal } from '../../shared/auth.js';
+import { newReservationId, reservationIdForKey } from '../../shared/ids.js';
 import type { reservationWorkflow } from '../../workflows/reservation.js';
+import { canSee, requireRole, type AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
 import {
   CancelReservationSchema,
   CompleteReservationSchema,
   CreateReservationSchema,
+  IdempotencyHeader,
   ListReservationsQuery,
   NotificationSchema,
   PatchReservationSchema,
-  problemDoc,
+  problems,
   ReservationIdParam,
   ReservationSchema,
 } from '../schemas.js';
 
 type ReservationRow = Awaited<ReturnType<typeof listReservations>>['items'][number];
 type ReservationView = NonNullable<Awaited<ReturnType<typeof getReservationView>>>;
+
+const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value ?? null)).digest('hex');
 
 const reservationBody = (description: string) => ({ description, content: { 'application/json': { schema: ReservationSchema } } });
 const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
@@ -82,25 +89,42 @@ export function toReservationDto(v: ReservationRow & { events?: ReservationView[
   };
 }
 
-/** Reservations: reserve (synchronous stock decision), read, cancel. */
+/** Reservations: reserve (synchronous stock decision), read, cancel, complete. */
 export function reservationRoutes(deps: AppDeps) {
-  const app = new OpenAPIHono();
+  const app = new OpenAPIHono<AppEnv>();
 
-  const loadView = async (id: string) => {
+  /** The reservation if the caller may see it; one they may not see is as good as missing. */
+  const loadVisible = async (principal: Principal, id: string) => {
     const view = await getReservationView(deps.db, id);
-    if (!view) throw new Problem(404, 'NOT_FOUND', `no reservation ${id}`);
+    if (!view || !canSee(principal, view)) throw new Problem(404, 'NOT_FOUND', `no reservation ${id}`);
     return view;
   };
 
-  const requestCancel = async (id: string, reason: string | undefined) => {
-    const current = await findReservation(deps.db, id);
-    if (!current) throw new Problem(404, 'NOT_FOUND', `no reservation ${id}`);
+  /** A recorded rejection, as the reserve call answers it (first time or replayed). */
+  const rejection = (view: ReservationView) =>
+    view.reject_reason === 'OUT_OF_STOCK'
+      ? new Problem(409, 'OUT_OF_STOCK', `product ${view.product_id} has fewer than ${view.quantity} unit(s) left`, {
+          reservationId: view.id,
+          workflowId: view.workflow_id,
+        })
+      : new Problem(503, 'STOCK_UNAVAILABLE', 'the stock service did not answer in time; nothing was reserved', {
+          reservationId: view.id,
+          workflowId: view.workflow_id,
+        });
+
+  const requestCancel = async (principal: Principal, id: string, reason: string | undefined, key: string | undefined) => {
+    const current = await loadVisible(principal, id);
+    if (key) {
+      const claim = await claimIdempotencyKey(deps.db, { scope: `cancel:${id}`, principal: principal.sub, key, requestHash: hashOf({ reason }), resourceId: id });
+      if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+      if (claim.outcome === 'REPLAY') return toReservationDto(current);
+    }
     if (!isCancellable(current.status)) {
       throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
     }
     await deps.temporal.workflow.getHandle(current.workflow_id).signal(cancelSignal, reason ? { reason } : {});
-    deps.log.info('cancel requested', { reservationId: id, workflowId: current.workflow_id });
-    return toReservationDto(await loadView(id));
+    deps.log.info('cancel requested', { reservationId: id, workflowId: current.workflow_id, by: principal.role });
+    return toReservationDto(current);
   };
 
   /** Reserves a phone: answers 201 (stock taken) or 409 (no stock) once the stock decision is made. */
@@ -109,84 +133,109 @@ export function reservationRoutes(deps: AppDeps) {
       method: 'post',
       path: '/',
       tags: ['reservations'],
-      summary: 'Reserve a phone',
-      request: { body: jsonBody(CreateReservationSchema) },
+      summary: 'Reserve a phone (customer, or admin on behalf of one)',
+      description:
+        'The stock decision is made before the answer: 201 when stock was reserved, 409 OUT_OF_STOCK when not (nothing changed). ' +
+        'Without `customer`, a customer token reserves for itself from its last known location (or Seoul City Hall).',
+      request: { headers: IdempotencyHeader, body: jsonBody(CreateReservationSchema) },
       responses: {
         201: reservationBody('Accepted: stock reserved'),
-        400: problemDoc('Invalid request'),
-        409: problemDoc('Out of stock; nothing changed'),
-        422: problemDoc('Unknown product or district'),
-        503: problemDoc('Decision could not be made; nothing reserved'),
+        ...problems({
+          409: 'Out of stock; nothing changed',
+          422: 'Unknown product or district, or Idempotency-Key reused with a different body',
+          503: 'Decision could not be made; nothing reserved',
+        }),
       },
     }),
     async (c) => {
+      const principal = requireRole(c, 'customer', 'admin');
       const body = c.req.valid('json');
+      const given = body.customer;
+      if (principal.role === 'customer' && given?.id !== undefined && given.id !== principal.sub) {
+        throw new Problem(403, 'FORBIDDEN', 'customers reserve for themselves only');
+      }
+      const customerId = principal.role === 'customer' ? principal.sub : given?.id;
+      if (!customerId) {
+        throw new Problem(400, 'VALIDATION_FAILED', 'customer.id: required when an admin reserves', {
+          errors: [{ path: 'customer.id', message: 'required when an admin reserves' }],
+        });
+      }
       const product = await findProduct(deps.db, body.productId);
       if (!product) throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${body.productId} does not exist`);
-      const { customer } = body;
-      const district = customer.district === undefined ? undefined : findDistrict(customer.district);
-      if (customer.district !== undefined && !district) {
-        throw new Problem(422, 'VALIDATION_FAILED', `"${customer.district}" is not a Seoul district`, {
+      const district = given?.district === undefined ? undefined : findDistrict(given.district);
+      if (given?.district !== undefined && !district) {
+        throw new Problem(422, 'VALIDATION_FAILED', `"${given.district}" is not a Seoul district`, {
           errors: [{ path: 'customer.district', message: 'not a Seoul district' }],
         });
       }
-      const reservationId = newReservationId();
+
+      const key = c.req.valid('header')['idempotency-key'];
+      let reservationId = newReservationId();
+      let replayed = false;
+      if (key) {
+        // The key becomes the reservation (and so workflow) id: Temporal itself refuses a second start.
+        reservationId = reservationIdForKey(principal.sub, key);
+        const claim = await claimIdempotencyKey(deps.db, { scope: 'reserve', principal: principal.sub, key, requestHash: hashOf(body), resourceId: reservationId });
+        if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different reservation');
+        replayed = claim.outcome === 'REPLAY';
+      }
       const workflowId = reservationWorkflowId(reservationId);
-      // Personal data goes to PostgreSQL only; the workflow gets ids and numbers.
-      await saveContact(deps.db, {
-        reservationId,
-        customerId: customer.id,
-        name: customer.name ?? null,
-        phone: customer.phone ?? null,
-        district: district?.ko ?? null,
-        latitude: customer.latitude ?? district?.latitude ?? null,
-        longitude: customer.longitude ?? district?.longitude ?? null,
-      });
-      const input: ReservationInput = {
-        reservationId,
-        productId: body.productId,
-        quantity: body.quantity,
-        customerId: customer.id,
-        fulfilment: body.fulfilment,
-        policy: deps.policy,
+      /** Starts the workflow (or joins it, for a keyed repeat) and waits for its stock decision. */
+      const decide = async () => {
+        // Personal data goes to PostgreSQL only; the workflow gets ids and numbers.
+        const known = given?.latitude === undefined && !district ? await lastKnownLocation(deps.db, customerId) : undefined;
+        await saveContact(deps.db, {
+          reservationId,
+          customerId,
+          name: given?.name ?? known?.name ?? null,
+          phone: given?.phone ?? known?.phone ?? null,
+          district: district?.ko ?? known?.district ?? null,
+          latitude: given?.latitude ?? district?.latitude ?? known?.latitude ?? null,
+          longitude: given?.longitude ?? district?.longitude ?? known?.longitude ?? null,
+        });
+        const input: ReservationInput = {
+          reservationId,
+          productId: body.productId,
+          quantity: body.quantity,
+          customerId,
+          fulfilment: body.fulfilment,
+          policy: deps.policy,
       };
       const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
         workflowId,
         taskQueue: deps.taskQueue,
         args: [input],
-        workflowIdConflictPolicy: 'FAIL',
+        // With a key, a concurrent repeat joins the first request's workflow and update.
+        workflowIdConflictPolicy: key ? 'USE_EXISTING' : 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
         memo: { product: product.name, quantity: body.quantity, fulfilment: body.fulfilment },
         typedSearchAttributes: [
           { key: SearchAttributes.status, value: 'PENDING' },
           { key: SearchAttributes.productId, value: String(body.productId) },
-          { key: SearchAttributes.customerId, value: customer.id },
+          { key: SearchAttributes.customerId, value: customerId },
         ],
       });
       const log = deps.log.child({ reservationId, workflowId });
-      let state;
       try {
-        state = await deps.temporal.withDeadline(Date.now() + DECISION_DEADLINE_MS, () =>
-          deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start }),
+        const state = await deps.temporal.withDeadline(Date.now() + DECISION_DEADLINE_MS, () =>
+          deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: key ? 'reserve' : undefined }),
         );
+        log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
       } catch (err) {
-        log.warn('reserve did not complete', { error: err });
-        throw err;
-      }
-      log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
-      if (state.status === 'REJECTED') {
-        if (state.rejectReason === 'OUT_OF_STOCK') {
-          throw new Problem(409, 'OUT_OF_STOCK', `product ${body.productId} has fewer than ${body.quantity} unit(s) left`, {
-            reservationId,
-            workflowId,
-          });
+        // A keyed repeat that arrives after the workflow closed: the recorded decision answers it.
+        if (!(key && err instanceof WorkflowExecutionAlreadyStartedError)) {
+          log.warn('reserve did not complete', { error: err });
+          throw err;
         }
-        throw new Problem(503, 'STOCK_UNAVAILABLE', 'the stock service did not answer in time; nothing was reserved', {
-          reservationId,
-          workflowId,
-        });
       }
+      return getReservationView(deps.db, reservationId);
+      };
+      // A replay whose decision is recorded is answered from the record, as the first time.
+      const view = (replayed && (await getReservationView(deps.db, reservationId))) || (await decide());
+      if (!view) throw new Problem(503, 'STOCK_UNAVAILABLE', 'the stock decision was not recorded; nothing was reserved', { reservationId, workflowId });
+      if (view.status === 'REJECTED') throw rejection(view);
       c.header('Location', `/reservations/${reservationId}`);
-      return c.json(toReservationDto(await loadView(reservationId)), 201);
+      return c.json(toReservationDto(view), 201);
     },
   );
 
@@ -203,11 +252,20 @@ export function reservationRoutes(deps: AppDeps) {
           description: 'One page of reservations',
           content: { 'application/json': { schema: z.object({ items: z.array(ReservationSchema), nextCursor: z.string().nullable() }) } },
         },
-        400: problemDoc('Invalid filter or cursor'),
+        ...problems({ 400: 'Invalid filter or cursor' }),
       },
     }),
     async (c) => {
+      const principal = c.get('principal');
       const { limit, cursor, ...filter } = c.req.valid('query');
+      // Customers see their own reservations, store staff their store's: a wider filter is refused.
+      if (principal.role === 'customer') {
+        if (filter.customerId !== undefined && filter.customerId !== principal.sub) throw new Problem(403, 'FORBIDDEN', 'customers list their own reservations only');
+        filter.customerId = principal.sub;
+      } else if (principal.role === 'agency') {
+        if (filter.agencyId !== undefined && filter.agencyId !== principal.agencyId) throw new Problem(403, 'FORBIDDEN', "store staff list their store's reservations only");
+        filter.agencyId = principal.agencyId;
+      }
       const page = await listReservations(deps.db, filter, { limit, after: cursor ? decodeCursor(cursor) : undefined });
       return c.json({ items: page.items.map((r) => toReservationDto(r)), nextCursor: page.next ? encodeCursor(page.next) : null }, 200);
     },
@@ -219,27 +277,25 @@ export function reservationRoutes(deps: AppDeps) {
       method: 'post',
       path: '/{id}/complete',
       tags: ['reservations'],
-      summary: 'Complete a reservation (phone handed over)',
+      summary: 'Complete a reservation: phone handed over (store staff, admin)',
       request: { params: ReservationIdParam, body: jsonBody(CompleteReservationSchema, false) },
       responses: {
         202: reservationBody('Completion requested; the status becomes COMPLETED'),
-        400: problemDoc('Invalid request'),
-        404: problemDoc('No such reservation'),
-        409: problemDoc('Not confirmed (yet), or already finished'),
+        ...problems({ 404: 'No such reservation (at your store)', 409: 'Not confirmed (yet), or already finished' }),
       },
     }),
     async (c) => {
+      const principal = requireRole(c, 'agency', 'admin');
       const { id } = c.req.valid('param');
       const body = c.req.valid('json') as z.infer<typeof CompleteReservationSchema> | undefined;
-      const current = await findReservation(deps.db, id);
-      if (!current) throw new Problem(404, 'NOT_FOUND', `no reservation ${id}`);
+      const current = await loadVisible(principal, id);
       if (current.status !== 'CONFIRMED') {
         throw new Problem(409, 'NOT_COMPLETABLE', `reservation ${id} is ${current.status}; only CONFIRMED can be completed`, {
           reservationStatus: current.status,
         });
       }
-      await deps.temporal.workflow.getHandle(current.workflow_id).signal(completeSignal, body?.by ? { by: body.by } : {});
-      return c.json(toReservationDto(await loadView(id)), 202);
+      await deps.temporal.workflow.getHandle(current.workflow_id).signal(completeSignal, { by: body?.by ?? principal.sub });
+      return c.json(toReservationDto(current), 202);
     },
   );
 
@@ -253,13 +309,12 @@ export function reservationRoutes(deps: AppDeps) {
       request: { params: ReservationIdParam },
       responses: {
         200: { description: 'Notifications, oldest first', content: { 'application/json': { schema: z.object({ items: z.array(NotificationSchema) }) } } },
-        400: problemDoc('Invalid id'),
-        404: problemDoc('No such reservation'),
+        ...problems({ 404: 'No such reservation' }),
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      if (!(await findReservation(deps.db, id))) throw new Problem(404, 'NOT_FOUND', `no reservation ${id}`);
+      await loadVisible(c.get('principal'), id);
       const items = (await listNotifications(deps.db, id)).map((n) => ({
         id: n.id,
         kind: n.kind,
@@ -280,9 +335,9 @@ export function reservationRoutes(deps: AppDeps) {
       tags: ['reservations'],
       summary: 'Get a reservation',
       request: { params: ReservationIdParam },
-      responses: { 200: reservationBody('The reservation'), 400: problemDoc('Invalid id'), 404: problemDoc('No such reservation') },
+      responses: { 200: reservationBody('The reservation'), ...problems({ 404: 'No such reservation' }) },
     }),
-    async (c) => c.json(toReservationDto(await loadView(c.req.valid('param').id)), 200),
+    async (c) => c.json(toReservationDto(await loadVisible(c.get('principal'), c.req.valid('param').id)), 200),
   );
 
   /** Cancels a reservation by sending its workflow the `cancel` signal. */
@@ -291,18 +346,17 @@ export function reservationRoutes(deps: AppDeps) {
       method: 'post',
       path: '/{id}/cancel',
       tags: ['reservations'],
-      summary: 'Cancel a reservation',
-      request: { params: ReservationIdParam, body: jsonBody(CancelReservationSchema, false) },
+      summary: 'Cancel a reservation (its customer, admin)',
+      request: { params: ReservationIdParam, headers: IdempotencyHeader, body: jsonBody(CancelReservationSchema, false) },
       responses: {
         202: reservationBody('Cancellation requested; the status becomes CANCELLED when stock is restored'),
-        400: problemDoc('Invalid request'),
-        404: problemDoc('No such reservation'),
-        409: problemDoc('Already completed, cancelled, expired or rejected'),
+        ...problems({ 404: 'No such reservation', 409: 'Already completed, cancelled, expired or rejected', 422: 'Idempotency-Key reused with a different body' }),
       },
     }),
     async (c) => {
+      const principal = requireRole(c, 'customer', 'admin');
       const body = c.req.valid('json') as z.infer<typeof CancelReservationSchema> | undefined;
-      return c.json(await requestCancel(c.req.valid('param').id, body?.reason), 202);
+      return c.json(await requestCancel(principal, c.req.valid('param').id, body?.reason, c.req.valid('header')['idempotency-key']), 202);
     },
   );
 
@@ -313,15 +367,17 @@ export function reservationRoutes(deps: AppDeps) {
       path: '/{id}',
       tags: ['reservations'],
       summary: 'Cancel a reservation (seed-compatible)',
-      request: { params: ReservationIdParam, body: jsonBody(PatchReservationSchema) },
+      request: { params: ReservationIdParam, headers: IdempotencyHeader, body: jsonBody(PatchReservationSchema) },
       responses: {
         202: reservationBody('Cancellation requested'),
-        400: problemDoc('Invalid request'),
-        404: problemDoc('No such reservation'),
-        409: problemDoc('Already completed, cancelled, expired or rejected'),
+        ...problems({ 404: 'No such reservation', 409: 'Already completed, cancelled, expired or rejected', 422: 'Idempotency-Key reused with a different body' }),
       },
     }),
-    async (c) => c.json(await requestCancel(c.req.valid('param').id, c.req.valid('json').reason), 202),
+    async (c) => {
+      const principal = requireRole(c, 'customer', 'admin');
+      const { reason } = c.req.valid('json');
+      return c.json(await requestCancel(principal, c.req.valid('param').id, reason, c.req.valid('header')['idempotency-key']), 202);
+    },
   );
   return app;
 }

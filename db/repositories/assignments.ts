@@ -1,7 +1,7 @@
 /** The assignment service's data: stores with their load, and one assignment row per reservation. */
 import { sql, type Kysely } from 'kysely';
 import { haversineKm, storeScore } from '../../shared/geo.js';
-import type { Database, Db } from '../schema.js';
+import type { Agency, Database, Db } from '../schema.js';
 
 export interface StoreAssignment {
   reservationId: string;
@@ -153,4 +153,32 @@ async function endAssignment(trx: Db, reservationId: string, status: 'RELEASED' 
   }
   await trx.updateTable('assignments').set({ status, updated_at: sql`now()` }).where('reservation_id', '=', reservationId).execute();
   return true;
+}
+
+export async function createStore(
+  db: Db,
+  s: { id: string; name: string; district: string; address: string; latitude: number; longitude: number; capacity: number },
+) {
+  return db.insertInto('agencies').values(s).onConflict((oc) => oc.column('id').doNothing()).returningAll().executeTakeFirst();
+}
+
+/** Opens/closes a store or changes its capacity; never below the reservations it currently holds. */
+export async function updateStore(
+  db: Db,
+  id: string,
+  patch: { open?: boolean; capacity?: number },
+): Promise<{ outcome: 'UPDATED'; store: Agency } | { outcome: 'NOT_FOUND' } | { outcome: 'BELOW_LOAD' }> {
+  const updated = await db
+    .updateTable('agencies')
+    .set({
+      ...(patch.open !== undefined ? { is_open: patch.open } : {}),
+      ...(patch.capacity !== undefined ? { capacity: patch.capacity } : {}),
+    })
+    .where('id', '=', id)
+    .$if(patch.capacity !== undefined, (q) => q.where('active_count', '<=', patch.capacity!))
+    .returningAll()
+    .executeTakeFirst();
+  if (updated) return { outcome: 'UPDATED', store: updated };
+  const exists = await db.selectFrom('agencies').select('id').where('id', '=', id).executeTakeFirst();
+  return { outcome: exists ? 'BELOW_LOAD' : 'NOT_FOUND' };
 }

@@ -1,7 +1,8 @@
 /** Product catalogue queries. */
 import type { Kysely } from 'kysely';
 import type { Database, Db, Product } from '../schema.js';
-import { recordStockMove, stockKeys } from './stock.js';
+import { sql } from 'kysely';
+import { putBackStock, recordStockMove, stockKeys } from './stock.js';
 
 export async function listProducts(db: Db): Promise<Product[]> {
   return db.selectFrom('products').selectAll().orderBy('id').execute();
@@ -33,5 +34,33 @@ export async function createProduct(
       });
     }
     return product;
+  });
+}
+
+export async function updateProduct(db: Db, id: number, patch: { name?: string; brand?: string; priceKrw?: number }) {
+  return db
+    .updateTable('products')
+    .set({
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.brand !== undefined ? { brand: patch.brand } : {}),
+      ...(patch.priceKrw !== undefined ? { price_krw: patch.priceKrw } : {}),
+      updated_at: sql`now()`,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Adds stock through the ledger; the same `key` never adds twice. */
+export async function restockProduct(db: Kysely<Database>, id: number, quantity: number, key: string): Promise<Product | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('stock_ledger')
+      .values({ product_id: id, reservation_id: null, kind: 'RESTOCK', delta: quantity, idempotency_key: key })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted) await putBackStock(trx, id, quantity);
+    return findProduct(trx, id);
   });
 }

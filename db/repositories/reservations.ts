@@ -172,3 +172,15 @@ export async function saveContact(db: Db, c: ContactRow): Promise<void> {
 export async function findContact(db: Db, reservationId: string) {
   return db.selectFrom('reservation_contacts').selectAll().where('reservation_id', '=', reservationId).executeTakeFirst();
 }
+
+/** Where a customer last reserved from: the default location of a reservation that names none. */
+export async function lastKnownLocation(db: Db, customerId: string) {
+  return db
+    .selectFrom('reservation_contacts')
+    .select(['district', 'latitude', 'longitude', 'name', 'phone'])
+    .where('customer_id', '=', customerId)
+    .where('latitude', 'is not', null)
+    .orderBy('created_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

@@ -1,0 +1,44 @@
+/** Who may do what: bearer-token authentication for every non-public route, and role checks. */
+import type { Context, MiddlewareHandler } from 'hono';
+import { verifyToken, type Principal, type Role } from '../shared/auth.js';
+import { Problem, problemResponse } from './errors.js';
+
+export type AppEnv = { Variables: { principal: Principal } };
+
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
+
+/** Verifies `Authorization: Bearer <jwt>`; public routes pass without one. */
+export function authenticate(secret: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (PUBLIC.some((p) => p.test(c.req.path))) return next();
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const principal = match ? await verifyToken(secret, match[1]!) : undefined;
+    if (!principal) {
+      const res = problemResponse(
+        c,
+        new Problem(401, 'UNAUTHENTICATED', match ? 'the bearer token is invalid or expired' : 'send Authorization: Bearer <token>'),
+      );
+      res.headers.set('WWW-Authenticate', 'Bearer realm="tshop"');
+      return res;
+    }
+    c.set('principal', principal);
+    return next();
+  };
+}
+
+/** The caller, if their role is one of `roles`; otherwise 403. */
+export function requireRole<R extends Role>(c: Context<AppEnv>, ...roles: R[]): Extract<Principal, { role: R }> {
+  const principal = c.get('principal');
+  if (!roles.includes(principal.role as R)) {
+    throw new Problem(403, 'FORBIDDEN', `the ${principal.role} role may not do this`);
+  }
+  return principal as Extract<Principal, { role: R }>;
+}
+
+/** Whether the caller may see a reservation; one they may not see is answered as missing (404). */
+export function canSee(p: Principal, r: { customer_id: string; agency_id: string | null }): boolean {
+  if (p.role === 'admin') return true;
+  if (p.role === 'customer') return r.customer_id === p.sub;
+  return r.agency_id === p.agencyId;
+}

@@ -1,0 +1,25 @@
+/** Idempotency keys: the first use of a key fixes what it means; a different request under it is refused. */
+import type { Db } from '../schema.js';
+
+export type KeyClaim = { outcome: 'FIRST' | 'REPLAY'; resourceId: string } | { outcome: 'MISMATCH' };
+
+export async function claimIdempotencyKey(
+  db: Db,
+  k: { scope: string; principal: string; key: string; requestHash: string; resourceId: string },
+): Promise<KeyClaim> {
+  const inserted = await db
+    .insertInto('idempotency_keys')
+    .values({ scope: k.scope, principal: k.principal, key: k.key, request_hash: k.requestHash, resource_id: k.resourceId })
+    .onConflict((oc) => oc.columns(['scope', 'principal', 'key']).doNothing())
+    .returning('resource_id')
+    .executeTakeFirst();
+  if (inserted) return { outcome: 'FIRST', resourceId: inserted.resource_id };
+  const existing = await db
+    .selectFrom('idempotency_keys')
+    .select(['request_hash', 'resource_id'])
+    .where('scope', '=', k.scope)
+    .where('principal', '=', k.principal)
+    .where('key', '=', k.key)
+    .executeTakeFirstOrThrow();
+  return existing.request_hash === k.requestHash ? { outcome: 'REPLAY', resourceId: existing.resource_id } : { outcome: 'MISMATCH' };
+}
