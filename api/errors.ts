@@ -86,6 +86,11 @@ export function toProblem(err: unknown, log: Logger): Problem {
     if (err.status === 400) return new Problem(400, 'MALFORMED_REQUEST', err.message || 'malformed request');
     return new Problem(err.status as ContentfulStatusCode, 'VALIDATION_FAILED', err.message);
   }
+  const pgCode = (err as { code?: unknown } | null)?.code;
+  if (typeof pgCode === 'string' && /^22/.test(pgCode)) {
+    // A data exception (out of range, bad encoding): the client sent a value the database cannot hold.
+    return new Problem(422, 'VALIDATION_FAILED', 'a value is out of range');
+  }
   if (err instanceof WorkflowNotFoundError) return new Problem(404, 'NOT_FOUND', 'no such reservation');
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
     return new Problem(409, 'ALREADY_EXISTS', 'a reservation with this id already exists');

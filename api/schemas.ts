@@ -2,8 +2,14 @@
 import { z } from '@hono/zod-openapi';
 import { FULFILMENTS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../shared/contract.js';
 
+/** Ids are PostgreSQL integers. */
+const MAX_ID = 2_147_483_647;
+
+/** Free text from clients: no control characters (PostgreSQL refuses NUL, logs should not carry the rest). */
+const text = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
+
 export const ProductIdParam = z.object({
-  id: z.coerce.number().int().positive().openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
+  id: z.coerce.number().int().positive().max(MAX_ID).openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
 });
 
 export const ReservationIdParam = z.object({
@@ -30,10 +36,17 @@ const Longitude = z.number().min(-180).max(180);
 
 export const CustomerSchema = z
   .strictObject({
-    id: z.string().trim().min(1).max(64).regex(/^[\w.@:-]+$/, 'letters, digits and . _ @ : - only'),
-    name: z.string().trim().min(1).max(100).optional(),
+    id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .regex(/^[\w.@:-]+$/, 'letters, digits and . _ @ : - only')
+      .optional()
+      .openapi({ description: "Required when an admin reserves; a customer's token names the customer" }),
+    name: text(100).optional(),
     phone: z.string().trim().regex(/^\+?[0-9 -]{7,20}$/, 'a phone number').optional(),
-    district: z.string().trim().min(1).max(40).optional(),
+    district: text(40).optional(),
     latitude: Latitude.optional(),
     longitude: Longitude.optional(),
   })
@@ -45,36 +58,40 @@ export const CustomerSchema = z
 
 export const CreateReservationSchema = z
   .strictObject({
-    productId: z.union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]{0,8}$/).transform(Number)]),
+    productId: z
+      .union([z.number().int().positive().max(MAX_ID), z.string().regex(/^[1-9][0-9]{0,8}$/, 'a product id').transform(Number)])
+      .openapi({ description: 'Product id, as a number or a numeric string (the seed sends "1")' }),
     quantity: z.number().int().min(1).max(2).default(1),
     fulfilment: z.enum(FULFILMENTS).default('PICKUP').openapi({ description: 'PICKUP at the assigned store, or DELIVERY' }),
-    customer: CustomerSchema,
+    customer: CustomerSchema.optional().openapi({
+      description: 'Contact and location; left out, the last known location of the customer (or Seoul City Hall) is used',
+    }),
   })
   .openapi('CreateReservation', {
     example: { productId: 1, quantity: 1, fulfilment: 'PICKUP', customer: { id: 'c-1', name: '홍길동', phone: '010-1234-5678', district: '강남구' } },
   });
 
 export const CompleteReservationSchema = z
-  .strictObject({ by: z.string().trim().min(1).max(64).optional().openapi({ description: 'Staff member who handed the phone over' }) })
+  .strictObject({ by: text(64).optional().openapi({ description: 'Staff member who handed the phone over' }) })
   .openapi('CompleteReservation');
 
 export const ListReservationsQuery = z.object({
   customerId: z.string().trim().min(1).max(64).optional(),
   status: z.enum(RESERVATION_STATUSES).optional(),
-  productId: z.coerce.number().int().positive().optional(),
+  productId: z.coerce.number().int().positive().max(MAX_ID).optional(),
   agencyId: z.string().trim().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional().openapi({ description: 'Opaque: the `nextCursor` of the previous page' }),
 });
 
 export const CancelReservationSchema = z
-  .strictObject({ reason: z.string().trim().max(200).optional() })
+  .strictObject({ reason: text(200).optional() })
   .openapi('CancelReservation');
 
 export const PatchReservationSchema = z
   .strictObject({
     status: z.enum(['예약취소', 'CANCELLED']).openapi({ description: 'Only cancellation is accepted' }),
-    reason: z.string().trim().max(200).optional(),
+    reason: text(200).optional(),
   })
   .openapi('PatchReservation');
 
@@ -131,11 +148,12 @@ export const problemDoc = (description: string) => ({
 });
 
 /** The problems every authenticated route can answer, plus route-specific ones. */
-export function problems(specific: Record<number, string>) {
+export function problems(specific: Record<number, string>, options: { body?: boolean } = {}) {
   const all: Record<number, string> = {
     400: 'Invalid request (see `errors`)',
     401: 'Missing, invalid or expired bearer token',
     403: 'Your role may not do this',
+    ...(options.body ? { 413: 'Body larger than 16 KiB', 415: 'Body is not application/json' } : ({} as Record<number, string>)),
     ...specific,
   };
   return Object.fromEntries(Object.entries(all).map(([status, description]) => [status, problemDoc(description)]));
@@ -149,7 +167,7 @@ export const IdempotencyHeader = z.object({
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
     .optional()
     .openapi({
-      param: { name: 'Idempotency-Key', in: 'header' },
+      param: { name: 'idempotency-key', in: 'header' },
       description: 'Repeat a request safely: the same key with the same body returns the first answer',
       example: '6f1c2a7e-reserve-1',
     }),
@@ -158,8 +176,8 @@ export const IdempotencyHeader = z.object({
 export const CreateProductSchema = z
   .strictObject({
     sku: z.string().trim().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, 'lower-case letters, digits and dashes'),
-    name: z.string().trim().min(1).max(100),
-    brand: z.string().trim().min(1).max(40),
+    name: text(100),
+    brand: text(40),
     priceKrw: z.number().int().min(0).max(100_000_000),
     stock: z.number().int().min(0).max(1_000_000).default(0),
   })
@@ -167,8 +185,8 @@ export const CreateProductSchema = z
 
 export const UpdateProductSchema = z
   .strictObject({
-    name: z.string().trim().min(1).max(100).optional(),
-    brand: z.string().trim().min(1).max(40).optional(),
+    name: text(100).optional(),
+    brand: text(40).optional(),
     priceKrw: z.number().int().min(0).max(100_000_000).optional(),
   })
   .refine((p) => Object.keys(p).length > 0, { message: 'change at least one field' })
@@ -200,9 +218,9 @@ export const StoreIdParam = z.object({
 export const CreateStoreSchema = z
   .strictObject({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, 'lower-case letters, digits and dashes'),
-    name: z.string().trim().min(1).max(100),
-    district: z.string().trim().min(1).max(40),
-    address: z.string().trim().min(1).max(200),
+    name: text(100),
+    district: text(40),
+    address: text(200),
     latitude: z.number().min(-90).max(90),
     longitude: z.number().min(-180).max(180),
     capacity: z.number().int().min(0).max(100_000),

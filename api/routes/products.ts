@@ -61,7 +61,7 @@ export function productRoutes(deps: AppDeps) {
       tags: ['admin'],
       summary: 'Create a product (admin)',
       request: { body: jsonBody(CreateProductSchema) },
-      responses: { 201: productBody('Created'), ...problems({ 409: 'A product with this sku exists' }) },
+      responses: { 201: productBody('Created'), ...problems({ 409: 'A product with this sku exists' }, { body: true }) },
     }),
     async (c) => {
       requireRole(c, 'admin');
@@ -81,7 +81,7 @@ export function productRoutes(deps: AppDeps) {
       tags: ['admin'],
       summary: 'Update a product (admin)',
       request: { params: ProductIdParam, body: jsonBody(UpdateProductSchema) },
-      responses: { 200: productBody('Updated'), ...problems({ 404: 'No such product' }) },
+      responses: { 200: productBody('Updated'), ...problems({ 404: 'No such product' }, { body: true }) },
     }),
     async (c) => {
       requireRole(c, 'admin');
@@ -101,7 +101,7 @@ export function productRoutes(deps: AppDeps) {
       request: { params: ProductIdParam, headers: IdempotencyHeader, body: jsonBody(RestockSchema) },
       responses: {
         200: productBody('The product with its new stock'),
-        ...problems({ 404: 'No such product', 422: 'Idempotency-Key reused with a different request' }),
+        ...problems({ 404: 'No such product', 422: 'Idempotency-Key reused with a different request' }, { body: true }),
       },
     }),
     async (c) => {

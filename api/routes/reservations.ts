@@ -144,7 +144,7 @@ export function reservationRoutes(deps: AppDeps) {
           409: 'Out of stock; nothing changed',
           422: 'Unknown product or district, or Idempotency-Key reused with a different body',
           503: 'Decision could not be made; nothing reserved',
-        }),
+        }, { body: true }),
       },
     }),
     async (c) => {
@@ -281,7 +281,7 @@ export function reservationRoutes(deps: AppDeps) {
       request: { params: ReservationIdParam, body: jsonBody(CompleteReservationSchema, false) },
       responses: {
         202: reservationBody('Completion requested; the status becomes COMPLETED'),
-        ...problems({ 404: 'No such reservation (at your store)', 409: 'Not confirmed (yet), or already finished' }),
+        ...problems({ 404: 'No such reservation (at your store)', 409: 'Not confirmed (yet), or already finished' }, { body: true }),
       },
     }),
     async (c) => {
@@ -350,7 +350,7 @@ export function reservationRoutes(deps: AppDeps) {
       request: { params: ReservationIdParam, headers: IdempotencyHeader, body: jsonBody(CancelReservationSchema, false) },
       responses: {
         202: reservationBody('Cancellation requested; the status becomes CANCELLED when stock is restored'),
-        ...problems({ 404: 'No such reservation', 409: 'Already completed, cancelled, expired or rejected', 422: 'Idempotency-Key reused with a different body' }),
+        ...problems({ 404: 'No such reservation', 409: 'Already completed, cancelled, expired or rejected', 422: 'Idempotency-Key reused with a different body' }, { body: true }),
       },
     }),
     async (c) => {
@@ -370,7 +370,7 @@ export function reservationRoutes(deps: AppDeps) {
       request: { params: ReservationIdParam, headers: IdempotencyHeader, body: jsonBody(PatchReservationSchema) },
       responses: {
         202: reservationBody('Cancellation requested'),
-        ...problems({ 404: 'No such reservation', 409: 'Already completed, cancelled, expired or rejected', 422: 'Idempotency-Key reused with a different body' }),
+        ...problems({ 404: 'No such reservation', 409: 'Already completed, cancelled, expired or rejected', 422: 'Idempotency-Key reused with a different body' }, { body: true }),
       },
     }),
     async (c) => {

@@ -48,7 +48,7 @@ export function storeRoutes(deps: AppDeps) {
       tags: ['admin'],
       summary: 'Create a store (admin)',
       request: { body: jsonBody(CreateStoreSchema) },
-      responses: { 201: storeBody('Created'), ...problems({ 409: 'A store with this id exists' }) },
+      responses: { 201: storeBody('Created'), ...problems({ 409: 'A store with this id exists' }, { body: true }) },
     }),
     async (c) => {
       requireRole(c, 'admin');
@@ -67,7 +67,7 @@ export function storeRoutes(deps: AppDeps) {
       tags: ['admin'],
       summary: 'Open/close a store or change its capacity (admin)',
       request: { params: StoreIdParam, body: jsonBody(UpdateStoreSchema) },
-      responses: { 200: storeBody('Updated'), ...problems({ 404: 'No such store', 409: 'Capacity below the reservations it holds' }) },
+      responses: { 200: storeBody('Updated'), ...problems({ 404: 'No such store', 409: 'Capacity below the reservations it holds' }, { body: true }) },
     }),
     async (c) => {
       requireRole(c, 'admin');

@@ -1,0 +1,327 @@
+/** The public API contract: who may do what, bad input, idempotency, and responses that match /openapi.json. */
+import type { Client, Connection } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/schema.js';
+import { signToken, type Principal } from '../shared/auth.js';
+import {
+  ADMIN,
+  connectClient,
+  eventually,
+  newProduct,
+  newStore,
+  openTestDb,
+  startAssignmentService,
+  startTestWorker,
+  stockOf,
+  testApp,
+  TEST_JWT_SECRET,
+  type TestAssignmentService,
+  type TestWorker,
+} from './helpers.js';
+import { responseValidator } from './openapi.js';
+
+let db: Kysely<Database>;
+let connection: Connection;
+let client: Client;
+let assignment: TestAssignmentService;
+let worker: TestWorker;
+let api: ReturnType<typeof testApp>;
+let contract: ReturnType<typeof responseValidator>;
+
+beforeAll(async () => {
+  db = await openTestDb();
+  ({ connection, client } = await connectClient());
+  assignment = await startAssignmentService(db);
+  worker = await startTestWorker(db, { assignmentUrl: assignment.url });
+  api = testApp(db, client, worker.taskQueue);
+  const doc = await api.request('/openapi.json', {}, null);
+  expect(doc.status).toBe(200);
+  contract = responseValidator((await doc.json()) as Parameters<typeof responseValidator>[0]);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await assignment?.stop();
+  await connection?.close();
+  await db?.destroy();
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are asserted field by field
+type Body = any;
+interface Sent {
+  status: number;
+  body: Body;
+  headers: Headers;
+}
+
+/** Sends a request to a route (given by its documented template) and checks the answer against the contract. */
+async function call(
+  as: Principal | null,
+  method: string,
+  template: string,
+  params: Record<string, string | number> = {},
+  init: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Sent> {
+  const path = template.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(params[k])));
+  const headers: Record<string, string> = { ...init.headers };
+  if ((init.body !== undefined || init.raw !== undefined) && !headers['content-type']) headers['content-type'] = 'application/json';
+  const res = await api.request(path, { method, headers, body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)) }, as);
+  const type = res.headers.get('content-type') ?? '';
+  const body = type.includes('json') ? await res.json() : await res.text();
+  expect(res.status, `${method} ${path} must never answer 5xx: ${JSON.stringify(body)}`).toBeLessThan(500);
+  if (type.includes('json')) contract.validate(method, template.split('?')[0]!, res.status, type, body);
+  return { status: res.status, body, headers: res.headers };
+}
+
+const customer = (sub: string): Principal => ({ role: 'customer', sub });
+const staff = (agencyId: string): Principal => ({ role: 'agency', sub: `staff-${agencyId}`, agencyId });
+
+/** A reservation confirmed at `store`, made by an admin for `customerId`. */
+async function confirmed(productId: number, customerId: string, store: { latitude: number; longitude: number }) {
+  const r = await call(ADMIN, 'POST', '/reservations', {}, { body: { productId, customer: { id: customerId, latitude: store.latitude, longitude: store.longitude } } });
+  expect(r.status).toBe(201);
+  await eventually(async () => (await call(ADMIN, 'GET', '/reservations/{id}', { id: r.body.id })).body.status, (s) => s === 'CONFIRMED');
+  return r.body.id as string;
+}
+
+/** What a refused request must leave untouched (scoped to a product, as other work runs meanwhile). */
+async function snapshot(productId: number) {
+  const count = (table: 'stock_ledger' | 'reservations') =>
+    db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).where('product_id', '=', productId).executeTakeFirstOrThrow();
+  const all = (table: 'products' | 'agencies') => db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const [stock, ledger, reservations, products, stores] = await Promise.all([stockOf(db, productId), count('stock_ledger'), count('reservations'), all('products'), all('agencies')]);
+  return { stock, ledger: ledger.n, reservations: reservations.n, products: products.n, stores: stores.n };
+}
+
+describe('who may do what', () => {
+  it('answers every role on every route as the rules say', async () => {
+    const product = await newProduct(db, 50);
+    const store = await newStore(db, 20);
+    const otherStore = await newStore(db, 20);
+    const mine = customer('c-own');
+    const other = customer('c-other');
+    const myStaff = staff(store.id);
+    const otherStaff = staff(otherStore.id);
+    const own = await confirmed(product.id, 'c-own', store);
+    const theirs = await confirmed(product.id, 'c-other', otherStore);
+
+    const expectStatus = async (expected: number, ...args: Parameters<typeof call>) => {
+      const r = await call(...args);
+      expect(r.status, `${args[0]?.role ?? 'anonymous'} ${args[1]} ${args[2]} ${JSON.stringify(args[3])}: ${JSON.stringify(r.body)}`).toBe(expected);
+      return r;
+    };
+
+    // Public routes.
+    for (const route of ['/healthz', '/readyz']) await expectStatus(200, null, 'GET', route);
+    expect((await api.request('/openapi.json', {}, null)).status).toBe(200);
+    expect((await api.request('/docs', {}, null)).status).toBe(200);
+
+    // No token, a bad token: 401 everywhere else.
+    for (const [method, route] of [['GET', '/products'], ['GET', '/reservations'], ['POST', '/reservations'], ['GET', '/stores']] as const) {
+      const r = await expectStatus(401, null, method, route, {}, method === 'POST' ? { body: { productId: product.id } } : {});
+      expect(r.body.code).toBe('UNAUTHENTICATED');
+      expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    }
+
+    // Catalogue and stores: everyone reads; only admins change.
+    for (const who of [mine, myStaff, ADMIN]) {
+      await expectStatus(200, who, 'GET', '/products');
+      await expectStatus(200, who, 'GET', '/products/{id}', { id: product.id });
+      await expectStatus(200, who, 'GET', '/stores');
+    }
+    for (const who of [mine, myStaff]) {
+      expect((await expectStatus(403, who, 'POST', '/products', {}, { body: { sku: 'nope-1', name: 'x', brand: 'x', priceKrw: 1 } })).body.code).toBe('FORBIDDEN');
+      await expectStatus(403, who, 'PATCH', '/products/{id}', { id: product.id }, { body: { priceKrw: 1 } });
+      await expectStatus(403, who, 'POST', '/products/{id}/restock', { id: product.id }, { body: { quantity: 1 } });
+      await expectStatus(403, who, 'POST', '/stores', {}, { body: { id: 'nope-store', name: 'x', district: 'x', address: 'x', latitude: 1, longitude: 1, capacity: 1 } });
+      await expectStatus(403, who, 'PATCH', '/stores/{id}', { id: store.id }, { body: { open: false } });
+    }
+    const sku = `admin-${Date.now()}`;
+    const created = await expectStatus(201, ADMIN, 'POST', '/products', {}, { body: { sku, name: 'Admin phone', brand: 'Test', priceKrw: 990_000, stock: 3 } });
+    await expectStatus(409, ADMIN, 'POST', '/products', {}, { body: { sku, name: 'Again', brand: 'Test', priceKrw: 1 } });
+    await expectStatus(200, ADMIN, 'PATCH', '/products/{id}', { id: created.body.id }, { body: { priceKrw: 950_000 } });
+    expect((await expectStatus(200, ADMIN, 'POST', '/products/{id}/restock', { id: created.body.id }, { body: { quantity: 7 } })).body.availableStock).toBe(10);
+    await expectStatus(404, ADMIN, 'PATCH', '/products/{id}', { id: 999_999 }, { body: { priceKrw: 1 } });
+    const storeId = `admin-store-${Date.now()}`;
+    await expectStatus(201, ADMIN, 'POST', '/stores', {}, { body: { id: storeId, name: 'Admin store', district: '제주', address: 'test', latitude: 33.1, longitude: 126.1, capacity: 2 } });
+    await expectStatus(409, ADMIN, 'POST', '/stores', {}, { body: { id: storeId, name: 'Again', district: '제주', address: 'test', latitude: 33.1, longitude: 126.1, capacity: 2 } });
+    expect((await expectStatus(200, ADMIN, 'PATCH', '/stores/{id}', { id: storeId }, { body: { open: false } })).body.open).toBe(false);
+    await expectStatus(409, ADMIN, 'PATCH', '/stores/{id}', { id: store.id }, { body: { capacity: 0 } }); // it holds a reservation
+    await expectStatus(404, ADMIN, 'PATCH', '/stores/{id}', { id: 'no-such-store' }, { body: { open: true } });
+
+    // Reserving: customers for themselves, admins for anyone, store staff never.
+    await expectStatus(201, mine, 'POST', '/reservations', {}, { body: { productId: product.id } });
+    await expectStatus(403, mine, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { id: 'c-other' } } });
+    await expectStatus(403, myStaff, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { id: 'c-x' } } });
+    await expectStatus(400, ADMIN, 'POST', '/reservations', {}, { body: { productId: product.id } }); // whose?
+
+    // Reading: own (customer), own store (staff), anything (admin); the rest is "not found".
+    for (const route of ['/reservations/{id}', '/reservations/{id}/notifications']) {
+      await expectStatus(200, mine, 'GET', route, { id: own });
+      await expectStatus(404, mine, 'GET', route, { id: theirs });
+      await expectStatus(404, other, 'GET', route, { id: own });
+      await expectStatus(200, myStaff, 'GET', route, { id: own });
+      await expectStatus(404, myStaff, 'GET', route, { id: theirs });
+      await expectStatus(200, ADMIN, 'GET', route, { id: theirs });
+    }
+    const listed = await expectStatus(200, mine, 'GET', '/reservations');
+    expect(listed.body.items.every((r: Body) => r.customerId === 'c-own')).toBe(true);
+    await expectStatus(403, mine, 'GET', '/reservations?customerId=c-other');
+    const storeList = await expectStatus(200, myStaff, 'GET', '/reservations');
+    expect(storeList.body.items.map((r: Body) => r.id)).toContain(own);
+    expect(storeList.body.items.every((r: Body) => r.store?.id === store.id)).toBe(true);
+    await expectStatus(403, myStaff, 'GET', `/reservations?agencyId=${otherStore.id}`);
+    expect((await expectStatus(200, ADMIN, 'GET', '/reservations?customerId=c-other')).body.items.map((r: Body) => r.id)).toEqual([theirs]);
+
+    // Cancelling: the customer (own) and admins; staff never; another's is "not found".
+    await expectStatus(404, other, 'POST', '/reservations/{id}/cancel', { id: own });
+    await expectStatus(404, other, 'PATCH', '/reservations/{id}', { id: own }, { body: { status: '예약취소' } });
+    await expectStatus(403, myStaff, 'POST', '/reservations/{id}/cancel', { id: own });
+    await expectStatus(403, myStaff, 'PATCH', '/reservations/{id}', { id: own }, { body: { status: 'CANCELLED' } });
+    await expectStatus(202, mine, 'POST', '/reservations/{id}/cancel', { id: await confirmed(product.id, 'c-own', store) });
+    await expectStatus(202, mine, 'PATCH', '/reservations/{id}', { id: await confirmed(product.id, 'c-own', store) }, { body: { status: '예약취소' } });
+    await expectStatus(202, ADMIN, 'POST', '/reservations/{id}/cancel', { id: await confirmed(product.id, 'c-other', otherStore) });
+    await expectStatus(202, ADMIN, 'PATCH', '/reservations/{id}', { id: await confirmed(product.id, 'c-other', otherStore) }, { body: { status: 'CANCELLED' } });
+
+    // Completing: staff of the reservation's store, and admins.
+    await expectStatus(403, mine, 'POST', '/reservations/{id}/complete', { id: own });
+    await expectStatus(404, otherStaff, 'POST', '/reservations/{id}/complete', { id: own });
+    await expectStatus(202, myStaff, 'POST', '/reservations/{id}/complete', { id: own }, { body: { by: 'staff-7' } });
+    await expectStatus(202, ADMIN, 'POST', '/reservations/{id}/complete', { id: theirs });
+    await eventually(async () => (await call(ADMIN, 'GET', '/reservations/{id}', { id: own })).body.status, (s) => s === 'COMPLETED');
+    await expectStatus(409, myStaff, 'POST', '/reservations/{id}/complete', { id: own });
+    await expectStatus(409, mine, 'POST', '/reservations/{id}/cancel', { id: own });
+  });
+
+  it('refuses tokens that are expired, forged, unsigned or of an unknown role', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const { sign } = await import('hono/jwt');
+    const forged = [
+      await signToken(TEST_JWT_SECRET, customer('c-1'), -10), // expired
+      await signToken('another-secret-another-secret-another-secret', customer('c-1')),
+      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'root', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'),
+      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'agency', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'), // no store
+      `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: 'tshop-reserve', sub: 'x', role: 'admin' })).toString('base64url')}.`,
+      'not-a-token',
+    ];
+    for (const token of forged) {
+      const r = await call(null, 'GET', '/products', {}, { headers: { authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(401);
+      expect(r.body.code).toBe('UNAUTHENTICATED');
+    }
+  });
+});
+
+describe('bad input changes nothing', () => {
+  it('answers each kind with a clear 4xx and its code', async () => {
+    const product = await newProduct(db, 5);
+    const me = customer('c-bad');
+    const cases: [string, Parameters<typeof call>, number, string][] = [
+      ['malformed JSON', [me, 'POST', '/reservations', {}, { raw: '{"productId": 1,' }], 400, 'MALFORMED_REQUEST'],
+      ['a JSON array', [me, 'POST', '/reservations', {}, { body: [1, 2] }], 400, 'VALIDATION_FAILED'],
+      ['wrong type', [me, 'POST', '/reservations', {}, { body: { productId: true } }], 400, 'VALIDATION_FAILED'],
+      ['missing field', [me, 'POST', '/reservations', {}, { body: { quantity: 1 } }], 400, 'VALIDATION_FAILED'],
+      ['unknown field', [me, 'POST', '/reservations', {}, { body: { productId: product.id, coupon: 'FREE' } }], 400, 'VALIDATION_FAILED'],
+      ['negative quantity', [me, 'POST', '/reservations', {}, { body: { productId: product.id, quantity: -1 } }], 400, 'VALIDATION_FAILED'],
+      ['huge quantity', [me, 'POST', '/reservations', {}, { body: { productId: product.id, quantity: 1e12 } }], 400, 'VALIDATION_FAILED'],
+      ['huge product id', [me, 'POST', '/reservations', {}, { body: { productId: 99_999_999_999 } }], 400, 'VALIDATION_FAILED'],
+      ['unknown product', [me, 'POST', '/reservations', {}, { body: { productId: 2_000_000_000 } }], 422, 'UNKNOWN_PRODUCT'],
+      ['unknown district', [me, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { district: 'Gotham' } } }], 422, 'VALIDATION_FAILED'],
+      ['off the earth', [me, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { latitude: 91, longitude: 0 } } }], 400, 'VALIDATION_FAILED'],
+      ['latitude alone', [me, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { latitude: 37.5 } } }], 400, 'VALIDATION_FAILED'],
+      ['NUL in a name', [me, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { name: 'a\u0000b' } } }], 400, 'VALIDATION_FAILED'],
+      ['bad fulfilment', [me, 'POST', '/reservations', {}, { body: { productId: product.id, fulfilment: 'DRONE' } }], 400, 'VALIDATION_FAILED'],
+      ['oversized body', [me, 'POST', '/reservations', {}, { raw: JSON.stringify({ productId: product.id, pad: 'x'.repeat(20_000) }) }], 413, 'PAYLOAD_TOO_LARGE'],
+      ['wrong content type', [me, 'POST', '/reservations', {}, { raw: 'productId=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }], 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      ['malformed Idempotency-Key', [me, 'POST', '/reservations', {}, { body: { productId: product.id }, headers: { 'idempotency-key': 'has spaces in it' } }], 400, 'VALIDATION_FAILED'],
+      ['invalid reservation id', [me, 'GET', '/reservations/{id}', { id: 'not-an-id' }], 400, 'VALIDATION_FAILED'],
+      ['invalid product id', [me, 'GET', '/products/{id}', { id: 'abc' }], 400, 'VALIDATION_FAILED'],
+      ['product id out of range', [me, 'GET', '/products/{id}', { id: '99999999999' }], 400, 'VALIDATION_FAILED'],
+      ['cancel with a status other than cancel', [me, 'PATCH', '/reservations/{id}', { id: '0000000000AA' }, { body: { status: 'CONFIRMED' } }], 400, 'VALIDATION_FAILED'],
+      ['bogus cursor', [me, 'GET', '/reservations?cursor=bogus'], 400, 'VALIDATION_FAILED'],
+      ['limit too large', [me, 'GET', '/reservations?limit=1000'], 400, 'VALIDATION_FAILED'],
+      ['restock of nothing', [ADMIN, 'POST', '/products/{id}/restock', { id: product.id }, { body: { quantity: 0 } }], 400, 'VALIDATION_FAILED'],
+      ['negative capacity', [ADMIN, 'PATCH', '/stores/{id}', { id: 'gangnam' }, { body: { capacity: -1 } }], 400, 'VALIDATION_FAILED'],
+      ['empty patch', [ADMIN, 'PATCH', '/products/{id}', { id: product.id }, { body: {} }], 400, 'VALIDATION_FAILED'],
+      ['invalid store id', [ADMIN, 'PATCH', '/stores/{id}', { id: 'BAD STORE' }, { body: { open: true } }], 400, 'VALIDATION_FAILED'],
+    ];
+    const before = await snapshot(product.id);
+    for (const [what, args, status, code] of cases) {
+      const r = await call(...args);
+      expect(r.status, what).toBe(status);
+      expect(r.body.code, what).toBe(code);
+      expect(r.headers.get('content-type'), what).toContain('application/problem+json');
+      expect(JSON.stringify(r.body), what).not.toMatch(/\bat .+\.(ts|js):\d+/); // never a stack trace
+      if (r.body.code === 'VALIDATION_FAILED' && r.status === 400 && !what.includes('id')) expect(r.body.detail, what).toBeTruthy();
+    }
+    expect(await snapshot(product.id)).toEqual(before);
+    const nowhere = await api.request('/nowhere', {}, me);
+    expect(nowhere.status).toBe(404);
+    expect(((await nowhere.json()) as Body).code).toBe('NOT_FOUND');
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('returns the same reservation for the same key and body, once, also when both requests race', async () => {
+    const product = await newProduct(db, 5);
+    const me = customer('c-idem');
+    const body = { productId: product.id, customer: { district: '종로구' } };
+    const key = { 'idempotency-key': `reserve-${Date.now()}-a` };
+    const [a, b] = await Promise.all([call(me, 'POST', '/reservations', {}, { body, headers: key }), call(me, 'POST', '/reservations', {}, { body, headers: key })]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(a.body.id).toBe(b.body.id);
+    const c = await call(me, 'POST', '/reservations', {}, { body, headers: key });
+    expect(c.status).toBe(201);
+    expect(c.body.id).toBe(a.body.id);
+    expect(await stockOf(db, product.id)).toBe(4);
+
+    const before = await snapshot(product.id);
+    const reused = await call(me, 'POST', '/reservations', {}, { body: { ...body, quantity: 2 }, headers: key });
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await snapshot(product.id)).toEqual(before);
+
+    // Another caller's identical key is another reservation.
+    const other = await call(customer('c-idem-2'), 'POST', '/reservations', {}, { body, headers: key });
+    expect(other.status).toBe(201);
+    expect(other.body.id).not.toBe(a.body.id);
+  });
+
+  it('replays a rejection as a rejection, and a cancel as accepted', async () => {
+    const product = await newProduct(db, 0);
+    const me = customer('c-idem-3');
+    const key = { 'idempotency-key': `reserve-${Date.now()}-b` };
+    const first = await call(me, 'POST', '/reservations', {}, { body: { productId: product.id }, headers: key });
+    const again = await call(me, 'POST', '/reservations', {}, { body: { productId: product.id }, headers: key });
+    expect([first.status, again.status]).toEqual([409, 409]);
+    expect(again.body.reservationId).toBe(first.body.reservationId);
+
+    const stocked = await newProduct(db, 1);
+    const { id } = (await call(me, 'POST', '/reservations', {}, { body: { productId: stocked.id } })).body;
+    const cancelKey = { 'idempotency-key': `cancel-${Date.now()}` };
+    const c1 = await call(me, 'POST', '/reservations/{id}/cancel', { id }, { body: { reason: 'dup' }, headers: cancelKey });
+    await eventually(async () => (await call(me, 'GET', '/reservations/{id}', { id })).body.status, (s) => s === 'CANCELLED');
+    const c2 = await call(me, 'POST', '/reservations/{id}/cancel', { id }, { body: { reason: 'dup' }, headers: cancelKey });
+    expect([c1.status, c2.status]).toEqual([202, 202]);
+    expect((await call(me, 'POST', '/reservations/{id}/cancel', { id }, { body: { reason: 'other' }, headers: cancelKey })).status).toBe(422);
+    expect(await stockOf(db, stocked.id)).toBe(1);
+  });
+
+  it('never restocks twice for one key', async () => {
+    const product = await newProduct(db, 0);
+    const key = { 'idempotency-key': `restock-${Date.now()}` };
+    const [a, b] = await Promise.all([
+      call(ADMIN, 'POST', '/products/{id}/restock', { id: product.id }, { body: { quantity: 5 }, headers: key }),
+      call(ADMIN, 'POST', '/products/{id}/restock', { id: product.id }, { body: { quantity: 5 }, headers: key }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(await stockOf(db, product.id)).toBe(5);
+    expect((await call(ADMIN, 'POST', '/products/{id}/restock', { id: product.id }, { body: { quantity: 6 }, headers: key })).status).toBe(422);
+  });
+});
+
+describe('the contract', () => {
+  it('every documented route was exercised above, and every answer matched the document', () => {
+    expect(contract.unexercised()).toEqual([]);
+  });
+});
