@@ -26,15 +26,7 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         if (!(await findProduct(trx, input.productId))) {
           throw ApplicationFailure.nonRetryable(`product ${input.productId} does not exist`, 'UnknownProduct');
         }
-        const row = {
-          id: input.reservationId,
-          workflowId: reservationWorkflowId(input.reservationId),
-          productId: input.productId,
-          quantity: input.quantity,
-          customerId: input.customerId,
-          fulfilment: input.fulfilment,
-          version: 1,
-        };
+        const row = readModelRow(input, 1);
         const left = await takeStock(trx, input.productId, input.quantity);
         if (left === undefined) {
           await insertReservation(trx, { ...row, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' });
@@ -64,17 +56,7 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
       await db.transaction().execute(async (trx) => {
         const existing = await findReservation(trx, input.reservationId);
         if (!existing) {
-          await insertReservation(trx, {
-            id: input.reservationId,
-            workflowId: reservationWorkflowId(input.reservationId),
-            productId: input.productId,
-            quantity: input.quantity,
-            customerId: input.customerId,
-            fulfilment: input.fulfilment,
-            status: 'REJECTED',
-            rejectReason: 'STOCK_UNAVAILABLE',
-            version,
-          });
+          await insertReservation(trx, { ...readModelRow(input, version), status: 'REJECTED', rejectReason: 'STOCK_UNAVAILABLE' });
           return;
         }
         await putBack(trx, input.reservationId);
@@ -97,6 +79,19 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         return { released };
       });
     },
+  };
+}
+
+/** The read-model row of a reservation, from its workflow input. */
+function readModelRow(input: ReservationInput, version: number) {
+  return {
+    id: input.reservationId,
+    workflowId: reservationWorkflowId(input.reservationId),
+    productId: input.productId,
+    quantity: input.quantity,
+    customerId: input.customerId,
+    fulfilment: input.fulfilment,
+    version,
   };
 }
 
