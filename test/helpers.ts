@@ -1,5 +1,6 @@
 /** Shared test fixtures: the real database, a real worker on its own task queue, a Temporal client. */
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
@@ -179,3 +180,6 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
   }
   return last;
 }
+
+/** Recorded workflow histories, replayed by `replay.test.ts` (re-record with `npm run record:histories`). */
+export const HISTORIES_DIR = fileURLToPath(new URL('./histories', import.meta.url));

@@ -1,7 +1,11 @@
 /** The reservation workflow's logic with mocked activities, on the real Temporal dev server. */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { resolveTemporalCli } from '../scripts/infra/temporal.js';
 import type { Activities } from '../activities/index.js';
 import {
   cancelSignal,
@@ -14,7 +18,7 @@ import {
 } from '../shared/contract.js';
 import { newReservationId } from '../shared/ids.js';
 import { reservationWorkflow } from '../workflows/reservation.js';
-import { connectClient, eventually, startWorkerWith, type TestWorker } from './helpers.js';
+import { connectClient, eventually, HISTORIES_DIR, startWorkerWith, type TestWorker } from './helpers.js';
 
 let connection: Connection;
 let client: Client;
@@ -92,6 +96,21 @@ async function start(taskQueue: string, policy: ReservationPolicy = LONG) {
   });
 }
 
+/**
+ * With RECORD_HISTORIES=1 (`npm run record:histories`), each path's history is saved for the
+ * replay test, which proves later workflow code still replays the reservations already running.
+ */
+async function record(name: string, handle: { workflowId: string }) {
+  if (!process.env.RECORD_HISTORIES) return;
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  // The CLI's JSON is the format `historyFromJSON` reads (and what an operator would export).
+  const cli = resolveTemporalCli(process.env.TEMPORAL_CLI_PATH)!;
+  const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', handle.workflowId, '--output', 'json', '--address', inject('temporalAddress')], {
+    encoding: 'utf8',
+  });
+  writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), json);
+}
+
 const statusOf = (handle: Awaited<ReturnType<typeof start>>, status: string) =>
   eventually(() => handle.query(stateQuery), (s) => s.status === status);
 
@@ -106,6 +125,7 @@ describe('reservationWorkflow', () => {
     await handle.signal(completeSignal, { by: 'staff-1' });
     expect((await handle.result()).status).toBe('COMPLETED');
     expect(calls).toEqual(['reserveStock', 'assignAgency', 'record:CONFIRMED', 'completeAssignment', 'record:COMPLETED']);
+    await record('completed', handle);
   });
 
   it('compensates a cancel that arrives while the stock decision is running (no assignment made)', async () => {
@@ -127,6 +147,7 @@ describe('reservationWorkflow', () => {
     const state = await handle.result();
     expect(state).toMatchObject({ status: 'CANCELLED', cancelReason: 'too slow' });
     expect(calls).toEqual(['reserveStock', 'record:CANCEL_REQUESTED', 'releaseStock:CANCELLED']);
+    await record('cancel-during-decision', handle);
   });
 
   it('abandons an assignment that is retrying when a cancel arrives, and undoes it', async () => {
@@ -147,6 +168,7 @@ describe('reservationWorkflow', () => {
       'releaseAssignment',
       'releaseStock:CANCELLED',
     ]);
+    await record('cancel-during-assignment', handle);
   });
 
   it('undoes the assignment before the stock when cancelled after confirmation', async () => {
@@ -157,6 +179,7 @@ describe('reservationWorkflow', () => {
     await handle.signal(cancelSignal, { reason: 'found it cheaper' });
     expect((await handle.result()).status).toBe('CANCELLED');
     expect(calls.slice(-3)).toEqual(['record:CANCEL_REQUESTED', 'releaseAssignment', 'releaseStock:CANCELLED']);
+    await record('cancel-after-confirmation', handle);
   });
 
   it('falls back to central-store delivery when no store is assigned before the deadline', async () => {
@@ -173,6 +196,8 @@ describe('reservationWorkflow', () => {
     expect(confirmed.fulfilment).toBe('DELIVERY');
     expect(calls).toContain('releaseAssignment'); // a late attempt's slot is freed
     await handle.cancel();
+    await handle.result().catch(() => undefined);
+    await record('fallback-central-delivery', handle);
   });
 
   it('reminds the customer, then expires with full compensation when not collected', async () => {
@@ -182,6 +207,7 @@ describe('reservationWorkflow', () => {
     const state = await handle.result();
     expect(state.status).toBe('EXPIRED');
     expect(calls).toEqual(['reserveStock', 'assignAgency', 'record:CONFIRMED', 'remindCustomer', 'releaseAssignment', 'releaseStock:EXPIRED']);
+    await record('reminder-then-expiry', handle);
   });
 
   it('ignores (and records) signals that can no longer change anything', async () => {
@@ -208,6 +234,7 @@ describe('reservationWorkflow', () => {
     hold.open();
     expect((await handle.result()).status).toBe('CANCELLED');
     expect(calls.filter((c) => c.startsWith('releaseStock'))).toHaveLength(1);
+    await record('ignored-signals', handle);
   });
 
   it('treats a Temporal cancellation (Web UI "Cancel") like the cancel signal', async () => {
@@ -220,6 +247,7 @@ describe('reservationWorkflow', () => {
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(calls.slice(-3)).toEqual(['record:CANCEL_REQUESTED', 'releaseAssignment', 'releaseStock:CANCELLED']);
+    await record('temporal-cancellation', handle);
   });
 
   it('rejects without compensation when out of stock', async () => {
@@ -230,9 +258,11 @@ describe('reservationWorkflow', () => {
       },
     });
     worker = await startWorkerWith(activities);
-    const state = await (await start(worker.taskQueue)).result();
+    const handle = await start(worker.taskQueue);
+    const state = await handle.result();
     expect(state).toMatchObject({ status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' });
     expect(calls).toEqual(['reserveStock']);
+    await record('rejected-out-of-stock', handle);
   });
 
   it('rejects as STOCK_UNAVAILABLE when the decision cannot be made, undoing any partial write', async () => {
@@ -243,8 +273,10 @@ describe('reservationWorkflow', () => {
       },
     });
     worker = await startWorkerWith(activities);
-    const state = await (await start(worker.taskQueue)).result();
+    const handle = await start(worker.taskQueue);
+    const state = await handle.result();
     expect(state).toMatchObject({ status: 'REJECTED', rejectReason: 'STOCK_UNAVAILABLE' });
     expect(calls).toEqual(['reserveStock', 'abandonReservation']);
+    await record('rejected-stock-unavailable', handle);
   });
 });
