@@ -53,6 +53,7 @@ export async function startInfra(config: Config, say: (line: string) => void = (
         port: config.temporal.devServerPort,
         uiPort: config.temporal.devServerUiPort,
         cliPath: config.temporal.cliPath,
+        sqlitePragmas: config.temporal.sqlitePragmas,
         log: say,
       });
       stops.push(t.stop);

@@ -32,6 +32,8 @@ const EnvSchema = z.object({
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalString,
+  // WAL with synchronous=normal survives any process crash; only an OS crash can lose the last commits.
+  TEMPORAL_SQLITE_PRAGMAS: z.string().default('journal_mode=wal,synchronous=normal'),
   TEMPORAL_TASK_QUEUE: z.string().default(TASK_QUEUE),
   HOST: z.string().default('0.0.0.0'),
   PORT: port(8088),
@@ -72,6 +74,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       devServerPort: e.TEMPORAL_PORT,
       devServerUiPort: e.TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI_PATH,
+      /** `name=value` pragmas for the dev server's SQLite file (see the README's performance section). */
+      sqlitePragmas: e.TEMPORAL_SQLITE_PRAGMAS.split(',').map((p) => p.trim()).filter(Boolean),
       taskQueue: e.TEMPORAL_TASK_QUEUE,
     },
     http: { host: e.HOST, port: e.PORT },

@@ -98,6 +98,7 @@ export interface DevServerOptions {
   port: number;
   uiPort: number;
   cliPath?: string;
+  sqlitePragmas?: string[];
   log?: (line: string) => void;
 }
 
@@ -128,6 +129,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     '--log-level', 'warn',
     ...searchAttributeFlags().flatMap((sa) => ['--search-attribute', sa]),
     ...DYNAMIC_CONFIG.flatMap((kv) => ['--dynamic-config-value', kv]),
+    ...(options.sqlitePragmas ?? []).flatMap((p) => ['--sqlite-pragma', p]),
   ];
 
   const cli = resolveTemporalCli(options.cliPath, options.log);
