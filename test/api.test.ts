@@ -84,13 +84,17 @@ async function confirmed(productId: number, customerId: string, store: { latitud
   return r.body.id as string;
 }
 
-/** What a refused request must leave untouched (scoped to a product, as other work runs meanwhile). */
+/** What a refused request must leave untouched (scoped to what it touches, as other suites run meanwhile). */
 async function snapshot(productId: number) {
   const count = (table: 'stock_ledger' | 'reservations') =>
     db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).where('product_id', '=', productId).executeTakeFirstOrThrow();
-  const all = (table: 'products' | 'agencies') => db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-  const [stock, ledger, reservations, products, stores] = await Promise.all([stockOf(db, productId), count('stock_ledger'), count('reservations'), all('products'), all('agencies')]);
-  return { stock, ledger: ledger.n, reservations: reservations.n, products: products.n, stores: stores.n };
+  const [product, ledger, reservations, store] = await Promise.all([
+    db.selectFrom('products').select(['name', 'brand', 'price_krw', 'stock']).where('id', '=', productId).executeTakeFirstOrThrow(),
+    count('stock_ledger'),
+    count('reservations'),
+    db.selectFrom('agencies').select(['capacity', 'is_open']).where('id', '=', 'gangnam').executeTakeFirstOrThrow(),
+  ]);
+  return { product, ledger: ledger.n, reservations: reservations.n, store };
 }
 
 describe('who may do what', () => {

@@ -155,9 +155,10 @@ export type TestAssignmentService = Awaited<ReturnType<typeof startAssignmentSer
 /** A store of its own for one test, far from Seoul so only customers placed next to it get it. */
 export async function newStore(db: Kysely<Database>, capacity: number) {
   const id = `test-${randomUUID().slice(0, 8)}`;
-  // Somewhere on Jeju island, spread out so test stores never compete with each other.
-  const latitude = 33.25 + Math.random() * 0.25;
-  const longitude = 126.2 + Math.random() * 0.7;
+  // Anywhere on the globe away from Seoul: two random test stores land within a few km of each
+  // other (and so compete under the load-aware rule) about once in ten thousand runs.
+  const latitude = -60 + Math.random() * 120;
+  const longitude = -180 + Math.random() * 300; // up to 120°E: never near Seoul's stores
   await db
     .insertInto('agencies')
     .values({ id, name: `Test store ${id}`, district: 'test', address: 'test', latitude, longitude, capacity })
