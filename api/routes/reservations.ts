@@ -200,35 +200,35 @@ export function reservationRoutes(deps: AppDeps) {
           customerId,
           fulfilment: body.fulfilment,
           policy: deps.policy,
-      };
-      const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        // With a key, a concurrent repeat joins the first request's workflow and update.
-        workflowIdConflictPolicy: key ? 'USE_EXISTING' : 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        memo: { product: product.name, quantity: body.quantity, fulfilment: body.fulfilment },
-        typedSearchAttributes: [
-          { key: SearchAttributes.status, value: 'PENDING' },
-          { key: SearchAttributes.productId, value: String(body.productId) },
-          { key: SearchAttributes.customerId, value: customerId },
-        ],
-      });
-      const log = deps.log.child({ reservationId, workflowId });
-      try {
-        const state = await deps.temporal.withDeadline(Date.now() + DECISION_DEADLINE_MS, () =>
-          deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: key ? 'reserve' : undefined }),
-        );
-        log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
-      } catch (err) {
-        // A keyed repeat that arrives after the workflow closed: the recorded decision answers it.
-        if (!(key && err instanceof WorkflowExecutionAlreadyStartedError)) {
-          log.warn('reserve did not complete', { error: err });
-          throw err;
+        };
+        const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [input],
+          // With a key, a concurrent repeat joins the first request's workflow and update.
+          workflowIdConflictPolicy: key ? 'USE_EXISTING' : 'FAIL',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { product: product.name, quantity: body.quantity, fulfilment: body.fulfilment },
+          typedSearchAttributes: [
+            { key: SearchAttributes.status, value: 'PENDING' },
+            { key: SearchAttributes.productId, value: String(body.productId) },
+            { key: SearchAttributes.customerId, value: customerId },
+          ],
+        });
+        const log = deps.log.child({ reservationId, workflowId });
+        try {
+          const state = await deps.temporal.withDeadline(Date.now() + DECISION_DEADLINE_MS, () =>
+            deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: key ? 'reserve' : undefined }),
+          );
+          log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
+        } catch (err) {
+          // A keyed repeat that arrives after the workflow closed: the recorded decision answers it.
+          if (!(key && err instanceof WorkflowExecutionAlreadyStartedError)) {
+            log.warn('reserve did not complete', { error: err });
+            throw err;
+          }
         }
-      }
-      return getReservationView(deps.db, reservationId);
+        return getReservationView(deps.db, reservationId);
       };
       // A replay whose decision is recorded is answered from the record, as the first time.
       const view = (replayed && (await getReservationView(deps.db, reservationId))) || (await decide());
