@@ -101,7 +101,9 @@ const Label = z.object({ ko: z.string(), en: z.string() });
 export const ReservationSchema = z
   .object({
     id: z.string(),
-    workflowId: z.string(),
+    workflowId: z.string().nullable().openapi({
+      description: 'The reservation workflow (Temporal workflow id); null when the product was sold out on arrival and no workflow was started',
+    }),
     status: StatusSchema,
     statusLabel: Label,
     product: z.object({ id: z.number().int(), sku: z.string(), name: z.string() }),

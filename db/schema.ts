@@ -73,7 +73,8 @@ export interface NotificationTable {
 /** The customer-centre read model of a reservation (written by the workflow's activities). */
 export interface ReservationTable {
   id: string;
-  workflow_id: string;
+  /** Null when the product was sold out on arrival: refused at once, without a workflow. */
+  workflow_id: string | null;
   product_id: number;
   quantity: number;
   customer_id: string;

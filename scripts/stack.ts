@@ -14,6 +14,7 @@ import type { Database } from '../db/schema.js';
 import { seedDemoData } from '../db/seed.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
+import { startNotificationRelay } from '../workers/notification-relay.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
 import { createReservationWorker } from '../workers/worker.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
@@ -144,9 +145,11 @@ export async function startWorker(
   });
   const running = worker.run();
   running.catch((err) => deps.log.error('worker stopped with an error', { error: err }));
+  const relay = startNotificationRelay(deps.db, config.notifications, deps.log.child({ part: 'notification-relay' }));
   return {
     worker,
     async stop() {
+      await relay.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();

@@ -1,6 +1,6 @@
 /** Every path of the seed's scenario end to end: real API, worker, assignment service, Temporal, PostgreSQL. */
 import { createServer, type Server } from 'node:http';
-import type { Client, Connection } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssignmentBreaker } from '../activities/assignment.js';
@@ -8,7 +8,9 @@ import { signBody, SIGNATURE_HEADER } from '../activities/notification.js';
 import { assignStore, releaseAssignment } from '../db/repositories/assignments.js';
 import { checkInvariants } from '../db/invariants.js';
 import type { Database } from '../db/schema.js';
-import { CENTRAL_STORE, type ReservationPolicy } from '../shared/contract.js';
+import { CENTRAL_STORE, reservationWorkflowId, type ReservationPolicy } from '../shared/contract.js';
+import { createLogger } from '../shared/log.js';
+import { startNotificationRelay } from '../workers/notification-relay.js';
 import { newReservationId } from '../shared/ids.js';
 import {
   activeAt,
@@ -34,6 +36,7 @@ let client: Client;
 let assignment: TestAssignmentService;
 let worker: TestWorker;
 let webhook: Server;
+let webhookUrl: string;
 const delivered: { kind: string; reservationId: string; signatureOk: boolean; phone: string | null }[] = [];
 let assignAttempts = 0;
 const breaker = createAssignmentBreaker({ failures: 3, halfOpenAfterMs: 1_000 });
@@ -52,7 +55,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
-  const webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/notify`;
+  webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/notify`;
   worker = await startTestWorker(db, { assignmentUrl: assignment.url, breaker, webhookUrl, webhookSecret: SECRET }, (real) => ({
     async assignAgency(input) {
       assignAttempts++;
@@ -102,6 +105,44 @@ describe('stock decision', () => {
     const moves = await db.selectFrom('stock_ledger').select(['kind', 'delta']).where('product_id', '=', product.id).execute();
     expect(moves.filter((m) => m.kind === 'RESERVE')).toHaveLength(10);
     expect(moves.reduce((sum, m) => sum + m.delta, 0)).toBe(0);
+  });
+});
+
+describe('sold out on arrival', () => {
+  it('is refused at once without a workflow, the customer is still notified, and a cancellation reopens it', async () => {
+    const product = await newProduct(db, 1);
+    const { reserve, send, until } = api();
+    const taken = await reserve(product.id, { id: 'c-first', district: '중구' });
+    expect(taken.status).toBe(201);
+
+    const refused = await reserve(product.id, { id: 'c-late', district: '중구' });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'OUT_OF_STOCK', reservationId: expect.any(String) });
+    expect(refused.body.workflowId).toBeUndefined();
+    const view = await send('GET', `/reservations/${refused.body.reservationId}`);
+    expect(view.body).toMatchObject({ status: 'REJECTED', workflowId: null, rejectReason: 'OUT_OF_STOCK', events: [{ status: 'REJECTED' }] });
+    await expect(client.workflow.getHandle(reservationWorkflowId(refused.body.reservationId)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    expect((await send('POST', `/reservations/${refused.body.reservationId}/cancel`)).status).toBe(409);
+
+    // No workflow delivers its notification: the worker's outbox relay does, signed like the rest.
+    const relay = startNotificationRelay(db, { webhookUrl, webhookSecret: SECRET }, createLogger('relay-test', 'error'), 200);
+    try {
+      const sent = await eventually(
+        async () => delivered.filter((d) => d.reservationId === refused.body.reservationId),
+        (d) => d.length === 1,
+      );
+      expect(sent[0]).toMatchObject({ kind: 'REJECTED', signatureOk: true, phone: '010-9876-5432' });
+      const listed = await send('GET', `/reservations/${refused.body.reservationId}/notifications`);
+      expect(listed.body.items.map((n: Body) => [n.kind, n.sentAt !== null])).toEqual([['REJECTED', true]]);
+    } finally {
+      await relay.stop();
+    }
+
+    // The stock a cancellation gives back is reservable again: the fast path reads committed stock.
+    expect((await send('POST', `/reservations/${taken.body.id}/cancel`)).status).toBe(202);
+    await until(taken.body.id, 'CANCELLED');
+    expect((await reserve(product.id, { id: 'c-late', district: '중구' })).status).toBe(201);
+    expect(await stockOf(db, product.id)).toBe(0);
   });
 });
 

@@ -3,9 +3,9 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
-import { listNotifications } from '../../db/repositories/notifications.js';
+import { listNotifications, queueNotification } from '../../db/repositories/notifications.js';
 import { claimIdempotencyKey } from '../../db/repositories/idempotency.js';
-import { getReservationView, lastKnownLocation, listReservations, saveContact } from '../../db/repositories/reservations.js';
+import { getReservationView, insertReservation, lastKnownLocation, listReservations, saveContact } from '../../db/repositories/reservations.js';
 import {
   cancelSignal,
   completeSignal,
@@ -101,16 +101,12 @@ export function reservationRoutes(deps: AppDeps) {
   };
 
   /** A recorded rejection, as the reserve call answers it (first time or replayed). */
-  const rejection = (view: ReservationView) =>
-    view.reject_reason === 'OUT_OF_STOCK'
-      ? new Problem(409, 'OUT_OF_STOCK', `product ${view.product_id} has fewer than ${view.quantity} unit(s) left`, {
-          reservationId: view.id,
-          workflowId: view.workflow_id,
-        })
-      : new Problem(503, 'STOCK_UNAVAILABLE', 'the stock service did not answer in time; nothing was reserved', {
-          reservationId: view.id,
-          workflowId: view.workflow_id,
-        });
+  const rejection = (view: ReservationView) => {
+    const ids = { reservationId: view.id, ...(view.workflow_id ? { workflowId: view.workflow_id } : {}) };
+    return view.reject_reason === 'OUT_OF_STOCK'
+      ? new Problem(409, 'OUT_OF_STOCK', `product ${view.product_id} has fewer than ${view.quantity} unit(s) left`, ids)
+      : new Problem(503, 'STOCK_UNAVAILABLE', 'the stock service did not answer in time; nothing was reserved', ids);
+  };
 
   const requestCancel = async (principal: Principal, id: string, reason: string | undefined, key: string | undefined) => {
     const current = await loadVisible(principal, id);
@@ -119,7 +115,8 @@ export function reservationRoutes(deps: AppDeps) {
       if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
       if (claim.outcome === 'REPLAY') return toReservationDto(current);
     }
-    if (!isCancellable(current.status)) {
+    // A reservation without a workflow was refused on arrival: it is REJECTED, never cancellable.
+    if (!isCancellable(current.status) || !current.workflow_id) {
       throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
     }
     await deps.temporal.workflow.getHandle(current.workflow_id).signal(cancelSignal, reason ? { reason } : {});
@@ -180,11 +177,12 @@ export function reservationRoutes(deps: AppDeps) {
         replayed = claim.outcome === 'REPLAY';
       }
       const workflowId = reservationWorkflowId(reservationId);
+      const log = deps.log.child({ reservationId, workflowId });
       /** Starts the workflow (or joins it, for a keyed repeat) and waits for its stock decision. */
       const decide = async () => {
         // Personal data goes to PostgreSQL only; the workflow gets ids and numbers.
         const known = given?.latitude === undefined && !district ? await lastKnownLocation(deps.db, customerId) : undefined;
-        await saveContact(deps.db, {
+        const contact = {
           reservationId,
           customerId,
           name: given?.name ?? known?.name ?? null,
@@ -192,7 +190,32 @@ export function reservationRoutes(deps: AppDeps) {
           district: district?.ko ?? known?.district ?? null,
           latitude: given?.latitude ?? district?.latitude ?? known?.latitude ?? null,
           longitude: given?.longitude ?? district?.longitude ?? known?.longitude ?? null,
-        });
+        };
+        if (product.stock < body.quantity) {
+          // Sold out on arrival: refused at once, without a workflow. Only the atomic decrement takes
+          // stock, so this read can refuse a request but never oversell; the worker's outbox relay
+          // sends the REJECTED notification.
+          await deps.db.transaction().execute(async (trx) => {
+            await saveContact(trx, contact);
+            const row = {
+              id: reservationId,
+              workflowId: null,
+              productId: body.productId,
+              quantity: body.quantity,
+              customerId,
+              fulfilment: body.fulfilment,
+              version: 1,
+              status: 'REJECTED' as const,
+              rejectReason: 'OUT_OF_STOCK',
+            };
+            if (await insertReservation(trx, row, { ifAbsent: true })) {
+              await queueNotification(trx, reservationId, 'REJECTED');
+            }
+          });
+          log.info('stock decision', { status: 'REJECTED', rejectReason: 'OUT_OF_STOCK', soldOutOnArrival: true });
+          return getReservationView(deps.db, reservationId);
+        }
+        await saveContact(deps.db, contact);
         const input: ReservationInput = {
           reservationId,
           productId: body.productId,
@@ -215,7 +238,6 @@ export function reservationRoutes(deps: AppDeps) {
             { key: SearchAttributes.customerId, value: customerId },
           ],
         });
-        const log = deps.log.child({ reservationId, workflowId });
         try {
           const state = await deps.temporal.withDeadline(Date.now() + DECISION_DEADLINE_MS, () =>
             deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: key ? 'reserve' : undefined }),
@@ -289,7 +311,7 @@ export function reservationRoutes(deps: AppDeps) {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json') as z.infer<typeof CompleteReservationSchema> | undefined;
       const current = await loadVisible(principal, id);
-      if (current.status !== 'CONFIRMED') {
+      if (current.status !== 'CONFIRMED' || !current.workflow_id) {
         throw new Problem(409, 'NOT_COMPLETABLE', `reservation ${id} is ${current.status}; only CONFIRMED can be completed`, {
           reservationStatus: current.status,
         });

@@ -3,9 +3,11 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_lifecycle.js';
 import * as m0003 from './0003_idempotency.js';
+import * as m0004 from './0004_fast_reject.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_lifecycle': m0002,
   '0003_idempotency': m0003,
+  '0004_fast_reject': m0004,
 };

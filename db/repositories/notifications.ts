@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import type { NotificationKind } from '../../shared/contract.js';
 import { notificationText } from '../../shared/messages.js';
-import type { Db } from '../schema.js';
+import type { Db, Notification } from '../schema.js';
 
 /** Queues a notification for a reservation (once per kind), composed from the read model. */
 export async function queueNotification(db: Db, reservationId: string, kind: NotificationKind): Promise<void> {
@@ -51,5 +51,23 @@ export async function markNotification(db: Db, id: string, outcome: 'SENT' | 'FA
     .updateTable('notifications')
     .set({ attempts: sql`attempts + 1`, ...(outcome === 'SENT' ? { sent_at: sql`now()` } : {}) })
     .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * Locks (until the transaction ends) a batch of unsent notifications of reservations that have no
+ * workflow to deliver them: those refused on arrival. Replicas skip each other's locked rows.
+ */
+export async function lockUnsentWithoutWorkflow(trx: Db, limit: number): Promise<Notification[]> {
+  return trx
+    .selectFrom('notifications as n')
+    .innerJoin('reservations as r', 'r.id', 'n.reservation_id')
+    .selectAll('n')
+    .where('r.workflow_id', 'is', null)
+    .where('n.sent_at', 'is', null)
+    .orderBy('n.id')
+    .limit(limit)
+    .forUpdate('n')
+    .skipLocked()
     .execute();
 }

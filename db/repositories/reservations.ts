@@ -5,7 +5,7 @@ import type { Db, Reservation } from '../schema.js';
 
 export interface NewReservationRow {
   id: string;
-  workflowId: string;
+  workflowId: string | null;
   productId: number;
   quantity: number;
   customerId: string;
@@ -15,8 +15,9 @@ export interface NewReservationRow {
   rejectReason?: string | null;
 }
 
-export async function insertReservation(db: Db, r: NewReservationRow): Promise<void> {
-  await db
+/** Inserts a reservation and its first timeline event; with `ifAbsent`, returns false if it exists. */
+export async function insertReservation(db: Db, r: NewReservationRow, opts: { ifAbsent?: boolean } = {}): Promise<boolean> {
+  const inserted = await db
     .insertInto('reservations')
     .values({
       id: r.id,
@@ -30,8 +31,12 @@ export async function insertReservation(db: Db, r: NewReservationRow): Promise<v
       reject_reason: r.rejectReason ?? null,
       cancel_reason: null,
     })
-    .execute();
+    .$if(opts.ifAbsent === true, (q) => q.onConflict((oc) => oc.column('id').doNothing()))
+    .returning('id')
+    .executeTakeFirst();
+  if (!inserted) return false;
   await addReservationEvent(db, r.id, r.status, r.rejectReason ?? null);
+  return true;
 }
 
 export async function findReservation(db: Db, id: string): Promise<Reservation | undefined> {
