@@ -7,6 +7,8 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 
 export const TASK_QUEUE = 'tshop-reservations';
+/** The Worker Deployment name under which workers report their build id. */
+export const DEPLOYMENT_NAME = 'tshop-reserve';
 export const WORKFLOW_TYPE = 'reservationWorkflow';
 
 /** Reservation ids are 12 Crockford base32 characters, readable over the phone. */

@@ -2,9 +2,11 @@
 import { Context } from '@temporalio/activity';
 import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../db/schema.js';
-import { cancelSignal, reservationWorkflowId, stateQuery } from '../shared/contract.js';
+import { cancelSignal, DEPLOYMENT_NAME, reservationWorkflowId, stateQuery } from '../shared/contract.js';
+import { workflowBuildId } from '../workers/worker.js';
 import {
   connectClient,
   eventually,
@@ -88,7 +90,13 @@ describe('POST /reservations', () => {
     // The workflow is findable by its id and search attribute, and carries no personal data.
     const handle = client.workflow.getHandle(body.workflowId);
     expect(['ACCEPTED', 'CONFIRMED']).toContain((await handle.query(stateQuery)).status);
-    const history = payloadText(await handle.fetchHistory());
+    const events = (await handle.fetchHistory()).events ?? [];
+    // Each workflow task records the build id (the workflow bundle's checksum) of the worker that ran it.
+    const stamps = events.flatMap((e) => e.workflowTaskCompletedEventAttributes ?? []);
+    const bundleCode = readFileSync(inject('workflowBundlePath'), 'utf8');
+    expect(stamps.length).toBeGreaterThan(0);
+    for (const s of stamps) expect(s).toMatchObject({ workerDeploymentName: DEPLOYMENT_NAME, workerVersion: { buildId: workflowBuildId(bundleCode) } });
+    const history = payloadText({ events });
     expect(history).toContain(body.id);
     expect(history).not.toContain('010-1234-5678');
     expect(history).not.toContain('홍길동');

@@ -1,8 +1,11 @@
 /** Builds the reservation worker: the workflow bundle plus activities wired to their dependencies. */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
+import { DEPLOYMENT_NAME } from '../shared/contract.js';
 
 const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
   .map((p) => fileURLToPath(new URL(p, import.meta.url)))
@@ -14,15 +17,47 @@ export interface ReservationWorkerOptions {
   taskQueue: string;
   /** Built by `createActivities(deps)`; tests wrap or replace them to inject faults. */
   activities: Activities;
-  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** A prebuilt workflow bundle; without one, workflows/ is bundled now (a few seconds). */
+  workflowBundle?: { codePath: string } | { code: string };
+  /** Defaults to the workflow code's own checksum, so every replica of one build agrees. */
+  buildId?: string;
+  identity?: string;
+}
+
+/** Bundles the workflow code (webpack), as the image build does ahead of time. */
+export async function bundleWorkflows(): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  return code;
+}
+
+/** The build id of a workflow bundle: the first 12 hex digits of its SHA-256. */
+export function workflowBuildId(code: string): string {
+  return createHash('sha256').update(code).digest('hex').slice(0, 12);
 }
 
 export async function createReservationWorker(options: ReservationWorkerOptions): Promise<Worker> {
+  const bundle = options.workflowBundle;
+  const code = !bundle ? await bundleWorkflows() : 'code' in bundle ? bundle.code : await readFile(bundle.codePath, 'utf8');
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    ...(options.identity ? { identity: options.identity } : {}),
+    workflowBundle: { code },
     activities: options.activities,
+    // The build id is stamped on every workflow task this worker completes, so an operator sees which
+    // code ran each step. Routing by version stays off: running reservations move to new code, kept
+    // compatible by patched() and the replay tests (see the README).
+    workerDeploymentOptions: {
+      version: { deploymentName: DEPLOYMENT_NAME, buildId: options.buildId ?? workflowBuildId(code) },
+      useWorkerVersioning: false,
+    },
+    // On SIGTERM, in-flight activities get 10 s to finish before they are cancelled (and retried
+    // elsewhere); the process's own shutdown budget is 14 s.
+    shutdownGraceTime: '10 seconds',
+    shutdownForceTime: '12 seconds',
   });
 }
