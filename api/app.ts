@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type AppEnv } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { Problem, problemResponse, toProblem, validationHook } from './errors.js';
+import { createHttpMetrics, METRICS_PATH, observeRequests } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { docsRoutes } from './routes/docs.js';
 import { productRoutes } from './routes/products.js';
@@ -16,16 +17,9 @@ export function createApp(deps: AppDeps) {
   // Validation failures of any route answer 400 with the offending fields.
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    await next();
-    deps.log.debug('request', {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      ms: Math.round(performance.now() - started),
-    });
-  });
+  // Request metrics and the access log see every answer, errors included.
+  const metrics = createHttpMetrics();
+  app.use('*', observeRequests(metrics, deps.log));
   app.use(
     '*',
     bodyLimit({
@@ -44,6 +38,8 @@ export function createApp(deps: AppDeps) {
   app.use('*', authenticate(deps.authSecret));
 
   app.route('/', healthRoutes(deps));
+  // Prometheus text exposition; public like the probes, and (like /docs) not part of the JSON contract.
+  app.get(METRICS_PATH, async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   app.route('/products', productRoutes(deps));
   app.route('/stores', storeRoutes(deps));
   app.route('/reservations', reservationRoutes(deps));
@@ -62,7 +58,8 @@ export function createApp(deps: AppDeps) {
       version: '0.1.0',
       description:
         'Durable phone pre-orders on Temporal. Errors are application/problem+json (RFC 9457) with a stable `code`. ' +
-        'Every route but health, readiness and these docs needs a bearer token.',
+        'Every route but health, readiness and these docs needs a bearer token. ' +
+        'Prometheus metrics (text format, no token) are served at /metrics, outside this contract.',
     },
     security: [{ bearerAuth: [] }],
   });

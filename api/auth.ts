@@ -3,9 +3,10 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { verifyToken, type Principal, type Role } from '../shared/auth.js';
 import { Problem, problemResponse } from './errors.js';
 
-export type AppEnv = { Variables: { principal: Principal } };
+/** `reservationId`: the reservation a request created, for the access log (api/metrics.ts). */
+export type AppEnv = { Variables: { principal: Principal; reservationId?: string } };
 
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
 
 /** Verifies `Authorization: Bearer <jwt>`; public routes pass without one. */
 export function authenticate(secret: string): MiddlewareHandler<AppEnv> {

@@ -17,6 +17,7 @@ export type ProblemCode =
   | 'NOT_CANCELLABLE'
   | 'ALREADY_EXISTS'
   | 'STOCK_UNAVAILABLE'
+  | 'DECISION_PENDING'
   | 'SERVICE_UNAVAILABLE'
   | 'NO_CAPACITY'
   | 'RELEASED'
@@ -38,6 +39,7 @@ const TITLES: Record<ProblemCode, string> = {
   NOT_CANCELLABLE: 'The reservation can no longer be cancelled',
   ALREADY_EXISTS: 'Already exists',
   STOCK_UNAVAILABLE: 'The stock decision could not be made',
+  DECISION_PENDING: 'The stock decision is still being made',
   SERVICE_UNAVAILABLE: 'A backing service is unavailable',
   NO_CAPACITY: 'No store has free capacity',
   RELEASED: 'The assignment was released',

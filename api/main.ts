@@ -2,6 +2,7 @@
 import { resolveSigningSecret } from '../shared/auth.js';
 import { ConfigError, parseConfig, requireServices } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
+import { startTracing } from '../shared/tracing.js';
 import { runMain, say } from '../scripts/main.js';
 import { connectTemporal, openDatabase, startApi } from '../scripts/stack.js';
 
@@ -9,6 +10,9 @@ runMain('tshop-api', async (onStop) => {
   const config = parseConfig();
   const { databaseUrl, temporalAddress } = requireServices(config);
   const log = createLogger('api', config.logLevel);
+  // Before the Temporal client is made: it takes the tracing interceptors when tracing is on.
+  const tracing = startTracing(config, 'tshop-api');
+  onStop(tracing.shutdown);
   const db = await openDatabase(databaseUrl);
   onStop(() => db.destroy());
   const { connection, client } = await connectTemporal(temporalAddress, config.temporal.namespace);

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createAssignmentBreaker } from '../activities/assignment.js';
 import { createActivities } from '../activities/index.js';
@@ -14,7 +15,11 @@ import type { Database } from '../db/schema.js';
 import { seedDemoData } from '../db/seed.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
+import { tracingClientInterceptors, tracingWorkerOptions } from '../shared/tracing.js';
+import { activityCompletionLog } from '../workers/activity-log.js';
+import { createWorkerMetrics, serveWorkerMetrics } from '../workers/metrics.js';
 import { startNotificationRelay } from '../workers/notification-relay.js';
+import { sdkMetricsUrl } from '../workers/runtime.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
 import { createReservationWorker } from '../workers/worker.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
@@ -107,7 +112,8 @@ export async function connectTemporal(address: string, namespace: string) {
   try {
     const connection = await Connection.connect({ address, connectTimeout: 5_000 });
     await connection.workflowService.getSystemInfo({});
-    return { connection, client: new Client({ connection, namespace }) };
+    // With tracing on (shared/tracing.ts), workflow starts, updates and signals carry the trace.
+    return { connection, client: new Client({ connection, namespace, interceptors: { workflow: tracingClientInterceptors() } }) };
   } catch (err) {
     throw new StartupError(`Temporal unreachable at ${address}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -115,14 +121,20 @@ export async function connectTemporal(address: string, namespace: string) {
 
 export interface RunningWorker {
   worker: Worker;
+  /** The worker's Prometheus endpoint, when it is being served. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
 /** Registers search attributes if missing, then runs the reservation worker until stopped. */
 export async function startWorker(
   config: Config,
-  deps: { db: Kysely<Database>; temporalAddress: string; log: Logger },
+  deps: { db: Kysely<Database>; temporalAddress: string; log: Logger; /** Serve GET /metrics here (workers/metrics.ts). */ metricsPort?: number },
 ): Promise<RunningWorker> {
+  const bundlePath = config.temporal.workflowBundlePath;
+  if (bundlePath && !existsSync(bundlePath)) {
+    throw new StartupError(`WORKFLOW_BUNDLE_PATH=${bundlePath} does not exist (build it with "npm run build:bundle")`);
+  }
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address: deps.temporalAddress });
@@ -131,24 +143,44 @@ export async function startWorker(
   }
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) deps.log.info('registered search attributes', { added });
+  const breaker = createAssignmentBreaker(config.assignment.breaker);
+  const tracing = tracingWorkerOptions();
+  if (tracing && bundlePath) {
+    deps.log.warn('tracing: the prebuilt workflow bundle has no tracing interceptors; workflow spans are missing', { bundlePath });
+  }
   const worker = await createReservationWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    identity: config.temporal.workerIdentity,
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     activities: createActivities({
       db: deps.db,
       assignmentUrl: config.assignment.url,
-      breaker: createAssignmentBreaker(config.assignment.breaker),
+      breaker,
       webhookUrl: config.notifications.webhookUrl,
       webhookSecret: config.notifications.webhookSecret,
     }),
+    interceptors: { activity: [...(tracing?.activity ?? []), activityCompletionLog], workflowModules: tracing?.workflowModules },
+    ...(tracing ? { sinks: tracing.sinks } : {}),
   });
   const running = worker.run();
   running.catch((err) => deps.log.error('worker stopped with an error', { error: err }));
   const relay = startNotificationRelay(deps.db, config.notifications, deps.log.child({ part: 'notification-relay' }));
+  const metrics =
+    deps.metricsPort === undefined
+      ? undefined
+      : await serveWorkerMetrics(
+          createWorkerMetrics({ db: deps.db, breaker, sdkMetricsUrl: sdkMetricsUrl() }),
+          config.workerMetrics.host,
+          deps.metricsPort,
+          deps.log,
+        );
   return {
     worker,
+    metricsUrl: metrics?.url,
     async stop() {
+      await metrics?.close();
       await relay.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);

@@ -1,8 +1,9 @@
 /** `npm start`: the whole system in the foreground, on embedded PostgreSQL and Temporal by default. */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { resolveSigningSecret } from '../shared/auth.js';
 import { parseConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
+import { startTracing } from '../shared/tracing.js';
+import { installRuntime } from '../workers/runtime.js';
 import { assertPortFree } from './infra/process.js';
 import { runMain, say } from './main.js';
 import { connectTemporal, openDatabase, prepareDatabase, redactUrl, spawnAssignmentService, startApi, startInfra, startWorker } from './stack.js';
@@ -10,8 +11,12 @@ import { connectTemporal, openDatabase, prepareDatabase, redactUrl, spawnAssignm
 runMain('tshop', async (onStop) => {
   const config = parseConfig();
   const log = createLogger('tshop', config.logLevel);
-  // The launcher owns signal handling, so it can stop the worker before the server it talks to.
-  Runtime.install({ shutdownSignals: [], logger: new DefaultLogger('WARN') });
+  // The one Temporal Runtime of the process: signals stay with the launcher, SDK logs as JSON lines.
+  await installRuntime(createLogger('worker', config.logLevel), config.logLevel);
+  const tracing = startTracing(config, 'tshop');
+  onStop(tracing.shutdown);
+  // The worker's metrics sit next to the API's port unless WORKER_METRICS_PORT says otherwise.
+  const workerMetricsPort = config.workerMetrics.port ?? config.http.port + 2;
   await assertPortFree(config.http.port, 'API, PORT', config.http.host);
   await assertPortFree(config.assignment.port, 'assignment service, ASSIGNMENT_PORT', config.assignment.host);
 
@@ -28,7 +33,7 @@ runMain('tshop', async (onStop) => {
   const { connection, client } = await connectTemporal(infra.temporalAddress, config.temporal.namespace);
   onStop(() => connection.close());
   say('starting the worker …');
-  const worker = await startWorker(config, { db, temporalAddress: infra.temporalAddress, log });
+  const worker = await startWorker(config, { db, temporalAddress: infra.temporalAddress, log, metricsPort: workerMetricsPort });
   onStop(worker.stop);
   // Tokens are signed with JWT_SECRET, or with a secret made once under the data directory.
   const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, true)!;
@@ -42,6 +47,7 @@ runMain('tshop', async (onStop) => {
       'Tshop Reserve is running',
       `  API              ${api.url}`,
       `  API docs         ${api.url}/docs   (contract: ${api.url}/openapi.json)`,
+      `  Metrics          ${api.url}/metrics (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,
       `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
       `  Assignment svc   ${assignment.url}/stores`,
       `  Temporal         ${infra.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,

@@ -35,6 +35,10 @@ const EnvSchema = z.object({
   // WAL with synchronous=normal survives any process crash; only an OS crash can lose the last commits.
   TEMPORAL_SQLITE_PRAGMAS: z.string().default('journal_mode=wal,synchronous=normal'),
   TEMPORAL_TASK_QUEUE: z.string().default(TASK_QUEUE),
+  // How the worker names itself in workflow histories (e.g. the pod name); unset: pid@host.
+  WORKER_IDENTITY: optionalString,
+  // A workflow bundle prebuilt by `npm run build:bundle` (the container image sets it); unset: bundle at start.
+  WORKFLOW_BUNDLE_PATH: optionalString,
   HOST: z.string().default('0.0.0.0'),
   PORT: port(8088),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -49,6 +53,12 @@ const EnvSchema = z.object({
   NOTIFY_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
   NOTIFY_WEBHOOK_SECRET: optionalString,
   JWT_SECRET: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
+  // Unset: 9464 for `npm run start:worker`, PORT + 2 for `npm start`.
+  WORKER_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
+  WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
+  // Tracing is off unless an OTLP/HTTP endpoint is given (spans go to <endpoint>/v1/traces).
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
+  OTEL_SERVICE_NAME: optionalString,
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -77,6 +87,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       /** `name=value` pragmas for the dev server's SQLite file (see the README's performance section). */
       sqlitePragmas: e.TEMPORAL_SQLITE_PRAGMAS.split(',').map((p) => p.trim()).filter(Boolean),
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      workerIdentity: e.WORKER_IDENTITY,
+      /** Absolute path of a prebuilt workflow bundle for the worker, if any. */
+      workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(e.WORKFLOW_BUNDLE_PATH) : undefined,
     },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
@@ -94,6 +107,10 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET },
     jwtSecret: e.JWT_SECRET,
+    /** The worker's Prometheus endpoint; `port` undefined means the launcher's default. */
+    workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
+    /** OpenTelemetry tracing, on when `otlpEndpoint` is set. */
+    tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
   };
 }
 

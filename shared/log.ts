@@ -33,5 +33,6 @@ export function createLogger(
 }
 
 function errorReplacer(_key: string, value: unknown) {
+  if (typeof value === 'bigint') return value.toString(); // JSON has no bigint (the SDK's metadata may carry some)
   return value instanceof Error ? { name: value.name, message: value.message } : value;
 }

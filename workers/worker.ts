@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
 import { DEPLOYMENT_NAME } from '../shared/contract.js';
 
@@ -22,12 +22,19 @@ export interface ReservationWorkerOptions {
   /** Defaults to the workflow code's own checksum, so every replica of one build agrees. */
   buildId?: string;
   identity?: string;
+  /**
+   * Activity interceptors, and workflow interceptor modules bundled with the workflow code (only
+   * when this call bundles it: a prebuilt bundle must have been built with them).
+   */
+  interceptors?: { activity?: ActivityInterceptorsFactory[]; workflowModules?: string[] };
+  sinks?: WorkerOptions['sinks'];
 }
 
 /** Bundles the workflow code (webpack), as the image build does ahead of time. */
-export async function bundleWorkflows(): Promise<string> {
+export async function bundleWorkflows(workflowInterceptorModules: string[] = []): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath,
+    workflowInterceptorModules,
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   return code;
@@ -40,7 +47,11 @@ export function workflowBuildId(code: string): string {
 
 export async function createReservationWorker(options: ReservationWorkerOptions): Promise<Worker> {
   const bundle = options.workflowBundle;
-  const code = !bundle ? await bundleWorkflows() : 'code' in bundle ? bundle.code : await readFile(bundle.codePath, 'utf8');
+  const code = !bundle
+    ? await bundleWorkflows(options.interceptors?.workflowModules)
+    : 'code' in bundle
+      ? bundle.code
+      : await readFile(bundle.codePath, 'utf8');
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -48,6 +59,8 @@ export async function createReservationWorker(options: ReservationWorkerOptions)
     ...(options.identity ? { identity: options.identity } : {}),
     workflowBundle: { code },
     activities: options.activities,
+    ...(options.interceptors?.activity ? { interceptors: { activity: options.interceptors.activity } } : {}),
+    ...(options.sinks ? { sinks: options.sinks } : {}),
     // The build id is stamped on every workflow task this worker completes, so an operator sees which
     // code ran each step. Routing by version stays off: running reservations move to new code, kept
     // compatible by patched() and the replay tests (see the README).

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
 import { listNotifications, queueNotification } from '../../db/repositories/notifications.js';
@@ -16,6 +20,7 @@ import {
   STATUS_LABELS,
   WORKFLOW_TYPE,
   type ReservationInput,
+  type ReservationState,
 } from '../../shared/contract.js';
 import type { Principal } from '../../shared/auth.js';
 import { newReservationId, reservationIdForKey } from '../../shared/ids.js';
@@ -140,7 +145,7 @@ export function reservationRoutes(deps: AppDeps) {
         ...problems({
           409: 'Out of stock; nothing changed',
           422: 'Unknown product or district, or Idempotency-Key reused with a different body',
-          503: 'Decision could not be made; nothing reserved',
+          503: 'STOCK_UNAVAILABLE: the decision could not be made, nothing reserved; DECISION_PENDING: not made within 40 s but still coming (repeat with the same Idempotency-Key or read the reservation)',
         }, { body: true }),
       },
     }),
@@ -177,6 +182,7 @@ export function reservationRoutes(deps: AppDeps) {
         replayed = claim.outcome === 'REPLAY';
       }
       const workflowId = reservationWorkflowId(reservationId);
+      c.set('reservationId', reservationId);
       const log = deps.log.child({ reservationId, workflowId });
       /** Starts the workflow (or joins it, for a keyed repeat) and waits for its stock decision. */
       const decide = async () => {
@@ -239,11 +245,24 @@ export function reservationRoutes(deps: AppDeps) {
           ],
         });
         try {
-          const state = await deps.temporal.withDeadline(Date.now() + DECISION_DEADLINE_MS, () =>
-            deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: key ? 'reserve' : undefined }),
-          );
+          const state = await deps.temporal.withDeadline(Date.now() + DECISION_DEADLINE_MS, async () => {
+            try {
+              return await deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: 'reserve' });
+            } catch (err) {
+              if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw err;
+            }
+            // The server ends one long poll after about 20 s (no worker free, say): wait on, up to our deadline.
+            return deps.temporal.workflow.getHandle(workflowId).getUpdateHandle<ReservationState>('reserve').result();
+          });
           log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
         } catch (err) {
+          if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+            log.warn('stock decision still pending at the deadline', { error: err });
+            throw new Problem(503, 'DECISION_PENDING', 'the stock decision is taking longer than usual and will still be made: repeat the request with the same Idempotency-Key, or read the reservation', {
+              reservationId,
+              workflowId,
+            });
+          }
           // A keyed repeat that arrives after the workflow closed: the recorded decision answers it.
           if (!(key && err instanceof WorkflowExecutionAlreadyStartedError)) {
             log.warn('reserve did not complete', { error: err });
