@@ -14,6 +14,8 @@ declare module 'vitest' {
     databaseUrl: string;
     temporalAddress: string;
     workflowBundlePath: string;
+    /** The dev server's Web UI (empty when TEST_TEMPORAL_ADDRESS names another server and TEST_TEMPORAL_UI_URL is unset). */
+    temporalUiUrl: string;
   }
 }
 
@@ -43,6 +45,7 @@ export default async function setup(project: TestProject) {
     project.provide('databaseUrl', infra.databaseUrl);
     project.provide('temporalAddress', infra.temporalAddress);
     project.provide('workflowBundlePath', workflowBundlePath);
+    project.provide('temporalUiUrl', infra.temporalUiUrl ?? process.env.TEST_TEMPORAL_UI_URL ?? '');
   } catch (err) {
     await infra.stop();
     throw err;
