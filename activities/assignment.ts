@@ -4,7 +4,7 @@ import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, h
 import type { Kysely } from 'kysely';
 import { findContact } from '../db/repositories/reservations.js';
 import type { Database } from '../db/schema.js';
-import type { AssignedStore } from '../shared/contract.js';
+import { assignmentKey, type AssignedStore } from '../shared/contract.js';
 
 /** Where a customer without a location is served from: Seoul City Hall. */
 export const DEFAULT_LOCATION = { latitude: 37.5663, longitude: 126.9779 };
@@ -81,11 +81,11 @@ export function createAssignmentActivities({ db, assignmentUrl, breaker, request
 
   return {
     /** Asks the assignment service for the best store near the customer (idempotent per reservation). */
-    async assignAgency(input: { reservationId: string }): Promise<AssignedStore> {
+    async assignAgency(input: { reservationId: string; round?: number }): Promise<AssignedStore> {
       const contact = await findContact(db, input.reservationId);
       const location =
         contact?.latitude != null && contact.longitude != null ? { latitude: contact.latitude, longitude: contact.longitude } : DEFAULT_LOCATION;
-      const res = await call('POST', '/assignments', { reservationId: input.reservationId, ...location });
+      const res = await call('POST', '/assignments', { reservationId: assignmentKey(input.reservationId, input.round), ...location });
       const body = (await res.json()) as { agencyId?: string; agencyName?: string; distanceKm?: number; code?: string };
       if (res.ok) return { agencyId: body.agencyId!, agencyName: body.agencyName!, distanceKm: body.distanceKm ?? null, fallback: false };
       if (res.status === 409) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
@@ -94,14 +94,14 @@ export function createAssignmentActivities({ db, assignmentUrl, breaker, request
     },
 
     /** Releases the reservation's store slot (idempotent; safe when none was taken). */
-    async releaseAssignment(input: { reservationId: string }): Promise<void> {
-      const res = await call('DELETE', `/assignments/${input.reservationId}`);
+    async releaseAssignment(input: { reservationId: string; round?: number }): Promise<void> {
+      const res = await call('DELETE', `/assignments/${assignmentKey(input.reservationId, input.round)}`);
       if (!res.ok) throw new Error(`release answered ${res.status}`);
     },
 
     /** Marks the assignment completed (phone handed over), freeing the store's capacity. */
-    async completeAssignment(input: { reservationId: string }): Promise<void> {
-      const res = await call('POST', `/assignments/${input.reservationId}/complete`);
+    async completeAssignment(input: { reservationId: string; round?: number }): Promise<void> {
+      const res = await call('POST', `/assignments/${assignmentKey(input.reservationId, input.round)}/complete`);
       if (res.status === 404) {
         log.info('no store assignment to complete (central store delivery)');
         return;

@@ -67,7 +67,7 @@ export const FULFILMENTS = ['PICKUP', 'DELIVERY'] as const;
 export type Fulfilment = (typeof FULFILMENTS)[number];
 
 /** What a customer is told about (the outbox's `kind`). */
-export type NotificationKind = 'ACCEPTED' | 'REJECTED' | 'CONFIRMED' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | 'REMINDER';
+export type NotificationKind = 'ACCEPTED' | 'REJECTED' | 'CONFIRMED' | 'REASSIGNED' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | 'REMINDER';
 
 /** The central online store: the delivery fallback when no dealer store can take a reservation. */
 export const CENTRAL_STORE = { agencyId: 'central-online', agencyName: 'Tshop 온라인 중앙센터' } as const;
@@ -95,6 +95,20 @@ export interface ReservationInput {
 export interface CancelRequest {
   reason?: string;
 }
+
+export interface ReassignRequest {
+  /** Who asked (operator id), for the record. */
+  by?: string;
+}
+
+/**
+ * The assignment service's key for a reservation's n-th request for a store: the reservation id,
+ * then `~2`, `~3` … for each re-drive, so a late call of an earlier round can never claim a slot.
+ */
+export function assignmentKey(reservationId: string, round = 1): string {
+  return round > 1 ? `${reservationId}~${round}` : reservationId;
+}
+export const ASSIGNMENT_KEY_PATTERN = /^[0-9A-HJKMNP-TV-Z]{12}(~[1-9][0-9]{0,2})?$/;
 
 export interface CompleteRequest {
   /** Who handed the phone over (store staff id), for the record. */
@@ -130,6 +144,11 @@ export interface ReservationState {
 export const reserveUpdate = defineUpdate<ReservationState>('reserve');
 /** Cancel the reservation at any stage; sent by the API, the Web UI or `temporal workflow signal`. */
 export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
+/**
+ * Re-drive a reservation that fell back to central delivery: ask the assignment service again and,
+ * if a store takes it, move it there for pickup. Ignored in any other state.
+ */
+export const reassignSignal = defineSignal<[ReassignRequest?]>('reassign');
 /** Store staff handed the phone over: ends the reservation COMPLETED (stock stays consumed). */
 export const completeSignal = defineSignal<[CompleteRequest?]>('complete');
 export const stateQuery = defineQuery<ReservationState>('state');

@@ -32,6 +32,11 @@ export function notificationText(kind: NotificationKind, c: MessageContext): { k
             ko: `[Tshop] 예약 ${c.reservationId}(${c.productName})이 ${c.storeName}에 접수되었습니다. ${date}까지 방문해 주세요.`,
             en: `[Tshop] Reservation ${c.reservationId} (${c.productName}) is confirmed at ${c.storeName}. Please collect it by ${date}.`,
           };
+    case 'REASSIGNED':
+      return {
+        ko: `[Tshop] 예약 ${c.reservationId}(${c.productName})을 택배 대신 ${c.storeName}에서 수령하실 수 있게 되었습니다. ${date}까지 방문해 주세요.`,
+        en: `[Tshop] Good news: reservation ${c.reservationId} (${c.productName}) can now be collected at ${c.storeName} instead of delivered. Please collect it by ${date}.`,
+      };
     case 'REMINDER':
       return {
         ko: `[Tshop] 예약 ${c.reservationId}(${c.productName})의 보관 기한이 ${date}에 끝납니다. ${c.storeName}에서 수령해 주세요.`,

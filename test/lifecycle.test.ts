@@ -325,6 +325,36 @@ describe('fault isolation: the assignment service may be down', () => {
       await assignment.start();
     }
   });
+
+  it('re-drives a fallback on the operator\'s `reassign` signal: moved to the nearest store, customer told, undone on cancel', async () => {
+    const product = await newProduct(db, 1);
+    const store = await newStore(db, 1);
+    const { reserve, send, until } = api({ ...DEFAULT_TEST_POLICY, assignmentDeadlineMs: 2_000 });
+    await assignment.stop();
+    let id: string;
+    try {
+      ({ id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude }, { fulfilment: 'PICKUP' })).body);
+      expect(await until(id, 'CONFIRMED', 20_000)).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.agencyId } });
+    } finally {
+      await assignment.start();
+    }
+    // As an operator sends it from the Web UI or `temporal workflow signal --name reassign`.
+    await client.workflow.getHandle(reservationWorkflowId(id)).signal('reassign', { by: 'ops-1' });
+    const moved = await eventually(async () => (await send('GET', `/reservations/${id}`)).body, (r: Body) => r.store?.id === store.id, 20_000);
+    expect(moved).toMatchObject({ status: 'CONFIRMED', fulfilment: 'PICKUP', store: { id: store.id, distanceKm: 0 } });
+    expect(moved.events.map((e: Body) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'CONFIRMED']);
+    expect(await activeAt(db, store.id)).toBe(1);
+    const kinds = await eventually(
+      async () => delivered.filter((d) => d.reservationId === id).map((d) => d.kind),
+      (k) => k.includes('REASSIGNED'),
+    );
+    expect(kinds).toEqual(['ACCEPTED', 'CONFIRMED', 'REASSIGNED']);
+
+    expect((await send('POST', `/reservations/${id}/cancel`)).status).toBe(202);
+    await until(id, 'CANCELLED');
+    expect(await activeAt(db, store.id)).toBe(0);
+    expect(await stockOf(db, product.id)).toBe(1);
+  });
 });
 
 describe('hold period', () => {

@@ -24,6 +24,7 @@ it('has a recorded history for every lifecycle path', () => {
       'temporal-cancellation',
       'fallback-central-delivery',
       'reminder-then-expiry',
+      'reassign-after-fallback',
     ]),
   );
 });

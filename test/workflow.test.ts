@@ -9,6 +9,7 @@ import { resolveTemporalCli } from '../scripts/infra/temporal.js';
 import type { Activities } from '../activities/index.js';
 import {
   cancelSignal,
+  reassignSignal,
   CENTRAL_STORE,
   completeSignal,
   reservationWorkflowId,
@@ -198,6 +199,46 @@ describe('reservationWorkflow', () => {
     await handle.cancel();
     await handle.result().catch(() => undefined);
     await record('fallback-central-delivery', handle);
+  });
+
+  it('re-drives a central-delivery fallback on `reassign`: a new round moves it to a store, and a cancel undoes both rounds', async () => {
+    let storesAvailable = false;
+    const { calls, activities } = mocks({
+      async assignAgency(input) {
+        calls.push(`assignAgency:${input.round ?? 1}`);
+        if (!storesAvailable) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
+        return STORE;
+      },
+      async releaseAssignment(input) {
+        calls.push(`releaseAssignment:${input.round ?? 1}`);
+      },
+      async recordTransition({ transition, notify }) {
+        calls.push(`record:${transition.status}${notify ? `/${notify}` : ''}`);
+      },
+    });
+    worker = await startWorkerWith(activities);
+    const handle = await start(worker.taskQueue, { ...LONG, assignmentDeadlineMs: 2_500 });
+    const fallback = await statusOf(handle, 'CONFIRMED');
+    expect(fallback.store?.fallback).toBe(true);
+
+    storesAvailable = true;
+    await handle.signal(reassignSignal, { by: 'operator-1' });
+    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.agencyId === STORE.agencyId);
+    expect(moved).toMatchObject({ status: 'CONFIRMED', fulfilment: 'PICKUP', store: STORE });
+    expect(Date.parse(moved.holdUntil!)).toBeGreaterThan(Date.parse(fallback.holdUntil!));
+    expect(calls).toContain('assignAgency:2');
+    expect(calls).toContain('record:CONFIRMED/REASSIGNED');
+
+    // Nothing to re-drive any more: a second `reassign` is ignored, and recorded as such.
+    await handle.signal(reassignSignal, { by: 'operator-2' });
+    await eventually(() => handle.query(stateQuery), (s) => s.ignoredSignals.some((i) => i.name === 'reassign'));
+
+    await handle.signal(cancelSignal, { reason: 'changed mind' });
+    expect((await handle.result()).status).toBe('CANCELLED');
+    // Compensation, newest first: this round's slot, the first round's (a no-op), then the stock.
+    const undo = calls.slice(calls.indexOf('record:CANCEL_REQUESTED') + 1).filter((c) => !c.startsWith('record:'));
+    expect(undo).toEqual(['releaseAssignment:2', 'releaseAssignment:1', 'releaseStock:CANCELLED']);
+    await record('reassign-after-fallback', handle);
   });
 
   it('reminds the customer, then expires with full compensation when not collected', async () => {

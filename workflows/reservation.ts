@@ -5,6 +5,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -13,6 +14,7 @@ import {
   cancelSignal,
   CENTRAL_STORE,
   completeSignal,
+  reassignSignal,
   reserveUpdate,
   SearchAttributes,
   stateQuery,
@@ -74,6 +76,10 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   let decided = false;
   let cancelRequested = false;
   let completeRequested = false;
+  let reassignRequested = false;
+  // The assignment round: 1, then one more for each operator re-drive (see assignmentKey).
+  let round = 1;
+  let reminded = false;
   // Undo steps, newest first; each is registered before the step it undoes, and is idempotent.
   const compensations: ((end: 'CANCELLED' | 'EXPIRED') => Promise<unknown>)[] = [];
 
@@ -82,7 +88,17 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     state.status = status;
     state.version++;
     upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
+    describe();
     return state.version;
+  };
+  /** The Web UI's "current details": status, store and hold deadline, for operators (no personal data). */
+  const describe = () => {
+    const store = state.store ? `${state.store.agencyName} (${state.store.agencyId})${state.store.fallback ? ', central delivery' : ''}` : 'none yet';
+    setCurrentDetails(
+      [`**${state.status}**`, `store: ${store}`, `fulfilment: ${state.fulfilment}`, state.holdUntil ? `hold until: ${state.holdUntil}` : null]
+        .filter(Boolean)
+        .join('  \n'),
+    );
   };
   const record = (status: ReservationStatus, notify?: NotificationKind, detail?: string | null) =>
     durable.recordTransition({
@@ -109,25 +125,47 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     );
   };
 
-  setHandler(stateQuery, () => state);
-  setHandler(reserveUpdate, async () => {
-    await condition(() => decided);
-    return state;
-  });
+  describe();
+  setHandler(stateQuery, () => state, { description: 'The reservation as the workflow knows it: status, store, hold deadline, ignored signals' });
+  setHandler(
+    reserveUpdate,
+    async () => {
+      await condition(() => decided);
+      return state;
+    },
+    { description: 'Sent once by the API with the start: answers with the stock decision' },
+  );
   const ignore = (name: string, reason: string | null) => {
     state.ignoredSignals.push({ name, status: state.status, reason });
     log.info(`${name} signal ignored`, { status: state.status });
   };
-  setHandler(cancelSignal, (request) => {
-    const reason = request?.reason ?? null;
-    if (TERMINAL_STATUSES.has(state.status) || cancelRequested || completeRequested) return ignore('cancel', reason);
-    cancelRequested = true;
-    state.cancelReason = reason;
-  });
-  setHandler(completeSignal, (request) => {
-    if (state.status !== 'CONFIRMED' || cancelRequested || completeRequested) return ignore('complete', request?.by ?? null);
-    completeRequested = true;
-  });
+  setHandler(
+    cancelSignal,
+    (request) => {
+      const reason = request?.reason ?? null;
+      if (TERMINAL_STATUSES.has(state.status) || cancelRequested || completeRequested) return ignore('cancel', reason);
+      cancelRequested = true;
+      state.cancelReason = reason;
+    },
+    { description: 'Cancel before pickup: undoes the store assignment, then restores the stock. Input: {"reason": "…"}' },
+  );
+  setHandler(
+    completeSignal,
+    (request) => {
+      if (state.status !== 'CONFIRMED' || cancelRequested || completeRequested) return ignore('complete', request?.by ?? null);
+      completeRequested = true;
+    },
+    { description: 'Phone handed over at the store (CONFIRMED only). Input: {"by": "<staff id>"}' },
+  );
+  setHandler(
+    reassignSignal,
+    (request) => {
+      const fellBack = state.status === 'CONFIRMED' && state.store?.fallback === true;
+      if (!fellBack || cancelRequested || completeRequested || reassignRequested) return ignore('reassign', request?.by ?? null);
+      reassignRequested = true;
+    },
+    { description: 'Re-drive a central-delivery fallback: ask the assignment service again. Input: {"by": "<operator id>"}' },
+  );
 
   const finish = async () => {
     deliver();
@@ -153,6 +191,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     state.rejectReason = decision.reason;
     state.status = 'REJECTED';
     upsertSearchAttributes([{ key: SearchAttributes.status, value: 'REJECTED' }]);
+    describe();
     if (decision.reason === 'STOCK_UNAVAILABLE') {
       // The outcome is unknown: an attempt may have committed before timing out, or may still.
       await CancellationScope.nonCancellable(() => durable.abandonReservation({ input, version: enter('REJECTED') }));
@@ -162,6 +201,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   }
   state.status = 'ACCEPTED';
   upsertSearchAttributes([{ key: SearchAttributes.status, value: 'ACCEPTED' }]);
+  describe();
   decided = true;
   deliver();
 
@@ -193,7 +233,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
 
   await CancellationScope.nonCancellable(async () => {
     if (ending === 'COMPLETED') {
-      await durable.completeAssignment({ reservationId });
+      await durable.completeAssignment({ reservationId, ...(round > 1 ? { round } : {}) });
       await record('COMPLETED', 'COMPLETED');
       return;
     }
@@ -208,7 +248,8 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   return finish();
 
   /** The assigned store, the central-delivery fallback after the deadline, or undefined on cancel. */
-  async function assignStore(): Promise<AssignedStore | undefined> {
+  async function assignStore(attemptRound = 1): Promise<AssignedStore | undefined> {
+    const key = attemptRound > 1 ? { reservationId, round: attemptRound } : { reservationId };
     // Retried with backoff (and fast failures while the breaker is open) until the deadline.
     const assigner = proxyActivities<Pick<Activities, 'assignAgency'>>({
       startToCloseTimeout: '10 seconds',
@@ -221,13 +262,14 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
       },
     });
     const scope = new CancellationScope();
-    const attempt = scope.run(() => assigner.assignAgency({ reservationId }));
+    const attempt = scope.run(() => assigner.assignAgency(key));
     const outcome = await Promise.race([
       attempt.then(
         (store) => ({ store }) as const,
         (error: unknown) => ({ error }) as const,
       ),
-      condition(() => cancelRequested).then(() => ({ cancelled: true }) as const),
+      // A hand-over (complete) can only arrive during an operator's re-drive, and ends it too.
+      condition(() => cancelRequested || completeRequested).then(() => ({ cancelled: true }) as const),
     ]);
     if ('cancelled' in outcome) {
       scope.cancel();
@@ -239,22 +281,53 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     log.warn('no store assigned before the deadline; confirming for central delivery', { error: String(outcome.error) });
     // A late attempt may still have claimed a slot somewhere: free it, without making the
     // confirmation wait for a service that may well be down.
-    background.push(CancellationScope.nonCancellable(() => durable.releaseAssignment({ reservationId })));
+    background.push(CancellationScope.nonCancellable(() => durable.releaseAssignment(key)));
     return { agencyId: CENTRAL_STORE.agencyId, agencyName: CENTRAL_STORE.agencyName, distanceKm: null, fallback: true };
   }
 
-  /** Durable timers for the hold period: a reminder before its end, then expiry. */
+  /**
+   * Durable timers for the hold period: a reminder before its end, then expiry. An operator's
+   * `reassign` re-drives a central-delivery fallback and, if a store takes it, restarts the period.
+   */
   async function hold(): Promise<Ending> {
     const settled = () => cancelRequested || completeRequested;
-    const holdEnds = Date.parse(state.holdUntil!);
-    const remindAt = holdEnds - policy.reminderBeforeMs;
-    if (policy.reminderBeforeMs > 0 && remindAt > Date.now()) {
-      if (!(await condition(settled, remindAt - Date.now()))) {
-        await durable.remindCustomer({ reservationId });
-        deliver();
+    const woken = () => settled() || reassignRequested;
+    for (;;) {
+      const holdEnds = Date.parse(state.holdUntil!);
+      const remindAt = holdEnds - policy.reminderBeforeMs;
+      if (!reminded && policy.reminderBeforeMs > 0 && remindAt > Date.now()) {
+        if (!(await condition(woken, remindAt - Date.now()))) {
+          reminded = true;
+          await durable.remindCustomer({ reservationId });
+          deliver();
+        }
       }
+      if (!woken() && !(await condition(woken, Math.max(1, holdEnds - Date.now())))) return 'EXPIRED';
+      if (settled()) return cancelRequested ? 'CANCELLED' : 'COMPLETED';
+      await reassign();
     }
-    if (!settled() && !(await condition(settled, Math.max(1, holdEnds - Date.now())))) return 'EXPIRED';
-    return cancelRequested ? 'CANCELLED' : 'COMPLETED';
+  }
+
+  /** One more round with the assignment service; on success the reservation moves to that store. */
+  async function reassign(): Promise<void> {
+    reassignRequested = false;
+    const next = round + 1;
+    compensations.unshift(() => durable.releaseAssignment({ reservationId, round: next }));
+    const store = await assignStore(next);
+    // Handed over meanwhile: a late attempt of this round may still have claimed a slot.
+    if (!store && completeRequested) background.push(CancellationScope.nonCancellable(() => durable.releaseAssignment({ reservationId, round: next })));
+    if (!store || store.fallback) {
+      log.info('re-drive found no store; the reservation stays with central delivery', { round: next });
+      return;
+    }
+    round = next;
+    // The central store held no slot; the store's slot is now this reservation's.
+    state.store = store;
+    state.fulfilment = input.fulfilment;
+    state.holdUntil = new Date(Date.now() + policy.holdPeriodMs).toISOString();
+    reminded = false;
+    upsertSearchAttributes([{ key: SearchAttributes.agencyId, value: store.agencyId }]);
+    await record('CONFIRMED', 'REASSIGNED', `re-driven by an operator: assigned to ${store.agencyName}`);
+    deliver();
   }
 }

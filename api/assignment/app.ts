@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { pingDb } from '../../db/client.js';
 import { assignStore, completeAssignment, findAssignment, listStores, releaseAssignment } from '../../db/repositories/assignments.js';
 import type { Database } from '../../db/schema.js';
-import { RESERVATION_ID_PATTERN } from '../../shared/contract.js';
+import { ASSIGNMENT_KEY_PATTERN } from '../../shared/contract.js';
 import type { Logger } from '../../shared/log.js';
 import { Problem, problemResponse, toProblem, validationHook } from '../errors.js';
 import { toStoreDto } from '../routes/stores.js';
@@ -15,7 +15,8 @@ export interface AssignmentAppDeps {
   log: Logger;
 }
 
-const ReservationId = z.string().regex(RESERVATION_ID_PATTERN, 'must be a reservation id');
+// A reservation id, with `~<round>` when the reservation was re-driven (see assignmentKey).
+const ReservationId = z.string().regex(ASSIGNMENT_KEY_PATTERN, 'must be a reservation id (optionally ~round)');
 const AssignmentSchema = z
   .object({ reservationId: z.string(), agencyId: z.string(), agencyName: z.string(), distanceKm: z.number() })
   .openapi('Assignment');

@@ -238,6 +238,8 @@ export function reservationRoutes(deps: AppDeps) {
           workflowIdConflictPolicy: key ? 'USE_EXISTING' : 'FAIL',
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           memo: { product: product.name, quantity: body.quantity, fulfilment: body.fulfilment },
+          // Shown at the top of the Web UI's workflow page; ids and product only, never contact data.
+          staticSummary: `${product.name} ×${body.quantity} · ${body.fulfilment} · customer ${customerId}`,
           typedSearchAttributes: [
             { key: SearchAttributes.status, value: 'PENDING' },
             { key: SearchAttributes.productId, value: String(body.productId) },

@@ -4,10 +4,12 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_lifecycle.js';
 import * as m0003 from './0003_idempotency.js';
 import * as m0004 from './0004_fast_reject.js';
+import * as m0005 from './0005_reassign.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_lifecycle': m0002,
   '0003_idempotency': m0003,
   '0004_fast_reject': m0004,
+  '0005_reassign': m0005,
 };

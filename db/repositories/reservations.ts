@@ -83,7 +83,6 @@ async function addReservationEvent(db: Db, id: string, status: ReservationStatus
   await db
     .insertInto('reservation_events')
     .values({ reservation_id: id, status, detail })
-    .onConflict((oc) => oc.columns(['reservation_id', 'status']).doNothing())
     .execute();
 }
 
