@@ -18,7 +18,7 @@ runMain('tshop-worker', async (onStop) => {
   onStop(() => db.destroy());
   const worker = await startWorker(config, { db, temporalAddress, log, metricsPort: config.workerMetrics.port ?? DEFAULT_WORKER_METRICS_PORT });
   onStop(worker.stop);
-  say(`worker polling task queue ${config.temporal.taskQueue} on ${temporalAddress}`);
+  say(`worker polling task queue ${config.temporal.taskQueue} on ${temporalAddress} (build ${worker.worker.options.workerDeploymentOptions?.version.buildId})`);
   if (worker.metricsUrl) say(`worker metrics at ${worker.metricsUrl}`);
   if (tracing.enabled) say(`tracing to ${config.tracing.otlpEndpoint}`);
 });
