@@ -10,10 +10,13 @@ import { Worker } from '@temporalio/worker';
 import { expect, inject, it } from 'vitest';
 import { HISTORIES_DIR } from './helpers.js';
 
-const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+// Today's paths at the top; histories recorded by earlier workflow code (still running somewhere)
+// stay in sub-folders named after the change that came next, and must replay too.
+const files = readdirSync(HISTORIES_DIR, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).sort();
+const current = files.filter((f) => !f.includes(path.sep));
 
 it('has a recorded history for every lifecycle path', () => {
-  expect(files.map((f) => f.replace(/\.json$/, ''))).toEqual(
+  expect(current.map((f) => f.replace(/\.json$/, ''))).toEqual(
     expect.arrayContaining([
       'completed',
       'rejected-out-of-stock',
