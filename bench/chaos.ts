@@ -220,6 +220,14 @@ async function teardown() {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
+// Ctrl-C or a SIGTERM stops every part it started (PostgreSQL and Temporal included), then exits.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping everything …`);
+    void teardown().finally(() => process.exit(130));
+  });
+}
+
 main()
   .then(async (ok) => {
     await teardown();

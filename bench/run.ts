@@ -94,6 +94,10 @@ async function startStack() {
     detached: true,
   });
   trackChild(child.pid!);
+  stopOnSignal = async () => {
+    await terminate(child.pid!, 'SIGTERM', 15_000);
+    await exited(child);
+  };
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -110,6 +114,8 @@ async function startStack() {
 }
 
 let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+// Set as soon as the stack's process exists, so an interrupt during start-up stops it too.
+let stopOnSignal: (() => Promise<void>) | undefined;
 
 async function main() {
   stack = await startStack();
@@ -366,6 +372,14 @@ async function main() {
   await stack.stop();
   stack = undefined;
   return invariantsOk;
+}
+
+// Ctrl-C or a SIGTERM stops the stack it started (PostgreSQL and Temporal included), then exits.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n[bench] ${signal}: stopping the stack …\n`);
+    void (stopOnSignal?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
 }
 
 main()
