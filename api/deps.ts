@@ -14,4 +14,6 @@ export interface AppDeps {
   log: Logger;
   /** HS256 key for bearer tokens. */
   authSecret: string;
+  /** How long a reserve request waits for the stock decision before answering 503 DECISION_PENDING (40 s). */
+  decisionDeadlineMs?: number;
 }

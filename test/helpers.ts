@@ -8,6 +8,7 @@ import { inject } from 'vitest';
 import { createActivities, type Activities } from '../activities/index.js';
 import { createAssignmentBreaker, type AssignmentBreaker } from '../activities/assignment.js';
 import { createApp } from '../api/app.js';
+import type { AppDeps } from '../api/deps.js';
 import { createAssignmentApp } from '../api/assignment/app.js';
 import { signToken, type Principal } from '../shared/auth.js';
 import type { ReservationPolicy } from '../shared/contract.js';
@@ -55,7 +56,7 @@ export interface TestWorker {
 /** Runs a real worker on a fresh task queue; `wrap` can replace activities to inject faults. */
 export async function startTestWorker(
   db: Kysely<Database>,
-  options: { assignmentUrl: string; breaker?: AssignmentBreaker; webhookUrl?: string; webhookSecret?: string },
+  options: { assignmentUrl: string; breaker?: AssignmentBreaker; webhookUrl?: string; webhookSecret?: string; taskQueue?: string },
   wrap: (real: Activities) => Partial<Activities> = () => ({}),
 ): Promise<TestWorker> {
   const real = createActivities({
@@ -65,13 +66,12 @@ export async function startTestWorker(
     webhookUrl: options.webhookUrl,
     webhookSecret: options.webhookSecret,
   });
-  return startWorkerWith({ ...real, ...wrap(real) });
+  return startWorkerWith({ ...real, ...wrap(real) }, options.taskQueue);
 }
 
 /** Runs a real worker whose activities are exactly `activities` (mocks for workflow tests). */
-export async function startWorkerWith(activities: Activities): Promise<TestWorker> {
+export async function startWorkerWith(activities: Activities, taskQueue = `test-${randomUUID()}`): Promise<TestWorker> {
   quietRuntime();
-  const taskQueue = `test-${randomUUID()}`;
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await createReservationWorker({
     connection,
@@ -109,8 +109,14 @@ export function tokenFor(p: Principal): Promise<string> {
  * The real API app wired to the real database and Temporal, on the given task queue. `request`
  * sends as `as` (an admin unless told otherwise; `null` sends no token).
  */
-export function testApp(db: Kysely<Database>, client: Client, taskQueue: string, policy: ReservationPolicy = DEFAULT_TEST_POLICY) {
-  const app = createApp({ db, temporal: client, taskQueue, policy, authSecret: TEST_JWT_SECRET, log: createLogger('api-test', 'warn') });
+export function testApp(
+  db: Kysely<Database>,
+  client: Client,
+  taskQueue: string,
+  policy: ReservationPolicy = DEFAULT_TEST_POLICY,
+  extra: Pick<AppDeps, 'decisionDeadlineMs'> = {},
+) {
+  const app = createApp({ db, temporal: client, taskQueue, policy, authSecret: TEST_JWT_SECRET, log: createLogger('api-test', 'warn'), ...extra });
   return {
     app,
     async request(path: string, init: RequestInit = {}, as: Principal | null = ADMIN): Promise<Response> {

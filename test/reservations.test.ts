@@ -2,6 +2,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../db/schema.js';
@@ -9,6 +10,7 @@ import { cancelSignal, DEPLOYMENT_NAME, reservationWorkflowId, stateQuery } from
 import { workflowBuildId } from '../workers/worker.js';
 import {
   connectClient,
+  DEFAULT_TEST_POLICY,
   eventually,
   movesOf,
   newProduct,
@@ -122,6 +124,32 @@ describe('POST /reservations', () => {
     expect(await movesOf(db, problem.reservationId)).toEqual([]);
     // Sold out on arrival: refused without starting a workflow.
     expect(await getReservation(problem.reservationId)).toMatchObject({ status: 'REJECTED', statusLabel: { ko: '예약불가' }, workflowId: null });
+  });
+
+  it('answers 503 DECISION_PENDING when no worker decides in time; the decision still comes and the same key gets it', async () => {
+    const product = await newProduct(db, 2);
+    const idleQueue = `idle-${randomUUID()}`; // no worker polls it yet
+    const impatient = testApp(db, client, idleQueue, DEFAULT_TEST_POLICY, { decisionDeadlineMs: 2_000 });
+    const send = () =>
+      impatient.request('/reservations', {
+        ...json({ productId: product.id, customer: { id: 'c-1', district: '중구' } }),
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'pending-decision-1' },
+      });
+    const first = await send();
+    expect(first.status).toBe(503);
+    const problem = await read(first);
+    expect(problem).toMatchObject({ code: 'DECISION_PENDING', reservationId: expect.any(String), workflowId: expect.any(String) });
+    expect(await stockOf(db, product.id)).toBe(2);
+
+    const late = await startTestWorker(db, { assignmentUrl: assignment.url, taskQueue: idleQueue });
+    try {
+      const again = await send();
+      expect(again.status).toBe(201);
+      expect(await read(again)).toMatchObject({ id: problem.reservationId, status: 'ACCEPTED' });
+      expect(await stockOf(db, product.id)).toBe(1);
+    } finally {
+      await late.stop();
+    }
   });
 
   it('answers 400 for bad input and 422 for an unknown product, reserving nothing', async () => {

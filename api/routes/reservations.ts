@@ -66,7 +66,7 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
   throw new Problem(400, 'VALIDATION_FAILED', 'cursor is not one this API issued', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
 }
 
-// How long a reserve request may wait for the stock decision before answering 503.
+// How long a reserve request may wait for the stock decision before answering 503 (AppDeps can say otherwise).
 const DECISION_DEADLINE_MS = 40_000;
 
 export function toReservationDto(v: ReservationRow & { events?: ReservationView['events'] }) {
@@ -247,7 +247,7 @@ export function reservationRoutes(deps: AppDeps) {
           ],
         });
         try {
-          const state = await deps.temporal.withDeadline(Date.now() + DECISION_DEADLINE_MS, async () => {
+          const state = await deps.temporal.withDeadline(Date.now() + (deps.decisionDeadlineMs ?? DECISION_DEADLINE_MS), async () => {
             try {
               return await deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: 'reserve' });
             } catch (err) {
