@@ -68,8 +68,8 @@ function mocks(overrides: Partial<Activities> = {}) {
     async releaseAssignment() {
       calls.push('releaseAssignment');
     },
-    async completeAssignment() {
-      calls.push('completeAssignment');
+    async completeAssignment(input) {
+      calls.push(input.round ? `completeAssignment:${input.round}` : 'completeAssignment');
     },
     async deliverNotifications() {
       return { sent: 0 };
@@ -239,6 +239,43 @@ describe('reservationWorkflow', () => {
     const undo = calls.slice(calls.indexOf('record:CANCEL_REQUESTED') + 1).filter((c) => !c.startsWith('record:'));
     expect(undo).toEqual(['releaseAssignment:2', 'releaseAssignment:1', 'releaseStock:CANCELLED']);
     await record('reassign-after-fallback', handle);
+  });
+
+  it('a re-drive that finds no store keeps central delivery, a repeat during a round is ignored, and the next re-drive uses a new round', async () => {
+    let storesAvailable = false;
+    const { calls, activities } = mocks({
+      async assignAgency(input) {
+        calls.push(`assignAgency:${input.round ?? 1}`);
+        if (!storesAvailable) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
+        return STORE;
+      },
+      async releaseAssignment(input) {
+        calls.push(`releaseAssignment:${input.round ?? 1}`);
+      },
+    });
+    worker = await startWorkerWith(activities);
+    const handle = await start(worker.taskQueue, { ...LONG, assignmentDeadlineMs: 2_000 });
+    await statusOf(handle, 'CONFIRMED');
+
+    await handle.signal(reassignSignal, { by: 'ops-1' });
+    await eventually(async () => calls, (c) => c.includes('assignAgency:2'));
+    await handle.signal(reassignSignal, { by: 'ops-impatient' }); // while round 2 runs
+    // Round 2 finds nothing before its deadline: still central delivery, round 2's key released.
+    await eventually(async () => calls, (c) => c.includes('releaseAssignment:2'));
+    const still = await handle.query(stateQuery);
+    expect(still.store?.fallback).toBe(true);
+    expect(still.ignoredSignals).toEqual([{ name: 'reassign', status: 'CONFIRMED', reason: 'ops-impatient' }]);
+    expect(calls.filter((c) => c.startsWith('assignAgency:3'))).toEqual([]);
+
+    storesAvailable = true;
+    await handle.signal(reassignSignal, { by: 'ops-1' });
+    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.agencyId === STORE.agencyId);
+    expect(moved.status).toBe('CONFIRMED');
+    expect(calls).toContain('assignAgency:3');
+
+    await handle.signal(completeSignal, { by: 'staff-1' });
+    expect((await handle.result()).status).toBe('COMPLETED');
+    expect(calls).toContain('completeAssignment:3'); // the store of the round that holds it
   });
 
   it('reminds the customer, then expires with full compensation when not collected', async () => {

@@ -94,8 +94,10 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   let cancelRequested = false;
   let completeRequested = false;
   let reassignRequested = false;
-  // The assignment round: 1, then one more for each operator re-drive (see assignmentKey).
+  // Assignment rounds: 1, then a new one for each operator re-drive (see assignmentKey); `round`
+  // is the one whose store holds the reservation, `rounds` how many were started.
   let round = 1;
+  let rounds = 1;
   let reminded = false;
   // Undo steps, newest first; each is registered before the step it undoes, and is idempotent.
   const compensations: ((end: 'CANCELLED' | 'EXPIRED') => Promise<unknown>)[] = [];
@@ -327,8 +329,16 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
 
   /** One more round with the assignment service; on success the reservation moves to that store. */
   async function reassign(): Promise<void> {
-    reassignRequested = false;
-    const next = round + 1;
+    try {
+      await reassignOnce();
+    } finally {
+      // Only now: a `reassign` that arrives while this round runs is ignored, not queued.
+      reassignRequested = false;
+    }
+  }
+  async function reassignOnce(): Promise<void> {
+    // A fresh key each round: an earlier failed round's key is released (tombstoned) for good.
+    const next = ++rounds;
     compensations.unshift(() => durable.releaseAssignment({ reservationId, round: next }));
     const store = await assignStore(next);
     // Handed over meanwhile: a late attempt of this round may still have claimed a slot.
