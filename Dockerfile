@@ -11,7 +11,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run -s build:bundle -- --out /app/dist/workflow-bundle.js
+RUN npm run -s build:bundle -- --out /app/dist/workflow-bundle.js \
+ && npm run -s build:bundle -- --tracing --out /app/dist/workflow-bundle-tracing.js
 
 # Runtime: production dependencies only, the sources (run by tsx) and the prebuilt bundle.
 FROM ${NODE_IMAGE} AS runtime
@@ -20,8 +21,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
-COPY --from=build /app/dist/workflow-bundle.js /app/dist/workflow-bundle.js
+COPY --from=build /app/dist/workflow-bundle.js /app/dist/workflow-bundle-tracing.js /app/dist/
 ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
+# Used instead when OTEL_EXPORTER_OTLP_ENDPOINT turns tracing on (the workflow interceptors are in it).
+ENV WORKFLOW_TRACING_BUNDLE_PATH=/app/dist/workflow-bundle-tracing.js
 # The files stay root's and read-only to the processes; they run as the image's unprivileged user.
 USER node
 EXPOSE 8088 8089

@@ -131,9 +131,14 @@ export async function startWorker(
   config: Config,
   deps: { db: Kysely<Database>; temporalAddress: string; log: Logger; /** Serve GET /metrics here (workers/metrics.ts). */ metricsPort?: number },
 ): Promise<RunningWorker> {
-  const bundlePath = config.temporal.workflowBundlePath;
+  const tracing = tracingWorkerOptions();
+  // With tracing on, the workflow code must carry the tracing interceptors: the tracing bundle.
+  const { workflowBundlePath, workflowTracingBundlePath } = config.temporal;
+  const traced = tracing !== undefined && workflowTracingBundlePath !== undefined;
+  const bundleVar = traced ? 'WORKFLOW_TRACING_BUNDLE_PATH' : 'WORKFLOW_BUNDLE_PATH';
+  const bundlePath = traced ? workflowTracingBundlePath : workflowBundlePath;
   if (bundlePath && !existsSync(bundlePath)) {
-    throw new StartupError(`WORKFLOW_BUNDLE_PATH=${bundlePath} does not exist (build it with "npm run build:bundle")`);
+    throw new StartupError(`${bundleVar}=${bundlePath} does not exist (build it with "npm run build:bundle${traced ? ' -- --tracing' : ''}")`);
   }
   let connection: NativeConnection;
   try {
@@ -144,9 +149,8 @@ export async function startWorker(
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) deps.log.info('registered search attributes', { added });
   const breaker = createAssignmentBreaker(config.assignment.breaker);
-  const tracing = tracingWorkerOptions();
-  if (tracing && bundlePath) {
-    deps.log.warn('tracing: the prebuilt workflow bundle has no tracing interceptors; workflow spans are missing', { bundlePath });
+  if (tracing && bundlePath && !traced) {
+    deps.log.warn('tracing: WORKFLOW_BUNDLE_PATH has no tracing interceptors and no WORKFLOW_TRACING_BUNDLE_PATH is set; workflow spans are missing', { bundlePath });
   }
   const worker = await createReservationWorker({
     connection,

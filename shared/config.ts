@@ -39,6 +39,8 @@ const EnvSchema = z.object({
   WORKER_IDENTITY: optionalString,
   // A workflow bundle prebuilt by `npm run build:bundle` (the container image sets it); unset: bundle at start.
   WORKFLOW_BUNDLE_PATH: optionalString,
+  // The same with the OpenTelemetry workflow interceptors (`npm run build:bundle -- --tracing`): used when tracing is on.
+  WORKFLOW_TRACING_BUNDLE_PATH: optionalString,
   HOST: z.string().default('0.0.0.0'),
   PORT: port(8088),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -90,6 +92,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       workerIdentity: e.WORKER_IDENTITY,
       /** Absolute path of a prebuilt workflow bundle for the worker, if any. */
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(e.WORKFLOW_BUNDLE_PATH) : undefined,
+      /** The prebuilt bundle with tracing interceptors, for when tracing is on. */
+      workflowTracingBundlePath: e.WORKFLOW_TRACING_BUNDLE_PATH ? path.resolve(e.WORKFLOW_TRACING_BUNDLE_PATH) : undefined,
     },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,

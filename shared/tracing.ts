@@ -68,6 +68,11 @@ export function tracingClientInterceptors(): WorkflowClientInterceptor[] {
   return tracing ? [new OpenTelemetryWorkflowClientInterceptor()] : [];
 }
 
+/** The workflow interceptor module that traces inside workflows; it must be bundled with the workflow code. */
+export function tracingWorkflowModules(): string[] {
+  return [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+}
+
 /**
  * The worker's share (undefined when tracing is off): activity interceptors, the workflow
  * interceptor module (which must be bundled with the workflow code) and the sink its spans leave by.
@@ -80,7 +85,7 @@ export function tracingWorkerOptions():
     activity: [
       (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),
     ],
-    workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    workflowModules: tracingWorkflowModules(),
     sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
   };
 }

@@ -458,26 +458,34 @@ describe('the image', () => {
     expect(['root', '0', '0:0', 'root:root']).not.toContain(user);
   });
 
-  it('builds the workflow bundle where WORKFLOW_BUNDLE_PATH points, and the worker takes it from there', () => {
-    const bundlePath = imageEnv.WORKFLOW_BUNDLE_PATH;
+  it.each([
+    ['WORKFLOW_BUNDLE_PATH', false],
+    ['WORKFLOW_TRACING_BUNDLE_PATH', true],
+  ] as const)('builds the workflow bundle where %s points, and the worker takes it from there', (variable, tracing) => {
+    const bundlePath = imageEnv[variable];
     expect(bundlePath).toMatch(/^\//);
     const copy = finalStage.instructions
       .filter((i) => i.op === 'COPY' && i.args.startsWith('--from='))
       .map((i) => i.args.split(/\s+/))
-      .find((a) => a.at(-1) === bundlePath || path.posix.join(a.at(-1)!, path.posix.basename(bundlePath!)) === bundlePath);
+      .find((a) => a.at(-1) === bundlePath || (a.slice(1, -1).some((src) => path.posix.basename(src) === path.posix.basename(bundlePath!)) && path.posix.join(a.at(-1)!, path.posix.basename(bundlePath!)) === bundlePath));
     expect(copy, 'the final stage copies the bundle from the build stage').toBeDefined();
     const from = copy![0]!.slice('--from='.length);
-    const source = copy![1]!;
+    const source = copy!.slice(1, -1).find((src) => path.posix.basename(src) === path.posix.basename(bundlePath!)) ?? copy![1]!;
     const buildStage = dockerfile.stages.find((s) => s.name === from)!;
     expect(buildStage).toBeDefined();
     const workdir = buildStage.instructions.filter((i) => i.op === 'WORKDIR').at(-1)?.args ?? '/';
-    const out = buildStage.instructions
-      .filter((i) => i.op === 'RUN' && /build:bundle/.test(i.args))
-      .map((i) => /--out\s+(\S+)/.exec(i.args)?.[1])
-      .find(Boolean);
-    expect(out, 'the build stage runs npm run build:bundle -- --out …').toBeDefined();
-    expect(path.posix.resolve(workdir, out!)).toBe(path.posix.resolve(workdir, source));
-    for (const worker of byRole('worker')) expect(configOf(worker).temporal.workflowBundlePath).toBe(bundlePath);
+    const command = buildStage.instructions
+      .filter((i) => i.op === 'RUN')
+      .flatMap((i) => i.args.split('&&'))
+      .filter((c) => /build:bundle/.test(c))
+      .find((c) => {
+        const out = /--out\s+(\S+)/.exec(c)?.[1];
+        return out !== undefined && path.posix.resolve(workdir, out) === path.posix.resolve(workdir, source);
+      });
+    expect(command, `the build stage runs npm run build:bundle -- --out ${source}`).toBeDefined();
+    expect(/--tracing\b/.test(command!), tracing ? 'built with --tracing' : 'built without --tracing').toBe(tracing);
+    const key = tracing ? 'workflowTracingBundlePath' : 'workflowBundlePath';
+    for (const worker of byRole('worker')) expect(configOf(worker).temporal[key]).toBe(bundlePath);
     // What the image's commands run is in the build context.
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     for (const entry of [...Object.values(ROLE_ENTRY), 'workflows/index.ts', 'package-lock.json']) {

@@ -5,12 +5,16 @@
  * can be installed only once per process, and the vitest process has its own.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../api/app.js';
 import type { Database } from '../db/schema.js';
+import { buildWorkflowBundle } from '../scripts/build-bundle.js';
 import { waitUntil } from '../scripts/infra/process.js';
 import { parseConfig } from '../shared/config.js';
 import { createLogger, type LogLevel } from '../shared/log.js';
@@ -294,8 +298,16 @@ describe('tracing', () => {
     const tracing = startTracing(parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }), 'tshop-api-test');
     try {
       expect(tracing.enabled).toBe(true);
-      // No WORKFLOW_BUNDLE_PATH: the worker bundles the workflow code with the tracing interceptors.
-      const { taskQueue } = await startWorkerProcess({ WORKER_METRICS_PORT: String(TRACED_WORKER_METRICS_PORT), OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+      // As in the image: a plain prebuilt bundle and one with the tracing interceptors; with tracing
+      // on the worker must load the second, or no workflow span could arrive below.
+      const tracingBundle = path.join(mkdtempSync(path.join(tmpdir(), 'tshop-tracing-')), 'workflow-bundle-tracing.js');
+      await buildWorkflowBundle(tracingBundle, { tracing: true });
+      const { taskQueue } = await startWorkerProcess({
+        WORKER_METRICS_PORT: String(TRACED_WORKER_METRICS_PORT),
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
+        WORKFLOW_TRACING_BUNDLE_PATH: tracingBundle,
+      });
       const { Client: TracedClient } = await import('@temporalio/client');
       const tracedClient = new TracedClient({ connection, interceptors: { workflow: tracingClientInterceptors() } });
       const api = apiWith(taskQueue, tracedClient);
