@@ -79,6 +79,26 @@ function mocks(overrides: Partial<Activities> = {}) {
   return { calls, activities };
 }
 
+/** Mocks for re-drives: no store until `stores.available`; calls record the assignment round. */
+function redriveMocks(stores: { available: boolean }) {
+  const recorded = mocks();
+  const { calls } = recorded;
+  Object.assign(recorded.activities, {
+    async assignAgency(input: { round?: number }) {
+      calls.push(`assignAgency:${input.round ?? 1}`);
+      if (!stores.available) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
+      return STORE;
+    },
+    async releaseAssignment(input: { round?: number }) {
+      calls.push(`releaseAssignment:${input.round ?? 1}`);
+    },
+    async recordTransition({ transition, notify }: Parameters<Activities['recordTransition']>[0]) {
+      calls.push(`record:${transition.status}${notify ? `/${notify}` : ''}`);
+    },
+  } satisfies Partial<Activities>);
+  return recorded;
+}
+
 const LONG: ReservationPolicy = { assignmentDeadlineMs: 60_000, holdPeriodMs: 3_600_000, reminderBeforeMs: 600_000 };
 
 async function start(taskQueue: string, policy: ReservationPolicy = LONG) {
@@ -202,26 +222,14 @@ describe('reservationWorkflow', () => {
   });
 
   it('re-drives a central-delivery fallback on `reassign`: a new round moves it to a store, and a cancel undoes both rounds', async () => {
-    let storesAvailable = false;
-    const { calls, activities } = mocks({
-      async assignAgency(input) {
-        calls.push(`assignAgency:${input.round ?? 1}`);
-        if (!storesAvailable) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
-        return STORE;
-      },
-      async releaseAssignment(input) {
-        calls.push(`releaseAssignment:${input.round ?? 1}`);
-      },
-      async recordTransition({ transition, notify }) {
-        calls.push(`record:${transition.status}${notify ? `/${notify}` : ''}`);
-      },
-    });
+    const stores = { available: false };
+    const { calls, activities } = redriveMocks(stores);
     worker = await startWorkerWith(activities);
     const handle = await start(worker.taskQueue, { ...LONG, assignmentDeadlineMs: 2_500 });
     const fallback = await statusOf(handle, 'CONFIRMED');
     expect(fallback.store?.fallback).toBe(true);
 
-    storesAvailable = true;
+    stores.available = true;
     await handle.signal(reassignSignal, { by: 'operator-1' });
     const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.agencyId === STORE.agencyId);
     expect(moved).toMatchObject({ status: 'CONFIRMED', fulfilment: 'PICKUP', store: STORE });
@@ -242,17 +250,8 @@ describe('reservationWorkflow', () => {
   });
 
   it('a re-drive that finds no store keeps central delivery, a repeat during a round is ignored, and the next re-drive uses a new round', async () => {
-    let storesAvailable = false;
-    const { calls, activities } = mocks({
-      async assignAgency(input) {
-        calls.push(`assignAgency:${input.round ?? 1}`);
-        if (!storesAvailable) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
-        return STORE;
-      },
-      async releaseAssignment(input) {
-        calls.push(`releaseAssignment:${input.round ?? 1}`);
-      },
-    });
+    const stores = { available: false };
+    const { calls, activities } = redriveMocks(stores);
     worker = await startWorkerWith(activities);
     const handle = await start(worker.taskQueue, { ...LONG, assignmentDeadlineMs: 2_000 });
     await statusOf(handle, 'CONFIRMED');
@@ -267,7 +266,7 @@ describe('reservationWorkflow', () => {
     expect(still.ignoredSignals).toEqual([{ name: 'reassign', status: 'CONFIRMED', reason: 'ops-impatient' }]);
     expect(calls.filter((c) => c.startsWith('assignAgency:3'))).toEqual([]);
 
-    storesAvailable = true;
+    stores.available = true;
     await handle.signal(reassignSignal, { by: 'ops-1' });
     const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.agencyId === STORE.agencyId);
     expect(moved.status).toBe('CONFIRMED');
