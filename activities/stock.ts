@@ -1,10 +1,10 @@
 /** Stock activities: the synchronous reserve decision and its compensation. */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
-import { reservationWorkflowId, type ReservationInput } from '../shared/contract.js';
+import type { ReservationInput } from '../shared/contract.js';
 import { queueNotification } from '../db/repositories/notifications.js';
 import { findProduct } from '../db/repositories/products.js';
-import { applyTransition, findReservation, insertReservation, type Transition } from '../db/repositories/reservations.js';
+import { applyTransition, findReservation, insertReservation, readModelRow, type Transition } from '../db/repositories/reservations.js';
 import { findStockMove, putBackStock, recordStockMove, stockKeys, takeStock } from '../db/repositories/stock.js';
 import type { Database, Db } from '../db/schema.js';
 
@@ -79,19 +79,6 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         return { released };
       });
     },
-  };
-}
-
-/** The read-model row of a reservation, from its workflow input. */
-function readModelRow(input: ReservationInput, version: number) {
-  return {
-    id: input.reservationId,
-    workflowId: reservationWorkflowId(input.reservationId),
-    productId: input.productId,
-    quantity: input.quantity,
-    customerId: input.customerId,
-    fulfilment: input.fulfilment,
-    version,
   };
 }
 

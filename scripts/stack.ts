@@ -1,5 +1,4 @@
 /** Shared start-up steps of the launchers and the test suite: infrastructure, database, worker, API. */
-import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
@@ -22,6 +21,7 @@ import { startNotificationRelay } from '../workers/notification-relay.js';
 import { sdkMetricsUrl } from '../workers/runtime.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
 import { createReservationWorker } from '../workers/worker.js';
+import { listen, type RunningServer } from './infra/http.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
 import { exited, StartupError, terminate, trackChild, waitUntil } from './infra/process.js';
 import { startTemporalDevServer } from './infra/temporal.js';
@@ -190,37 +190,6 @@ export async function startWorker(
       await running.catch(() => undefined);
       await connection.close();
     },
-  };
-}
-
-export interface RunningServer {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** Serves `fetch` over HTTP; rejects with a one-line error when the port is taken. */
-export async function listen(
-  fetch: (req: Request) => Response | Promise<Response>,
-  host: string,
-  port: number,
-  what: string,
-): Promise<RunningServer> {
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch, hostname: host, port }, () => resolve(s));
-    s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new StartupError(`port ${port} (${what}) is already in use`) : err),
-    );
-  });
-  const shownHost = ['0.0.0.0', '::'].includes(host) ? 'localhost' : host;
-  const actualPort = (server.address() as { port: number }).port; // differs from `port` when that is 0
-  return {
-    url: `http://${shownHost}:${actualPort}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      }),
   };
 }
 

@@ -19,6 +19,11 @@ export function reservationWorkflowId(reservationId: string): string {
   return `${WORKFLOW_ID_PREFIX}${reservationId}`;
 }
 
+/** The reservation a workflow id belongs to (`reservation-<id>`), if it is one. */
+export function reservationIdOfWorkflow(workflowId: unknown): string | undefined {
+  return typeof workflowId === 'string' && workflowId.startsWith(WORKFLOW_ID_PREFIX) ? workflowId.slice(WORKFLOW_ID_PREFIX.length) : undefined;
+}
+
 export const RESERVATION_STATUSES = [
   'PENDING',
   'REJECTED',

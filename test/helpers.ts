@@ -16,7 +16,8 @@ import { createProduct } from '../db/repositories/products.js';
 import { listStockMoves } from '../db/repositories/stock.js';
 import type { Database } from '../db/schema.js';
 import { createLogger } from '../shared/log.js';
-import { listen, openDatabase } from '../scripts/stack.js';
+import { listen } from '../scripts/infra/http.js';
+import { openDatabase } from '../scripts/stack.js';
 import { createReservationWorker } from '../workers/worker.js';
 
 let runtimeInstalled = false;

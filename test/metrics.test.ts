@@ -17,6 +17,7 @@ import type { Database } from '../db/schema.js';
 import { buildWorkflowBundle } from '../scripts/build-bundle.js';
 import { waitUntil } from '../scripts/infra/process.js';
 import { parseConfig } from '../shared/config.js';
+import { reservationWorkflowId } from '../shared/contract.js';
 import { createLogger, type LogLevel } from '../shared/log.js';
 import { startTracing, tracingClientInterceptors, tracingEnabled } from '../shared/tracing.js';
 import {
@@ -260,7 +261,7 @@ describe('the worker process', () => {
       expect(sample(text, `tshop_product_stock{product_id="${product.id}",sku="${product.sku}"}`)).toBe(4);
       expect(sample(text, `tshop_store_utilisation_ratio{store="${store.id}"}`)).toBe(0);
       expect(await statusOf(api, id)).toBe('ACCEPTED');
-      await client.workflow.getHandle(`reservation-${id}`).terminate('test over');
+      await client.workflow.getHandle(reservationWorkflowId(id)).terminate('test over');
     } finally {
       assignment.setFailing(false);
     }
@@ -329,7 +330,7 @@ describe('tracing', () => {
         200,
       );
       expect(ok, JSON.stringify(spans.map((s) => [s.service, s.name, s.traceId]))).toBe(true);
-      await client.workflow.getHandle(`reservation-${id}`).terminate('test over');
+      await client.workflow.getHandle(reservationWorkflowId(id)).terminate('test over');
     } finally {
       await tracing.shutdown();
       await new Promise<void>((r) => receiver.close(() => r()));

@@ -3,14 +3,16 @@
  * runtime's internal listener), this process's assignment circuit breaker, Node process metrics, and
  * business gauges computed from PostgreSQL at each scrape.
  */
-import { createServer, type Server } from 'node:http';
 import type { Kysely } from 'kysely';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { AssignmentBreaker } from '../activities/assignment.js';
-import { pendingNotificationCount, productStock, reservationCountsByStatus, storeLoad } from '../db/repositories/metrics.js';
+import { listStores } from '../db/repositories/assignments.js';
+import { pendingNotificationCount, reservationCountsByStatus } from '../db/repositories/metrics.js';
+import { listProducts } from '../db/repositories/products.js';
 import type { Database } from '../db/schema.js';
 import { RESERVATION_STATUSES } from '../shared/contract.js';
 import type { Logger } from '../shared/log.js';
+import { listen, type RunningServer } from '../scripts/infra/http.js';
 
 /** Where `npm run start:worker` serves its metrics unless WORKER_METRICS_PORT says otherwise. */
 export const DEFAULT_WORKER_METRICS_PORT = 9464;
@@ -49,8 +51,8 @@ export function createWorkerMetrics({ db, breaker, sdkMetricsUrl }: WorkerMetric
     try {
       const [byStatus, products, stores, unsent] = await Promise.all([
         reservationCountsByStatus(db),
-        productStock(db),
-        storeLoad(db),
+        listProducts(db),
+        listStores(db),
         pendingNotificationCount(db),
       ]);
       reservations.reset();
@@ -61,8 +63,8 @@ export function createWorkerMetrics({ db, breaker, sdkMetricsUrl }: WorkerMetric
       for (const g of [capacity, active, utilisation]) g.reset();
       for (const s of stores) {
         capacity.set({ store: s.id }, s.capacity);
-        active.set({ store: s.id }, s.active);
-        utilisation.set({ store: s.id }, s.capacity > 0 ? s.active / s.capacity : 0);
+        active.set({ store: s.id }, s.active_count);
+        utilisation.set({ store: s.id }, s.capacity > 0 ? s.active_count / s.capacity : 0);
       }
       pending.set(unsent);
       dbUp.set(1);
@@ -104,46 +106,27 @@ export function createWorkerMetrics({ db, breaker, sdkMetricsUrl }: WorkerMetric
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
-export interface RunningMetricsServer {
-  url: string;
-  close(): Promise<void>;
-}
-
 /**
  * Serves `GET /metrics` on host:port. A port that is taken is logged as an error and the worker
  * goes on without the endpoint (it returns undefined): reservations matter more than their metrics.
  */
-export async function serveWorkerMetrics(metrics: WorkerMetrics, host: string, port: number, log: Logger): Promise<RunningMetricsServer | undefined> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('only GET /metrics here\n');
-      return;
+export async function serveWorkerMetrics(metrics: WorkerMetrics, host: string, port: number, log: Logger): Promise<RunningServer | undefined> {
+  const handle = async (req: Request): Promise<Response> => {
+    if (req.method !== 'GET' || new URL(req.url).pathname !== '/metrics') {
+      return new Response('only GET /metrics here\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     }
-    metrics.render().then(
-      (body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body),
-      (err: unknown) => {
-        log.error('metrics scrape failed', { error: err });
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics unavailable\n');
-      },
-    );
-  });
-  const listening = await new Promise<boolean>((resolve) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      log.error('worker metrics endpoint not started', { host, port, error: err.code === 'EADDRINUSE' ? `port ${port} (WORKER_METRICS_PORT) is already in use` : err });
-      resolve(false);
-    });
-    server.listen(port, host, () => resolve(true));
-  });
-  if (!listening) return undefined;
-  const shownHost = ['0.0.0.0', '::'].includes(host) ? 'localhost' : host;
-  const actualPort = (server.address() as { port: number }).port;
-  return {
-    url: `http://${shownHost}:${actualPort}/metrics`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    try {
+      return new Response(await metrics.render(), { headers: { 'content-type': metrics.contentType } });
+    } catch (err) {
+      log.error('metrics scrape failed', { error: err });
+      return new Response('metrics unavailable\n', { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+    }
   };
+  try {
+    const server = await listen(handle, host, port, 'worker metrics, WORKER_METRICS_PORT');
+    return { url: `${server.url}/metrics`, close: server.close };
+  } catch (err) {
+    log.error('worker metrics endpoint not started', { host, port, error: err instanceof Error ? err.message : err });
+    return undefined;
+  }
 }

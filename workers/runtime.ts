@@ -6,16 +6,10 @@
 import { createServer } from 'node:net';
 import type { LogLevel as SdkLogLevel, LogMetadata, Logger as SdkLogger } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
-import { reservationWorkflowId } from '../shared/contract.js';
+import { reservationIdOfWorkflow } from '../shared/contract.js';
 import type { LogLevel, Logger } from '../shared/log.js';
 
 const LEVELS: Record<SdkLogLevel, LogLevel> = { TRACE: 'debug', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
-const WORKFLOW_ID_PREFIX = reservationWorkflowId('');
-
-/** The reservation a workflow id belongs to (`reservation-<id>`), if it is one. */
-export function reservationIdOf(workflowId: unknown): string | undefined {
-  return typeof workflowId === 'string' && workflowId.startsWith(WORKFLOW_ID_PREFIX) ? workflowId.slice(WORKFLOW_ID_PREFIX.length) : undefined;
-}
 
 /**
  * The SDK's logger interface over shared/log.ts: one JSON line per event, with the SDK's metadata
@@ -27,7 +21,7 @@ export class JsonSdkLogger implements SdkLogger {
   log(level: SdkLogLevel, message: string, meta?: LogMetadata): void {
     // The activity task token is a long opaque blob; the ids next to it say the same.
     const { taskToken: _taskToken, ...fields } = (meta ?? {}) as Record<string, unknown>;
-    const reservationId = fields.reservationId ?? reservationIdOf(fields.workflowId);
+    const reservationId = fields.reservationId ?? reservationIdOfWorkflow(fields.workflowId);
     this.out[LEVELS[level] ?? 'info'](message, reservationId === undefined ? fields : { reservationId, ...fields });
   }
   trace(message: string, meta?: LogMetadata): void {

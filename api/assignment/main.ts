@@ -2,7 +2,8 @@
 import { ConfigError, parseConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/log.js';
 import { runMain, say } from '../../scripts/main.js';
-import { listen, openDatabase } from '../../scripts/stack.js';
+import { listen } from '../../scripts/infra/http.js';
+import { openDatabase } from '../../scripts/stack.js';
 import { createAssignmentApp } from './app.js';
 
 runMain('tshop-assignment', async (onStop) => {

@@ -9,7 +9,7 @@ import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
 import { listNotifications, queueNotification } from '../../db/repositories/notifications.js';
 import { claimIdempotencyKey } from '../../db/repositories/idempotency.js';
-import { getReservationView, insertReservation, lastKnownLocation, listReservations, saveContact } from '../../db/repositories/reservations.js';
+import { getReservationView, insertReservation, lastKnownLocation, listReservations, readModelRow, saveContact } from '../../db/repositories/reservations.js';
 import {
   cancelSignal,
   completeSignal,
@@ -197,31 +197,6 @@ export function reservationRoutes(deps: AppDeps) {
           latitude: given?.latitude ?? district?.latitude ?? known?.latitude ?? null,
           longitude: given?.longitude ?? district?.longitude ?? known?.longitude ?? null,
         };
-        if (product.stock < body.quantity) {
-          // Sold out on arrival: refused at once, without a workflow. Only the atomic decrement takes
-          // stock, so this read can refuse a request but never oversell; the worker's outbox relay
-          // sends the REJECTED notification.
-          await deps.db.transaction().execute(async (trx) => {
-            await saveContact(trx, contact);
-            const row = {
-              id: reservationId,
-              workflowId: null,
-              productId: body.productId,
-              quantity: body.quantity,
-              customerId,
-              fulfilment: body.fulfilment,
-              version: 1,
-              status: 'REJECTED' as const,
-              rejectReason: 'OUT_OF_STOCK',
-            };
-            if (await insertReservation(trx, row, { ifAbsent: true })) {
-              await queueNotification(trx, reservationId, 'REJECTED');
-            }
-          });
-          log.info('stock decision', { status: 'REJECTED', rejectReason: 'OUT_OF_STOCK', soldOutOnArrival: true });
-          return getReservationView(deps.db, reservationId);
-        }
-        await saveContact(deps.db, contact);
         const input: ReservationInput = {
           reservationId,
           productId: body.productId,
@@ -230,6 +205,21 @@ export function reservationRoutes(deps: AppDeps) {
           fulfilment: body.fulfilment,
           policy: deps.policy,
         };
+        if (product.stock < body.quantity) {
+          // Sold out on arrival: refused at once, without a workflow. Only the atomic decrement takes
+          // stock, so this read can refuse a request but never oversell; the worker's outbox relay
+          // sends the REJECTED notification.
+          await deps.db.transaction().execute(async (trx) => {
+            await saveContact(trx, contact);
+            const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
+            if (await insertReservation(trx, row, { ifAbsent: true })) {
+              await queueNotification(trx, reservationId, 'REJECTED');
+            }
+          });
+          log.info('stock decision', { status: 'REJECTED', rejectReason: 'OUT_OF_STOCK', soldOutOnArrival: true });
+          return getReservationView(deps.db, reservationId);
+        }
+        await saveContact(deps.db, contact);
         const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
           workflowId,
           taskQueue: deps.taskQueue,

@@ -1,6 +1,6 @@
 /** The reservation read model: rows, contacts (personal data) and the status timeline. */
 import { sql } from 'kysely';
-import type { Fulfilment, ReservationStatus } from '../../shared/contract.js';
+import { reservationWorkflowId, type Fulfilment, type ReservationInput, type ReservationStatus } from '../../shared/contract.js';
 import type { Db, Reservation } from '../schema.js';
 
 export interface NewReservationRow {
@@ -13,6 +13,19 @@ export interface NewReservationRow {
   status: ReservationStatus;
   version: number;
   rejectReason?: string | null;
+}
+
+/** The read-model row of a reservation, from its workflow input (status and reason to be added). */
+export function readModelRow(input: ReservationInput, version: number) {
+  return {
+    id: input.reservationId,
+    workflowId: reservationWorkflowId(input.reservationId) as string | null,
+    productId: input.productId,
+    quantity: input.quantity,
+    customerId: input.customerId,
+    fulfilment: input.fulfilment,
+    version,
+  };
 }
 
 /** Inserts a reservation and its first timeline event; with `ifAbsent`, returns false if it exists. */
