@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
 import type { ReservationInput } from '../shared/contract.js';
+import { releaseClaim } from '../db/repositories/admission.js';
 import { queueNotification } from '../db/repositories/notifications.js';
 import { findProduct } from '../db/repositories/products.js';
 import { applyTransition, findReservation, insertReservation, readModelRow, type Transition } from '../db/repositories/reservations.js';
@@ -14,7 +15,8 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
   return {
     /**
      * Atomically takes stock for a reservation and records it as ACCEPTED (version 1), or records
-     * it REJECTED; the customer's notification is queued in the same transaction.
+     * it REJECTED; the customer's notification is queued in the same transaction, and the request's
+     * admission claim (if any) ends with it, so its units are counted once, as stock taken or free.
      */
     async reserveStock(input: ReservationInput): Promise<StockDecision> {
       return db.transaction().execute(async (trx) => {
@@ -23,12 +25,13 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         if (existing) {
           return existing.status === 'REJECTED' ? { accepted: false, reason: 'OUT_OF_STOCK' } : { accepted: true };
         }
-        if (!(await findProduct(trx, input.productId))) {
-          throw ApplicationFailure.nonRetryable(`product ${input.productId} does not exist`, 'UnknownProduct');
-        }
+        await releaseClaim(trx, input.reservationId);
         const row = readModelRow(input, 1);
         const left = await takeStock(trx, input.productId, input.quantity);
         if (left === undefined) {
+          if (!(await findProduct(trx, input.productId))) {
+            throw ApplicationFailure.nonRetryable(`product ${input.productId} does not exist`, 'UnknownProduct');
+          }
           await insertReservation(trx, { ...row, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' });
           await queueNotification(trx, input.reservationId, 'REJECTED');
           return { accepted: false, reason: 'OUT_OF_STOCK' };
@@ -54,6 +57,7 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
      */
     async abandonReservation({ input, version }: { input: ReservationInput; version: number }): Promise<void> {
       await db.transaction().execute(async (trx) => {
+        await releaseClaim(trx, input.reservationId);
         const existing = await findReservation(trx, input.reservationId);
         if (!existing) {
           await insertReservation(trx, { ...readModelRow(input, version), status: 'REJECTED', rejectReason: 'STOCK_UNAVAILABLE' });

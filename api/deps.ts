@@ -16,4 +16,13 @@ export interface AppDeps {
   authSecret: string;
   /** How long a reserve request waits for the stock decision before answering 503 DECISION_PENDING (40 s). */
   decisionDeadlineMs?: number;
+  /** Launch-day admission (defaults: a 10 s lease, Retry-After 1 s). */
+  admission?: AdmissionPolicy;
+}
+
+export interface AdmissionPolicy {
+  /** How long an admitted request's claim holds its units if its decision never comes (a crashed API or worker). */
+  leaseMs: number;
+  /** What a customer is told to wait, in seconds, while every unit left is held by decisions in flight. */
+  retryAfterSeconds: number;
 }

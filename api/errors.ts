@@ -14,6 +14,7 @@ export type ProblemCode =
   | 'NOT_FOUND'
   | 'UNKNOWN_PRODUCT'
   | 'OUT_OF_STOCK'
+  | 'STOCK_HELD'
   | 'NOT_CANCELLABLE'
   | 'ALREADY_EXISTS'
   | 'STOCK_UNAVAILABLE'
@@ -36,6 +37,7 @@ const TITLES: Record<ProblemCode, string> = {
   NOT_FOUND: 'Not found',
   UNKNOWN_PRODUCT: 'No such product',
   OUT_OF_STOCK: 'Out of stock',
+  STOCK_HELD: 'Every unit left is held by reservations being decided',
   NOT_CANCELLABLE: 'The reservation can no longer be cancelled',
   ALREADY_EXISTS: 'Already exists',
   STOCK_UNAVAILABLE: 'The stock decision could not be made',
@@ -57,6 +59,8 @@ export class Problem extends Error {
     readonly code: ProblemCode,
     readonly detail: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers that belong to the problem (e.g. Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
   }
@@ -76,6 +80,7 @@ export function problemBody(p: Problem, instance?: string) {
 
 export function problemResponse(c: Context, p: Problem): Response {
   return c.body(JSON.stringify(problemBody(p, c.req.path)), p.status, {
+    ...p.headers,
     'content-type': 'application/problem+json',
   });
 }

@@ -143,22 +143,33 @@ export const NotificationSchema = z
   })
   .openapi('Notification');
 
+type HeaderDocs = Record<string, { description: string; schema: { type: 'integer' | 'string' } }>;
+
 /** An error response in a route's OpenAPI definition. */
-export const problemDoc = (description: string) => ({
+export const problemDoc = (description: string, headers?: HeaderDocs) => ({
   description,
+  ...(headers ? { headers } : {}),
   content: { 'application/problem+json': { schema: ProblemSchema } },
 });
 
+/** A problem answered with a `Retry-After` header: when to repeat the request. */
+export const retryLater = (description: string) => ({
+  description,
+  headers: { 'Retry-After': { description: 'Seconds to wait before repeating the request', schema: { type: 'integer' as const } } },
+});
+
 /** The problems every authenticated route can answer, plus route-specific ones. */
-export function problems(specific: Record<number, string>, options: { body?: boolean } = {}) {
-  const all: Record<number, string> = {
+export function problems(specific: Record<number, string | { description: string; headers: HeaderDocs }>, options: { body?: boolean } = {}) {
+  const all: Record<number, string | { description: string; headers?: HeaderDocs }> = {
     400: 'Invalid request (see `errors`)',
     401: 'Missing, invalid or expired bearer token',
     403: 'Your role may not do this',
     ...(options.body ? { 413: 'Body larger than 16 KiB', 415: 'Body is not application/json' } : ({} as Record<number, string>)),
     ...specific,
   };
-  return Object.fromEntries(Object.entries(all).map(([status, description]) => [status, problemDoc(description)]));
+  return Object.fromEntries(
+    Object.entries(all).map(([status, doc]) => [status, typeof doc === 'string' ? problemDoc(doc) : problemDoc(doc.description, doc.headers)]),
+  );
 }
 
 export const IdempotencyHeader = z.object({

@@ -19,6 +19,12 @@ export async function checkInvariants(db: Kysely<Database>): Promise<InvariantRe
     if (Number(p.ledger ?? 0) !== p.stock) violations.push(`product ${p.id}: stock ${p.stock} but ledger sums to ${p.ledger ?? 0}`);
   }
 
+  // A product's claimed units are exactly its admission claims.
+  const claims = await sql<{ id: number; claimed: number; claims: string | null }>`
+    select p.id, p.claimed, (select sum(quantity) from stock_claims c where c.product_id = p.id) as claims
+    from products p where p.claimed <> coalesce((select sum(quantity) from stock_claims c where c.product_id = p.id), 0)`.execute(db);
+  for (const p of claims.rows) violations.push(`product ${p.id}: ${p.claimed} units claimed but its claims hold ${p.claims ?? 0}`);
+
   // One RESERVE per reservation that took stock, at most one RELEASE, never a release without it.
   const moves = await sql<{ reservation_id: string; reserves: string; releases: string }>`
     select reservation_id, count(*) filter (where kind = 'RESERVE') as reserves, count(*) filter (where kind = 'RELEASE') as releases

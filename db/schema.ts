@@ -12,6 +12,8 @@ export interface ProductTable {
   brand: string;
   price_krw: number;
   stock: number;
+  /** Units claimed by admitted requests whose stock decision is still in flight: the sum of their `stock_claims`. */
+  claimed: Generated<number>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -42,6 +44,15 @@ export interface AgencyTable {
   is_open: Generated<boolean>;
   /** The central online store: the delivery fallback, never picked by distance. */
   is_central: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+/** Launch-day admission: one row per admitted request until its stock decision (or its lease) ends it. */
+export interface StockClaimTable {
+  reservation_id: string;
+  product_id: number;
+  quantity: number;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
   created_at: CreatedAt;
 }
 
@@ -126,6 +137,7 @@ export interface IdempotencyKeyTable {
 export interface Database {
   products: ProductTable;
   stock_ledger: StockLedgerTable;
+  stock_claims: StockClaimTable;
   agencies: AgencyTable;
   reservations: ReservationTable;
   reservation_contacts: ReservationContactTable;

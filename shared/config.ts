@@ -50,6 +50,10 @@ const EnvSchema = z.object({
   ASSIGNMENT_DEADLINE: duration('10m'),
   ASSIGNMENT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
   ASSIGNMENT_BREAKER_HALF_OPEN_AFTER: duration('5s'),
+  // Launch-day admission: how long an admitted request's claim on its units outlives a crashed API or
+  // worker, and what a customer is told to wait while every unit left is held by decisions in flight.
+  ADMISSION_LEASE: duration('10s'),
+  ADMISSION_RETRY_AFTER: duration('1s'),
   HOLD_PERIOD: duration('7d'),
   REMINDER_BEFORE: duration('1d'),
   NOTIFY_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
@@ -103,6 +107,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       port: e.ASSIGNMENT_PORT,
       breaker: { failures: e.ASSIGNMENT_BREAKER_FAILURES, halfOpenAfterMs: e.ASSIGNMENT_BREAKER_HALF_OPEN_AFTER },
     },
+    admission: { leaseMs: e.ADMISSION_LEASE, retryAfterSeconds: Math.max(1, Math.ceil(e.ADMISSION_RETRY_AFTER / 1000)) },
     /** Fixed into each reservation when it starts. */
     policy: {
       assignmentDeadlineMs: e.ASSIGNMENT_DEADLINE,

@@ -15,6 +15,7 @@ import {
   startAssignmentService,
   stockOf,
   testApp,
+  whileHeld,
   type TestAssignmentService,
 } from './helpers.js';
 import { killGroup, launch, type Launched } from './processes.js';
@@ -66,13 +67,13 @@ it('every reservation reaches its right state across worker SIGKILLs, and the in
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as { id: string; reservationId?: string; status: string } };
+    return { status: res.status, body: (await res.json()) as { id: string; reservationId?: string; status: string; code?: string } };
   };
 
   let worker = await startWorkerProcess();
   const answers = Promise.all(
     Array.from({ length: 20 }, (_, i) =>
-      send('POST', '/reservations', { productId: product.id, customer: { id: `c-crash-${i}`, latitude: store.latitude, longitude: store.longitude } }),
+      whileHeld(() => send('POST', '/reservations', { productId: product.id, customer: { id: `c-crash-${i}`, latitude: store.latitude, longitude: store.longitude } })),
     ),
   );
   await new Promise((r) => setTimeout(r, 300));

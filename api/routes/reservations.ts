@@ -9,7 +9,16 @@ import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
 import { listNotifications, queueNotification } from '../../db/repositories/notifications.js';
 import { claimIdempotencyKey } from '../../db/repositories/idempotency.js';
-import { getReservationView, insertReservation, lastKnownLocation, listReservations, readModelRow, saveContact } from '../../db/repositories/reservations.js';
+import { admit } from '../../db/repositories/admission.js';
+import {
+  getReservationView,
+  insertReservation,
+  lastKnownLocation,
+  listReservations,
+  readModelRow,
+  saveContact,
+  type ContactRow,
+} from '../../db/repositories/reservations.js';
 import {
   cancelSignal,
   completeSignal,
@@ -26,7 +35,8 @@ import type { Principal } from '../../shared/auth.js';
 import { newReservationId, reservationIdForKey } from '../../shared/ids.js';
 import type { reservationWorkflow } from '../../workflows/reservation.js';
 import { canSee, requireRole, type AppEnv } from '../auth.js';
-import type { AppDeps } from '../deps.js';
+import type { AdmissionPolicy, AppDeps } from '../deps.js';
+import type { Logger } from '../../shared/log.js';
 import { Problem } from '../errors.js';
 import {
   CancelReservationSchema,
@@ -38,6 +48,7 @@ import {
   PatchReservationSchema,
   problems,
   ReservationIdParam,
+  retryLater,
   ReservationSchema,
 } from '../schemas.js';
 
@@ -68,6 +79,7 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 
 // How long a reserve request may wait for the stock decision before answering 503 (AppDeps can say otherwise).
 const DECISION_DEADLINE_MS = 40_000;
+const DEFAULT_ADMISSION: AdmissionPolicy = { leaseMs: 10_000, retryAfterSeconds: 1 };
 
 export function toReservationDto(v: ReservationRow & { events?: ReservationView['events'] }) {
   return {
@@ -97,6 +109,7 @@ export function toReservationDto(v: ReservationRow & { events?: ReservationView[
 /** Reservations: reserve (synchronous stock decision), read, cancel, complete. */
 export function reservationRoutes(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
+  const admissionPolicy = deps.admission ?? DEFAULT_ADMISSION;
 
   /** The reservation if the caller may see it; one they may not see is as good as missing. */
   const loadVisible = async (principal: Principal, id: string) => {
@@ -129,6 +142,95 @@ export function reservationRoutes(deps: AppDeps) {
     return toReservationDto(current);
   };
 
+  type Entry = { kind: 'admitted'; productName: string } | { kind: 'sold-out' } | { kind: 'replay' };
+
+  /**
+   * Lets a request in, or not, in one transaction: claims its Idempotency-Key (a repeat is answered
+   * from the first request), then claims its units. Sold out: the rejection is recorded with the
+   * contact and the customer's notification. Held: nothing is kept (the key neither), so the
+   * customer's repeat is a new attempt.
+   */
+  const admitRequest = (input: ReservationInput, contact: ContactRow, keyed?: { principal: string; key: string; requestHash: string }) =>
+    deps.db.transaction().execute(async (trx): Promise<Entry> => {
+      if (keyed) {
+        const claim = await claimIdempotencyKey(trx, { scope: 'reserve', ...keyed, resourceId: input.reservationId });
+        if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different reservation');
+        if (claim.outcome === 'REPLAY') return { kind: 'replay' };
+      }
+      const admission = await admit(trx, { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: admissionPolicy.leaseMs });
+      switch (admission.outcome) {
+        case 'UNKNOWN_PRODUCT':
+          throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${input.productId} does not exist`);
+        case 'HELD':
+          throw new Problem(
+            503,
+            'STOCK_HELD',
+            `every unit of product ${input.productId} left is held by reservations being decided right now; nothing was recorded. ` +
+              `Repeat the request in ${admissionPolicy.retryAfterSeconds} s: a unit comes free if a decision fails or a reservation is cancelled`,
+            { retryAfterSeconds: admissionPolicy.retryAfterSeconds },
+            { 'Retry-After': String(admissionPolicy.retryAfterSeconds) },
+          );
+        case 'SOLD_OUT':
+          // Refused without a workflow; the worker's outbox relay sends the REJECTED notification.
+          await saveContact(trx, contact);
+          await insertReservation(trx, { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' });
+          await queueNotification(trx, input.reservationId, 'REJECTED');
+          return { kind: 'sold-out' };
+        case 'ADMITTED':
+          await saveContact(trx, contact);
+          return { kind: 'admitted', productName: admission.product.name };
+      }
+    });
+
+  /** Starts the workflow (or joins it, for a keyed repeat) and waits for its stock decision. */
+  const decide = async (input: ReservationInput, productName: string | undefined, keyed: boolean, log: Logger) => {
+    const { reservationId } = input;
+    const workflowId = reservationWorkflowId(reservationId);
+    const product = productName ?? (await findProduct(deps.db, input.productId))?.name ?? `product ${input.productId}`;
+    const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: deps.taskQueue,
+      args: [input],
+      // With a key, a concurrent repeat joins the first request's workflow and update.
+      workflowIdConflictPolicy: keyed ? 'USE_EXISTING' : 'FAIL',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      memo: { product, quantity: input.quantity, fulfilment: input.fulfilment },
+      // Shown at the top of the Web UI's workflow page; ids and product only, never contact data.
+      staticSummary: `${product} ×${input.quantity} · ${input.fulfilment} · customer ${input.customerId}`,
+      typedSearchAttributes: [
+        { key: SearchAttributes.status, value: 'PENDING' },
+        { key: SearchAttributes.productId, value: String(input.productId) },
+        { key: SearchAttributes.customerId, value: input.customerId },
+      ],
+    });
+    try {
+      const state = await deps.temporal.withDeadline(Date.now() + (deps.decisionDeadlineMs ?? DECISION_DEADLINE_MS), async () => {
+        try {
+          return await deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: 'reserve' });
+        } catch (err) {
+          if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw err;
+        }
+        // The server ends one long poll after about 20 s (no worker free, say): wait on, up to our deadline.
+        return deps.temporal.workflow.getHandle(workflowId).getUpdateHandle<ReservationState>('reserve').result();
+      });
+      log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        log.warn('stock decision still pending at the deadline', { error: err });
+        throw new Problem(503, 'DECISION_PENDING', 'the stock decision is taking longer than usual and will still be made: repeat the request with the same Idempotency-Key, or read the reservation', {
+          reservationId,
+          workflowId,
+        });
+      }
+      // A keyed repeat that arrives after the workflow closed: the recorded decision answers it.
+      if (!(keyed && err instanceof WorkflowExecutionAlreadyStartedError)) {
+        log.warn('reserve did not complete', { error: err });
+        throw err;
+      }
+    }
+    return getReservationView(deps.db, reservationId);
+  };
+
   /** Reserves a phone: answers 201 (stock taken) or 409 (no stock) once the stock decision is made. */
   app.openapi(
     createRoute({
@@ -137,15 +239,22 @@ export function reservationRoutes(deps: AppDeps) {
       tags: ['reservations'],
       summary: 'Reserve a phone (customer, or admin on behalf of one)',
       description:
-        'The stock decision is made before the answer: 201 when stock was reserved, 409 OUT_OF_STOCK when not (nothing changed). ' +
+        'The stock decision is made before the answer: 201 when stock was reserved, 409 OUT_OF_STOCK when the product is sold out ' +
+        '(recorded as a REJECTED reservation; the customer is notified). While every unit left is held by reservations still being ' +
+        'decided, the answer is 503 STOCK_HELD with `Retry-After`: nothing was recorded, and repeating the request after that many ' +
+        'seconds gets a unit if a decision fails or a reservation is cancelled, else 409. ' +
         'Without `customer`, a customer token reserves for itself from its last known location (or Seoul City Hall).',
       request: { headers: IdempotencyHeader, body: jsonBody(CreateReservationSchema) },
       responses: {
         201: reservationBody('Accepted: stock reserved'),
         ...problems({
-          409: 'Out of stock; nothing changed',
+          409: 'OUT_OF_STOCK: sold out; recorded as a rejected reservation',
           422: 'Unknown product or district, or Idempotency-Key reused with a different body',
-          503: 'STOCK_UNAVAILABLE: the decision could not be made, nothing reserved; DECISION_PENDING: not made within 40 s but still coming (repeat with the same Idempotency-Key or read the reservation)',
+          503: retryLater(
+            'STOCK_HELD: every unit left is held by reservations being decided; nothing recorded, repeat after `Retry-After` seconds. ' +
+              'STOCK_UNAVAILABLE: the decision could not be made, nothing reserved; DECISION_PENDING: not made within 40 s but still coming ' +
+              '(repeat with the same Idempotency-Key or read the reservation)',
+          ),
         }, { body: true }),
       },
     }),
@@ -162,8 +271,6 @@ export function reservationRoutes(deps: AppDeps) {
           errors: [{ path: 'customer.id', message: 'required when an admin reserves' }],
         });
       }
-      const product = await findProduct(deps.db, body.productId);
-      if (!product) throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${body.productId} does not exist`);
       const district = given?.district === undefined ? undefined : findDistrict(given.district);
       if (given?.district !== undefined && !district) {
         throw new Problem(422, 'VALIDATION_FAILED', `"${given.district}" is not a Seoul district`, {
@@ -172,99 +279,39 @@ export function reservationRoutes(deps: AppDeps) {
       }
 
       const key = c.req.valid('header')['idempotency-key'];
-      let reservationId = newReservationId();
-      let replayed = false;
-      if (key) {
-        // The key becomes the reservation (and so workflow) id: Temporal itself refuses a second start.
-        reservationId = reservationIdForKey(principal.sub, key);
-        const claim = await claimIdempotencyKey(deps.db, { scope: 'reserve', principal: principal.sub, key, requestHash: hashOf(body), resourceId: reservationId });
-        if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different reservation');
-        replayed = claim.outcome === 'REPLAY';
-      }
+      // With a key, the key becomes the reservation (and so workflow) id: Temporal itself refuses a second start.
+      const reservationId = key ? reservationIdForKey(principal.sub, key) : newReservationId();
       const workflowId = reservationWorkflowId(reservationId);
       c.set('reservationId', reservationId);
       const log = deps.log.child({ reservationId, workflowId });
-      /** Starts the workflow (or joins it, for a keyed repeat) and waits for its stock decision. */
-      const decide = async () => {
-        // Personal data goes to PostgreSQL only; the workflow gets ids and numbers.
-        const known = given?.latitude === undefined && !district ? await lastKnownLocation(deps.db, customerId) : undefined;
-        const contact = {
-          reservationId,
-          customerId,
-          name: given?.name ?? known?.name ?? null,
-          phone: given?.phone ?? known?.phone ?? null,
-          district: district?.ko ?? known?.district ?? null,
-          latitude: given?.latitude ?? district?.latitude ?? known?.latitude ?? null,
-          longitude: given?.longitude ?? district?.longitude ?? known?.longitude ?? null,
-        };
-        const input: ReservationInput = {
-          reservationId,
-          productId: body.productId,
-          quantity: body.quantity,
-          customerId,
-          fulfilment: body.fulfilment,
-          policy: deps.policy,
-        };
-        if (product.stock < body.quantity) {
-          // Sold out on arrival: refused at once, without a workflow. Only the atomic decrement takes
-          // stock, so this read can refuse a request but never oversell; the worker's outbox relay
-          // sends the REJECTED notification.
-          await deps.db.transaction().execute(async (trx) => {
-            await saveContact(trx, contact);
-            const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
-            if (await insertReservation(trx, row, { ifAbsent: true })) {
-              await queueNotification(trx, reservationId, 'REJECTED');
-            }
-          });
-          log.info('stock decision', { status: 'REJECTED', rejectReason: 'OUT_OF_STOCK', soldOutOnArrival: true });
-          return getReservationView(deps.db, reservationId);
-        }
-        await saveContact(deps.db, contact);
-        const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
-          workflowId,
-          taskQueue: deps.taskQueue,
-          args: [input],
-          // With a key, a concurrent repeat joins the first request's workflow and update.
-          workflowIdConflictPolicy: key ? 'USE_EXISTING' : 'FAIL',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          memo: { product: product.name, quantity: body.quantity, fulfilment: body.fulfilment },
-          // Shown at the top of the Web UI's workflow page; ids and product only, never contact data.
-          staticSummary: `${product.name} ×${body.quantity} · ${body.fulfilment} · customer ${customerId}`,
-          typedSearchAttributes: [
-            { key: SearchAttributes.status, value: 'PENDING' },
-            { key: SearchAttributes.productId, value: String(body.productId) },
-            { key: SearchAttributes.customerId, value: customerId },
-          ],
-        });
-        try {
-          const state = await deps.temporal.withDeadline(Date.now() + (deps.decisionDeadlineMs ?? DECISION_DEADLINE_MS), async () => {
-            try {
-              return await deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: 'reserve' });
-            } catch (err) {
-              if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw err;
-            }
-            // The server ends one long poll after about 20 s (no worker free, say): wait on, up to our deadline.
-            return deps.temporal.workflow.getHandle(workflowId).getUpdateHandle<ReservationState>('reserve').result();
-          });
-          log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
-        } catch (err) {
-          if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-            log.warn('stock decision still pending at the deadline', { error: err });
-            throw new Problem(503, 'DECISION_PENDING', 'the stock decision is taking longer than usual and will still be made: repeat the request with the same Idempotency-Key, or read the reservation', {
-              reservationId,
-              workflowId,
-            });
-          }
-          // A keyed repeat that arrives after the workflow closed: the recorded decision answers it.
-          if (!(key && err instanceof WorkflowExecutionAlreadyStartedError)) {
-            log.warn('reserve did not complete', { error: err });
-            throw err;
-          }
-        }
-        return getReservationView(deps.db, reservationId);
+      const input: ReservationInput = {
+        reservationId,
+        productId: body.productId,
+        quantity: body.quantity,
+        customerId,
+        fulfilment: body.fulfilment,
+        policy: deps.policy,
       };
-      // A replay whose decision is recorded is answered from the record, as the first time.
-      const view = (replayed && (await getReservationView(deps.db, reservationId))) || (await decide());
+      // Personal data goes to PostgreSQL only; the workflow gets ids and numbers.
+      const known = given?.latitude === undefined && !district ? await lastKnownLocation(deps.db, customerId) : undefined;
+      const contact: ContactRow = {
+        reservationId,
+        customerId,
+        name: given?.name ?? known?.name ?? null,
+        phone: given?.phone ?? known?.phone ?? null,
+        district: district?.ko ?? known?.district ?? null,
+        latitude: given?.latitude ?? district?.latitude ?? known?.latitude ?? null,
+        longitude: given?.longitude ?? district?.longitude ?? known?.longitude ?? null,
+      };
+
+      const entry = await admitRequest(input, contact, key ? { principal: principal.sub, key, requestHash: hashOf(body) } : undefined);
+      if (entry.kind === 'sold-out') {
+        log.info('stock decision', { status: 'REJECTED', rejectReason: 'OUT_OF_STOCK', soldOutOnArrival: true });
+        throw new Problem(409, 'OUT_OF_STOCK', `product ${input.productId} has fewer than ${input.quantity} unit(s) left`, { reservationId });
+      }
+      // A repeat whose decision is recorded is answered from the record, as the first time.
+      const recorded = entry.kind === 'replay' ? await getReservationView(deps.db, reservationId) : undefined;
+      const view = recorded ?? (await decide(input, entry.kind === 'admitted' ? entry.productName : undefined, Boolean(key), log));
       if (!view) throw new Problem(503, 'STOCK_UNAVAILABLE', 'the stock decision was not recorded; nothing was reserved', { reservationId, workflowId });
       if (view.status === 'REJECTED') throw rejection(view);
       c.header('Location', `/reservations/${reservationId}`);
