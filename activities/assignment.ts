@@ -2,9 +2,10 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Kysely } from 'kysely';
-import { findContact } from '../db/repositories/reservations.js';
+import { findContact, findReservation } from '../db/repositories/reservations.js';
 import type { Database } from '../db/schema.js';
-import { assignmentKey, type AssignedStore } from '../shared/contract.js';
+import { assignmentKey, type AssignedStore, type Fulfilment } from '../shared/contract.js';
+import { recordTransition } from './reservation.js';
 
 /** Where a customer without a location is served from: Seoul City Hall. */
 export const DEFAULT_LOCATION = { latitude: 37.5663, longitude: 126.9779 };
@@ -39,6 +40,21 @@ export function createAssignmentBreaker(options: AssignmentBreakerOptions = { fa
   };
 }
 export type AssignmentBreaker = ReturnType<typeof createAssignmentBreaker>;
+
+/** How the workflow wants a found store recorded: the read model's version, and what to tell the customer. */
+export interface ConfirmationRequest {
+  version: number;
+  fulfilment: Fulfilment;
+  holdPeriodMs: number;
+  notify: 'CONFIRMED' | 'REASSIGNED';
+  detail: string | null;
+}
+
+/** A store that took the reservation, and the end of its hold period as recorded. */
+export interface Confirmation {
+  store: AssignedStore;
+  holdUntil: string;
+}
 
 export interface AssignmentDeps {
   db: Kysely<Database>;
@@ -79,34 +95,59 @@ export function createAssignmentActivities({ db, assignmentUrl, breaker, request
     }
   };
 
+  /** Asks the assignment service for the best store near the customer (idempotent per reservation). */
+  const assignAgency = async (input: { reservationId: string; round?: number }): Promise<AssignedStore> => {
+    const contact = await findContact(db, input.reservationId);
+    const location =
+      contact?.latitude != null && contact.longitude != null ? { latitude: contact.latitude, longitude: contact.longitude } : DEFAULT_LOCATION;
+    const res = await call('POST', '/assignments', { reservationId: assignmentKey(input.reservationId, input.round), ...location });
+    const body = (await res.json()) as { agencyId?: string; agencyName?: string; distanceKm?: number; code?: string };
+    if (res.ok) return { agencyId: body.agencyId!, agencyName: body.agencyName!, distanceKm: body.distanceKm ?? null, fallback: false };
+    if (res.status === 409) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
+    if (res.status === 410) throw ApplicationFailure.nonRetryable('the assignment was already released', 'AssignmentReleased');
+    throw ApplicationFailure.nonRetryable(`assignment rejected: ${res.status} ${body.code ?? ''}`, 'AssignmentRejected');
+  };
+
+  /** Marks the assignment completed (phone handed over), freeing the store's capacity. */
+  const completeAssignment = async (input: { reservationId: string; round?: number }): Promise<void> => {
+    const res = await call('POST', `/assignments/${assignmentKey(input.reservationId, input.round)}/complete`);
+    if (res.status === 404) {
+      log.info('no store assignment to complete (central store delivery)');
+      return;
+    }
+    if (!res.ok) throw ApplicationFailure.nonRetryable(`complete answered ${res.status}`, 'AssignmentRejected');
+  };
+
   return {
-    /** Asks the assignment service for the best store near the customer (idempotent per reservation). */
-    async assignAgency(input: { reservationId: string; round?: number }): Promise<AssignedStore> {
-      const contact = await findContact(db, input.reservationId);
-      const location =
-        contact?.latitude != null && contact.longitude != null ? { latitude: contact.latitude, longitude: contact.longitude } : DEFAULT_LOCATION;
-      const res = await call('POST', '/assignments', { reservationId: assignmentKey(input.reservationId, input.round), ...location });
-      const body = (await res.json()) as { agencyId?: string; agencyName?: string; distanceKm?: number; code?: string };
-      if (res.ok) return { agencyId: body.agencyId!, agencyName: body.agencyName!, distanceKm: body.distanceKm ?? null, fallback: false };
-      if (res.status === 409) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
-      if (res.status === 410) throw ApplicationFailure.nonRetryable('the assignment was already released', 'AssignmentReleased');
-      throw ApplicationFailure.nonRetryable(`assignment rejected: ${res.status} ${body.code ?? ''}`, 'AssignmentRejected');
+    assignAgency,
+    completeAssignment,
+
+    /**
+     * Gets the best store for the reservation and records it CONFIRMED there (read model, timeline
+     * and the customer's notification in one transaction). A retry after the record committed finds
+     * the same store (assign is idempotent per key) and returns the hold deadline first recorded.
+     */
+    async assignStore(input: { reservationId: string; round?: number; confirm: ConfirmationRequest }): Promise<Confirmation> {
+      const store = await assignAgency(input);
+      const { version, fulfilment, holdPeriodMs, notify, detail } = input.confirm;
+      const holdUntil = new Date(Date.now() + holdPeriodMs).toISOString();
+      const transition = { status: 'CONFIRMED' as const, version, store, fulfilment, holdUntil, detail };
+      if (await recordTransition(db, { reservationId: input.reservationId, transition, notify })) return { store, holdUntil };
+      const recorded = await findReservation(db, input.reservationId);
+      const sameWrite = recorded?.version === version && recorded.agency_id === store.agencyId && recorded.hold_until;
+      return { store, holdUntil: sameWrite ? recorded.hold_until!.toISOString() : holdUntil };
+    },
+
+    /** Completes the store's assignment (slot freed) and records the reservation COMPLETED. */
+    async completeAtStore(input: { reservationId: string; round?: number; version: number }): Promise<void> {
+      await completeAssignment(input);
+      await recordTransition(db, { reservationId: input.reservationId, transition: { status: 'COMPLETED', version: input.version }, notify: 'COMPLETED' });
     },
 
     /** Releases the reservation's store slot (idempotent; safe when none was taken). */
     async releaseAssignment(input: { reservationId: string; round?: number }): Promise<void> {
       const res = await call('DELETE', `/assignments/${assignmentKey(input.reservationId, input.round)}`);
       if (!res.ok) throw new Error(`release answered ${res.status}`);
-    },
-
-    /** Marks the assignment completed (phone handed over), freeing the store's capacity. */
-    async completeAssignment(input: { reservationId: string; round?: number }): Promise<void> {
-      const res = await call('POST', `/assignments/${assignmentKey(input.reservationId, input.round)}/complete`);
-      if (res.status === 404) {
-        log.info('no store assignment to complete (central store delivery)');
-        return;
-      }
-      if (!res.ok) throw ApplicationFailure.nonRetryable(`complete answered ${res.status}`, 'AssignmentRejected');
     },
   };
 }

@@ -11,8 +11,6 @@ export interface ActivityDeps {
   assignmentUrl: string;
   /** Shared by every activity of the worker process; made here when not given. */
   breaker?: AssignmentBreaker;
-  webhookUrl?: string;
-  webhookSecret?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -21,7 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStockActivities(deps),
     ...createReservationActivities(deps),
     ...createAssignmentActivities({ ...deps, breaker }),
-    ...createNotificationActivities(deps),
+    ...createNotificationActivities(),
   };
 }
 

@@ -5,14 +5,29 @@ import { queueNotification } from '../db/repositories/notifications.js';
 import { applyTransition, type Transition } from '../db/repositories/reservations.js';
 import type { Database } from '../db/schema.js';
 
+export interface TransitionRecord {
+  reservationId: string;
+  transition: Transition;
+  notify?: NotificationKind;
+}
+
+/**
+ * Records a state the workflow reached, with the customer's notification, in one transaction;
+ * false when a write of the same or a higher version was there first.
+ */
+export async function recordTransition(db: Kysely<Database>, input: TransitionRecord): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const applied = await applyTransition(trx, input.reservationId, input.transition);
+    if (applied && input.notify) await queueNotification(trx, input.reservationId, input.notify);
+    return applied;
+  });
+}
+
 export function createReservationActivities({ db }: { db: Kysely<Database> }) {
   return {
     /** Records a state the workflow reached, with the customer's notification, in one transaction. */
-    async recordTransition(input: { reservationId: string; transition: Transition; notify?: NotificationKind }): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        const applied = await applyTransition(trx, input.reservationId, input.transition);
-        if (applied && input.notify) await queueNotification(trx, input.reservationId, input.notify);
-      });
+    async recordTransition(input: TransitionRecord): Promise<void> {
+      await recordTransition(db, input);
     },
 
     /** Queues a notification that is not a state change (the pickup reminder). */

@@ -162,8 +162,6 @@ export async function startWorker(
       db: deps.db,
       assignmentUrl: config.assignment.url,
       breaker,
-      webhookUrl: config.notifications.webhookUrl,
-      webhookSecret: config.notifications.webhookSecret,
     }),
     interceptors: { activity: [...(tracing?.activity ?? []), activityCompletionLog], workflowModules: tracing?.workflowModules },
     ...(tracing ? { sinks: tracing.sinks } : {}),
@@ -203,6 +201,7 @@ export async function startApi(
     temporal: deps.client,
     taskQueue: config.temporal.taskQueue,
     policy: config.policy,
+    admission: config.admission,
     log: deps.log,
     authSecret: deps.authSecret,
   });

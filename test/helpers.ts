@@ -18,6 +18,7 @@ import type { Database } from '../db/schema.js';
 import { createLogger } from '../shared/log.js';
 import { listen } from '../scripts/infra/http.js';
 import { openDatabase } from '../scripts/stack.js';
+import { startNotificationRelay } from '../workers/notification-relay.js';
 import { createReservationWorker } from '../workers/worker.js';
 
 let runtimeInstalled = false;
@@ -64,10 +65,19 @@ export async function startTestWorker(
     db,
     assignmentUrl: options.assignmentUrl,
     breaker: options.breaker ?? createAssignmentBreaker({ failures: 5, halfOpenAfterMs: 1_000 }),
-    webhookUrl: options.webhookUrl,
-    webhookSecret: options.webhookSecret,
   });
-  return startWorkerWith({ ...real, ...wrap(real) }, options.taskQueue);
+  const worker = await startWorkerWith({ ...real, ...wrap(real) }, options.taskQueue);
+  if (!options.webhookUrl) return worker;
+  // The worker's outbox relay. (The test database is shared: it may also deliver other suites'
+  // notifications to this webhook, so assertions pick their own reservations.)
+  const relay = startNotificationRelay(db, options, createLogger('relay-test', 'error'), 100);
+  return {
+    ...worker,
+    async stop() {
+      await relay.stop();
+      await worker.stop();
+    },
+  };
 }
 
 /** Runs a real worker whose activities are exactly `activities` (mocks for workflow tests). */
@@ -178,6 +188,18 @@ export async function activeAt(db: Kysely<Database>, agencyId: string): Promise<
   return row.active_count;
 }
 
+/**
+ * A customer's app: repeats the request while every unit left is held by decisions in flight
+ * (503 STOCK_HELD), after the Retry-After it was given, until it gets a decision.
+ */
+export async function whileHeld<T extends { status: number; body: { code?: string; retryAfterSeconds?: number } }>(send: () => Promise<T>): Promise<T> {
+  for (;;) {
+    const answer = await send();
+    if (answer.status !== 503 || answer.body.code !== 'STOCK_HELD') return answer;
+    await new Promise((r) => setTimeout(r, (answer.body.retryAfterSeconds ?? 1) * 1000));
+  }
+}
+
 export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await fn();
@@ -187,6 +209,13 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
     last = await fn();
   }
   return last;
+}
+
+/** What a local activity's marker in a history records about it (SDK Core's marker data). */
+export function localActivityMarker(attrs: { details?: Record<string, { payloads?: { data?: Uint8Array | null }[] | null }> | null }) {
+  const data = attrs.details?.data?.payloads?.[0]?.data;
+  if (!data) throw new Error('not a local activity marker');
+  return JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string; attempt: number };
 }
 
 /** Recorded workflow histories, replayed by `replay.test.ts` (re-record with `npm run record:histories`). */

@@ -221,7 +221,7 @@ describe('the worker process', () => {
     // The Temporal SDK's own metrics, from the runtime's Prometheus exporter.
     expect(sample(text, 'tshop_worker_sdk_metrics_up')).toBe(1);
     expect(text).toMatch(/^temporal_workflow_task_execution_latency_bucket\{/m);
-    expect(text).toMatch(/^temporal_activity_execution_latency_bucket\{.*activity_type="assignAgency"/m);
+    expect(text).toMatch(/^temporal_activity_execution_latency_bucket\{.*activity_type="assignStore"/m);
     expect(text).toMatch(/^temporal_request\{/m);
     // This process's breaker is closed.
     expect(sample(text, 'tshop_assignment_breaker_state{state="closed"}')).toBe(1);
@@ -235,7 +235,7 @@ describe('the worker process', () => {
     expect(fromApi).toContainEqual(expect.objectContaining({ msg: 'stock decision', workflowId, status: 'ACCEPTED' }));
     const activityLines = await eventually(
       async () => jsonLines(worker.stdout().split('\n')).filter((l) => l.reservationId === id && l.msg === 'activity completed'),
-      (ls) => ['reserveStock', 'assignAgency', 'recordTransition', 'deliverNotifications'].every((t) => ls.some((l) => l.activityType === t)),
+      (ls) => ['reserveStock', 'assignStore'].every((t) => ls.some((l) => l.activityType === t)),
     );
     for (const l of activityLines) {
       expect(l).toMatchObject({ level: 'info', component: 'worker', workflowId, workflowType: 'reservationWorkflow', sdkComponent: 'activity' });
@@ -323,7 +323,7 @@ describe('tracing', () => {
       expect(startSpan, JSON.stringify(spans.map((s) => [s.service, s.name]))).toBeDefined();
       // Workflow spans come from inside the workflow (through the worker's sink); its RunWorkflow span
       // ends only when the reservation does, so it is not expected here.
-      const expected = ['HandleUpdate:reserve', 'StartActivity:reserveStock', 'RunActivity:reserveStock', 'RunActivity:assignAgency'];
+      const expected = ['HandleUpdate:reserve', 'StartActivity:reserveStock', 'RunActivity:reserveStock', 'RunActivity:assignStore'];
       const ok = await waitUntil(
         async () => expected.every((name) => spans.some((s) => s.service === 'tshop-worker' && s.name === name && s.traceId === startSpan!.traceId)),
         15_000,

@@ -15,6 +15,7 @@ import { waitUntil } from '../scripts/infra/process.js';
 import { openDatabase } from '../scripts/stack.js';
 import { signToken } from '../shared/auth.js';
 import { reservationWorkflowId } from '../shared/contract.js';
+import { localActivityMarker } from './helpers.js';
 import { infraPids, killGroup, killQuietly, launch, type Launched } from './processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-topology-'));
@@ -120,14 +121,17 @@ it('two workers share the load, one is SIGKILLed without losing a reservation, a
   const replacement = worker('worker-c', '19373');
   await replacement.waitForOutput('worker polling');
   const slow = await newProduct('topology-slow', 5);
-  /** Holds the product's row lock, so the stock decision waits inside its activity until released. */
+  /**
+   * Locks the stock ledger against writes, so the stock decision (not the API's admission, which
+   * never writes it) waits inside its local activity until released.
+   */
   const holdStockRow = async () => {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     let locked!: () => void;
     const isLocked = new Promise<void>((r) => (locked = r));
     const done = db!.transaction().execute(async (trx) => {
-      await trx.selectFrom('products').select('id').where('id', '=', slow).forUpdate().execute();
+      await sql`lock table stock_ledger in exclusive mode`.execute(trx);
       locked();
       await released;
     });
@@ -135,7 +139,7 @@ it('two workers share the load, one is SIGKILLed without losing a reservation, a
     const waiting = () =>
       waitUntil(async () => {
         const { rows: w } = await sql<{ n: string }>`
-          select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'update "products"%'`.execute(db!);
+          select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike 'insert into "stock_ledger"%'`.execute(db!);
         return Number(w[0]!.n) > 0;
       }, 20_000, 100);
     return { waiting, release: async () => (release(), await done) };
@@ -150,18 +154,19 @@ it('two workers share the load, one is SIGKILLed without losing a reservation, a
   await lock.release();
   const [exitB, exitC] = await Promise.all([workerB.exit, replacement.exit]);
   expect([exitB.code, exitC.code]).toEqual([0, 0]);
-  // The activity attempt that was running when SIGTERM came completed; no retry was needed, and
-  // the waiting customer gets the decision once a worker is back.
+  // The (local) activity attempt that was running when SIGTERM came completed and its workflow task
+  // was reported by that worker; no retry was needed, and the waiting customer gets the decision.
   const restarted = worker('worker-d', '19374');
   await restarted.waitForOutput('worker polling');
   const answer = await pending;
   expect(answer.status).toBe(201);
   const { events } = await client.workflow.getHandle(reservationWorkflowId(answer.id!)).fetchHistory();
-  const stockAttempts = (events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reserveStock');
-  expect(stockAttempts).toHaveLength(1);
-  const started = (events ?? []).find((e) => e.activityTaskStartedEventAttributes && e.eventId! > stockAttempts[0]!.eventId!);
-  expect(started?.activityTaskStartedEventAttributes).toMatchObject({ attempt: 1 });
-  expect(['worker-b', 'worker-c']).toContain(started?.activityTaskStartedEventAttributes?.identity);
+  const decisions = (events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+  const decision = decisions.map((e) => localActivityMarker(e.markerRecordedEventAttributes!)).filter((m) => m.activity_type === 'reserveStock');
+  expect(decision).toEqual([expect.objectContaining({ attempt: 1 })]);
+  const reportedIn = String(decisions[0]!.markerRecordedEventAttributes!.workflowTaskCompletedEventId);
+  const reportedBy = (events ?? []).find((e) => String(e.eventId) === reportedIn);
+  expect(['worker-b', 'worker-c']).toContain(reportedBy?.workflowTaskCompletedEventAttributes?.identity);
 
   // The API: SIGTERM while a reservation waits for its decision; new connections are refused, the
   // waiting request is answered, then the process exits 0.

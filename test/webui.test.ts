@@ -300,7 +300,7 @@ describe('the Temporal Web UI, as an operator uses it', () => {
       const controls = {
         shownCustomerId: pages.includes(confirmedCustomer.id),
         fetchedInput: fetched.includes(`"customerId":"${confirmedCustomer.id}"`),
-        fetchedHistory: fetched.includes('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED') && fetched.includes('recordTransition'),
+        fetchedHistory: fetched.includes('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED') && fetched.includes('assignStore'),
         fetchedStateQuery: fetched.includes(`"agencyId":"${store.id}"`),
       };
       expect(controls).toEqual({ shownCustomerId: true, fetchedInput: true, fetchedHistory: true, fetchedStateQuery: true });

@@ -1,26 +1,53 @@
 /**
- * The outbox relay for reservations without a workflow (refused on arrival because the product was
- * sold out): their REJECTED notification is delivered here, by whichever worker replica locks it.
+ * The outbox relay: delivers every customer notification (written in the same transaction as the
+ * change it announces) to the notification webhook, in order per reservation, retrying until the
+ * webhook takes it. Any number of worker replicas may run one: they skip each other's rows.
  */
 import type { Kysely } from 'kysely';
-import { sendNotifications, type NotificationDeps } from '../activities/notification.js';
-import { lockUnsentWithoutWorkflow } from '../db/repositories/notifications.js';
-import type { Database, Notification } from '../db/schema.js';
+import { postNotification, type Webhook } from '../activities/notification.js';
+import { lockNextUnsent, markRefused, markSent } from '../db/repositories/notifications.js';
+import { findContacts } from '../db/repositories/reservations.js';
+import type { Database, Db, Notification } from '../db/schema.js';
 import type { Logger } from '../shared/log.js';
 
 const BATCH = 100;
+/** Webhook calls in flight at once (each reservation has at most one in a batch). */
+const PARALLEL = 16;
 
 export interface NotificationRelay {
   stop(): Promise<void>;
 }
 
-/** Polls the outbox every `intervalMs`; after a webhook failure it backs off up to a minute. */
-export function startNotificationRelay(
-  db: Kysely<Database>,
-  webhook: Omit<NotificationDeps, 'db'>,
-  log: Logger,
-  intervalMs = 1_000,
-): NotificationRelay {
+/** Sends each notification (or logs it, without a webhook); returns the ids sent and the first refusal. */
+async function send(db: Db, webhook: Webhook, rows: Notification[], log: Logger) {
+  if (!webhook.webhookUrl) {
+    for (const n of rows) log.info('notification (no NOTIFY_WEBHOOK_URL set)', { reservationId: n.reservation_id, kind: n.kind, message: n.message_en });
+    return { sent: rows.map((n) => n.id), refused: [] as string[], error: undefined };
+  }
+  const contacts = new Map((await findContacts(db, [...new Set(rows.map((n) => n.reservation_id))])).map((c) => [c.reservation_id, c]));
+  const sent: string[] = [];
+  const refused: string[] = [];
+  let error: unknown;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(PARALLEL, rows.length) }, async () => {
+      while (next < rows.length) {
+        const n = rows[next++]!;
+        try {
+          await postNotification(webhook, n, contacts.get(n.reservation_id));
+          sent.push(n.id);
+        } catch (err) {
+          refused.push(n.id);
+          error ??= err;
+        }
+      }
+    }),
+  );
+  return { sent, refused, error };
+}
+
+/** Polls the outbox every `intervalMs` (at once again after a batch that sent something); backs off after refusals. */
+export function startNotificationRelay(db: Kysely<Database>, webhook: Webhook, log: Logger, intervalMs = 500): NotificationRelay {
   let stopped = false;
   let failures = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -28,28 +55,22 @@ export function startNotificationRelay(
 
   const runBatch = () =>
     db.transaction().execute(async (trx) => {
-      const rows = await lockUnsentWithoutWorkflow(trx, BATCH);
-      const byReservation = new Map<string, Notification[]>();
-      for (const n of rows) byReservation.set(n.reservation_id, [...(byReservation.get(n.reservation_id) ?? []), n]);
-      for (const pending of byReservation.values()) {
-        // A refusal stops the batch but keeps what was sent before it (and the counted attempt).
-        const failed = await sendNotifications(trx, webhook, pending, (f) => log.info('notification (no NOTIFY_WEBHOOK_URL set)', f)).then(
-          () => undefined,
-          (err: unknown) => err,
-        );
-        if (failed) return { failed, full: false };
-      }
-      return { failed: undefined, full: rows.length === BATCH };
+      const rows = await lockNextUnsent(trx, BATCH);
+      const outcome = await send(trx, webhook, rows, log);
+      await markSent(trx, outcome.sent);
+      await markRefused(trx, outcome.refused);
+      return outcome;
     });
 
   const loop = (async () => {
     while (!stopped) {
       let delay = intervalMs;
       try {
-        const { failed, full } = await runBatch();
-        if (failed) throw failed;
+        const { sent, error } = await runBatch();
+        if (error) throw error;
         failures = 0;
-        if (full) delay = 0;
+        // The next notification of a reservation just served may be waiting behind it.
+        if (sent.length > 0) delay = 0;
       } catch (err) {
         failures++;
         delay = Math.min(60_000, intervalMs * 2 ** failures);

@@ -36,35 +36,39 @@ export async function listNotifications(db: Db, reservationId: string) {
   return db.selectFrom('notifications').selectAll().where('reservation_id', '=', reservationId).orderBy('id').execute();
 }
 
-export async function unsentNotifications(db: Db, reservationId: string) {
-  return db
-    .selectFrom('notifications')
-    .selectAll()
-    .where('reservation_id', '=', reservationId)
-    .where('sent_at', 'is', null)
-    .orderBy('id')
-    .execute();
+/** Marks notifications delivered, counting the attempt. */
+export async function markSent(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('notifications').set({ attempts: sql`attempts + 1`, sent_at: sql`now()` }).where('id', 'in', ids).execute();
 }
 
-export async function markNotification(db: Db, id: string, outcome: 'SENT' | 'FAILED'): Promise<void> {
-  await db
-    .updateTable('notifications')
-    .set({ attempts: sql`attempts + 1`, ...(outcome === 'SENT' ? { sent_at: sql`now()` } : {}) })
-    .where('id', '=', id)
-    .execute();
+/** Counts a delivery attempt the receiver refused; the notification stays unsent. */
+export async function markRefused(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('notifications').set({ attempts: sql`attempts + 1` }).where('id', 'in', ids).execute();
 }
 
 /**
- * Locks (until the transaction ends) a batch of unsent notifications of reservations that have no
- * workflow to deliver them: those refused on arrival. Replicas skip each other's locked rows.
+ * Locks (until the transaction ends) the oldest unsent notification of up to `limit` reservations.
+ * Replicas skip each other's locked rows, and a reservation's later notifications wait until its
+ * earlier ones are sent, so each customer hears of their changes in order.
  */
-export async function lockUnsentWithoutWorkflow(trx: Db, limit: number): Promise<Notification[]> {
+export async function lockNextUnsent(trx: Db, limit: number): Promise<Notification[]> {
   return trx
     .selectFrom('notifications as n')
-    .innerJoin('reservations as r', 'r.id', 'n.reservation_id')
     .selectAll('n')
-    .where('r.workflow_id', 'is', null)
     .where('n.sent_at', 'is', null)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('notifications as e')
+            .select('e.id')
+            .whereRef('e.reservation_id', '=', 'n.reservation_id')
+            .where('e.sent_at', 'is', null)
+            .whereRef('e.id', '<', 'n.id'),
+        ),
+      ),
+    )
     .orderBy('n.id')
     .limit(limit)
     .forUpdate('n')
