@@ -1,8 +1,8 @@
 /** Bearer tokens: HS256 JWTs carrying a subject and a role (and, for store staff, the store). */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sign, verify } from 'hono/jwt';
+import { sign } from 'hono/jwt';
 
 export const ROLES = ['customer', 'agency', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -31,15 +31,35 @@ export async function signToken(secret: string, principal: Principal, ttlSeconds
   );
 }
 
-/** Verifies signature, issuer and expiry; undefined for anything that is not a valid token of ours. */
+/**
+ * Verifies signature, issuer and expiry; undefined for anything that is not a valid token of ours.
+ * Checked here with one HMAC: hono/jwt's verify goes through WebCrypto and imports the key on every
+ * call, which cost 0.3 ms of CPU per request in a launch burst.
+ */
 export async function verifyToken(secret: string, token: string): Promise<Principal | undefined> {
+  const [header, payload, signature, extra] = token.split('.');
+  if (!header || !payload || !signature || extra !== undefined) return undefined;
+  if (segment(header)?.alg !== 'HS256') return undefined;
+  const expected = Buffer.from(createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url'));
+  const given = Buffer.from(signature);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  const claims = segment(payload);
+  const now = Math.floor(Date.now() / 1000);
+  if (!claims || claims.iss !== ISSUER) return undefined;
+  if ((typeof claims.exp === 'number' && claims.exp <= now) || (typeof claims.nbf === 'number' && claims.nbf > now)) return undefined;
+  if (typeof claims.iat === 'number' && claims.iat > now) return undefined;
+  const sub = typeof claims.sub === 'string' && claims.sub.length > 0 && claims.sub.length <= 64 ? claims.sub : undefined;
+  if (!sub) return undefined;
+  if (claims.role === 'customer' || claims.role === 'admin') return { role: claims.role, sub };
+  if (claims.role === 'agency' && typeof claims.agency === 'string' && claims.agency) return { role: 'agency', sub, agencyId: claims.agency };
+  return undefined;
+}
+
+/** A JWT header or payload: base64url JSON of an object, else undefined. */
+function segment(part: string): Record<string, unknown> | undefined {
   try {
-    const claims = await verify(token, secret, { alg: 'HS256', iss: ISSUER });
-    const sub = typeof claims.sub === 'string' && claims.sub.length > 0 && claims.sub.length <= 64 ? claims.sub : undefined;
-    if (!sub) return undefined;
-    if (claims.role === 'customer' || claims.role === 'admin') return { role: claims.role, sub };
-    if (claims.role === 'agency' && typeof claims.agency === 'string' && claims.agency) return { role: 'agency', sub, agencyId: claims.agency };
-    return undefined;
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }

@@ -207,7 +207,19 @@ describe('who may do what', () => {
       await sign({ iss: 'tshop-reserve', sub: 'x', role: 'agency', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'), // no store
       `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: 'tshop-reserve', sub: 'x', role: 'admin' })).toString('base64url')}.`,
       'not-a-token',
+      await sign({ iss: 'someone-else', sub: 'x', role: 'admin', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'),
+      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'admin', nbf: now + 600, exp: now + 900 }, TEST_JWT_SECRET, 'HS256'), // not yet valid
+      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'admin', iat: now + 600, exp: now + 900 }, TEST_JWT_SECRET, 'HS256'), // issued in the future
+      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'admin', exp: now + 60 }, TEST_JWT_SECRET, 'HS512'), // not our algorithm
     ];
+    // A customer's token whose payload was swapped for an admin's, signature kept.
+    const [header, , signature] = (await signToken(TEST_JWT_SECRET, customer('c-1'))).split('.');
+    const adminPayload = (await signToken(TEST_JWT_SECRET, ADMIN)).split('.')[1];
+    forged.push(`${header}.${adminPayload}.${signature}`);
+    // The same signature written differently (the last character's unused bits changed).
+    const valid = await signToken(TEST_JWT_SECRET, customer('c-1'));
+    const last = valid.at(-1)!;
+    forged.push(`${valid.slice(0, -1)}${last === 'A' ? 'B' : 'A'}`);
     for (const token of forged) {
       const r = await call(null, 'GET', '/products', {}, { headers: { authorization: `Bearer ${token}` } });
       expect(r.status).toBe(401);
