@@ -2,7 +2,8 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Kysely } from 'kysely';
-import { findContact, findReservation } from '../db/repositories/reservations.js';
+import { outboxEntry } from '../db/repositories/notifications.js';
+import { applyTransition, findContact, findReservation, findWhereAndWhat } from '../db/repositories/reservations.js';
 import type { Database } from '../db/schema.js';
 import { assignmentKey, type AssignedStore, type Fulfilment } from '../shared/contract.js';
 import { recordTransition } from './reservation.js';
@@ -95,18 +96,20 @@ export function createAssignmentActivities({ db, assignmentUrl, breaker, request
     }
   };
 
-  /** Asks the assignment service for the best store near the customer (idempotent per reservation). */
-  const assignAgency = async (input: { reservationId: string; round?: number }): Promise<AssignedStore> => {
-    const contact = await findContact(db, input.reservationId);
-    const location =
-      contact?.latitude != null && contact.longitude != null ? { latitude: contact.latitude, longitude: contact.longitude } : DEFAULT_LOCATION;
+  /** Asks the assignment service for the best store near `at` (Seoul City Hall if unknown); idempotent per key. */
+  const requestStore = async (input: { reservationId: string; round?: number }, at: { latitude: number | null; longitude: number | null } | undefined) => {
+    const location = at?.latitude != null && at.longitude != null ? { latitude: at.latitude, longitude: at.longitude } : DEFAULT_LOCATION;
     const res = await call('POST', '/assignments', { reservationId: assignmentKey(input.reservationId, input.round), ...location });
     const body = (await res.json()) as { agencyId?: string; agencyName?: string; distanceKm?: number; code?: string };
-    if (res.ok) return { agencyId: body.agencyId!, agencyName: body.agencyName!, distanceKm: body.distanceKm ?? null, fallback: false };
+    if (res.ok) return { agencyId: body.agencyId!, agencyName: body.agencyName!, distanceKm: body.distanceKm ?? null, fallback: false } satisfies AssignedStore;
     if (res.status === 409) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
     if (res.status === 410) throw ApplicationFailure.nonRetryable('the assignment was already released', 'AssignmentReleased');
     throw ApplicationFailure.nonRetryable(`assignment rejected: ${res.status} ${body.code ?? ''}`, 'AssignmentRejected');
   };
+
+  /** The same for the contact's location (reservations started before the lean shape call it). */
+  const assignAgency = async (input: { reservationId: string; round?: number }): Promise<AssignedStore> =>
+    requestStore(input, await findContact(db, input.reservationId));
 
   /** Marks the assignment completed (phone handed over), freeing the store's capacity. */
   const completeAssignment = async (input: { reservationId: string; round?: number }): Promise<void> => {
@@ -128,11 +131,14 @@ export function createAssignmentActivities({ db, assignmentUrl, breaker, request
      * the same store (assign is idempotent per key) and returns the hold deadline first recorded.
      */
     async assignStore(input: { reservationId: string; round?: number; confirm: ConfirmationRequest }): Promise<Confirmation> {
-      const store = await assignAgency(input);
+      const { reservationId } = input;
+      const found = await findWhereAndWhat(db, reservationId);
+      const store = await requestStore(input, found);
       const { version, fulfilment, holdPeriodMs, notify, detail } = input.confirm;
       const holdUntil = new Date(Date.now() + holdPeriodMs).toISOString();
       const transition = { status: 'CONFIRMED' as const, version, store, fulfilment, holdUntil, detail };
-      if (await recordTransition(db, { reservationId: input.reservationId, transition, notify })) return { store, holdUntil };
+      const notification = outboxEntry(notify, { reservationId, productName: found?.product_name ?? '', status: 'CONFIRMED', fulfilment, store, holdUntil });
+      if (await applyTransition(db, reservationId, transition, notification)) return { store, holdUntil };
       const recorded = await findReservation(db, input.reservationId);
       const sameWrite = recorded?.version === version && recorded.agency_id === store.agencyId && recorded.hold_until;
       return { store, holdUntil: sameWrite ? recorded.hold_until!.toISOString() : holdUntil };

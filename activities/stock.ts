@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
 import type { ReservationInput } from '../shared/contract.js';
 import { releaseClaim } from '../db/repositories/admission.js';
-import { queueNotification } from '../db/repositories/notifications.js';
+import { outboxEntry, queueNotification } from '../db/repositories/notifications.js';
 import { findProduct } from '../db/repositories/products.js';
 import { applyTransition, findReservation, insertReservation, readModelRow, type Transition } from '../db/repositories/reservations.js';
 import { findStockMove, putBackStock, recordStockMove, stockKeys, takeStock } from '../db/repositories/stock.js';
@@ -27,13 +27,13 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         }
         await releaseClaim(trx, input.reservationId);
         const row = readModelRow(input, 1);
-        const left = await takeStock(trx, input.productId, input.quantity);
-        if (left === undefined) {
-          if (!(await findProduct(trx, input.productId))) {
-            throw ApplicationFailure.nonRetryable(`product ${input.productId} does not exist`, 'UnknownProduct');
-          }
-          await insertReservation(trx, { ...row, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' });
-          await queueNotification(trx, input.reservationId, 'REJECTED');
+        const facts = { reservationId: row.id, fulfilment: row.fulfilment };
+        const taken = await takeStock(trx, input.productId, input.quantity);
+        if (!taken) {
+          const product = await findProduct(trx, input.productId);
+          if (!product) throw ApplicationFailure.nonRetryable(`product ${input.productId} does not exist`, 'UnknownProduct');
+          const notification = outboxEntry('REJECTED', { ...facts, productName: product.name, status: 'REJECTED' });
+          await insertReservation(trx, { ...row, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' }, { notification });
           return { accepted: false, reason: 'OUT_OF_STOCK' };
         }
         // Concurrent duplicate attempts collide on the ledger key and roll back their UPDATE.
@@ -44,8 +44,8 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
           delta: -input.quantity,
           key: stockKeys.reserve(input.reservationId),
         });
-        await insertReservation(trx, { ...row, status: 'ACCEPTED' });
-        await queueNotification(trx, input.reservationId, 'ACCEPTED');
+        const notification = outboxEntry('ACCEPTED', { ...facts, productName: taken.name, status: 'ACCEPTED' });
+        await insertReservation(trx, { ...row, status: 'ACCEPTED' }, { notification });
         return { accepted: true };
       });
     },

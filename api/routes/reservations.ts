@@ -7,7 +7,8 @@ import {
 } from '@temporalio/client';
 import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
-import { listNotifications, queueNotification } from '../../db/repositories/notifications.js';
+import { listNotifications, outboxEntry } from '../../db/repositories/notifications.js';
+import type { Db } from '../../db/schema.js';
 import { claimIdempotencyKey } from '../../db/repositories/idempotency.js';
 import { admit } from '../../db/repositories/admission.js';
 import {
@@ -16,7 +17,6 @@ import {
   lastKnownLocation,
   listReservations,
   readModelRow,
-  saveContact,
   type ContactRow,
 } from '../../db/repositories/reservations.js';
 import {
@@ -144,43 +144,48 @@ export function reservationRoutes(deps: AppDeps) {
 
   type Entry = { kind: 'admitted'; productName: string } | { kind: 'sold-out' } | { kind: 'replay' };
 
+  type Keyed = { principal: string; key: string; requestHash: string };
+
   /**
-   * Lets a request in, or not, in one transaction: claims its Idempotency-Key (a repeat is answered
-   * from the first request), then claims its units. Sold out: the rejection is recorded with the
-   * contact and the customer's notification. Held: nothing is kept (the key neither), so the
-   * customer's repeat is a new attempt.
+   * Lets a request in, or not: claims its Idempotency-Key (a repeat is answered from the first
+   * request), then its units, saving the contact with them. Sold out: the rejection is recorded
+   * with the contact and the customer's notification. Held: nothing is kept (the key neither, as
+   * a keyed request runs in one transaction), so the customer's repeat is a new attempt.
    */
-  const admitRequest = (input: ReservationInput, contact: ContactRow, keyed?: { principal: string; key: string; requestHash: string }) =>
-    deps.db.transaction().execute(async (trx): Promise<Entry> => {
-      if (keyed) {
-        const claim = await claimIdempotencyKey(trx, { scope: 'reserve', ...keyed, resourceId: input.reservationId });
-        if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different reservation');
-        if (claim.outcome === 'REPLAY') return { kind: 'replay' };
+  const admitRequest = (input: ReservationInput, contact: ContactRow, keyed?: Keyed) =>
+    keyed ? deps.db.transaction().execute((trx) => enter(trx, input, contact, keyed)) : enter(deps.db, input, contact);
+
+  const enter = async (db: Db, input: ReservationInput, contact: ContactRow, keyed?: Keyed): Promise<Entry> => {
+    if (keyed) {
+      const claim = await claimIdempotencyKey(db, { scope: 'reserve', ...keyed, resourceId: input.reservationId });
+      if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different reservation');
+      if (claim.outcome === 'REPLAY') return { kind: 'replay' };
+    }
+    const claim = { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: admissionPolicy.leaseMs };
+    const admission = await admit(db, claim, contact);
+    switch (admission.outcome) {
+      case 'UNKNOWN_PRODUCT':
+        throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${input.productId} does not exist`);
+      case 'HELD':
+        throw new Problem(
+          503,
+          'STOCK_HELD',
+          `every unit of product ${input.productId} left is held by reservations being decided right now; nothing was recorded. ` +
+            `Repeat the request in ${admissionPolicy.retryAfterSeconds} s: a unit comes free if a decision fails or a reservation is cancelled`,
+          { retryAfterSeconds: admissionPolicy.retryAfterSeconds },
+          { 'Retry-After': String(admissionPolicy.retryAfterSeconds) },
+        );
+      case 'SOLD_OUT': {
+        // Refused without a workflow; the worker's outbox relay sends the REJECTED notification.
+        const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
+        const notification = outboxEntry('REJECTED', { reservationId: row.id, productName: admission.product.name, status: row.status, fulfilment: row.fulfilment });
+        await insertReservation(db, row, { ifAbsent: true, contact, notification });
+        return { kind: 'sold-out' };
       }
-      const admission = await admit(trx, { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: admissionPolicy.leaseMs });
-      switch (admission.outcome) {
-        case 'UNKNOWN_PRODUCT':
-          throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${input.productId} does not exist`);
-        case 'HELD':
-          throw new Problem(
-            503,
-            'STOCK_HELD',
-            `every unit of product ${input.productId} left is held by reservations being decided right now; nothing was recorded. ` +
-              `Repeat the request in ${admissionPolicy.retryAfterSeconds} s: a unit comes free if a decision fails or a reservation is cancelled`,
-            { retryAfterSeconds: admissionPolicy.retryAfterSeconds },
-            { 'Retry-After': String(admissionPolicy.retryAfterSeconds) },
-          );
-        case 'SOLD_OUT':
-          // Refused without a workflow; the worker's outbox relay sends the REJECTED notification.
-          await saveContact(trx, contact);
-          await insertReservation(trx, { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' });
-          await queueNotification(trx, input.reservationId, 'REJECTED');
-          return { kind: 'sold-out' };
-        case 'ADMITTED':
-          await saveContact(trx, contact);
-          return { kind: 'admitted', productName: admission.product.name };
-      }
-    });
+      case 'ADMITTED':
+        return { kind: 'admitted', productName: admission.product.name };
+    }
+  };
 
   /** Starts the workflow (or joins it, for a keyed repeat) and waits for its stock decision. */
   const decide = async (input: ReservationInput, productName: string | undefined, keyed: boolean, log: Logger) => {

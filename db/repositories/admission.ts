@@ -7,6 +7,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../schema.js';
+import { contactFrom, type ContactRow } from './reservations.js';
 
 export type Admission =
   | { outcome: 'ADMITTED'; product: { id: number; name: string } }
@@ -24,8 +25,8 @@ export interface ClaimRequest {
   leaseMs: number;
 }
 
-/** Claims `quantity` units for a reservation if that many are unclaimed; one statement. */
-async function tryClaim(db: Db, c: ClaimRequest) {
+/** Claims `quantity` units for a reservation if that many are unclaimed (saving its contact then); one statement. */
+async function tryClaim(db: Db, c: ClaimRequest, contact?: ContactRow) {
   const { rows } = await sql<{ id: number; name: string; stock: number; admitted: boolean }>`
     with admitted as (
       update products set claimed = claimed + ${c.quantity}
@@ -34,21 +35,22 @@ async function tryClaim(db: Db, c: ClaimRequest) {
     ), claim as (
       insert into stock_claims (reservation_id, product_id, quantity, expires_at)
       select ${c.reservationId}::text, id, ${c.quantity}::int, now() + ${c.leaseMs}::int * interval '1 millisecond' from admitted
-      returning reservation_id
-    )
+      returning reservation_id as id
+    )${contact ? sql`, contact as (${contactFrom('claim', contact)})` : sql``}
     select p.id, p.name, p.stock, exists (select 1 from claim) as admitted
     from products p where p.id = ${c.productId}`.execute(db);
   return rows[0];
 }
 
 /**
- * Admits a request (claiming its units), or says why not. Expired claims of the product are swept
- * before answering HELD, so a lost claim holds its units for at most its lease.
+ * Admits a request (claiming its units, and saving the customer's contact with the claim), or says
+ * why not. Expired claims of the product are swept before answering HELD, so a lost claim holds
+ * its units for at most its lease.
  */
-export async function admit(db: Db, c: ClaimRequest): Promise<Admission> {
+export async function admit(db: Db, c: ClaimRequest, contact?: ContactRow): Promise<Admission> {
   let row;
   try {
-    row = await tryClaim(db, c);
+    row = await tryClaim(db, c, contact);
   } catch (err) {
     // The reservation already holds a claim (a repeat of the same request): it is admitted.
     if ((err as { code?: string }).code !== '23505') throw err;
@@ -59,7 +61,7 @@ export async function admit(db: Db, c: ClaimRequest): Promise<Admission> {
   const product = { id: row.id, name: row.name };
   if (row.admitted) return { outcome: 'ADMITTED', product };
   if (row.stock < c.quantity) return { outcome: 'SOLD_OUT', product };
-  if ((await sweepExpiredClaims(db, c.productId)) > 0 && (await tryClaim(db, c))?.admitted) return { outcome: 'ADMITTED', product };
+  if ((await sweepExpiredClaims(db, c.productId)) > 0 && (await tryClaim(db, c, contact))?.admitted) return { outcome: 'ADMITTED', product };
   return { outcome: 'HELD', product };
 }
 

@@ -1,35 +1,65 @@
 /** The notification outbox: rows written with state changes, delivered and marked by an activity. */
 import { sql } from 'kysely';
-import type { NotificationKind } from '../../shared/contract.js';
+import { CENTRAL_STORE, type NotificationKind } from '../../shared/contract.js';
 import { notificationText } from '../../shared/messages.js';
 import type { Db, Notification } from '../schema.js';
 
-/** Queues a notification for a reservation (once per kind), composed from the read model. */
+/** One outbox row: what the customer is told about a change, composed from the change's facts. */
+export interface OutboxEntry {
+  kind: NotificationKind;
+  message: { ko: string; en: string };
+  /** Delivered with the message: the state it announces. */
+  payload: { status: string; agencyId: string | null; fulfilment: string };
+}
+
+export interface ChangeFacts {
+  reservationId: string;
+  productName: string;
+  status: string;
+  fulfilment: string;
+  store?: { agencyId: string; agencyName: string } | null;
+  holdUntil?: string | null;
+}
+
+export function outboxEntry(kind: NotificationKind, f: ChangeFacts): OutboxEntry {
+  const message = notificationText(kind, {
+    reservationId: f.reservationId,
+    productName: f.productName,
+    storeName: f.store?.agencyName ?? null,
+    fallback: f.store?.agencyId === CENTRAL_STORE.agencyId,
+    holdUntil: f.holdUntil ?? null,
+  });
+  return { kind, message, payload: { status: f.status, agencyId: f.store?.agencyId ?? null, fulfilment: f.fulfilment } };
+}
+
+/** Queues a notification for a reservation (once per kind), composed from the read model as it is now. */
 export async function queueNotification(db: Db, reservationId: string, kind: NotificationKind): Promise<void> {
   const r = await db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
-    .select(['r.id', 'r.status', 'r.agency_id', 'r.agency_name', 'r.fulfilment', 'r.hold_until', 'p.name as product_name'])
+    .select(['r.status', 'r.agency_id', 'r.agency_name', 'r.fulfilment', 'r.hold_until', 'p.name as product_name'])
     .where('r.id', '=', reservationId)
     .executeTakeFirstOrThrow();
-  const text = notificationText(kind, {
+  const entry = outboxEntry(kind, {
     reservationId,
     productName: r.product_name,
-    storeName: r.agency_name,
-    fallback: r.agency_id === 'central-online',
+    status: r.status,
+    fulfilment: r.fulfilment,
+    store: r.agency_id ? { agencyId: r.agency_id, agencyName: r.agency_name ?? r.agency_id } : null,
     holdUntil: r.hold_until?.toISOString() ?? null,
   });
   await db
     .insertInto('notifications')
-    .values({
-      reservation_id: reservationId,
-      kind,
-      message_ko: text.ko,
-      message_en: text.en,
-      payload: JSON.stringify({ status: r.status, agencyId: r.agency_id, fulfilment: r.fulfilment }),
-    })
+    .values({ reservation_id: reservationId, kind, message_ko: entry.message.ko, message_en: entry.message.en, payload: JSON.stringify(entry.payload) })
     .onConflict((oc) => oc.columns(['reservation_id', 'kind']).doNothing())
     .execute();
+}
+
+/** A CTE that queues `entry` for the reservation ids selected by `from` (once per kind); for statements that change the read model. */
+export function queueFrom(from: string, entry: OutboxEntry) {
+  return sql<Record<string, unknown>>`insert into notifications (reservation_id, kind, message_ko, message_en, payload)
+    select id, ${entry.kind}::text, ${entry.message.ko}::text, ${entry.message.en}::text, ${JSON.stringify(entry.payload)}::jsonb from ${sql.table(from)}
+    on conflict (reservation_id, kind) do nothing`;
 }
 
 export async function listNotifications(db: Db, reservationId: string) {

@@ -1,7 +1,9 @@
 /** The reservation read model: rows, contacts (personal data) and the status timeline. */
 import { sql } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { reservationWorkflowId, type Fulfilment, type ReservationInput, type ReservationStatus } from '../../shared/contract.js';
 import type { Db, Reservation } from '../schema.js';
+import { queueFrom, type OutboxEntry } from './notifications.js';
 
 export interface NewReservationRow {
   id: string;
@@ -28,28 +30,27 @@ export function readModelRow(input: ReservationInput, version: number) {
   };
 }
 
-/** Inserts a reservation and its first timeline event; with `ifAbsent`, returns false if it exists. */
-export async function insertReservation(db: Db, r: NewReservationRow, opts: { ifAbsent?: boolean } = {}): Promise<boolean> {
-  const inserted = await db
-    .insertInto('reservations')
-    .values({
-      id: r.id,
-      workflow_id: r.workflowId,
-      product_id: r.productId,
-      quantity: r.quantity,
-      customer_id: r.customerId,
-      fulfilment: r.fulfilment,
-      status: r.status,
-      version: r.version,
-      reject_reason: r.rejectReason ?? null,
-      cancel_reason: null,
-    })
-    .$if(opts.ifAbsent === true, (q) => q.onConflict((oc) => oc.column('id').doNothing()))
-    .returning('id')
-    .executeTakeFirst();
-  if (!inserted) return false;
-  await addReservationEvent(db, r.id, r.status, r.rejectReason ?? null);
-  return true;
+/**
+ * Inserts a reservation with its first timeline event, and in the same statement its customer's
+ * contact and notification when given; with `ifAbsent`, returns false (writing nothing) if it exists.
+ */
+export async function insertReservation(
+  db: Db,
+  r: NewReservationRow,
+  also: { ifAbsent?: boolean; contact?: ContactRow; notification?: OutboxEntry } = {},
+): Promise<boolean> {
+  const { contact, notification } = also;
+  const { rows } = await sql<{ inserted: number }>`
+    with r as (
+      insert into reservations (id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason)
+      values (${r.id}, ${r.workflowId}, ${r.productId}, ${r.quantity}, ${r.customerId}, ${r.fulfilment}, ${r.status}, ${r.version}, ${r.rejectReason ?? null})
+      ${also.ifAbsent ? sql`on conflict (id) do nothing` : sql``}
+      returning id
+    ), e as (
+      insert into reservation_events (reservation_id, status, detail) select id, ${r.status}::text, ${r.rejectReason ?? null}::text from r
+    )${contact ? sql`, c as (${contactFrom('r', contact)})` : sql``}${notification ? sql`, n as (${queueFrom('r', notification)})` : sql``}
+    select count(*)::int as inserted from r`.execute(db);
+  return rows[0]!.inserted > 0;
 }
 
 export async function findReservation(db: Db, id: string): Promise<Reservation | undefined> {
@@ -67,36 +68,37 @@ export interface Transition {
 }
 
 /**
- * Moves the read model to a new state, unless a write with the same or a higher version already
- * landed (a retried or late activity never overwrites newer state). Returns whether it applied.
+ * Moves the read model to a new state, with its timeline event and (when given) the customer's
+ * notification, in one statement, unless a write with the same or a higher version already landed
+ * (a retried or late activity never overwrites newer state). Returns whether it applied.
  */
-export async function applyTransition(db: Db, id: string, t: Transition): Promise<boolean> {
-  const updated = await db
-    .updateTable('reservations')
-    .set({
-      status: t.status,
-      version: t.version,
-      updated_at: sql`now()`,
-      ...(t.store !== undefined
-        ? { agency_id: t.store?.agencyId ?? null, agency_name: t.store?.agencyName ?? null, agency_distance_km: t.store?.distanceKm ?? null }
-        : {}),
-      ...(t.fulfilment !== undefined ? { fulfilment: t.fulfilment } : {}),
-      ...(t.holdUntil !== undefined ? { hold_until: t.holdUntil } : {}),
-      ...(t.cancelReason !== undefined ? { cancel_reason: t.cancelReason } : {}),
-    })
-    .where('id', '=', id)
-    .where('version', '<', t.version)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) === 0) return false;
-  await addReservationEvent(db, id, t.status, t.detail ?? t.cancelReason ?? null);
-  return true;
-}
-
-async function addReservationEvent(db: Db, id: string, status: ReservationStatus, detail: string | null) {
-  await db
-    .insertInto('reservation_events')
-    .values({ reservation_id: id, status, detail })
-    .execute();
+export async function applyTransition(db: Db, id: string, t: Transition, notification?: OutboxEntry): Promise<boolean> {
+  const row = await db
+    .with('u', (q) =>
+      q
+        .updateTable('reservations')
+        .set({
+          status: t.status,
+          version: t.version,
+          updated_at: sql`now()`,
+          ...(t.store !== undefined
+            ? { agency_id: t.store?.agencyId ?? null, agency_name: t.store?.agencyName ?? null, agency_distance_km: t.store?.distanceKm ?? null }
+            : {}),
+          ...(t.fulfilment !== undefined ? { fulfilment: t.fulfilment } : {}),
+          ...(t.holdUntil !== undefined ? { hold_until: t.holdUntil } : {}),
+          ...(t.cancelReason !== undefined ? { cancel_reason: t.cancelReason } : {}),
+        })
+        .where('id', '=', id)
+        .where('version', '<', t.version)
+        .returning('id'),
+    )
+    // (Raw CTE bodies need their own parentheses.)
+    .with('e', () => sql`(insert into reservation_events (reservation_id, status, detail) select id, ${t.status}::text, ${t.detail ?? t.cancelReason ?? null}::text from u)`)
+    .with('n', () => sql<Record<string, unknown>>`(${notification ? queueFrom('u', notification) : sql`select 1`})`)
+    .selectFrom('u')
+    .select(sql<number>`count(*)::int`.as('applied'))
+    .executeTakeFirstOrThrow();
+  return row.applied > 0;
 }
 
 const viewColumns = [
@@ -104,23 +106,21 @@ const viewColumns = [
   'p.sku as product_sku',
 ] as const;
 
-/** The reservation as the customer centre shows it: with product, store and timeline. */
+/** The reservation as the customer centre shows it: with product, store and timeline (one query). */
 export async function getReservationView(db: Db, id: string) {
   const row = await db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
     .selectAll('r')
     .select(viewColumns)
+    .select((eb) =>
+      jsonArrayFrom(eb.selectFrom('reservation_events as e').select(['e.status', 'e.detail', 'e.created_at']).whereRef('e.reservation_id', '=', 'r.id').orderBy('e.id')).as('events'),
+    )
     .where('r.id', '=', id)
     .executeTakeFirst();
   if (!row) return undefined;
-  const events = await db
-    .selectFrom('reservation_events')
-    .select(['status', 'detail', 'created_at'])
-    .where('reservation_id', '=', id)
-    .orderBy('id')
-    .execute();
-  return { ...row, events };
+  // JSON carries the timestamps as text.
+  return { ...row, events: row.events.map((e) => ({ ...e, created_at: new Date(e.created_at) })) };
 }
 
 export interface ReservationFilter {
@@ -169,6 +169,13 @@ export interface ContactRow {
   longitude: number | null;
 }
 
+/** A CTE that stores the contact for the reservation ids selected by `from` (the first write wins). */
+export function contactFrom(from: string, c: ContactRow) {
+  return sql`insert into reservation_contacts (reservation_id, customer_id, name, phone, district, latitude, longitude)
+    select id, ${c.customerId}::text, ${c.name}::text, ${c.phone}::text, ${c.district}::text, ${c.latitude}::float8, ${c.longitude}::float8
+    from ${sql.table(from)} on conflict (reservation_id) do nothing`;
+}
+
 /** Stores the customer's contact for a reservation id; the first write wins (retries are no-ops). */
 export async function saveContact(db: Db, c: ContactRow): Promise<void> {
   await db
@@ -184,6 +191,17 @@ export async function saveContact(db: Db, c: ContactRow): Promise<void> {
     })
     .onConflict((oc) => oc.column('reservation_id').doNothing())
     .execute();
+}
+
+/** Where the customer of a reservation is, and what they reserved: what finding a store and telling them about it take. */
+export async function findWhereAndWhat(db: Db, reservationId: string) {
+  return db
+    .selectFrom('reservations as r')
+    .innerJoin('products as p', 'p.id', 'r.product_id')
+    .leftJoin('reservation_contacts as c', 'c.reservation_id', 'r.id')
+    .select(['c.latitude', 'c.longitude', 'p.name as product_name'])
+    .where('r.id', '=', reservationId)
+    .executeTakeFirst();
 }
 
 export async function findContact(db: Db, reservationId: string) {

@@ -8,16 +8,15 @@ export const stockKeys = {
   initial: (sku: string) => `initial:${sku}`,
 };
 
-/** Takes `quantity` units if that many are left; returns the stock left, or undefined when short. */
-export async function takeStock(db: Db, productId: number, quantity: number): Promise<number | undefined> {
-  const row = await db
+/** Takes `quantity` units if that many are left; returns the stock left and the product's name, or undefined when short. */
+export async function takeStock(db: Db, productId: number, quantity: number): Promise<{ stock: number; name: string } | undefined> {
+  return db
     .updateTable('products')
     .set({ stock: sql`stock - ${quantity}`, updated_at: sql`now()` })
     .where('id', '=', productId)
     .where('stock', '>=', quantity)
-    .returning('stock')
+    .returning(['stock', 'name'])
     .executeTakeFirst();
-  return row?.stock;
 }
 
 export async function putBackStock(db: Db, productId: number, quantity: number): Promise<number> {
