@@ -83,6 +83,20 @@ export function members(roots: Roots, procs = listProcesses()): Record<string, n
   return out;
 }
 
+/** The command names in each tree, with how many processes run each (e.g. postgres ×13, esbuild ×1). */
+export function commandsOf(roots: Roots): Record<string, Record<string, number>> {
+  const procs = listProcesses();
+  const out: Record<string, Record<string, number>> = {};
+  for (const [name, pids] of Object.entries(members(roots, procs))) {
+    out[name] = {};
+    for (const pid of pids) {
+      const comm = procs.get(pid)!.comm;
+      out[name][comm] = (out[name][comm] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
 /** CPU ticks used so far by each tree: its live processes, plus the children its root has reaped. */
 export function cpuTicks(roots: Roots): Ticks {
   const procs = listProcesses();
@@ -136,8 +150,13 @@ export function processPssKiB(pid: number): number {
 
 /** Resident memory of each tree, summed over its live processes; PSS only when asked (see processPssKiB). */
 export function treeMemory(roots: Roots, withPss = true): Record<string, TreeMemory> {
+  return membersMemory(members(roots), withPss);
+}
+
+/** The same for trees whose members are already known (finding them scans all of /proc). */
+export function membersMemory(trees: Record<string, number[]>, withPss: boolean): Record<string, TreeMemory> {
   const out: Record<string, TreeMemory> = {};
-  for (const [name, pids] of Object.entries(members(roots))) {
+  for (const [name, pids] of Object.entries(trees)) {
     out[name] = {
       rssKiB: pids.reduce((s, pid) => s + processRssKiB(pid), 0),
       pssKiB: withPss ? pids.reduce((s, pid) => s + processPssKiB(pid), 0) : NaN,
