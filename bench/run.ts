@@ -74,11 +74,28 @@ const progress = (line: string) => process.stderr.write(`\r\x1b[2K[bench] ${line
 const done = (line: string) => process.stderr.write(`\r\x1b[2K[bench] ${line}\n`);
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tshop-bench-'));
-// Everything to stop, newest first; filled as things start, so an interrupt at any point stops them.
-const cleanups: (() => Promise<void> | void)[] = [];
-async function teardown() {
-  for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
-  rmSync(dataDir, { recursive: true, force: true });
+// What to stop, newest first, filled as things start so that an interrupt at any point stops them:
+// the processes this run started, and (after a normal end only) this process's own connections.
+const processes: (() => Promise<void> | void)[] = [];
+const resources: (() => Promise<void> | void)[] = [];
+const runAll = async (list: (() => Promise<void> | void)[]) => {
+  for (const c of list.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
+};
+let exiting: Promise<never> | undefined;
+
+/**
+ * Stops everything and exits, once (a signal, a failure and the normal end may race). After an
+ * interrupt or a failure the connections are left to the exit: closing them under calls still in
+ * flight would only raise errors.
+ */
+function exit(code: number, graceful = false): Promise<never> {
+  exiting ??= (async () => {
+    if (graceful) await runAll(resources);
+    await runAll(processes);
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(code);
+  })();
+  return exiting;
 }
 
 /** The baselines' worker, in this process: its CPU is the load generator's during the baseline runs. */
@@ -92,7 +109,7 @@ async function startBaselineWorker(temporalAddress: string) {
     activities: { noop: async () => undefined },
   });
   const running = worker.run();
-  cleanups.push(async () => {
+  resources.push(async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await running.catch(() => undefined);
   });
@@ -121,14 +138,14 @@ async function invariants(db: Kysely<Database>, rawSqlProduct: number, burst: { 
 }
 
 async function setUp() {
-  const stack = await startStack({ root, dataDir, say: done, onStoppable: (stop) => void cleanups.push(stop) });
+  const stack = await startStack({ root, dataDir, say: done, onStoppable: (stop) => void processes.push(stop) });
   const db = await openDatabase(stack.databaseUrl, { max: 20 });
-  cleanups.push(() => db.destroy());
+  resources.push(() => db.destroy());
   const connection = await Connection.connect({ address: stack.temporalAddress });
-  cleanups.push(() => connection.close());
+  resources.push(() => connection.close());
   const baselineQueue = await startBaselineWorker(stack.temporalAddress);
   const sampler: MemorySampler = startMemorySampler();
-  cleanups.push(() => sampler.kill());
+  processes.push(() => sampler.kill());
   const roots: Roots = { ...stack.roots, 'memory sampler': sampler.pid };
   sampler.watch(roots);
   const api = await apiFor(stack.baseUrl, stack.jwtSecret);
@@ -202,20 +219,21 @@ async function main(): Promise<boolean> {
 }
 
 // Ctrl-C or SIGTERM stops everything this run started (PostgreSQL and Temporal included), then exits.
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     process.stderr.write(`\n[bench] ${signal}: stopping everything …\n`);
-    void teardown().finally(() => process.exit(130));
+    void exit(130);
   });
 }
+// Once interrupted, calls still in flight fail against stopped servers: expected, and not reported.
+const failed = (err: unknown) => {
+  if (interrupted) return;
+  process.stderr.write(`\n[bench] failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  void exit(1);
+};
+process.on('uncaughtException', failed);
+process.on('unhandledRejection', failed);
 
-main()
-  .then(async (ok) => {
-    await teardown();
-    process.exit(ok ? 0 : 1);
-  })
-  .catch(async (err) => {
-    process.stderr.write(`\n[bench] failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    await teardown();
-    process.exit(1);
-  });
+main().then((ok) => exit(ok ? 0 : 1, true), failed);

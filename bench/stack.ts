@@ -79,7 +79,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const { root, dataDir, say } = options;
   const parts: Part[] = [];
   const infraPids: number[] = [];
+  let stopping = false;
+  /** Starts a part unless the stack is being stopped (an interrupt during start-up). */
+  const start = (...args: Parameters<typeof spawnPart>) => {
+    if (stopping) throw new Error('the bench is stopping');
+    const part = spawnPart(...args);
+    parts.push(part);
+    return part;
+  };
   const stop = async () => {
+    stopping = true;
     // API first (no new work), then worker and assignment service, then the servers they use.
     for (const part of [...parts].reverse()) await stopPart(part).catch(() => undefined);
     // start:infra stops PostgreSQL and Temporal itself; anything still there is killed.
@@ -91,13 +100,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const common = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'error', JWT_SECRET: jwtSecret, HOLD_PERIOD: '7d' };
 
   say('starting PostgreSQL and Temporal (start:infra) …');
-  const infra = spawnPart(root, 'start:infra', 'scripts/start-infra.ts', {
+  const infra = start(root, 'start:infra', 'scripts/start-infra.ts', {
     ...common,
     PG_PORT: String(PORTS.pg),
     TEMPORAL_PORT: String(PORTS.temporal),
     TEMPORAL_UI_PORT: String(PORTS.temporalUi),
   });
-  parts.push(infra);
   await waitForLine(infra, 'Press Ctrl-C to stop.', 300_000);
   const databaseUrl = /export DATABASE_URL='([^']+)'/.exec(infra.output())![1]!;
   const temporalAddress = /export TEMPORAL_ADDRESS='([^']+)'/.exec(infra.output())![1]!;
@@ -110,21 +118,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   const services = { ...common, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
-  const migrate = spawnPart(root, 'migrate', 'db/main.ts', services, ['--seed']);
+  const migrate = start(root, 'migrate', 'db/main.ts', services, ['--seed']);
   await new Promise<void>((resolve, reject) =>
     migrate.child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrate failed:\n${migrate.output()}`)))),
   );
 
   say('starting the assignment service, the worker and the API …');
   const assignmentUrl = `http://127.0.0.1:${PORTS.assignment}`;
-  const assignment = spawnPart(root, 'assignment', 'api/assignment/main.ts', { ...services, ASSIGNMENT_PORT: String(PORTS.assignment) });
-  parts.push(assignment);
-  const worker = spawnPart(root, 'worker', 'workers/main.ts', { ...services, ASSIGNMENT_URL: assignmentUrl, WORKER_METRICS_PORT: String(PORTS.workerMetrics) });
-  parts.push(worker);
+  const assignment = start(root, 'assignment', 'api/assignment/main.ts', { ...services, ASSIGNMENT_PORT: String(PORTS.assignment) });
+  const worker = start(root, 'worker', 'workers/main.ts', { ...services, ASSIGNMENT_URL: assignmentUrl, WORKER_METRICS_PORT: String(PORTS.workerMetrics) });
   await waitForLine(assignment, 'assignment service listening', 60_000);
   await waitForLine(worker, 'worker polling', 120_000);
-  const api = spawnPart(root, 'api', 'api/main.ts', { ...services, PORT: String(PORTS.api), ASSIGNMENT_URL: assignmentUrl });
-  parts.push(api);
+  const api = start(root, 'api', 'api/main.ts', { ...services, PORT: String(PORTS.api), ASSIGNMENT_URL: assignmentUrl });
   await waitForLine(api, 'API listening', 60_000);
 
   const roots: Roots = {
