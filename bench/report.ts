@@ -55,6 +55,14 @@ const table = (head: string[], rows: (string | number)[][]) => [
 ];
 const lat = (s: LatencySummary) => `${f1(s.p50_ms)} / ${f1(s.p95_ms)} / ${f1(s.p99_ms)} / ${f1(s.max_ms)}`;
 
+/** A line saying which trees were not measured (PostgreSQL or Temporal given from outside), if any. */
+function unmeasured(r: Results): string[] {
+  const missing = ['temporal', 'postgres'].filter((t) => r.processes[t] === undefined);
+  return missing.length === 0
+    ? []
+    : ['', `Not measured: ${missing.join(' and ')} (given by TEMPORAL_ADDRESS / DATABASE_URL, not started by the bench); the totals leave them out.`];
+}
+
 function cpuTable(r: Results): string[] {
   const kinds = Object.keys(r.cost.cpu_ms_per_item) as WorkflowKind[];
   const total = (k: WorkflowKind) => TREE_ORDER.reduce((s, t) => s + (r.cost.cpu_ms_per_item[k]![t] ?? 0), 0);
@@ -129,6 +137,7 @@ export function markdown(r: Results): string {
     `### CPU per reservation (${r.settings.cost_per_batch} per batch, ${r.settings.cost_concurrency} concurrent, ${r.settings.runs} interleaved runs, pooled; until all CONFIRMED)`,
     '',
     ...cpuTable(r),
+    ...unmeasured(r),
     '',
     `Idle CPU (ms per second, over ${r.idle.quiet_seconds} s of quiet): ${TREE_ORDER.filter((t) => r.idle.cpu_ms_per_s[t] !== undefined).map((t) => `${t} ${f1(r.idle.cpu_ms_per_s[t])}`).join(', ')}.`,
     '',

@@ -12,7 +12,7 @@ import { createStockActivities } from '../../activities/stock.js';
 import { SearchAttributes } from '../../shared/contract.js';
 import { newReservationId } from '../../shared/ids.js';
 import { countWithStatus, waitForWorkflows, type Ctx } from '../context.js';
-import { closedLoop, spread, summarize } from '../load.js';
+import { closedLoop, sleep, spread, summarize } from '../load.js';
 import { cpuMsBetween, cpuTicks } from '../procfs.js';
 import { skeletonReserve, type bareWorkflow, type skeletonBeforeWorkflow, type skeletonWorkflow } from '../workflows.js';
 import { waitUntil } from '../../scripts/infra/process.js';
@@ -113,8 +113,12 @@ const bare: Planner = async (ctx) => ({
 
 const PLANNERS: Record<WorkflowKind, Planner> = { ours, skeleton, bare, skeletonBefore };
 
+// A pause before each batch, so the previous one's after-effects (GC, autovacuum) fall mostly outside it.
+const PAUSE_MS = 1_000;
+
 async function measureBatch(ctx: Ctx, kind: WorkflowKind, run: number, n: number, concurrency: number): Promise<Batch> {
   const plan = await PLANNERS[kind](ctx, n, `${kind}-${run}-${newReservationId()}`);
+  await sleep(PAUSE_MS);
   const before = cpuTicks(ctx.roots);
   const t0 = performance.now();
   const loop = await closedLoop(n, concurrency, plan.send, (k) => ctx.progress(`run ${run}: ${kind} ${k}/${n}`));
