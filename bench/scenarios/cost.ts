@@ -11,11 +11,10 @@ import { sql } from 'kysely';
 import { createStockActivities } from '../../activities/stock.js';
 import { SearchAttributes } from '../../shared/contract.js';
 import { newReservationId } from '../../shared/ids.js';
-import { countWithStatus, waitForWorkflows, type Ctx } from '../context.js';
+import { waitForCount, waitForWorkflows, type Ctx } from '../context.js';
 import { closedLoop, sleep, spread, summarize } from '../load.js';
 import { cpuMsBetween, cpuTicks } from '../procfs.js';
 import { skeletonReserve, type bareWorkflow, type skeletonBeforeWorkflow, type skeletonWorkflow } from '../workflows.js';
-import { waitUntil } from '../../scripts/infra/process.js';
 
 export type WorkflowKind = 'ours' | 'skeleton' | 'bare' | 'skeletonBefore';
 
@@ -62,8 +61,7 @@ const ours: Planner = async (ctx, n) => {
       if (r.status !== 201) throw new Error(`reserve answered ${r.status}: ${JSON.stringify(r.body)}`);
     },
     async settled() {
-      const confirmed = await waitUntil(async () => (await countWithStatus(ctx.db, product, 'CONFIRMED')) >= n, 600_000, 250);
-      if (!confirmed) throw new Error(`ours: not all ${n} CONFIRMED`);
+      await waitForCount(ctx, 'ours', product, 'CONFIRMED', n);
       // The workflow task after the read-model write (search attributes, the hold timer) is part of it.
       await waitForWorkflows(ctx, 'ours', `ProductId="${product}" AND ReservationStatus="CONFIRMED"`, n);
     },
