@@ -29,9 +29,10 @@ export async function bareWorkflow(): Promise<void> {
  * workflow task: the stock decision as a local activity, the ACCEPTED search attribute, the update
  * answered. Then one normal activity (the assignment, which also writes the read model), one
  * upsert of status CONFIRMED and AgencyId together, and the hold: a timer (shortened to 1 s, so
- * the workflow ends) racing the cancel signal.
+ * the workflow ends) racing the cancel signal. The cost batches hold longer and end each one with
+ * `cancel` after measuring, so that, like ours, it is measured up to the hold and not its end.
  */
-export async function skeletonWorkflow(): Promise<void> {
+export async function skeletonWorkflow(holdMs = 1_000): Promise<void> {
   let decided = false;
   let cancelled = false;
   setHandler(skeletonReserve, async () => {
@@ -47,7 +48,7 @@ export async function skeletonWorkflow(): Promise<void> {
     { key: SearchAttributes.status, value: 'CONFIRMED' },
     { key: SearchAttributes.agencyId, value: SKELETON_AGENCY },
   ]);
-  await condition(() => cancelled, '1 second');
+  await condition(() => cancelled, holdMs);
 }
 
 /**

@@ -14,7 +14,7 @@ import { newReservationId } from '../../shared/ids.js';
 import { waitForCount, waitForWorkflows, type Ctx } from '../context.js';
 import { closedLoop, sleep, spread, summarize } from '../load.js';
 import { cpuMsBetween, cpuTicks } from '../procfs.js';
-import { skeletonReserve, type bareWorkflow, type skeletonBeforeWorkflow, type skeletonWorkflow } from '../workflows.js';
+import { skeletonCancel, skeletonReserve, type bareWorkflow, type skeletonBeforeWorkflow, type skeletonWorkflow } from '../workflows.js';
 
 export type WorkflowKind = 'ours' | 'skeleton' | 'bare' | 'skeletonBefore';
 
@@ -69,10 +69,11 @@ const ours: Planner = async (ctx, n) => {
 };
 
 /** The start options our API gives a reservation, for a skeleton of the same shape. */
-function startLike(ctx: Ctx, workflowType: string, tag: string, i: number) {
-  // Both skeletons take no arguments and return nothing.
+function startLike(ctx: Ctx, workflowType: string, tag: string, i: number, args: [number?] = []) {
+  // Both skeletons take at most the hold's length and return nothing.
   return new WithStartWorkflowOperation<typeof skeletonWorkflow | typeof skeletonBeforeWorkflow>(workflowType, {
-    workflowId: `bench-${tag}-${newReservationId()}`,
+    workflowId: `bench-${tag}-${i}`,
+    args,
     taskQueue: ctx.baselineQueue,
     workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -86,11 +87,24 @@ function startLike(ctx: Ctx, workflowType: string, tag: string, i: number) {
   });
 }
 
-/** The skeleton: settled when every one has reached the hold (CONFIRMED); its 1 s timers drain after. */
+// Longer than any batch: no skeleton's hold ends inside the measured window (ours hold for 7 days).
+const MEASURED_HOLD_MS = 3_600_000;
+
+/**
+ * The skeleton: settled when every one has reached the hold (CONFIRMED), as ours; then each is
+ * ended with its cancel signal, outside the measured window.
+ */
 const skeleton: Planner = async (ctx, n, tag) => ({
-  send: (i) => ctx.client.workflow.executeUpdateWithStart(skeletonReserve, { startWorkflowOperation: startLike(ctx, 'skeletonWorkflow', tag, i), updateId: 'reserve' }),
+  send: (i) =>
+    ctx.client.workflow.executeUpdateWithStart(skeletonReserve, {
+      startWorkflowOperation: startLike(ctx, 'skeletonWorkflow', tag, i, [MEASURED_HOLD_MS]),
+      updateId: 'reserve',
+    }),
   settled: () => waitForWorkflows(ctx, 'skeleton', `ProductId="${tag}" AND ReservationStatus="CONFIRMED"`, n),
-  drain: () => waitForWorkflows(ctx, 'skeleton drain', `ProductId="${tag}" AND ExecutionStatus="Running"`, 0),
+  async drain() {
+    await closedLoop(n, 16, (i) => ctx.client.workflow.getHandle(`bench-${tag}-${i}`).signal(skeletonCancel));
+    await waitForWorkflows(ctx, 'skeleton drain', `ProductId="${tag}" AND ExecutionStatus="Running"`, 0);
+  },
 });
 
 /** The shape before ours (no search attribute marks its hold, so it is measured until it ends). */
