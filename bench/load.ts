@@ -29,10 +29,12 @@ export function summarize(latencies: number[]): LatencySummary {
   };
 }
 
-/** The median of some numbers, and their range. */
+/** The median of some numbers (the mean of the middle two for an even count), and their range. */
 export function spread(values: number[]): { median: number; min: number; max: number } {
   const s = [...values].sort((a, b) => a - b);
-  return { median: percentile(s, 50), min: s[0] ?? NaN, max: s.at(-1) ?? NaN };
+  const mid = s.length / 2;
+  const median = s.length === 0 ? NaN : s.length % 2 ? s[Math.floor(mid)]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { median, min: s[0] ?? NaN, max: s.at(-1) ?? NaN };
 }
 
 export interface JobResult<T> {

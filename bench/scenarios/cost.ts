@@ -125,6 +125,7 @@ const bare: Planner = async (ctx) => ({
 
 const PLANNERS: Record<WorkflowKind, Planner> = { ours, skeleton, bare, skeletonBefore };
 
+const WARM_UP = 64;
 // A pause before each batch, so the previous one's after-effects (GC, autovacuum) fall mostly outside it.
 const PAUSE_MS = 1_000;
 
@@ -197,7 +198,7 @@ export interface CostResult {
 export async function measureCost(ctx: Ctx, o: CostOptions): Promise<CostResult> {
   const kinds: WorkflowKind[] = ['ours', 'skeleton', 'bare', ...(o.oldSkeleton ? (['skeletonBefore'] as const) : [])];
   // Warm-up (not measured): the first requests compile code paths and fill caches in every process.
-  for (const kind of kinds) await measureBatch(ctx, kind, 0, Math.min(32, o.perBatch), o.concurrency);
+  for (const kind of kinds) await measureBatch(ctx, kind, 0, Math.min(WARM_UP, o.perBatch), o.concurrency);
   const products = { ours: await ctx.api.newProduct(1_000_000), raw: await ctx.api.newProduct(1_000_000) };
   const batches: Batch[] = [];
   const decrement: CostResult['decrement'] = [];
