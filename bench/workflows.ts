@@ -1,29 +1,63 @@
-/** Baselines for the benchmark: a bare workflow, and a skeleton with exactly our workflow's shape. */
-import { condition, defineSignal, defineUpdate, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+/**
+ * Baselines for the benchmark, run by a worker inside the bench process with activities that do
+ * nothing: a bare workflow (what Temporal itself costs), a skeleton with the shape of our workflow,
+ * and the skeleton of the shape before it (run with --old-skeleton).
+ */
+import { condition, defineSignal, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { SearchAttributes } from '../shared/contract.js';
 
 export interface BenchActivities {
   noop(): Promise<void>;
 }
 
 const { noop } = proxyActivities<BenchActivities>({ startToCloseTimeout: '10 seconds' });
-// Ours runs its bookkeeping (read model, notifications) as local activities; so does the skeleton.
 const local = proxyLocalActivities<BenchActivities>({ startToCloseTimeout: '10 seconds' });
 
 export const skeletonReserve = defineUpdate<string>('reserve');
 export const skeletonCancel = defineSignal('cancel');
+/** The store the skeleton "assigns": a fixed value, its assignment activity does nothing. */
+export const SKELETON_AGENCY = 'skeleton-store';
 
-/** One no-op activity: what Temporal itself costs. */
+/** Start, one no-op activity, end. */
 export async function bareWorkflow(): Promise<void> {
   await noop();
 }
 
 /**
- * The shape of `reservationWorkflow` up to confirmation, with activities that do nothing:
- * Update-with-Start answered after the first activity, then notification, assignment,
- * read-model and notification activities (local where ours are), a cancel signal handler and a
- * hold timer.
+ * The shape of reservationWorkflow up to the hold, with activities that do nothing. It is started
+ * by Update-with-Start carrying the same search attributes, memo and summary as ours. In the first
+ * workflow task: the stock decision as a local activity, the ACCEPTED search attribute, the update
+ * answered. Then one normal activity (the assignment, which also writes the read model), one
+ * upsert of status CONFIRMED and AgencyId together, and the hold: a timer (shortened to 1 s, so
+ * the workflow ends) racing the cancel signal. The cost batches hold longer and end each one with
+ * `cancel` after measuring, so that, like ours, it is measured up to the hold and not its end.
  */
-export async function skeletonWorkflow(): Promise<void> {
+export async function skeletonWorkflow(holdMs = 1_000): Promise<void> {
+  let decided = false;
+  let cancelled = false;
+  setHandler(skeletonReserve, async () => {
+    await condition(() => decided);
+    return 'ACCEPTED';
+  });
+  setHandler(skeletonCancel, () => void (cancelled = true));
+  await local.noop(); // the stock decision
+  upsertSearchAttributes([{ key: SearchAttributes.status, value: 'ACCEPTED' }]);
+  decided = true;
+  await noop(); // the assignment (and the read model)
+  upsertSearchAttributes([
+    { key: SearchAttributes.status, value: 'CONFIRMED' },
+    { key: SearchAttributes.agencyId, value: SKELETON_AGENCY },
+  ]);
+  await condition(() => cancelled, holdMs);
+}
+
+/**
+ * The shape reservationWorkflow had before (kept for comparison, run with --old-skeleton):
+ * Update-with-Start answered after the stock decision as a normal activity, then notification,
+ * assignment, read-model and notification steps (local where ours were), a cancel signal handler
+ * and a hold timer.
+ */
+export async function skeletonBeforeWorkflow(): Promise<void> {
   let decided = false;
   let cancelled = false;
   setHandler(skeletonReserve, async () => {

@@ -1,0 +1,114 @@
+/**
+ * Sustained rate (open model): the rate grows by 25 % a step until p99 passes the limit or an error
+ * appears; the last rate that held is the knee. At half the knee: the plain latencies, then
+ * reservations cancelled shortly after each is confirmed, timing cancel → stock restored.
+ */
+import { statusWatcher, type Ctx } from '../context.js';
+import { openLoop, summarize, type LatencySummary } from '../load.js';
+import { releaseLatencies } from './burst.js';
+
+export const P99_LIMIT_MS = 300;
+const FIRST_RATE = 10;
+const STEP_FACTOR = 1.25;
+const MAX_RATE = 1_000;
+const MIN_RATE = 1;
+
+export interface Step extends LatencySummary {
+  rate: number;
+  requests: number;
+  errors: number;
+}
+
+export interface SustainedResult {
+  knee_per_s: number;
+  steps: Step[];
+  half: Step;
+}
+
+const roundRate = (r: number) => Math.round(r * 10) / 10;
+
+async function step(ctx: Ctx, product: number, rate: number, seconds: number): Promise<Step> {
+  const count = Math.max(1, Math.round(rate * seconds));
+  const loop = await openLoop(rate, count, (i) => ctx.api.reserve(product, i));
+  const errors = loop.results.filter((r) => r.error || r.value?.status !== 201).length;
+  return { rate, requests: count, errors, ...summarize(loop.results.map((r) => r.ms)) };
+}
+
+export async function sustainedRate(ctx: Ctx, stepSeconds: number): Promise<SustainedResult> {
+  const product = await ctx.api.newProduct(1_000_000);
+  const steps: Step[] = [];
+  const holds = async (rate: number) => {
+    ctx.progress(`sustained rate: ${rate}/s …`);
+    const s = await step(ctx, product, rate, stepSeconds);
+    steps.push(s);
+    return s.p99_ms <= P99_LIMIT_MS && s.errors === 0;
+  };
+  let knee = 0;
+  if (await holds(FIRST_RATE)) {
+    knee = FIRST_RATE;
+    for (let rate = roundRate(knee * STEP_FACTOR); rate <= MAX_RATE && (await holds(rate)); rate = roundRate(rate * STEP_FACTOR)) knee = rate;
+  } else {
+    // Not even the first rate holds (a busy machine): step down instead, so there is still a knee.
+    for (let rate = roundRate(FIRST_RATE / STEP_FACTOR); rate >= MIN_RATE; rate = roundRate(rate / STEP_FACTOR)) {
+      if (await holds(rate)) {
+        knee = rate;
+        break;
+      }
+    }
+  }
+  const half = await step(ctx, product, halfOf(knee), stepSeconds);
+  return { knee_per_s: knee, steps, half };
+}
+
+/** Half the knee (at least 1/s, so a machine with no knee still gets a figure). */
+export const halfOf = (knee: number) => Math.max(MIN_RATE, roundRate(knee / 2));
+
+export interface CancelAtRateResult {
+  rate: number;
+  reservations: number;
+  cancels: number;
+  /** Cancelled after a wait for CONFIRMED that timed out (so during the assignment instead). */
+  cancelled_unconfirmed: number;
+  errors: number;
+  reserve: LatencySummary;
+  restored: LatencySummary;
+}
+
+// How long a reservation may take to be confirmed before it is cancelled anyway.
+const CONFIRM_WAIT_MS = 5_000;
+
+export async function cancelAtRate(ctx: Ctx, rate: number, seconds: number): Promise<CancelAtRateResult> {
+  const product = await ctx.api.newProduct(1_000_000);
+  const watcher = statusWatcher(ctx.db);
+  const requestedAt = new Map<string, number>();
+  let unconfirmed = 0;
+  let reserveErrors = 0;
+  let cancelErrors = 0;
+  const loop = await openLoop(rate, Math.max(1, Math.round(rate * seconds)), async (i) => {
+    const r = await ctx.api.reserve(product, i);
+    if (r.status !== 201) return void reserveErrors++;
+    const id = r.body.id as string;
+    // Cancelled in the background, so the reserve latency measured is the reserve's alone.
+    void (async () => {
+      if (!(await watcher.when(id, 'CONFIRMED', CONFIRM_WAIT_MS))) unconfirmed++;
+      const at = Date.now();
+      const c = await ctx.api.admin('POST', `/reservations/${id}/cancel`, { reason: 'bench: cancel at rate' });
+      if (c.status === 202) requestedAt.set(id, at);
+      else cancelErrors++;
+    })().catch(() => cancelErrors++);
+    return r;
+  });
+  const accepted = loop.results.filter((r) => r.value?.status === 201).length;
+  // Every accepted one is cancelled (or counted as an error) before the latencies are read.
+  const settled = () => requestedAt.size + cancelErrors >= accepted;
+  for (const deadline = Date.now() + 60_000; !settled() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+  return {
+    rate,
+    reservations: loop.results.length,
+    cancels: requestedAt.size,
+    cancelled_unconfirmed: unconfirmed,
+    errors: reserveErrors + cancelErrors + loop.results.filter((r) => r.error).length,
+    reserve: summarize(loop.results.map((r) => r.ms)),
+    restored: summarize(await releaseLatencies(ctx, requestedAt)),
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The stack under test, each part its own process (as in production, and so that each one's CPU and
+ * memory can be read from /proc): `start:infra` (embedded PostgreSQL and the Temporal dev server, or
+ * whichever of DATABASE_URL / TEMPORAL_ADDRESS is not given), `migrate --seed`, the assignment
+ * service, the worker and the API. Each is spawned as `node --import tsx <entry>`, not through npm,
+ * so that the pid we hold is the process itself.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { commandLine, isAlive, terminate, trackChild, waitUntil } from '../scripts/infra/process.js';
+import type { Roots } from './procfs.js';
+
+/** The bench's own ports; no test uses them. */
+export const PORTS = { api: 18188, assignment: 18189, workerMetrics: 18190, pg: 55462, temporal: 17263, temporalUi: 18263 };
+
+export interface Stack {
+  baseUrl: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  jwtSecret: string;
+  /** The process trees to measure; PostgreSQL and Temporal only when the bench started them. */
+  roots: Roots;
+  stop(): Promise<void>;
+}
+
+interface Part {
+  name: string;
+  child: ChildProcess;
+  output(): string;
+}
+
+const OUTPUT_KEPT = 64 * 1024;
+
+/** Spawns `node --import tsx <entry>` in its own process group, keeping the tail of its output. */
+function spawnPart(root: string, name: string, entry: string, env: NodeJS.ProcessEnv, args: string[] = []): Part {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
+    cwd: root,
+    env,
+    // Own group: a terminal's Ctrl-C reaches only the bench, which then stops the parts in order.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  trackChild(child.pid!);
+  let out = '';
+  const keep = (d: Buffer) => (out = (out + d.toString()).slice(-OUTPUT_KEPT));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return { name, child, output: () => out };
+}
+
+async function waitForLine(part: Part, text: string, timeoutMs: number): Promise<void> {
+  const up = await waitUntil(() => part.output().includes(text) || part.child.exitCode !== null, timeoutMs, 100);
+  if (!up || !part.output().includes(text)) throw new Error(`${part.name} did not start:\n${part.output()}`);
+}
+
+async function stopPart(part: Part): Promise<void> {
+  if (part.child.exitCode !== null || part.child.signalCode !== null) return;
+  await terminate(part.child.pid!, 'SIGTERM', 20_000);
+}
+
+/** The pid recorded in a pid file (first line), if that process is alive and is the one named. */
+function pidFromFile(file: string, mustContain: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) && commandLine(pid).includes(mustContain) ? pid : undefined;
+}
+
+export interface StackOptions {
+  root: string;
+  dataDir: string;
+  say: (line: string) => void;
+  /** Called as soon as there is something to stop, so an interrupt during start-up stops it too. */
+  onStoppable: (stop: () => Promise<void>) => void;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { root, dataDir, say } = options;
+  const parts: Part[] = [];
+  const infraPids: number[] = [];
+  let stopping = false;
+  /** Starts a part unless the stack is being stopped (an interrupt during start-up). */
+  const start = (...args: Parameters<typeof spawnPart>) => {
+    if (stopping) throw new Error('the bench is stopping');
+    const part = spawnPart(...args);
+    parts.push(part);
+    return part;
+  };
+  const stop = async () => {
+    stopping = true;
+    // API first (no new work), then worker and assignment service, then the servers they use.
+    for (const part of [...parts].reverse()) await stopPart(part).catch(() => undefined);
+    // start:infra stops PostgreSQL and Temporal itself; anything still there is killed.
+    for (const pid of infraPids) await terminate(pid, 'SIGKILL', 0).catch(() => undefined);
+  };
+  options.onStoppable(stop);
+
+  const jwtSecret = process.env.JWT_SECRET ?? randomBytes(32).toString('hex');
+  const common = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'error', JWT_SECRET: jwtSecret, HOLD_PERIOD: '7d' };
+
+  say('starting PostgreSQL and Temporal (start:infra) …');
+  const infra = start(root, 'start:infra', 'scripts/start-infra.ts', {
+    ...common,
+    PG_PORT: String(PORTS.pg),
+    TEMPORAL_PORT: String(PORTS.temporal),
+    TEMPORAL_UI_PORT: String(PORTS.temporalUi),
+  });
+  await waitForLine(infra, 'Press Ctrl-C to stop.', 300_000);
+  const databaseUrl = /export DATABASE_URL='([^']+)'/.exec(infra.output())![1]!;
+  const temporalAddress = /export TEMPORAL_ADDRESS='([^']+)'/.exec(infra.output())![1]!;
+  const postgresPid = pidFromFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'postgres');
+  const temporalPid = pidFromFile(path.join(dataDir, 'temporal', 'dev-server.pid'), 'start-dev');
+  for (const pid of [postgresPid, temporalPid]) {
+    if (pid === undefined) continue;
+    infraPids.push(pid);
+    trackChild(pid); // killed on the way out should the bench die without stopping them
+  }
+
+  const services = { ...common, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
+  const migrate = start(root, 'migrate', 'db/main.ts', services, ['--seed']);
+  await new Promise<void>((resolve, reject) =>
+    migrate.child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrate failed:\n${migrate.output()}`)))),
+  );
+
+  say('starting the assignment service, the worker and the API …');
+  const assignmentUrl = `http://127.0.0.1:${PORTS.assignment}`;
+  const assignment = start(root, 'assignment', 'api/assignment/main.ts', { ...services, ASSIGNMENT_PORT: String(PORTS.assignment) });
+  const worker = start(root, 'worker', 'workers/main.ts', { ...services, ASSIGNMENT_URL: assignmentUrl, WORKER_METRICS_PORT: String(PORTS.workerMetrics) });
+  await waitForLine(assignment, 'assignment service listening', 60_000);
+  await waitForLine(worker, 'worker polling', 120_000);
+  const api = start(root, 'api', 'api/main.ts', { ...services, PORT: String(PORTS.api), ASSIGNMENT_URL: assignmentUrl });
+  await waitForLine(api, 'API listening', 60_000);
+
+  const roots: Roots = {
+    api: api.child.pid!,
+    worker: worker.child.pid!,
+    assignment: assignment.child.pid!,
+    ...(temporalPid ? { temporal: temporalPid } : {}),
+    ...(postgresPid ? { postgres: postgresPid } : {}),
+    // The launcher of PostgreSQL and Temporal: it only waits, but it is a process we run.
+    'infra launcher': infra.child.pid!,
+    'load generator': process.pid,
+  };
+  return { baseUrl: `http://127.0.0.1:${PORTS.api}`, databaseUrl, temporalAddress, jwtSecret, roots, stop };
+}
