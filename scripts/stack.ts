@@ -157,6 +157,7 @@ export async function startWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     identity: config.temporal.workerIdentity,
+    sandbox: config.temporal.sandbox,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     activities: createActivities({
       db: deps.db,

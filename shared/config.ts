@@ -37,6 +37,10 @@ const EnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default(TASK_QUEUE),
   // How the worker names itself in workflow histories (e.g. the pod name); unset: pid@host.
   WORKER_IDENTITY: optionalString,
+  // The workflow sandbox's per-task costs (workers/workflow-sandbox.mjs): stack traces for the Web UI's
+  // "Stack Trace" tab, and a timeout (a watchdog thread) on every call into the sandbox.
+  WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('on'),
+  WORKFLOW_CALL_TIMEOUT: z.enum(['on', 'off']).default('on'),
   // A workflow bundle prebuilt by `npm run build:bundle` (the container image sets it); unset: bundle at start.
   WORKFLOW_BUNDLE_PATH: optionalString,
   // The same with the OpenTelemetry workflow interceptors (`npm run build:bundle -- --tracing`): used when tracing is on.
@@ -96,6 +100,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       workerIdentity: e.WORKER_IDENTITY,
       /** Absolute path of a prebuilt workflow bundle for the worker, if any. */
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(e.WORKFLOW_BUNDLE_PATH) : undefined,
+      sandbox: { stackTraces: e.WORKFLOW_STACK_TRACES === 'on', callTimeout: e.WORKFLOW_CALL_TIMEOUT === 'on' },
       /** The prebuilt bundle with tracing interceptors, for when tracing is on. */
       workflowTracingBundlePath: e.WORKFLOW_TRACING_BUNDLE_PATH ? path.resolve(e.WORKFLOW_TRACING_BUNDLE_PATH) : undefined,
     },
