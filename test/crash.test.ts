@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { checkInvariants } from '../db/invariants.js';
+import { reservationWorkflowId } from '../shared/contract.js';
 import type { Database } from '../db/schema.js';
 import {
   connectClient,
@@ -94,6 +95,8 @@ it('every reservation reaches its right state across worker SIGKILLs, and the in
     expect(await eventually(() => final(id), (s) => s === wanted, 60_000)).toBe(wanted);
   }
   for (const r of results.filter((x) => x.status === 409)) expect(await final(r.body.reservationId!)).toBe('REJECTED');
+  // CANCELLED as soon as the stock is back; the store slot is released beside it, before the workflow ends.
+  for (const id of toCancel) await client.workflow.getHandle(reservationWorkflowId(id)).result();
 
   expect(await stockOf(db, product.id)).toBe(5);
   // One assignment row per accepted reservation: ACTIVE for the confirmed, RELEASED for the cancelled.
