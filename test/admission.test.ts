@@ -7,6 +7,8 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createStockActivities } from '../activities/stock.js';
 import { admit, releaseClaim } from '../db/repositories/admission.js';
+import { outboxEntry } from '../db/repositories/notifications.js';
+import { insertRefusals, readModelRow } from '../db/repositories/reservations.js';
 import { checkInvariants } from '../db/invariants.js';
 import type { Database } from '../db/schema.js';
 import { newReservationId } from '../shared/ids.js';
@@ -110,6 +112,31 @@ describe('admission', () => {
     await stock.abandonReservation({ input: input(product.id, second.reservationId), version: 2 });
     expect(await claimed(product.id)).toEqual({ claimed: 0, stock: 1, claims: 0 });
     expect((await admit(db, claimOf(product.id))).outcome).toBe('ADMITTED');
+  });
+});
+
+describe('sold-out refusals', () => {
+  it('are recorded in groups: each with its event, contact and notification, an existing one left as it is', async () => {
+    const product = await newProduct(db, 0);
+    const refusal = (i: number) => {
+      const id = newReservationId();
+      const row = { ...readModelRow(input(product.id, id), 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
+      const contact = { reservationId: id, customerId: `c-group-${i}`, name: `이름 ${i}`, phone: null, district: '중구', latitude: 37.56, longitude: 126.99 };
+      const notification = outboxEntry('REJECTED', { reservationId: id, productName: product.name, status: 'REJECTED', fulfilment: 'PICKUP' });
+      return { row, contact, notification };
+    };
+    const group = [refusal(1), refusal(2), refusal(3)];
+    await insertRefusals(db, group.slice(0, 1));
+    await insertRefusals(db, group);
+    const ids = group.map((r) => r.row.id);
+    const rows = await db.selectFrom('reservations').select(['id', 'status', 'workflow_id']).where('id', 'in', ids).execute();
+    expect(rows).toHaveLength(3);
+    expect(rows.every((r) => r.status === 'REJECTED' && r.workflow_id === null)).toBe(true);
+    const events = await db.selectFrom('reservation_events').select('reservation_id').where('reservation_id', 'in', ids).execute();
+    const contacts = await db.selectFrom('reservation_contacts').select(['reservation_id', 'name']).where('reservation_id', 'in', ids).execute();
+    const notes = await db.selectFrom('notifications').select(['reservation_id', 'kind']).where('reservation_id', 'in', ids).execute();
+    expect([events.length, contacts.length, notes.length]).toEqual([3, 3, 3]);
+    expect(contacts.find((c) => c.reservation_id === ids[1])?.name).toBe('이름 2');
   });
 });
 

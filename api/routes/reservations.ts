@@ -8,16 +8,17 @@ import {
 import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
 import { listNotifications, outboxEntry } from '../../db/repositories/notifications.js';
-import type { Db } from '../../db/schema.js';
-import { claimIdempotencyKey } from '../../db/repositories/idempotency.js';
+import { groupWriter } from '../../db/group-writer.js';
+import { claimIdempotencyKey, releaseIdempotencyKey } from '../../db/repositories/idempotency.js';
 import { admit } from '../../db/repositories/admission.js';
 import {
   getReservationView,
-  insertReservation,
+  insertRefusals,
   lastKnownLocation,
   listReservations,
   readModelRow,
   type ContactRow,
+  type Refusal,
 } from '../../db/repositories/reservations.js';
 import {
   cancelSignal,
@@ -145,24 +146,34 @@ export function reservationRoutes(deps: AppDeps) {
   type Entry = { kind: 'admitted'; productName: string } | { kind: 'sold-out' } | { kind: 'replay' };
 
   type Keyed = { principal: string; key: string; requestHash: string };
+  // Sold-out refusals of many customers at once are recorded together (db/group-writer.ts).
+  const recordRefusal = groupWriter<Refusal>((refusals) => insertRefusals(deps.db, refusals));
 
   /**
    * Lets a request in, or not: claims its Idempotency-Key (a repeat is answered from the first
    * request), then its units, saving the contact with them. Sold out: the rejection is recorded
-   * with the contact and the customer's notification. Held: nothing is kept (the key neither, as
-   * a keyed request runs in one transaction), so the customer's repeat is a new attempt.
+   * with the contact and the customer's notification. Unknown product or held: nothing is kept,
+   * the key neither, so the customer's repeat is a new attempt.
    */
-  const admitRequest = (input: ReservationInput, contact: ContactRow, keyed?: Keyed) =>
-    keyed ? deps.db.transaction().execute((trx) => enter(trx, input, contact, keyed)) : enter(deps.db, input, contact);
-
-  const enter = async (db: Db, input: ReservationInput, contact: ContactRow, keyed?: Keyed): Promise<Entry> => {
+  const admitRequest = async (input: ReservationInput, contact: ContactRow, keyed?: Keyed): Promise<Entry> => {
     if (keyed) {
-      const claim = await claimIdempotencyKey(db, { scope: 'reserve', ...keyed, resourceId: input.reservationId });
+      const claim = await claimIdempotencyKey(deps.db, { scope: 'reserve', ...keyed, resourceId: input.reservationId });
       if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different reservation');
       if (claim.outcome === 'REPLAY') return { kind: 'replay' };
     }
+    try {
+      return await enter(input, contact);
+    } catch (err) {
+      if (keyed && err instanceof Problem && (err.code === 'STOCK_HELD' || err.code === 'UNKNOWN_PRODUCT')) {
+        await releaseIdempotencyKey(deps.db, { scope: 'reserve', principal: keyed.principal, key: keyed.key });
+      }
+      throw err;
+    }
+  };
+
+  const enter = async (input: ReservationInput, contact: ContactRow): Promise<Entry> => {
     const claim = { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: admissionPolicy.leaseMs };
-    const admission = await admit(db, claim, contact);
+    const admission = await admit(deps.db, claim, contact);
     switch (admission.outcome) {
       case 'UNKNOWN_PRODUCT':
         throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${input.productId} does not exist`);
@@ -179,7 +190,7 @@ export function reservationRoutes(deps: AppDeps) {
         // Refused without a workflow; the worker's outbox relay sends the REJECTED notification.
         const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
         const notification = outboxEntry('REJECTED', { reservationId: row.id, productName: admission.product.name, status: row.status, fulfilment: row.fulfilment });
-        await insertReservation(db, row, { ifAbsent: true, contact, notification });
+        await recordRefusal({ row, contact, notification });
         return { kind: 'sold-out' };
       }
       case 'ADMITTED':

@@ -23,3 +23,8 @@ export async function claimIdempotencyKey(
     .executeTakeFirstOrThrow();
   return existing.request_hash === k.requestHash ? { outcome: 'REPLAY', resourceId: existing.resource_id } : { outcome: 'MISMATCH' };
 }
+
+/** Gives a key up again (its request changed nothing), so that its next use counts as the first. */
+export async function releaseIdempotencyKey(db: Db, k: { scope: string; principal: string; key: string }): Promise<void> {
+  await db.deleteFrom('idempotency_keys').where('scope', '=', k.scope).where('principal', '=', k.principal).where('key', '=', k.key).execute();
+}

@@ -53,6 +53,49 @@ export async function insertReservation(
   return rows[0]!.inserted > 0;
 }
 
+/** A reservation refused on arrival (sold out), with what is written beside it. */
+export interface Refusal {
+  row: NewReservationRow;
+  contact: ContactRow;
+  notification: OutboxEntry;
+}
+
+/**
+ * Records refused reservations, each with its timeline event, contact and notification, in one
+ * statement however many there are (rows that exist already are left as they are).
+ */
+export async function insertRefusals(db: Db, refusals: Refusal[]): Promise<void> {
+  const column = <T>(pick: (r: Refusal) => T) => refusals.map(pick);
+  await sql`
+    with given as (
+      select * from unnest(
+        ${column((r) => r.row.id)}::text[], ${column((r) => r.row.workflowId)}::text[], ${column((r) => r.row.productId)}::int[],
+        ${column((r) => r.row.quantity)}::int[], ${column((r) => r.row.customerId)}::text[], ${column((r) => r.row.fulfilment)}::text[],
+        ${column((r) => r.row.status)}::text[], ${column((r) => r.row.version)}::int[], ${column((r) => r.row.rejectReason ?? null)}::text[],
+        ${column((r) => r.contact.name)}::text[], ${column((r) => r.contact.phone)}::text[], ${column((r) => r.contact.district)}::text[],
+        ${column((r) => r.contact.latitude)}::float8[], ${column((r) => r.contact.longitude)}::float8[],
+        ${column((r) => r.notification.kind)}::text[], ${column((r) => r.notification.message.ko)}::text[],
+        ${column((r) => r.notification.message.en)}::text[], ${column((r) => JSON.stringify(r.notification.payload))}::jsonb[]
+      ) as g(id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason,
+             name, phone, district, latitude, longitude, kind, message_ko, message_en, payload)
+    ), r as (
+      insert into reservations (id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason)
+      select id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason from given
+      on conflict (id) do nothing
+      returning id
+    ), e as (
+      insert into reservation_events (reservation_id, status, detail)
+      select g.id, g.status, g.reject_reason from given g join r using (id)
+    ), c as (
+      insert into reservation_contacts (reservation_id, customer_id, name, phone, district, latitude, longitude)
+      select g.id, g.customer_id, g.name, g.phone, g.district, g.latitude, g.longitude from given g join r using (id)
+      on conflict (reservation_id) do nothing
+    )
+    insert into notifications (reservation_id, kind, message_ko, message_en, payload)
+    select g.id, g.kind, g.message_ko, g.message_en, g.payload from given g join r using (id)
+    on conflict (reservation_id, kind) do nothing`.execute(db);
+}
+
 export async function findReservation(db: Db, id: string): Promise<Reservation | undefined> {
   return db.selectFrom('reservations').selectAll().where('id', '=', id).executeTakeFirst();
 }
