@@ -46,10 +46,15 @@ async function send(db: Db, webhook: Webhook, rows: Notification[], log: Logger)
   return { sent, refused, error };
 }
 
-/** Polls the outbox every `intervalMs` (at once again after a batch that sent something); backs off after refusals. */
-export function startNotificationRelay(db: Kysely<Database>, webhook: Webhook, log: Logger, intervalMs = 500): NotificationRelay {
+/**
+ * Polls the outbox: at once again after a batch that sent something, then every `intervalMs`,
+ * slowing to every `idleMs` while it stays empty (an idle worker costs next to nothing); after a
+ * refusal it backs off up to a minute.
+ */
+export function startNotificationRelay(db: Kysely<Database>, webhook: Webhook, log: Logger, intervalMs = 250, idleMs = 2_000): NotificationRelay {
   let stopped = false;
   let failures = 0;
+  let quiet = intervalMs;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
 
@@ -64,13 +69,14 @@ export function startNotificationRelay(db: Kysely<Database>, webhook: Webhook, l
 
   const loop = (async () => {
     while (!stopped) {
-      let delay = intervalMs;
+      let delay: number;
       try {
         const { sent, error } = await runBatch();
         if (error) throw error;
         failures = 0;
         // The next notification of a reservation just served may be waiting behind it.
-        if (sent.length > 0) delay = 0;
+        quiet = sent.length > 0 ? intervalMs : Math.min(idleMs, quiet * 2);
+        delay = sent.length > 0 ? 0 : quiet;
       } catch (err) {
         failures++;
         delay = Math.min(60_000, intervalMs * 2 ** failures);
