@@ -52,7 +52,7 @@ export async function addWorktree(root: string, ref: string, hooks: CheckoutHook
   const commit = resolveRef(root, ref);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tshop-compare-base-'));
   hooks.onUndo(() => removeWorktree(root, dir));
-  hooks.say(`checking out ${ref} (${commit.slice(0, 7)}) into ${dir} …`);
+  hooks.say(`checking out ${commit.startsWith(ref) ? ref : `${ref} (${commit.slice(0, 7)})`} into ${dir} …`);
   git(root, 'worktree', 'add', '--detach', dir, commit);
   await provideModules(root, dir, commit, hooks);
   return { dir, ref, commit, subject: git(root, 'log', '-1', '--format=%s', commit), dirty: false };
