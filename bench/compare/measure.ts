@@ -92,7 +92,8 @@ function ratiosOf(batches: CompareBatch[], pooled: Record<Side, Record<string, n
   const out: CostComparison['ratios'] = {};
   for (const tree of Object.keys(pooled.B)) {
     const a = perRun('A', tree);
-    const s = spread(perRun('B', tree).map((x, i) => x / a[i]!));
+    // A run where A's tree used nothing (a tick-sized tree, such as the infra launcher) has no ratio.
+    const s = spread(perRun('B', tree).map((x, i) => x / a[i]!).filter(Number.isFinite));
     out[tree] = { pooled: r2(pooled.B[tree]! / pooled.A[tree]!), median: r2(s.median), min: r2(s.min), max: r2(s.max) };
   }
   return out;

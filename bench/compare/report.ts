@@ -60,7 +60,7 @@ export function writeCompareResults(dir: string, r: CompareResults): string {
 const table = (head: string[], rows: (string | number)[][]) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)];
 const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : (Math.round(x * 10) / 10).toString());
 const f2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(2));
-const ratio = (b: number | undefined, a: number | undefined) => (a === undefined || b === undefined || a === 0 ? '–' : f2(b / a));
+const ratio = (b: number | undefined, a: number | undefined) => (a === undefined || b === undefined || !a ? '–' : f2(b / a));
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 function sideLines(r: CompareResults): string[] {
