@@ -12,6 +12,8 @@ import { OTHER, type Side, type Variant } from './variant.js';
 
 export interface CompareBatch extends Omit<Batch, 'kind'> {
   side: Side;
+  /** First or second in its run (the order alternates from run to run). */
+  position: 1 | 2;
   /** CPU ms per reservation of each of the side's own trees. */
   cpu_ms_per_reservation: Record<string, number>;
   /** CPU ms the other side's stack used, idle, during this batch (not in the figures). */
@@ -35,12 +37,13 @@ export interface CostComparison {
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 /** A side's batch, its own trees apart from the other side's (see crossRoots). */
-async function batchOn(v: Variant, run: number, n: number, concurrency: number): Promise<CompareBatch> {
+async function batchOn(v: Variant, run: number, position: 1 | 2, n: number, concurrency: number): Promise<CompareBatch> {
   const { kind: _kind, cpu_ms, ...rest } = await measureBatch(v.ctx, 'ours', run, n, concurrency);
   const own = Object.entries(cpu_ms).filter(([tree]) => !tree.startsWith(OTHER));
   const other = Object.entries(cpu_ms).filter(([tree]) => tree.startsWith(OTHER));
   return {
     side: v.side,
+    position,
     ...rest,
     cpu_ms: Object.fromEntries(own),
     cpu_ms_per_reservation: perReservation(Object.fromEntries(own), n),
@@ -50,11 +53,11 @@ async function batchOn(v: Variant, run: number, n: number, concurrency: number):
 
 export async function compareCost(sides: Record<Side, Variant>, o: CostOptions): Promise<CostComparison> {
   // Warm-up (not measured): the first requests compile code paths and fill caches in every process.
-  for (const v of [sides.A, sides.B]) await batchOn(v, 0, Math.min(WARM_UP, o.perBatch), o.concurrency);
+  for (const v of [sides.A, sides.B]) await batchOn(v, 0, v.side === 'A' ? 1 : 2, Math.min(WARM_UP, o.perBatch), o.concurrency);
   const batches: CompareBatch[] = [];
   for (let run = 1; run <= o.runs; run++) {
     const order: Side[] = run % 2 === 1 ? ['A', 'B'] : ['B', 'A'];
-    for (const side of order) batches.push(await batchOn(sides[side], run, o.perBatch, o.concurrency));
+    for (const [i, side] of order.entries()) batches.push(await batchOn(sides[side], run, i === 0 ? 1 : 2, o.perBatch, o.concurrency));
     const [a, b] = (['A', 'B'] as const).map((s) => batches.find((x) => x.run === run && x.side === s)!);
     sides.B.ctx.done(`cost run ${run}/${o.runs} (${order.join(' then ')}): total CPU ms per reservation A ${total(a!)}, B ${total(b!)}`);
   }
