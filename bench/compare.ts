@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { addWorktree, shareTools, thisCheckout, type Checkout } from './compare/checkout.js';
-import { compareBurst, compareCost, compareSeed } from './compare/measure.js';
+import { compareBurst, compareCost, compareSeed, warmUp } from './compare/measure.js';
 import { compareMarkdown, defaultLabel, writeCompareResults, type CompareResults, type SideDescription } from './compare/report.js';
 import { COMPARE_PORTS, crossRoots, invariantsOf, startVariant, type Side, type Variant, type VariantHooks } from './compare/variant.js';
 
@@ -120,7 +120,9 @@ const describeSide = (v: Variant): SideDescription => ({ role: v.role, checkout:
 
 async function measure(sides: Record<Side, Variant>) {
   const has = (s: string) => settings.scenarios.includes(s);
-  const cost = has('cost') ? await compareCost(sides, { runs: settings.runs, perBatch: settings.cost_per_batch, concurrency: settings.cost_concurrency }) : undefined;
+  const costOptions = { runs: settings.runs, perBatch: settings.cost_per_batch, concurrency: settings.cost_concurrency };
+  await warmUp(sides, costOptions);
+  const cost = has('cost') ? await compareCost(sides, costOptions) : undefined;
   const seed = has('seed') ? await compareSeed(sides, settings.seed_check_seconds) : undefined;
   const burst = has('burst') ? await compareBurst(sides, settings.requests, settings.burst_clients) : undefined;
   return { cost, seed, burst };

@@ -51,9 +51,15 @@ async function batchOn(v: Variant, run: number, position: 1 | 2, n: number, conc
   };
 }
 
-export async function compareCost(sides: Record<Side, Variant>, o: CostOptions): Promise<CostComparison> {
-  // Warm-up (not measured): the first requests compile code paths and fill caches in every process.
+/**
+ * A cost batch on each side, not measured, before any scenario: the first requests compile code
+ * paths and fill caches in every process.
+ */
+export async function warmUp(sides: Record<Side, Variant>, o: CostOptions): Promise<void> {
   for (const v of [sides.A, sides.B]) await batchOn(v, 0, v.side === 'A' ? 1 : 2, Math.min(WARM_UP, o.perBatch), o.concurrency);
+}
+
+export async function compareCost(sides: Record<Side, Variant>, o: CostOptions): Promise<CostComparison> {
   const batches: CompareBatch[] = [];
   for (let run = 1; run <= o.runs; run++) {
     const order: Side[] = run % 2 === 1 ? ['A', 'B'] : ['B', 'A'];
