@@ -10,58 +10,21 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { readArgs, USAGE, type CompareArgs } from './compare/args.js';
 import { addWorktree, shareTools, thisCheckout, type Checkout } from './compare/checkout.js';
 import { compareBurst, compareCost, compareSeed, warmUp } from './compare/measure.js';
 import { compareMarkdown, defaultLabel, writeCompareResults, type CompareResults, type SideDescription } from './compare/report.js';
 import { COMPARE_PORTS, crossRoots, invariantsOf, startVariant, type Side, type Variant, type VariantHooks } from './compare/variant.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const SCENARIOS = ['cost', 'seed', 'burst'];
-const { values: args } = parseArgs({
-  options: {
-    base: { type: 'string' },
-    'base-env': { type: 'string', multiple: true, default: [] },
-    env: { type: 'string', multiple: true, default: [] },
-    label: { type: 'string' },
-    runs: { type: 'string', default: '4' },
-    'cost-n': { type: 'string', default: '160' },
-    scenarios: { type: 'string', default: 'cost' },
-    requests: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '48' },
-    'seed-seconds': { type: 'string', default: '10' },
-  },
-});
-
-/** KEY=VALUE pairs of --env / --base-env. */
-function envOf(pairs: string[], flag: string): Record<string, string> {
-  return Object.fromEntries(
-    pairs.map((p) => {
-      const at = p.indexOf('=');
-      if (at <= 0) throw new Error(`${flag} ${p}: expected KEY=VALUE`);
-      return [p.slice(0, at), p.slice(at + 1)];
-    }),
-  );
+let parsed: CompareArgs;
+try {
+  parsed = readArgs(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+  process.exit(2);
 }
-
-const settings = {
-  runs: positive(args.runs!, '--runs'),
-  cost_per_batch: positive(args['cost-n']!, '--cost-n'),
-  cost_concurrency: 16,
-  scenarios: args.scenarios!.split(',').map((s) => s.trim()).filter(Boolean),
-  requests: positive(args.requests!, '--requests'),
-  burst_clients: positive(args.concurrency!, '--concurrency'),
-  seed_check_seconds: positive(args['seed-seconds']!, '--seed-seconds'),
-};
-const envs: Record<Side, Record<string, string>> = { A: envOf(args['base-env']!, '--base-env'), B: envOf(args.env!, '--env') };
-const unknown = settings.scenarios.filter((s) => !SCENARIOS.includes(s));
-if (unknown.length > 0 || settings.scenarios.length === 0) throw new Error(`--scenarios: one or more of ${SCENARIOS.join(', ')} (got ${args.scenarios})`);
-
-function positive(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} ${text}: expected a positive whole number`);
-  return n;
-}
+const { base, label, envs, settings } = parsed;
 
 const progress = (line: string) => process.stderr.write(`\r\x1b[2K[compare] ${line}`);
 const done = (line: string) => process.stderr.write(`\r\x1b[2K[compare] ${line}\n`);
@@ -98,8 +61,8 @@ const hooks: VariantHooks = {
 
 /** A's code: the --base ref in a temporary worktree, or this checkout. */
 async function baseCheckout(): Promise<Checkout> {
-  if (args.base === undefined) return thisCheckout(root);
-  return addWorktree(root, args.base, { say: done, onUndo: (undo) => void cleanups.push(undo) });
+  if (base === undefined) return thisCheckout(root);
+  return addWorktree(root, base, { say: done, onUndo: (undo) => void cleanups.push(undo) });
 }
 
 /**
@@ -153,7 +116,7 @@ async function main(): Promise<boolean> {
   const cpus = os.cpus();
   const results: CompareResults = {
     timestamp: new Date().toISOString(),
-    label: args.label ?? defaultLabel(described.A, described.B),
+    label: label ?? defaultLabel(described.A, described.B),
     duration_s: Math.round((performance.now() - started) / 1000),
     machine: { cpus: cpus.length, cpu_model: cpus[0]?.model ?? 'unknown', memory_gib: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version },
     settings,
