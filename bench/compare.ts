@@ -66,8 +66,9 @@ async function baseCheckout(): Promise<Checkout> {
 }
 
 /**
- * Both sides' stacks, one after the other (two workers bundling at once on two cores starve each
- * other): B first, so that a Temporal CLI it installs into .tools/ is there for A to share.
+ * Both sides' stacks, one after the other (start-up, the workers' bundling above all, is heavy on
+ * two cores, and one at a time is easier to read when it fails): B first, so that a Temporal CLI it
+ * installs into .tools/ is there for A to share.
  */
 async function startSides(): Promise<Record<Side, Variant>> {
   const a = await baseCheckout();
