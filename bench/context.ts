@@ -15,6 +15,11 @@ export interface Ctx {
   baselineQueue: string;
   /** The process trees whose CPU each measured phase reports. */
   roots: Roots;
+  /**
+   * Whether the stack's Temporal knows the ProductId and ReservationStatus search attributes (unset:
+   * it does); bench:compare may run a ref without them, and then waits for the read model alone.
+   */
+  statusSearchAttribute?: boolean;
   quick: boolean;
   progress(line: string): void;
   done(line: string): void;

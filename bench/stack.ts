@@ -14,6 +14,7 @@ import type { Roots } from './procfs.js';
 
 /** The bench's own ports; no test uses them. */
 export const PORTS = { api: 18188, assignment: 18189, workerMetrics: 18190, pg: 55462, temporal: 17263, temporalUi: 18263 };
+export type Ports = typeof PORTS;
 
 export interface Stack {
   baseUrl: string;
@@ -73,10 +74,14 @@ export interface StackOptions {
   say: (line: string) => void;
   /** Called as soon as there is something to stop, so an interrupt during start-up stops it too. */
   onStoppable: (stop: () => Promise<void>) => void;
+  /** Where it listens; PORTS unless given (bench:compare runs two stacks side by side). */
+  ports?: Ports;
+  /** Added to every part's environment (a configuration under comparison); its data directory, secret, ports and URLs still win. */
+  env?: Record<string, string>;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const { root, dataDir, say } = options;
+  const { root, dataDir, say, ports = PORTS } = options;
   const parts: Part[] = [];
   const infraPids: number[] = [];
   let stopping = false;
@@ -96,15 +101,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   options.onStoppable(stop);
 
-  const jwtSecret = process.env.JWT_SECRET ?? randomBytes(32).toString('hex');
-  const common = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'error', JWT_SECRET: jwtSecret, HOLD_PERIOD: '7d' };
+  const jwtSecret = options.env?.JWT_SECRET ?? process.env.JWT_SECRET ?? randomBytes(32).toString('hex');
+  const common = { ...process.env, LOG_LEVEL: 'error', HOLD_PERIOD: '7d', ...options.env, DATA_DIR: dataDir, JWT_SECRET: jwtSecret };
 
   say('starting PostgreSQL and Temporal (start:infra) …');
   const infra = start(root, 'start:infra', 'scripts/start-infra.ts', {
     ...common,
-    PG_PORT: String(PORTS.pg),
-    TEMPORAL_PORT: String(PORTS.temporal),
-    TEMPORAL_UI_PORT: String(PORTS.temporalUi),
+    PG_PORT: String(ports.pg),
+    TEMPORAL_PORT: String(ports.temporal),
+    TEMPORAL_UI_PORT: String(ports.temporalUi),
   });
   await waitForLine(infra, 'Press Ctrl-C to stop.', 300_000);
   const databaseUrl = /export DATABASE_URL='([^']+)'/.exec(infra.output())![1]!;
@@ -124,12 +129,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   );
 
   say('starting the assignment service, the worker and the API …');
-  const assignmentUrl = `http://127.0.0.1:${PORTS.assignment}`;
-  const assignment = start(root, 'assignment', 'api/assignment/main.ts', { ...services, ASSIGNMENT_PORT: String(PORTS.assignment) });
-  const worker = start(root, 'worker', 'workers/main.ts', { ...services, ASSIGNMENT_URL: assignmentUrl, WORKER_METRICS_PORT: String(PORTS.workerMetrics) });
+  const assignmentUrl = `http://127.0.0.1:${ports.assignment}`;
+  const assignment = start(root, 'assignment', 'api/assignment/main.ts', { ...services, ASSIGNMENT_PORT: String(ports.assignment) });
+  const worker = start(root, 'worker', 'workers/main.ts', { ...services, ASSIGNMENT_URL: assignmentUrl, WORKER_METRICS_PORT: String(ports.workerMetrics) });
   await waitForLine(assignment, 'assignment service listening', 60_000);
   await waitForLine(worker, 'worker polling', 120_000);
-  const api = start(root, 'api', 'api/main.ts', { ...services, PORT: String(PORTS.api), ASSIGNMENT_URL: assignmentUrl });
+  const api = start(root, 'api', 'api/main.ts', { ...services, PORT: String(ports.api), ASSIGNMENT_URL: assignmentUrl });
   await waitForLine(api, 'API listening', 60_000);
 
   const roots: Roots = {
@@ -142,5 +147,5 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     'infra launcher': infra.child.pid!,
     'load generator': process.pid,
   };
-  return { baseUrl: `http://127.0.0.1:${PORTS.api}`, databaseUrl, temporalAddress, jwtSecret, roots, stop };
+  return { baseUrl: `http://127.0.0.1:${ports.api}`, databaseUrl, temporalAddress, jwtSecret, roots, stop };
 }

@@ -63,7 +63,7 @@ const ours: Planner = async (ctx, n) => {
     async settled() {
       await waitForCount(ctx, 'ours', product, 'CONFIRMED', n);
       // The workflow task after the read-model write (search attributes, the hold timer) is part of it.
-      await waitForWorkflows(ctx, 'ours', `ProductId="${product}" AND ReservationStatus="CONFIRMED"`, n);
+      if (ctx.statusSearchAttribute !== false) await waitForWorkflows(ctx, 'ours', `ProductId="${product}" AND ReservationStatus="CONFIRMED"`, n);
     },
   };
 };
@@ -125,11 +125,12 @@ const bare: Planner = async (ctx) => ({
 
 const PLANNERS: Record<WorkflowKind, Planner> = { ours, skeleton, bare, skeletonBefore };
 
-const WARM_UP = 64;
+export const WARM_UP = 64;
 // A pause before each batch, so the previous one's after-effects (GC, autovacuum) fall mostly outside it.
 const PAUSE_MS = 1_000;
 
-async function measureBatch(ctx: Ctx, kind: WorkflowKind, run: number, n: number, concurrency: number): Promise<Batch> {
+/** One measured batch of a kind (bench:compare measures ours alone, on each of two stacks). */
+export async function measureBatch(ctx: Ctx, kind: WorkflowKind, run: number, n: number, concurrency: number): Promise<Batch> {
   const plan = await PLANNERS[kind](ctx, n, `${kind}-${run}-${newReservationId()}`);
   await sleep(PAUSE_MS);
   const before = cpuTicks(ctx.roots);

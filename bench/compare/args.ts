@@ -1,0 +1,79 @@
+/** bench:compare's command line: which two variants, what to measure, how much. */
+import { parseArgs } from 'node:util';
+import type { Side } from './variant.js';
+
+export const SCENARIOS = ['cost', 'seed', 'burst'];
+
+export const USAGE = `usage: npm run bench:compare -- [--base <git-ref>] [--base-env KEY=VALUE]… [--env KEY=VALUE]…
+       [--label <name>] [--runs 4] [--cost-n 160] [--scenarios cost,seed,burst] [--requests 2000]
+       [--concurrency 48] [--seed-seconds 10]`;
+
+export interface CompareArgs {
+  /** A's code; this checkout when unset. */
+  base?: string;
+  label?: string;
+  /** Added to every process of A (--base-env) and of B (--env). */
+  envs: Record<Side, Record<string, string>>;
+  settings: {
+    runs: number;
+    cost_per_batch: number;
+    cost_concurrency: number;
+    scenarios: string[];
+    requests: number;
+    burst_clients: number;
+    seed_check_seconds: number;
+  };
+}
+
+/** The parsed command line; throws with a one-line reason for anything it cannot use. */
+export function readArgs(argv: string[]): CompareArgs {
+  const { values: a } = parseArgs({
+    args: argv,
+    options: {
+      base: { type: 'string' },
+      'base-env': { type: 'string', multiple: true, default: [] },
+      env: { type: 'string', multiple: true, default: [] },
+      label: { type: 'string' },
+      runs: { type: 'string', default: '4' },
+      'cost-n': { type: 'string', default: '160' },
+      scenarios: { type: 'string', default: 'cost' },
+      requests: { type: 'string', default: '2000' },
+      concurrency: { type: 'string', default: '48' },
+      'seed-seconds': { type: 'string', default: '10' },
+    },
+  });
+  const scenarios = a.scenarios!.split(',').map((s) => s.trim()).filter(Boolean);
+  if (scenarios.length === 0 || scenarios.some((s) => !SCENARIOS.includes(s))) throw new Error(`--scenarios ${a.scenarios}: one or more of ${SCENARIOS.join(', ')}`);
+  if (a.label !== undefined && !/^[\w.-]+$/.test(a.label)) throw new Error(`--label ${a.label}: letters, digits, '.', '_' and '-' only (it names a file)`);
+  return {
+    base: a.base,
+    label: a.label,
+    envs: { A: envOf(a['base-env']!, '--base-env'), B: envOf(a.env!, '--env') },
+    settings: {
+      runs: positive(a.runs!, '--runs'),
+      cost_per_batch: positive(a['cost-n']!, '--cost-n'),
+      cost_concurrency: 16,
+      scenarios,
+      requests: positive(a.requests!, '--requests'),
+      burst_clients: positive(a.concurrency!, '--concurrency'),
+      seed_check_seconds: positive(a['seed-seconds']!, '--seed-seconds'),
+    },
+  };
+}
+
+/** KEY=VALUE pairs of --env / --base-env. */
+function envOf(pairs: string[], flag: string): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((p) => {
+      const at = p.indexOf('=');
+      if (at <= 0) throw new Error(`${flag} ${p}: expected KEY=VALUE`);
+      return [p.slice(0, at), p.slice(at + 1)];
+    }),
+  );
+}
+
+function positive(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} ${text}: expected a positive whole number`);
+  return n;
+}

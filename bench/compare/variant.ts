@@ -1,0 +1,122 @@
+/**
+ * One side of a comparison: a checkout and an environment, run as its own full stack (bench/stack.ts)
+ * on its own ports and data directory, with the scenario context the bench's scenarios expect.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { openDatabase } from '../../scripts/stack.js';
+import { trackChild } from '../../scripts/infra/process.js';
+import type { Ctx } from '../context.js';
+import { apiFor } from '../http.js';
+import type { Roots } from '../procfs.js';
+import { startStack, type Ports, type Stack } from '../stack.js';
+import type { Checkout } from './checkout.js';
+
+export type Side = 'A' | 'B';
+
+/**
+ * Two port sets that neither the tests, nor `npm run bench` (18188…, 55462, 17263), nor the memory
+ * helper (28388…, 25443, 27243, 28243) use, so a comparison can run beside any of them.
+ */
+export const COMPARE_PORTS: Record<Side, Ports> = {
+  A: { api: 28401, assignment: 28402, workerMetrics: 28403, pg: 45401, temporal: 28433, temporalUi: 28434 },
+  B: { api: 28501, assignment: 28502, workerMetrics: 28503, pg: 45501, temporal: 28533, temporalUi: 28534 },
+};
+
+export interface VariantSpec {
+  side: Side;
+  /** "without" (A) or "with" (B). */
+  role: string;
+  checkout: Checkout;
+  /** Added to every process of this side. */
+  env: Record<string, string>;
+}
+
+export interface Variant extends VariantSpec {
+  stack: Stack;
+  ctx: Ctx;
+}
+
+export interface VariantHooks {
+  progress(line: string): void;
+  done(line: string): void;
+  /** Processes to stop on the way out (registered as soon as they exist). */
+  onStoppable(stop: () => Promise<void>): void;
+  /** Connections to close after a normal end, and directories to remove at any end. */
+  onResource(close: () => Promise<void> | void): void;
+  onCleanup(remove: () => void): void;
+}
+
+/** Starts the side's stack and opens what the scenarios use: the API, its database, a Temporal client. */
+export async function startVariant(spec: VariantSpec, hooks: VariantHooks): Promise<Variant> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `tshop-compare-${spec.side}-`));
+  hooks.onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
+  const say = (line: string) => hooks.done(`${spec.side}: ${line}`);
+  const stack = await startStack({ root: spec.checkout.dir, dataDir, say, onStoppable: hooks.onStoppable, ports: COMPARE_PORTS[spec.side], env: spec.env });
+  const db = await openDatabase(stack.databaseUrl, { max: 20 });
+  hooks.onResource(() => db.destroy());
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  hooks.onResource(() => connection.close());
+  const api = await apiFor(stack.baseUrl, stack.jwtSecret);
+  // Stores sized for the run, as in `npm run bench`: it measures the service, not a full city.
+  for (const s of (await api.admin('GET', '/stores')).body.items as { id: string }[]) await api.admin('PATCH', `/stores/${s.id}`, { capacity: 100_000 });
+  const ctx: Ctx = {
+    api,
+    db,
+    client: new Client({ connection }),
+    // No baseline workflows run in a comparison: nothing polls or uses this queue.
+    baselineQueue: '',
+    roots: stack.roots,
+    statusSearchAttribute: await hasStatusSearchAttribute(connection),
+    quick: false,
+    progress: (line) => hooks.progress(`${spec.side}: ${line}`),
+    done: (line) => hooks.done(`${spec.side}: ${line}`),
+  };
+  return { ...spec, stack, ctx };
+}
+
+async function hasStatusSearchAttribute(connection: Connection): Promise<boolean> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+  return ['ReservationStatus', 'ProductId'].every((name) => customAttributes?.[name] !== undefined);
+}
+
+/** Prefix of the other side's trees in a side's roots. */
+export const OTHER = 'other side: ';
+
+/**
+ * Gives each side's context the other side's trees too, under OTHER. Every process of both stacks
+ * descends from this process (the load generator's root): without its own root, an idle process of
+ * the other stack would be counted as load generator.
+ */
+export function crossRoots(a: Variant, b: Variant): void {
+  const other = (roots: Roots) =>
+    Object.fromEntries(Object.entries(roots).filter(([name]) => name !== 'load generator').map(([name, pid]) => [`${OTHER}${name}`, pid]));
+  a.ctx.roots = { ...a.stack.roots, ...other(b.stack.roots) };
+  b.ctx.roots = { ...b.stack.roots, ...other(a.stack.roots) };
+}
+
+/**
+ * The side's own invariant check (`db/check.ts` of its checkout, which knows its schema), run against
+ * its database: the violations, or why the check could not run.
+ */
+export function invariantsOf(v: Variant): Promise<string[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(v.checkout.dir, 'db/check.ts')], {
+    cwd: v.checkout.dir,
+    env: { ...process.env, ...v.env, DATABASE_URL: v.stack.databaseUrl, LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const untrack = trackChild(child.pid!);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      untrack();
+      const violations = out.split('\n').filter((l) => l.startsWith('violation: ')).map((l) => l.slice('violation: '.length));
+      resolve(code === 0 ? [] : violations.length > 0 ? violations : [`the invariant check failed (${code}): ${out.slice(-2_000)}`]);
+    }),
+  );
+}
