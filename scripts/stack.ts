@@ -20,7 +20,7 @@ import { createWorkerMetrics, serveWorkerMetrics } from '../workers/metrics.js';
 import { startNotificationRelay } from '../workers/notification-relay.js';
 import { sdkMetricsUrl } from '../workers/runtime.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
-import { createReservationWorker } from '../workers/worker.js';
+import { createReservationWorker, workflowSandboxPreloaded } from '../workers/worker.js';
 import { listen, type RunningServer } from './infra/http.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
 import { exited, StartupError, terminate, trackChild, waitUntil } from './infra/process.js';
@@ -148,6 +148,10 @@ export async function startWorker(
   }
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) deps.log.info('registered search attributes', { added });
+  const { stackTraces, callTimeout } = config.temporal.sandbox;
+  if (!(stackTraces && callTimeout) && !workflowSandboxPreloaded()) {
+    deps.log.warn('WORKFLOW_STACK_TRACES / WORKFLOW_CALL_TIMEOUT are off but take effect only with node --import ./workers/workflow-sandbox.mjs', {});
+  }
   const breaker = createAssignmentBreaker(config.assignment.breaker);
   if (tracing && bundlePath && !traced) {
     deps.log.warn('tracing: WORKFLOW_BUNDLE_PATH has no tracing interceptors and no WORKFLOW_TRACING_BUNDLE_PATH is set; workflow spans are missing', { bundlePath });
@@ -157,7 +161,6 @@ export async function startWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     identity: config.temporal.workerIdentity,
-    sandbox: config.temporal.sandbox,
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     activities: createActivities({
       db: deps.db,

@@ -37,8 +37,9 @@ const EnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default(TASK_QUEUE),
   // How the worker names itself in workflow histories (e.g. the pod name); unset: pid@host.
   WORKER_IDENTITY: optionalString,
-  // The workflow sandbox's per-task costs (workers/workflow-sandbox.mjs): stack traces for the Web UI's
-  // "Stack Trace" tab, and a timeout (a watchdog thread) on every call into the sandbox.
+  // The workflow sandbox's per-task costs, applied by workers/workflow-sandbox.mjs (read there, in the
+  // workflow thread): stack traces for the Web UI's "Stack Trace" tab, and a timeout (a watchdog
+  // thread) on every call into the sandbox.
   WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('on'),
   WORKFLOW_CALL_TIMEOUT: z.enum(['on', 'off']).default('on'),
   // A workflow bundle prebuilt by `npm run build:bundle` (the container image sets it); unset: bundle at start.

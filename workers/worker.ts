@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
 import { DEPLOYMENT_NAME } from '../shared/contract.js';
@@ -28,26 +28,11 @@ export interface ReservationWorkerOptions {
    */
   interceptors?: { activity?: ActivityInterceptorsFactory[]; workflowModules?: string[] };
   sinks?: WorkerOptions['sinks'];
-  /** The workflow sandbox's per-task costs (workers/workflow-sandbox.mjs); both on unless said otherwise. */
-  sandbox?: SandboxSettings;
 }
 
-export interface SandboxSettings {
-  /** Record a stack trace per workflow promise, for the `__stack_trace` query (the Web UI's "Stack Trace" tab). */
-  stackTraces: boolean;
-  /** Give each call into the sandbox a timeout (one watchdog thread per call), so a workflow that never yields fails its task. */
-  callTimeout: boolean;
-}
-
-/**
- * Has the workflow thread the SDK is about to start preload workers/workflow-sandbox.mjs with these
- * settings: the thread inherits `process.execArgv`, and the SDK offers no other way into it.
- */
-function workflowSandboxPreload({ stackTraces, callTimeout }: SandboxSettings): void {
-  if (stackTraces && callTimeout) return;
-  const url = pathToFileURL(fileURLToPath(new URL('./workflow-sandbox.mjs', import.meta.url)));
-  url.search = new URLSearchParams({ stackTraces: stackTraces ? 'on' : 'off', callTimeout: callTimeout ? 'on' : 'off' }).toString();
-  process.execArgv.push('--import', url.href);
+/** Whether this process was started with workers/workflow-sandbox.mjs preloaded (it applies the sandbox settings). */
+export function workflowSandboxPreloaded(): boolean {
+  return (globalThis as { __tshopWorkflowSandboxPreload?: boolean }).__tshopWorkflowSandboxPreload === true;
 }
 
 /** Bundles the workflow code (webpack), as the image build does ahead of time. */
@@ -72,7 +57,6 @@ export async function createReservationWorker(options: ReservationWorkerOptions)
     : 'code' in bundle
       ? bundle.code
       : await readFile(bundle.codePath, 'utf8');
-  if (options.sandbox) workflowSandboxPreload(options.sandbox);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -1,42 +1,44 @@
 /**
- * Preloaded (`--import`) into the thread in which the Temporal SDK runs workflow code; see
- * `workflowSandboxPreload` in workers/worker.ts, which adds it only when a setting below is off.
- * Plain JavaScript, so that it loads in any thread without a TypeScript loader.
+ * Preloaded into the worker process (`node --import ./workers/workflow-sandbox.mjs …`, as
+ * `npm run start:worker`, `npm start` and the container do): a preload on the command line is the
+ * only way into the thread in which the Temporal SDK runs workflow code. Plain JavaScript, so that
+ * it loads in any thread without a TypeScript loader. It acts only in threads, never in the main one.
  *
- * Two costs of the workflow sandbox are paid on every workflow task; the URL's query turns them off:
+ * Two costs of the workflow sandbox paid on every workflow task can be turned off (shared/config.ts
+ * validates the values):
  *
- * - `stackTraces=off`: the SDK records a source-mapped stack trace for every promise workflow code
- *   creates, for the `__stack_trace` query (the Web UI's "Stack Trace" tab). It does so only when
- *   V8's promise hooks can be installed; here they cannot, so the SDK skips the recording (the
- *   query then answers that stack traces are unavailable).
- * - `callTimeout=off`: each call into the sandbox is given a timeout (isolateExecutionTimeout,
- *   5 s), for which Node starts and joins a watchdog thread per call. Without it, a workflow that
- *   never yields (an endless loop) would hold this thread instead of failing its workflow task.
+ * - WORKFLOW_STACK_TRACES=off: the SDK records a source-mapped stack trace for every promise the
+ *   workflow code creates, for the `__stack_trace` query (the Web UI's "Stack Trace" tab). It does
+ *   so only when V8's promise hooks can be installed; here they then cannot, so it skips the
+ *   recording, and the query answers that stack traces are not enabled on this worker.
+ * - WORKFLOW_CALL_TIMEOUT=off: each call into the sandbox is given a timeout (5 s), for which Node
+ *   starts and joins a watchdog thread per call. Without it, a workflow that never yields (an
+ *   endless loop) would hold the workflow thread instead of failing its workflow task.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 
-const settings = new URL(import.meta.url).searchParams;
+/** Lets the worker see that this preload was loaded (and warn when a setting is off without it). */
+globalThis.__tshopWorkflowSandboxPreload = true;
 
 if (!isMainThread) {
-  if (settings.get('stackTraces') === 'off') {
+  if (process.env.WORKFLOW_STACK_TRACES === 'off') {
     v8.promiseHooks.createHook = () => {
-      throw new Error('promise hooks are off in this workflow thread (stack traces off)');
+      throw new Error('promise hooks are off in this workflow thread (WORKFLOW_STACK_TRACES=off)');
     };
   }
-  if (settings.get('callTimeout') === 'off') {
-    const runInContext = vm.Script.prototype.runInContext;
+  if (process.env.WORKFLOW_CALL_TIMEOUT === 'off') {
+    const withoutTimeout = (options) => {
+      if (typeof options !== 'object' || options === null || options.timeout === undefined) return options;
+      const { timeout: _ignored, ...rest } = options;
+      return rest;
+    };
+    const runScript = vm.Script.prototype.runInContext;
     vm.Script.prototype.runInContext = function (context, options) {
-      if (options?.timeout === undefined) return runInContext.call(this, context, options);
-      const { timeout: _ignored, ...rest } = options;
-      return runInContext.call(this, context, rest);
+      return runScript.call(this, context, withoutTimeout(options));
     };
-    const runInContextOfVm = vm.runInContext;
-    vm.runInContext = (code, context, options) => {
-      if (typeof options !== 'object' || options?.timeout === undefined) return runInContextOfVm(code, context, options);
-      const { timeout: _ignored, ...rest } = options;
-      return runInContextOfVm(code, context, rest);
-    };
+    const runCode = vm.runInContext;
+    vm.runInContext = (code, context, options) => runCode(code, context, withoutTimeout(options));
   }
 }
