@@ -193,7 +193,9 @@ export async function startApi(
 /** Runs the assignment service as its own process (as in production), for the all-in-one launcher. */
 export async function spawnAssignmentService(config: Config, databaseUrl: string): Promise<RunningServer> {
   const entry = fileURLToPath(new URL('../api/assignment/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // As `npm run start:assignment` runs it: compiled, without a TypeScript loader (scripts/run.mjs).
+  const runner = fileURLToPath(new URL('./run.mjs', import.meta.url));
+  const child = spawn(process.execPath, [runner, entry], {
     env: { ...process.env, DATABASE_URL: databaseUrl, ASSIGNMENT_PORT: String(config.assignment.port), LOG_LEVEL: config.logLevel },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
