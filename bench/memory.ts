@@ -1,21 +1,21 @@
 /**
- * `npm run bench:memory [-- --load 50] [--env KEY=VALUE …] [--label text] [--out file]`: the
+ * `npm run bench:memory [-- --load 50] [--env KEY=VALUE …] [--label text] [--out file] [--checkout dir]`: the
  * resident memory of an idle `npm start` stack, per process and per part (npm, launcher = API +
  * worker, PostgreSQL, Temporal, assignment service, esbuild, other), as RSS and PSS (Linux /proc).
  * RSS summed over PostgreSQL's processes counts its shared buffers once per process; PSS divides
  * shared pages among the processes that map them, so the PSS sum is what the stack really holds.
  *
- * It starts `npm start` in a temporary DATA_DIR on its own ports, waits for the banner and ~10 s
- * without output, measures; then (unless --load 0) makes N reservations through the API, waits
+ * It starts `npm start` in a temporary DATA_DIR on its own ports, waits for the banner, ~10 s
+ * without output and resident memory steady (see settle), measures; then (unless --load 0) makes N reservations through the API, waits
  * until they are confirmed and quiet again, measures again; stops the stack (SIGTERM, as a
  * supervisor does) and checks that no process of it is left. Results: bench/results/<date>-memory.json.
+ * `--checkout` measures `npm start` of another checkout (an earlier commit, for before/after).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, waitUntil } from '../scripts/infra/process.js';
 import { signToken } from '../shared/auth.js';
@@ -32,6 +32,7 @@ interface Options {
   env: Record<string, string>;
   label: string | undefined;
   out: string;
+  checkout: string;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -52,6 +53,7 @@ function parseArgs(argv: string[]): Options {
     env,
     label: value('--label'),
     out: path.resolve(value('--out') ?? path.join(root, 'bench', 'results', `${date}-memory.json`)),
+    checkout: path.resolve(value('--checkout') ?? root),
   };
 }
 
@@ -62,11 +64,11 @@ interface Stack {
   silentFor(): number;
 }
 
-function startStack(dataDir: string, extraEnv: Record<string, string>): Stack {
+function startStack(checkout: string, dataDir: string, extraEnv: Record<string, string>): Stack {
   const env: NodeJS.ProcessEnv = { ...process.env, ...PORTS, DATA_DIR: dataDir, ...extraEnv };
   delete env.DATABASE_URL; // always the embedded servers: they are what is measured
   delete env.TEMPORAL_ADDRESS;
-  const child = spawn('npm', ['start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start'], { cwd: checkout, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let last = Date.now();
   const take = (d: Buffer) => {
@@ -78,9 +80,23 @@ function startStack(dataDir: string, extraEnv: Record<string, string>): Stack {
   return { child, output: () => out, silentFor: () => Date.now() - last };
 }
 
+/**
+ * Idle = nothing printed for quietMs (JSON logs go to stdout), then resident memory steady: V8 frees
+ * start-up garbage only some seconds later (the SDK keeps a preload of the workflow bundle for 10 s,
+ * its memory reducer runs after that), so the stack's RSS is sampled every 3 s until two samples in a
+ * row move by less than 1 MiB (at most 2 minutes).
+ */
 async function settle(stack: Stack, quietMs: number): Promise<void> {
-  // Quiet = nothing printed for quietMs (JSON logs go to stdout); give up waiting after a minute.
   await waitUntil(() => stack.silentFor() >= quietMs, 60_000, 250);
+  const rss = () => totals(snapshot(stack.child.pid!)).total.rssMiB;
+  let last = rss();
+  let steady = 0;
+  await waitUntil(() => {
+    const now = rss();
+    steady = Math.abs(now - last) < 1 ? steady + 1 : 0;
+    last = now;
+    return steady >= 2;
+  }, 120_000, 3_000);
 }
 
 async function adminToken(dataDir: string): Promise<string> {
@@ -165,8 +181,8 @@ function printTable(title: string, m: ReturnType<typeof measured>, cpu?: Partial
   );
 }
 
-function gitState(): { commit: string; dirty: boolean } {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+function gitState(checkout: string): { commit: string; dirty: boolean } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: checkout, encoding: 'utf8' }).trim();
   try {
     return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no').length > 0 };
   } catch {
@@ -177,7 +193,7 @@ function gitState(): { commit: string; dirty: boolean } {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-bench-memory-'));
-  const stack = startStack(dataDir, options.env);
+  const stack = startStack(options.checkout, dataDir, options.env);
   const seen = new Set<number>();
   const remember = () => descendants(stack.child.pid!).forEach((p) => seen.add(p));
   const abort = () => void stopStack(stack, [...seen]).finally(() => process.exit(130));
@@ -210,7 +226,8 @@ async function main(): Promise<void> {
       kind: 'memory',
       label: options.label,
       at: new Date().toISOString(),
-      git: gitState(),
+      checkout: options.checkout === root ? undefined : options.checkout,
+      git: gitState(options.checkout),
       node: process.version,
       env: options.env,
       startupMs,
