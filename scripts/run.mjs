@@ -75,9 +75,10 @@ function compiled(entry) {
   const name = path.relative(projectRoot, entry).replace(/\.[cm]?ts$/, '').replaceAll(path.sep, '-');
   const out = path.join(dir, `${name}-${sourcesHash(entry)}.mjs`);
   if (!existsSync(out)) {
-    // Written aside (the same file name, for the source map link) and moved: a concurrent start
-    // never imports half a file.
-    const aside = path.join(dir, `.partial-${process.pid}`);
+    // Written aside and moved: a concurrent start never imports half a file. Aside = a sibling
+    // folder, so that the file name (the source map link) and the depth (the map's relative paths
+    // to the sources) stay as they are.
+    const aside = `${dir}.partial-${process.pid}`;
     const child = spawnSync(process.execPath, [self, '--compile', entry, path.join(aside, path.basename(out))], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (child.status === 0) {
       renameSync(path.join(aside, `${path.basename(out)}.map`), `${out}.map`);
