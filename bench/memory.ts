@@ -5,8 +5,8 @@
  * RSS summed over PostgreSQL's processes counts its shared buffers once per process; PSS divides
  * shared pages among the processes that map them, so the PSS sum is what the stack really holds.
  *
- * It starts `npm start` in a temporary DATA_DIR on its own ports, waits for the banner, ~10 s
- * without output and resident memory steady (see settle), measures; then (unless --load 0) makes N reservations through the API, waits
+ * It starts `npm start` in a temporary DATA_DIR on its own ports, waits for the banner, a minute
+ * and resident memory steady (see settle), measures; then (unless --load 0) makes N reservations through the API, waits
  * until they are confirmed and quiet again, measures again; stops the stack (SIGTERM, as a
  * supervisor does) and checks that no process of it is left. Results: bench/results/<date>-memory.json.
  * `--checkout` measures `npm start` of another checkout (an earlier commit, for before/after).
@@ -25,6 +25,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 // Ports of its own (2xxxx), so it never meets a developer's `npm start` or the test suite.
 const PORTS = { PORT: '28388', ASSIGNMENT_PORT: '28389', WORKER_METRICS_PORT: '28390', PG_PORT: '25443', TEMPORAL_PORT: '27243', TEMPORAL_UI_PORT: '28243' };
 const api = `http://127.0.0.1:${PORTS.PORT}`;
+const IDLE_AFTER_MS = 60_000;
 
 interface Options {
   load: number;
@@ -81,21 +82,20 @@ function startStack(checkout: string, dataDir: string, extraEnv: Record<string, 
 }
 
 /**
- * Idle = nothing printed for quietMs (JSON logs go to stdout), then resident memory steady: V8 frees
- * start-up garbage only some seconds later (the SDK keeps a preload of the workflow bundle for 10 s,
- * its memory reducer runs after that), so the stack's RSS is sampled every 3 s until two samples in a
- * row move by less than 1 MiB (at most 2 minutes).
+ * Idle = nothing printed for quietMs (JSON logs go to stdout), at least a minute since `since` (the
+ * banner, or the end of the load), and resident memory steady: V8 frees start-up garbage only some
+ * time later (the SDK keeps a preload of the workflow bundle for 10 s; V8's memory reducer runs
+ * after that), so the stack's RSS is sampled every 3 s until four samples in a row stay within 1 MiB
+ * (at most 2 minutes more).
  */
-async function settle(stack: Stack, quietMs: number): Promise<void> {
-  await waitUntil(() => stack.silentFor() >= quietMs, 60_000, 250);
+async function settle(stack: Stack, quietMs: number, since: number): Promise<void> {
+  await waitUntil(() => stack.silentFor() >= quietMs && Date.now() - since >= IDLE_AFTER_MS, 120_000, 250);
   const rss = () => totals(snapshot(stack.child.pid!)).total.rssMiB;
-  let last = rss();
-  let steady = 0;
+  const samples = [rss()];
   await waitUntil(() => {
-    const now = rss();
-    steady = Math.abs(now - last) < 1 ? steady + 1 : 0;
-    last = now;
-    return steady >= 2;
+    samples.push(rss());
+    const last = samples.slice(-4);
+    return last.length === 4 && Math.max(...last) - Math.min(...last) < 1;
   }, 120_000, 3_000);
 }
 
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
     await waitUntil(() => stack.output().includes('Tshop Reserve is running') || stack.child.exitCode !== null, 300_000, 200);
     if (!stack.output().includes('Tshop Reserve is running')) throw new Error(`npm start did not come up:\n${stack.output()}`);
     const startupMs = Date.now() - started;
-    await settle(stack, options.quietMs);
+    await settle(stack, options.quietMs, Date.now());
     remember();
     const idle = snapshot(stack.child.pid!);
     const idleMemory = measured(idle);
@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     let loaded: { load: { created: number; settled: number }; cpuMs: Partial<Record<Part, number>>; memory: ReturnType<typeof measured> } | undefined;
     if (options.load > 0) {
       const load = await makeLoad(dataDir, options.load);
-      await settle(stack, options.quietMs);
+      await settle(stack, options.quietMs, Date.now());
       remember();
       const after = snapshot(stack.child.pid!);
       const cpuMs = cpuBetween(idle, after);
