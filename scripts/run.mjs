@@ -35,9 +35,12 @@ function sourceFiles(dir) {
   });
 }
 
-/** SHA-256 over the sources, the lock file (esbuild's version among them), this file and the entry. */
+/**
+ * SHA-256 over the sources, the lock file (esbuild's version among them), this file, the entry and
+ * the project's own path (the output holds the sources' absolute URLs: a moved checkout compiles anew).
+ */
 function sourcesHash(entry) {
-  const hash = createHash('sha256').update(`${path.relative(projectRoot, entry)}\0${process.version}\0`);
+  const hash = createHash('sha256').update(`${projectRoot}\0${path.relative(projectRoot, entry)}\0${process.version}\0`);
   const files = [self, path.join(projectRoot, 'package-lock.json'), ...SOURCE_DIRS.flatMap((d) => sourceFiles(path.join(projectRoot, d))).sort()];
   for (const file of files.filter(existsSync)) hash.update(`${path.relative(projectRoot, file)}\0`).update(readFileSync(file)).update('\0');
   return hash.digest('hex').slice(0, 16);
