@@ -1,8 +1,8 @@
 /**
  * `npm start`: the whole system in the foreground, on embedded PostgreSQL and Temporal by default.
- * package.json runs it compiled (scripts/run.mjs) with `--max-semi-space-size=8`: half V8's default
- * young generation keeps ~40 MiB less after load at no GC cost that bench/memory.ts could measure
- * (4 MiB and less did cost: ~5 ms more GC per reservation).
+ * package.json runs it compiled (scripts/run.mjs). V8's default young generation is kept: a smaller
+ * one (8 MiB) cut the memory only in the first seconds after activity, and 4 MiB or less cost ~5 ms
+ * more GC per reservation (bench/memory.ts).
  */
 import { resolveSigningSecret } from '../shared/auth.js';
 import { parseConfig } from '../shared/config.js';
