@@ -3,7 +3,8 @@
  * (webpack) ahead of time, as the container image does, so a worker started with
  * WORKFLOW_BUNDLE_PATH skips it. Default output: dist/workflow-bundle.js. With `--tracing` the
  * OpenTelemetry workflow interceptors are bundled in (dist/workflow-bundle-tracing.js), for
- * WORKFLOW_TRACING_BUNDLE_PATH.
+ * WORKFLOW_TRACING_BUNDLE_PATH. `--interceptor-module <path>` (repeatable) names interceptor
+ * modules directly (scripts/bundle-cache.ts runs it so for a worker without a prebuilt bundle).
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,10 +34,10 @@ export function resolveBundleOut(out: string | undefined, tracing = false): stri
 }
 
 /** Bundles workflows/index.ts and writes the bundle to `outFile`; returns its size in bytes. */
-export async function buildWorkflowBundle(outFile: string, options: { tracing?: boolean } = {}): Promise<number> {
+export async function buildWorkflowBundle(outFile: string, options: { tracing?: boolean; interceptorModules?: string[] } = {}): Promise<number> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(projectRoot, 'workflows', 'index.ts'),
-    workflowInterceptorModules: options.tracing ? tracingWorkflowModules() : [],
+    workflowInterceptorModules: [...(options.tracing ? tracingWorkflowModules() : []), ...(options.interceptorModules ?? [])],
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   mkdirSync(path.dirname(outFile), { recursive: true });
@@ -50,8 +51,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const out = i >= 0 ? process.argv[i + 1] : undefined;
     if (i >= 0 && !out) throw new StartupError('--out needs a file or directory');
     const tracing = process.argv.includes('--tracing');
+    const interceptorModules = process.argv.flatMap((a, j) => (a === '--interceptor-module' ? [process.argv[j + 1]!] : []));
     const outFile = resolveBundleOut(out, tracing);
-    const bytes = await buildWorkflowBundle(outFile, { tracing });
+    const bytes = await buildWorkflowBundle(outFile, { tracing, interceptorModules });
     say(`workflow bundle written to ${outFile} (${Math.round(bytes / 1024)} KiB)`);
     process.exit(0);
   });

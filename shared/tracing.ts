@@ -4,26 +4,34 @@
  * activities' spans share one trace per reservation and go to `<endpoint>/v1/traces` (OTLP/HTTP).
  */
 import { createRequire } from 'node:module';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { Resource } from '@opentelemetry/resources';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
-import {
-  makeWorkflowExporter,
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  OpenTelemetryWorkflowClientInterceptor,
-} from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, WorkerOptions } from '@temporalio/worker';
 import type { Config } from './config.js';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * The OpenTelemetry packages, loaded on first use: with tracing off (the default) a process never
+ * loads them, which spares every process their memory. `require` keeps startTracing synchronous.
+ */
+function otel() {
+  return {
+    ...(require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')),
+    ...(require('@opentelemetry/resources') as typeof import('@opentelemetry/resources')),
+    ...(require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base')),
+    ...(require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node')),
+    temporal: require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry'),
+  };
+}
+
 interface Tracing {
   provider: NodeTracerProvider;
   processor: SpanProcessor;
   resource: Resource;
+  temporal: ReturnType<typeof otel>['temporal'];
 }
 let tracing: Tracing | undefined;
 
@@ -40,12 +48,13 @@ export function startTracing(config: Config, defaultServiceName: string): { enab
   const endpoint = config.tracing.otlpEndpoint;
   if (!endpoint) return { enabled: false, shutdown: async () => undefined };
   if (!tracing) {
+    const { BatchSpanProcessor, NodeTracerProvider, OTLPTraceExporter, Resource, temporal } = otel();
     const resource = new Resource({ 'service.name': config.tracing.serviceName ?? defaultServiceName });
     const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(endpoint) }), { scheduledDelayMillis: 1_000 });
     const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
     // Global tracer provider, W3C propagation and an AsyncLocalStorage context manager.
     provider.register();
-    tracing = { provider, processor, resource };
+    tracing = { provider, processor, resource, temporal };
   }
   const current = tracing;
   return {
@@ -65,7 +74,7 @@ export function tracingEnabled(): boolean {
 
 /** Client interceptors for a Temporal Client (empty when tracing is off). */
 export function tracingClientInterceptors(): WorkflowClientInterceptor[] {
-  return tracing ? [new OpenTelemetryWorkflowClientInterceptor()] : [];
+  return tracing ? [new tracing.temporal.OpenTelemetryWorkflowClientInterceptor()] : [];
 }
 
 /** The workflow interceptor module that traces inside workflows; it must be bundled with the workflow code. */
@@ -81,6 +90,7 @@ export function tracingWorkerOptions():
   | { activity: ActivityInterceptorsFactory[]; workflowModules: string[]; sinks: NonNullable<WorkerOptions['sinks']> }
   | undefined {
   if (!tracing) return undefined;
+  const { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } = tracing.temporal;
   return {
     activity: [
       (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) }),

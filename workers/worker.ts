@@ -1,15 +1,10 @@
 /** Builds the reservation worker: the workflow bundle plus activities wired to their dependencies. */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
+import { cachedWorkflowBundle } from '../scripts/bundle-cache.js';
 import { DEPLOYMENT_NAME } from '../shared/contract.js';
-
-const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
-  .map((p) => fileURLToPath(new URL(p, import.meta.url)))
-  .find((p) => existsSync(p))!;
 
 export interface ReservationWorkerOptions {
   connection: NativeConnection;
@@ -17,7 +12,7 @@ export interface ReservationWorkerOptions {
   taskQueue: string;
   /** Built by `createActivities(deps)`; tests wrap or replace them to inject faults. */
   activities: Activities;
-  /** A prebuilt workflow bundle; without one, workflows/ is bundled now (a few seconds). */
+  /** A prebuilt workflow bundle; without one, the cached bundle of workflows/, built first if missing (a few seconds). */
   workflowBundle?: { codePath: string } | { code: string };
   /** Defaults to the workflow code's own checksum, so every replica of one build agrees. */
   buildId?: string;
@@ -35,16 +30,6 @@ export function workflowSandboxPreloaded(): boolean {
   return (globalThis as { __tshopWorkflowSandboxPreload?: boolean }).__tshopWorkflowSandboxPreload === true;
 }
 
-/** Bundles the workflow code (webpack), as the image build does ahead of time. */
-export async function bundleWorkflows(workflowInterceptorModules: string[] = []): Promise<string> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules,
-    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
-  });
-  return code;
-}
-
 /** The build id of a workflow bundle: the first 12 hex digits of its SHA-256. */
 export function workflowBuildId(code: string): string {
   return createHash('sha256').update(code).digest('hex').slice(0, 12);
@@ -53,7 +38,7 @@ export function workflowBuildId(code: string): string {
 export async function createReservationWorker(options: ReservationWorkerOptions): Promise<Worker> {
   const bundle = options.workflowBundle;
   const code = !bundle
-    ? await bundleWorkflows(options.interceptors?.workflowModules)
+    ? await cachedWorkflowBundle(options.interceptors?.workflowModules)
     : 'code' in bundle
       ? bundle.code
       : await readFile(bundle.codePath, 'utf8');

@@ -3,7 +3,7 @@ import { ConfigError, parseConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/log.js';
 import { runMain, say } from '../../scripts/main.js';
 import { listen } from '../../scripts/infra/http.js';
-import { openDatabase } from '../../scripts/stack.js';
+import { openDatabase } from '../../scripts/database.js';
 import { createAssignmentApp } from './app.js';
 
 runMain('tshop-assignment', async (onStop) => {

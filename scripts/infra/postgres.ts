@@ -16,6 +16,15 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
+/**
+ * Sized for a development server's data, to keep its memory small (bench/memory.ts): 32 MB of shared
+ * buffers (the default 128 MB, with the WAL buffers derived from it, is touched and kept resident for
+ * data that fits many times over); synchronous I/O instead of PostgreSQL 18's three I/O worker
+ * processes; no logical replication launcher (nothing here subscribes). 200 connections: the test
+ * suite's and the benches' pools share one server.
+ */
+const SETTINGS = ['max_connections=200', 'shared_buffers=32MB', 'io_method=sync', 'max_logical_replication_workers=0'];
+
 const isRoot = () => process.getuid?.() === 0;
 
 /** PostgreSQL refuses to run as root: then it runs as the `postgres` user, created if missing. */
@@ -101,7 +110,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   // Own process group: a terminal's Ctrl-C reaches the launcher, which stops us last and cleanly.
   const child = spawn(
     bins.postgres,
-    ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...SETTINGS.flatMap((s) => ['-c', s])],
     { ...postgresIds(), detached: true, stdio: ['ignore', logFd, logFd] },
   );
   const pid = child.pid!;

@@ -1,0 +1,31 @@
+/**
+ * Opening the database pool for an entry point. Apart from scripts/stack.ts so that the assignment
+ * service does not load the Temporal SDK (worker and client) just to open its pool.
+ */
+import type { Kysely } from 'kysely';
+import { createDb, pingDb } from '../db/client.js';
+import type { Database } from '../db/schema.js';
+import { StartupError } from './infra/process.js';
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}
+
+/** Opens the pool and fails with one clear line when the database cannot be reached. */
+export async function openDatabase(url: string, options: { max?: number } = {}): Promise<Kysely<Database>> {
+  const db = createDb(url, options);
+  try {
+    await pingDb(db);
+    return db;
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    throw new StartupError(`database unreachable at ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
