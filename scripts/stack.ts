@@ -129,9 +129,8 @@ export async function startWorker(
   }
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) deps.log.info('registered search attributes', { added });
-  const { stackTraces, callTimeout } = config.temporal.sandbox;
-  if (!(stackTraces && callTimeout) && !workflowSandboxPreloaded()) {
-    deps.log.warn('WORKFLOW_STACK_TRACES / WORKFLOW_CALL_TIMEOUT are off but take effect only with node --import ./workers/workflow-sandbox.mjs', {});
+  if (!config.temporal.workflowStackTraces && !workflowSandboxPreloaded()) {
+    deps.log.warn('workflow stack traces stay on: WORKFLOW_STACK_TRACES=off takes effect only with node --import ./workers/workflow-sandbox.mjs', {});
   }
   const breaker = createAssignmentBreaker(config.assignment.breaker);
   if (tracing && bundlePath && !traced) {

@@ -25,7 +25,7 @@ export interface ReservationWorkerOptions {
   sinks?: WorkerOptions['sinks'];
 }
 
-/** Whether this process was started with workers/workflow-sandbox.mjs preloaded (it applies the sandbox settings). */
+/** Whether this process was started with workers/workflow-sandbox.mjs preloaded (it applies WORKFLOW_STACK_TRACES). */
 export function workflowSandboxPreloaded(): boolean {
   return (globalThis as { __tshopWorkflowSandboxPreload?: boolean }).__tshopWorkflowSandboxPreload === true;
 }
