@@ -60,6 +60,7 @@ export async function startInfra(config: Config, say: (line: string) => void = (
         uiPort: config.temporal.devServerUiPort,
         cliPath: config.temporal.cliPath,
         sqlitePragmas: config.temporal.sqlitePragmas,
+        dynamicConfig: config.temporal.devServerDynamicConfig,
         log: say,
       });
       stops.push(t.stop);

@@ -34,6 +34,8 @@ const EnvSchema = z.object({
   TEMPORAL_CLI_PATH: optionalString,
   // WAL with synchronous=normal survives any process crash; only an OS crash can lose the last commits.
   TEMPORAL_SQLITE_PRAGMAS: z.string().default('journal_mode=wal,synchronous=normal'),
+  // More dynamic config for the dev server, `key=value` separated by commas (docs/performance.md).
+  TEMPORAL_DYNAMIC_CONFIG: z.string().default(''),
   TEMPORAL_TASK_QUEUE: z.string().default(TASK_QUEUE),
   // How the worker names itself in workflow histories (e.g. the pod name); unset: pid@host.
   WORKER_IDENTITY: optionalString,
@@ -95,6 +97,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       cliPath: e.TEMPORAL_CLI_PATH,
       /** `name=value` pragmas for the dev server's SQLite file (see the README's performance section). */
       sqlitePragmas: e.TEMPORAL_SQLITE_PRAGMAS.split(',').map((p) => p.trim()).filter(Boolean),
+      /** `key=value` dynamic config added to the dev server's own. */
+      devServerDynamicConfig: e.TEMPORAL_DYNAMIC_CONFIG.split(',').map((p) => p.trim()).filter(Boolean),
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workerIdentity: e.WORKER_IDENTITY,
       /** Absolute path of a prebuilt workflow bundle for the worker, if any. */

@@ -99,6 +99,8 @@ export interface DevServerOptions {
   uiPort: number;
   cliPath?: string;
   sqlitePragmas?: string[];
+  /** More `key=value` dynamic config for the dev server (TEMPORAL_DYNAMIC_CONFIG). */
+  dynamicConfig?: string[];
   log?: (line: string) => void;
 }
 
@@ -128,7 +130,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     '--db-filename', path.join(dir, 'temporal.db'),
     '--log-level', 'warn',
     ...searchAttributeFlags().flatMap((sa) => ['--search-attribute', sa]),
-    ...DYNAMIC_CONFIG.flatMap((kv) => ['--dynamic-config-value', kv]),
+    ...[...DYNAMIC_CONFIG, ...(options.dynamicConfig ?? [])].flatMap((kv) => ['--dynamic-config-value', kv]),
     ...(options.sqlitePragmas ?? []).flatMap((p) => ['--sqlite-pragma', p]),
   ];
 
