@@ -34,8 +34,12 @@ const EnvSchema = z.object({
   TEMPORAL_CLI_PATH: optionalString,
   // WAL with synchronous=normal survives any process crash; only an OS crash can lose the last commits.
   TEMPORAL_SQLITE_PRAGMAS: z.string().default('journal_mode=wal,synchronous=normal'),
-  // More dynamic config for the dev server, `key=value` separated by commas (docs/performance.md).
-  TEMPORAL_DYNAMIC_CONFIG: z.string().default(''),
+  // More dynamic config for the dev server, `key=value` separated by commas: by default one partition
+  // per task queue and no cap of 20 reads a second on the transfer queue, which took a new workflow
+  // task 20–80 ms to reach a waiting worker (docs/performance.md). Empty: the dev server's defaults.
+  TEMPORAL_DYNAMIC_CONFIG: z
+    .string()
+    .default('matching.numTaskqueueReadPartitions=1,matching.numTaskqueueWritePartitions=1,history.transferProcessorMaxPollRPS=1000'),
   TEMPORAL_TASK_QUEUE: z.string().default(TASK_QUEUE),
   // How the worker names itself in workflow histories (e.g. the pod name); unset: pid@host.
   WORKER_IDENTITY: optionalString,
