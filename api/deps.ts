@@ -25,4 +25,9 @@ export interface AdmissionPolicy {
   leaseMs: number;
   /** What a customer is told to wait, in seconds, while every unit left is held by decisions in flight. */
   retryAfterSeconds: number;
+  /**
+   * How long this process remembers a product it found with no stock at all, refusing requests for
+   * it without asking the database again; a unit given back is offered again at most this much later.
+   */
+  soldOutMemoryMs: number;
 }

@@ -63,6 +63,9 @@ const EnvSchema = z.object({
   // worker, and what a customer is told to wait while every unit left is held by decisions in flight.
   ADMISSION_LEASE: duration('10s'),
   ADMISSION_RETRY_AFTER: duration('1s'),
+  // How long an API process keeps refusing a product it found with no stock at all without asking
+  // the database again (0: ask every time); a unit given back is offered again at most this late.
+  ADMISSION_SOLD_OUT_MEMORY: duration('250ms'),
   HOLD_PERIOD: duration('7d'),
   REMINDER_BEFORE: duration('1d'),
   NOTIFY_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
@@ -120,7 +123,11 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       port: e.ASSIGNMENT_PORT,
       breaker: { failures: e.ASSIGNMENT_BREAKER_FAILURES, halfOpenAfterMs: e.ASSIGNMENT_BREAKER_HALF_OPEN_AFTER },
     },
-    admission: { leaseMs: e.ADMISSION_LEASE, retryAfterSeconds: Math.max(1, Math.ceil(e.ADMISSION_RETRY_AFTER / 1000)) },
+    admission: {
+      leaseMs: e.ADMISSION_LEASE,
+      retryAfterSeconds: Math.max(1, Math.ceil(e.ADMISSION_RETRY_AFTER / 1000)),
+      soldOutMemoryMs: e.ADMISSION_SOLD_OUT_MEMORY,
+    },
     /** Fixed into each reservation when it starts. */
     policy: {
       assignmentDeadlineMs: e.ASSIGNMENT_DEADLINE,

@@ -167,6 +167,26 @@ describe('POST /reservations while every unit left is held', () => {
   });
 });
 
+describe('a product with no stock at all', () => {
+  it('is refused from memory for a moment, then asked about again: a unit given back is offered once the memory lapses', async () => {
+    const product = await newProduct(db, 0);
+    const { request } = testApp(db, client, worker.taskQueue, DEFAULT_TEST_POLICY, { admission: { leaseMs: 10_000, retryAfterSeconds: 1, soldOutMemoryMs: 400 } });
+    const reserve = () =>
+      request('/reservations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: product.id, customer: { id: 'c-memory', district: '중구' } }) });
+    expect((await reserve()).status).toBe(409);
+    await db.updateTable('products').set({ stock: 1 }).where('id', '=', product.id).execute();
+    await db.insertInto('stock_ledger').values({ product_id: product.id, reservation_id: null, kind: 'RESTOCK', delta: 1, idempotency_key: `restock-memory-${product.id}` }).execute();
+    const remembered = await reserve();
+    expect(remembered.status).toBe(409);
+    expect(await remembered.json()).toMatchObject({ code: 'OUT_OF_STOCK' });
+    await new Promise((r) => setTimeout(r, 450));
+    expect((await reserve()).status).toBe(201);
+    // Every refusal was recorded, as any other.
+    const refused = await db.selectFrom('reservations').select('id').where('product_id', '=', product.id).where('status', '=', 'REJECTED').execute();
+    expect(refused).toHaveLength(2);
+  });
+});
+
 describe('several API processes at once', () => {
   const apis: Launched[] = [];
   afterAll(() => apis.forEach((api) => killGroup(api.child)));

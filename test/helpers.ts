@@ -125,9 +125,11 @@ export function testApp(
   client: Client,
   taskQueue: string,
   policy: ReservationPolicy = DEFAULT_TEST_POLICY,
-  extra: Pick<AppDeps, 'decisionDeadlineMs'> = {},
+  extra: Pick<AppDeps, 'decisionDeadlineMs' | 'admission'> = {},
 ) {
-  const app = createApp({ db, temporal: client, taskQueue, policy, authSecret: TEST_JWT_SECRET, log: createLogger('api-test', 'warn'), ...extra });
+  // No sold-out memory unless a test asks for it: a unit given back is reservable at once.
+  const admission = { leaseMs: 10_000, retryAfterSeconds: 1, soldOutMemoryMs: 0 };
+  const app = createApp({ db, temporal: client, taskQueue, policy, admission, authSecret: TEST_JWT_SECRET, log: createLogger('api-test', 'warn'), ...extra });
   return {
     app,
     async request(path: string, init: RequestInit = {}, as: Principal | null = ADMIN): Promise<Response> {

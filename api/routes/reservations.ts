@@ -80,7 +80,7 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 
 // How long a reserve request may wait for the stock decision before answering 503 (AppDeps can say otherwise).
 const DECISION_DEADLINE_MS = 40_000;
-const DEFAULT_ADMISSION: AdmissionPolicy = { leaseMs: 10_000, retryAfterSeconds: 1 };
+const DEFAULT_ADMISSION: AdmissionPolicy = { leaseMs: 10_000, retryAfterSeconds: 1, soldOutMemoryMs: 250 };
 
 export function toReservationDto(v: ReservationRow & { events?: ReservationView['events'] }) {
   return {
@@ -104,6 +104,27 @@ export function toReservationDto(v: ReservationRow & { events?: ReservationView[
       at: e.created_at.toISOString(),
       detail: e.detail,
     })),
+  };
+}
+
+/**
+ * Products this process found with no stock at all, for a moment: a launch's rush for a sold-out
+ * phone is refused without a database read per request. Only refusals come from here, so it can
+ * never let in more than the stock; a unit given back is offered again once the memory lapses.
+ */
+function soldOutMemory(ms: number) {
+  const seen = new Map<number, { product: { id: number; name: string }; until: number }>();
+  return {
+    remember(a: { product: { id: number; name: string }; stock: number }) {
+      if (ms > 0 && a.stock === 0) seen.set(a.product.id, { product: a.product, until: Date.now() + ms });
+    },
+    recall(productId: number) {
+      const known = seen.get(productId);
+      if (!known) return undefined;
+      if (known.until > Date.now()) return { outcome: 'SOLD_OUT' as const, product: known.product, stock: 0 };
+      seen.delete(productId);
+      return undefined;
+    },
   };
 }
 
@@ -146,6 +167,7 @@ export function reservationRoutes(deps: AppDeps) {
   type Entry = { kind: 'admitted'; productName: string } | { kind: 'sold-out' } | { kind: 'replay' };
 
   type Keyed = { principal: string; key: string; requestHash: string };
+  const soldOut = soldOutMemory(admissionPolicy.soldOutMemoryMs);
   // Sold-out refusals of many customers at once are recorded together (db/group-writer.ts).
   const recordRefusal = groupWriter<Refusal>((refusals) => insertRefusals(deps.db, refusals));
 
@@ -173,7 +195,8 @@ export function reservationRoutes(deps: AppDeps) {
 
   const enter = async (input: ReservationInput, contact: ContactRow): Promise<Entry> => {
     const claim = { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: admissionPolicy.leaseMs };
-    const admission = await admit(deps.db, claim, contact);
+    const admission = soldOut.recall(input.productId) ?? (await admit(deps.db, claim, contact));
+    if (admission.outcome === 'SOLD_OUT') soldOut.remember(admission);
     switch (admission.outcome) {
       case 'UNKNOWN_PRODUCT':
         throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${input.productId} does not exist`);

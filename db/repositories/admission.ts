@@ -11,8 +11,8 @@ import { contactFrom, type ContactRow } from './reservations.js';
 
 export type Admission =
   | { outcome: 'ADMITTED'; product: { id: number; name: string } }
-  /** Fewer units in stock than asked for: final. */
-  | { outcome: 'SOLD_OUT'; product: { id: number; name: string } }
+  /** Fewer units in stock (`stock`) than asked for: final. */
+  | { outcome: 'SOLD_OUT'; product: { id: number; name: string }; stock: number }
   /** Units are in stock, but every one is claimed by a decision in flight: one may come free. */
   | { outcome: 'HELD'; product: { id: number; name: string } }
   | { outcome: 'UNKNOWN_PRODUCT' };
@@ -60,7 +60,7 @@ export async function admit(db: Db, c: ClaimRequest, contact?: ContactRow): Prom
   if (!row) return { outcome: 'UNKNOWN_PRODUCT' };
   const product = { id: row.id, name: row.name };
   if (row.admitted) return { outcome: 'ADMITTED', product };
-  if (row.stock < c.quantity) return { outcome: 'SOLD_OUT', product };
+  if (row.stock < c.quantity) return { outcome: 'SOLD_OUT', product, stock: row.stock };
   if ((await sweepExpiredClaims(db, c.productId)) > 0 && (await tryClaim(db, c, contact))?.admitted) return { outcome: 'ADMITTED', product };
   return { outcome: 'HELD', product };
 }
