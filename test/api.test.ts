@@ -16,9 +16,11 @@ import {
   stockOf,
   testApp,
   TEST_JWT_SECRET,
+  tokenFor,
   type TestAssignmentService,
   type TestWorker,
 } from './helpers.js';
+import { listen } from '../scripts/infra/http.js';
 import { responseValidator } from './openapi.js';
 
 let db: Kysely<Database>;
@@ -224,6 +226,23 @@ describe('who may do what', () => {
       const r = await call(null, 'GET', '/products', {}, { headers: { authorization: `Bearer ${token}` } });
       expect(r.status).toBe(401);
       expect(r.body.code).toBe('UNAUTHENTICATED');
+    }
+  });
+});
+
+describe('bodies over HTTP', () => {
+  it('refuses an oversized body by its Content-Length, and a chunked one as it is read', async () => {
+    const server = await listen(api.app.fetch, '127.0.0.1', 0, 'body-limit test');
+    try {
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${await tokenFor(customer('c-big'))}` };
+      const body = JSON.stringify({ productId: 1, pad: 'x'.repeat(20_000) });
+      const sized = await fetch(`${server.url}/reservations`, { method: 'POST', headers, body });
+      expect([sized.status, ((await sized.json()) as { code: string }).code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+      const stream = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(body)), c.close()) });
+      const chunked = await fetch(`${server.url}/reservations`, { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
+      expect([chunked.status, ((await chunked.json()) as { code: string }).code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    } finally {
+      await server.close();
     }
   });
 });
