@@ -153,7 +153,9 @@ export async function startWorker(
   });
   const running = worker.run();
   running.catch((err) => deps.log.error('worker stopped with an error', { error: err }));
-  const relay = startNotificationRelay(deps.db, config.notifications, deps.log.child({ part: 'notification-relay' }));
+  const relay = startNotificationRelay(deps.db, config.notifications, deps.log.child({ part: 'notification-relay' }), {
+    perSecond: config.notifications.perSecond,
+  });
   const metrics =
     deps.metricsPort === undefined
       ? undefined

@@ -70,6 +70,8 @@ const EnvSchema = z.object({
   REMINDER_BEFORE: duration('1d'),
   NOTIFY_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
   NOTIFY_WEBHOOK_SECRET: optionalString,
+  // Notifications each worker's outbox relay sends per second at most (0: no limit).
+  NOTIFY_RATE: z.coerce.number().int().min(0).default(200),
   JWT_SECRET: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
   // Unset: 9464 for `npm run start:worker`, PORT + 2 for `npm start`.
   WORKER_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
@@ -134,7 +136,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       holdPeriodMs: e.HOLD_PERIOD,
       reminderBeforeMs: Math.min(e.REMINDER_BEFORE, e.HOLD_PERIOD),
     },
-    notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET },
+    notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET, perSecond: e.NOTIFY_RATE },
     jwtSecret: e.JWT_SECRET,
     /** The worker's Prometheus endpoint; `port` undefined means the launcher's default. */
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },

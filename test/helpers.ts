@@ -70,7 +70,7 @@ export async function startTestWorker(
   if (!options.webhookUrl) return worker;
   // The worker's outbox relay. (The test database is shared: it may also deliver other suites'
   // notifications to this webhook, so assertions pick their own reservations.)
-  const relay = startNotificationRelay(db, options, createLogger('relay-test', 'error'), 100, 500);
+  const relay = startNotificationRelay(db, options, createLogger('relay-test', 'error'), { intervalMs: 100, idleMs: 500 });
   return {
     ...worker,
     async stop() {

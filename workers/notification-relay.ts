@@ -46,12 +46,27 @@ async function send(db: Db, webhook: Webhook, rows: Notification[], log: Logger)
   return { sent, refused, error };
 }
 
+export interface RelayPace {
+  /** Poll interval while there is work. */
+  intervalMs: number;
+  /** Poll interval once the outbox stays empty (an idle worker costs next to nothing). */
+  idleMs: number;
+  /**
+   * Notifications sent per second at most (0: no limit): a launch's burst of rejections is told
+   * over the next seconds instead of taking CPU from the customers still being answered.
+   */
+  perSecond: number;
+}
+
+const DEFAULT_PACE: RelayPace = { intervalMs: 250, idleMs: 2_000, perSecond: 200 };
+
 /**
- * Polls the outbox: at once again after a batch that sent something, then every `intervalMs`,
- * slowing to every `idleMs` while it stays empty (an idle worker costs next to nothing); after a
- * refusal it backs off up to a minute.
+ * Polls the outbox: again after a batch that sent something (as soon as the pace allows), else
+ * every `intervalMs`, slowing to every `idleMs` while it stays empty; after a refusal it backs off
+ * up to a minute.
  */
-export function startNotificationRelay(db: Kysely<Database>, webhook: Webhook, log: Logger, intervalMs = 250, idleMs = 2_000): NotificationRelay {
+export function startNotificationRelay(db: Kysely<Database>, webhook: Webhook, log: Logger, pace: Partial<RelayPace> = {}): NotificationRelay {
+  const { intervalMs, idleMs, perSecond } = { ...DEFAULT_PACE, ...pace };
   let stopped = false;
   let failures = 0;
   let quiet = intervalMs;
@@ -70,13 +85,15 @@ export function startNotificationRelay(db: Kysely<Database>, webhook: Webhook, l
   const loop = (async () => {
     while (!stopped) {
       let delay: number;
+      const started = Date.now();
       try {
         const { sent, error } = await runBatch();
         if (error) throw error;
         failures = 0;
         // The next notification of a reservation just served may be waiting behind it.
         quiet = sent.length > 0 ? intervalMs : Math.min(idleMs, quiet * 2);
-        delay = sent.length > 0 ? 0 : quiet;
+        const paced = perSecond > 0 ? (sent.length * 1000) / perSecond - (Date.now() - started) : 0;
+        delay = sent.length > 0 ? Math.max(0, paced) : quiet;
       } catch (err) {
         failures++;
         delay = Math.min(60_000, intervalMs * 2 ** failures);
