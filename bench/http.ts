@@ -1,4 +1,5 @@
 /** The bench's HTTP client for the API: one bearer token per caller. */
+import http from 'node:http';
 import { SEOUL_DISTRICTS } from '../db/data/seoul.js';
 import { signToken } from '../shared/auth.js';
 import { newReservationId } from '../shared/ids.js';
@@ -12,17 +13,36 @@ export interface Answer {
 
 export type Call = (method: string, route: string, body?: unknown) => Promise<Answer>;
 
+// Node's own HTTP client on kept-alive connections: a launch burst's thousands of requests a second
+// from one process made undici's fetch the bottleneck (its queueing showed up as the API's latency).
+const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+
+function request(url: URL, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; retryAfter?: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 export function caller(baseUrl: string, token: string): Call {
   const authorization = `Bearer ${token}`;
   return async (method, route, body) => {
     const headers: Record<string, string> = body === undefined ? { authorization } : { authorization, 'content-type': 'application/json' };
-    const res = await fetch(`${baseUrl}${route}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const retryAfter = Number(res.headers.get('retry-after') ?? NaN);
-    return {
-      status: res.status,
-      body: (await res.json().catch(() => ({}))) as Record<string, unknown>,
-      ...(Number.isFinite(retryAfter) ? { retryAfterMs: retryAfter * 1000 } : {}),
-    };
+    const res = await request(new URL(route, baseUrl), method, headers, body === undefined ? undefined : JSON.stringify(body));
+    const retryAfter = Number(res.retryAfter ?? NaN);
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(res.text) as Record<string, unknown>;
+    } catch {
+      // not JSON (an empty body): left empty
+    }
+    return { status: res.status, body: parsed, ...(Number.isFinite(retryAfter) ? { retryAfterMs: retryAfter * 1000 } : {}) };
   };
 }
 
