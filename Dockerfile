@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every role: the API (default command), the worker, the assignment service and the
 # migrations; docker-compose.yml picks the role by the command:
-#   node --import tsx api/main.ts | --import ./workers/workflow-sandbox.mjs workers/main.ts | api/assignment/main.ts | db/main.ts --seed
+#   node --import tsx api/main.ts | workers/main.ts | api/assignment/main.ts | db/main.ts --seed
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 # Build: every dependency, then the worker's workflow bundle (webpack), so that no worker replica

@@ -34,14 +34,9 @@ interface Part {
 
 const OUTPUT_KEPT = 64 * 1024;
 
-/**
- * Spawns `node --import tsx <entry>` in its own process group, keeping the tail of its output; the
- * worker with its workflow-sandbox preload, as `npm run start:worker` starts it (where the checkout has one).
- */
+/** Spawns `node --import tsx <entry>` in its own process group, keeping the tail of its output. */
 function spawnPart(root: string, name: string, entry: string, env: NodeJS.ProcessEnv, args: string[] = []): Part {
-  const preload = path.join(root, 'workers/workflow-sandbox.mjs');
-  const preloads = entry === 'workers/main.ts' && existsSync(preload) ? ['--import', preload] : [];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...preloads, path.join(root, entry), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
     cwd: root,
     env,
     // Own group: a terminal's Ctrl-C reaches only the bench, which then stops the parts in order.

@@ -19,7 +19,7 @@ import { createWorkerMetrics, serveWorkerMetrics } from '../workers/metrics.js';
 import { startNotificationRelay } from '../workers/notification-relay.js';
 import { sdkMetricsUrl } from '../workers/runtime.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
-import { createReservationWorker, workflowSandboxPreloaded } from '../workers/worker.js';
+import { createReservationWorker } from '../workers/worker.js';
 import { listen, type RunningServer } from './infra/http.js';
 import { startEmbeddedPostgres } from './infra/postgres.js';
 import { openDatabase } from './database.js';
@@ -130,9 +130,6 @@ export async function startWorker(
   }
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) deps.log.info('registered search attributes', { added });
-  if (!config.temporal.workflowStackTraces && !workflowSandboxPreloaded()) {
-    deps.log.warn('workflow stack traces stay on: WORKFLOW_STACK_TRACES=off takes effect only with node --import ./workers/workflow-sandbox.mjs', {});
-  }
   const breaker = createAssignmentBreaker(config.assignment.breaker);
   if (tracing && bundlePath && !traced) {
     deps.log.warn('tracing: WORKFLOW_BUNDLE_PATH has no tracing interceptors and no WORKFLOW_TRACING_BUNDLE_PATH is set; workflow spans are missing', { bundlePath });

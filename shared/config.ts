@@ -43,9 +43,6 @@ const EnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default(TASK_QUEUE),
   // How the worker names itself in workflow histories (e.g. the pod name); unset: pid@host.
   WORKER_IDENTITY: optionalString,
-  // Stack traces of workflow promises for the Web UI's "Stack Trace" tab: off, as they cost a fifth of
-  // the worker's CPU; applied by workers/workflow-sandbox.mjs (which reads it in the workflow thread).
-  WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   // A workflow bundle prebuilt by `npm run build:bundle` (the container image sets it); unset: bundle at start.
   WORKFLOW_BUNDLE_PATH: optionalString,
   // The same with the OpenTelemetry workflow interceptors (`npm run build:bundle -- --tracing`): used when tracing is on.
@@ -112,8 +109,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       workerIdentity: e.WORKER_IDENTITY,
       /** Absolute path of a prebuilt workflow bundle for the worker, if any. */
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(e.WORKFLOW_BUNDLE_PATH) : undefined,
-      /** Whether the workflow thread records stack traces for the `__stack_trace` query. */
-      workflowStackTraces: e.WORKFLOW_STACK_TRACES === 'on',
       /** The prebuilt bundle with tracing interceptors, for when tracing is on. */
       workflowTracingBundlePath: e.WORKFLOW_TRACING_BUNDLE_PATH ? path.resolve(e.WORKFLOW_TRACING_BUNDLE_PATH) : undefined,
     },

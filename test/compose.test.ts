@@ -169,7 +169,7 @@ function stageEnv(stage: Stage): Env {
   return env;
 }
 const imageEnv = stageEnv(finalStage);
-const pkg = JSON.parse(read('package.json')) as { version: string; scripts: Record<string, string> };
+const pkg = JSON.parse(read('package.json')) as { version: string };
 
 // ---------------------------------------------------------------------------------------------
 // Our own services and their roles.
@@ -238,11 +238,6 @@ describe('docker-compose.yml against the application configuration', () => {
       if (role === 'api' || role === 'worker') expect(() => requireServices(config), name).not.toThrow();
     }
     expect(byRole('migrate').map((n) => list(services[n]!.command))).toEqual([expect.arrayContaining(['--seed'])]);
-    // The worker preloads what applies the workflow-sandbox settings, as npm run start:worker does.
-    const preload = './workers/workflow-sandbox.mjs';
-    expect(existsSync(path.join(root, preload))).toBe(true);
-    expect(pkg.scripts['start:worker']).toContain(`--import ${preload}`);
-    for (const name of byRole('worker')) expect(list(services[name]!.command).join(' '), name).toContain(`--import ${preload}`);
   });
 
   it('requires JWT_SECRET for the API, and a good one passes the schema', () => {

@@ -25,11 +25,6 @@ export interface ReservationWorkerOptions {
   sinks?: WorkerOptions['sinks'];
 }
 
-/** Whether this process was started with workers/workflow-sandbox.mjs preloaded (it applies WORKFLOW_STACK_TRACES). */
-export function workflowSandboxPreloaded(): boolean {
-  return (globalThis as { __tshopWorkflowSandboxPreload?: boolean }).__tshopWorkflowSandboxPreload === true;
-}
-
 /** The build id of a workflow bundle: the first 12 hex digits of its SHA-256. */
 export function workflowBuildId(code: string): string {
   return createHash('sha256').update(code).digest('hex').slice(0, 12);
