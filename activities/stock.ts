@@ -4,8 +4,9 @@ import type { Kysely } from 'kysely';
 import type { ReservationInput } from '../shared/contract.js';
 import { releaseClaim } from '../db/repositories/admission.js';
 import { outboxEntry, queueNotification } from '../db/repositories/notifications.js';
+import { findProduct } from '../db/repositories/products.js';
 import { applyTransition, findReservation, insertReservation, readModelRow, type Transition } from '../db/repositories/reservations.js';
-import { beforeDecision, findStockMove, putBackStock, recordStockDecision, recordStockMove, stockKeys } from '../db/repositories/stock.js';
+import { findStockMove, putBackStock, recordStockMove, stockKeys, takeStock } from '../db/repositories/stock.js';
 import type { Database, Db } from '../db/schema.js';
 
 export type StockDecision = { accepted: true } | { accepted: false; reason: 'OUT_OF_STOCK' };
@@ -13,19 +14,40 @@ export type StockDecision = { accepted: true } | { accepted: false; reason: 'OUT
 export function createStockActivities({ db }: { db: Kysely<Database> }) {
   return {
     /**
-     * Takes stock for a reservation and records it ACCEPTED (version 1), or records it REJECTED, with
-     * the customer's notification, in one statement that also ends the request's admission claim (so
-     * its units are counted once, as stock taken or free). A retry of an attempt that committed
-     * answers with the recorded decision.
+     * Atomically takes stock for a reservation and records it as ACCEPTED (version 1), or records
+     * it REJECTED; the customer's notification is queued in the same transaction, and the request's
+     * admission claim (if any) ends with it, so its units are counted once, as stock taken or free.
      */
     async reserveStock(input: ReservationInput): Promise<StockDecision> {
-      const { recorded, product_name: productName } = await beforeDecision(db, input.reservationId, input.productId);
-      if (recorded) return recorded === 'REJECTED' ? { accepted: false, reason: 'OUT_OF_STOCK' } : { accepted: true };
-      if (productName === null) throw ApplicationFailure.nonRetryable(`product ${input.productId} does not exist`, 'UnknownProduct');
-      const row = { ...readModelRow(input, 1), status: 'ACCEPTED' as const };
-      const tell = (kind: 'ACCEPTED' | 'REJECTED') => outboxEntry(kind, { reservationId: row.id, productName, status: kind, fulfilment: row.fulfilment });
-      const accepted = await recordStockDecision(db, { row, accepted: tell('ACCEPTED'), rejected: tell('REJECTED') });
-      return accepted ? { accepted: true } : { accepted: false, reason: 'OUT_OF_STOCK' };
+      return db.transaction().execute(async (trx) => {
+        // A retry of an attempt that already committed answers with the recorded decision.
+        const existing = await findReservation(trx, input.reservationId);
+        if (existing) {
+          return existing.status === 'REJECTED' ? { accepted: false, reason: 'OUT_OF_STOCK' } : { accepted: true };
+        }
+        await releaseClaim(trx, input.reservationId);
+        const row = readModelRow(input, 1);
+        const facts = { reservationId: row.id, fulfilment: row.fulfilment };
+        const taken = await takeStock(trx, input.productId, input.quantity);
+        if (!taken) {
+          const product = await findProduct(trx, input.productId);
+          if (!product) throw ApplicationFailure.nonRetryable(`product ${input.productId} does not exist`, 'UnknownProduct');
+          const notification = outboxEntry('REJECTED', { ...facts, productName: product.name, status: 'REJECTED' });
+          await insertReservation(trx, { ...row, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' }, { notification });
+          return { accepted: false, reason: 'OUT_OF_STOCK' };
+        }
+        // Concurrent duplicate attempts collide on the ledger key and roll back their UPDATE.
+        await recordStockMove(trx, {
+          productId: input.productId,
+          reservationId: input.reservationId,
+          kind: 'RESERVE',
+          delta: -input.quantity,
+          key: stockKeys.reserve(input.reservationId),
+        });
+        const notification = outboxEntry('ACCEPTED', { ...facts, productName: taken.name, status: 'ACCEPTED' });
+        await insertReservation(trx, { ...row, status: 'ACCEPTED' }, { notification });
+        return { accepted: true };
+      });
     },
 
     /**

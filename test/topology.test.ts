@@ -139,7 +139,7 @@ it('two workers share the load, one is SIGKILLed without losing a reservation, a
     const waiting = () =>
       waitUntil(async () => {
         const { rows: w } = await sql<{ n: string }>`
-          select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%insert into stock_ledger%'`.execute(db!);
+          select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%insert into%stock_ledger%'`.execute(db!);
         return Number(w[0]!.n) > 0;
       }, 20_000, 100);
     return { waiting, release: async () => (release(), await done) };
