@@ -1,8 +1,9 @@
 /**
- * `npm run bench:compare -- [--base <git-ref>] [--base-env K=V]… [--env K=V]… [--label L] [--runs 4]
- * [--cost-n 160] [--scenarios cost,seed,burst] [--requests 2000] [--concurrency 48] [--seed-seconds 10]`:
+ * `npm run bench:compare -- [--base <git-ref>] [--head <git-ref>] [--base-env K=V]… [--env K=V]… [--label L]
+ * [--runs 4] [--cost-n 160] [--scenarios cost,seed,burst] [--requests 2000] [--concurrency 48] [--seed-seconds 10]`:
  * a lever measured with and without in one run. A ("without") is the code at --base (a temporary
- * worktree), or this checkout, with --base-env; B ("with") is this checkout with --env. Each runs as
+ * worktree), or this checkout, with --base-env; B ("with") is the code at --head, or this checkout,
+ * with --env. Each runs as
  * its own full stack, both up throughout; the load goes to one at a time, interleaved run after run
  * (absolute times drift on a shared machine, ratios within one run much less). Prints A, B and B/A,
  * writes bench/results/<date>-compare-<label>.json, and exits 1 if either side's invariants break.
@@ -24,7 +25,7 @@ try {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
   process.exit(2);
 }
-const { base, label, envs, settings } = parsed;
+const { base, head, label, envs, settings } = parsed;
 
 const progress = (line: string) => process.stderr.write(`\r\x1b[2K[compare] ${line}`);
 const done = (line: string) => process.stderr.write(`\r\x1b[2K[compare] ${line}\n`);
@@ -59,10 +60,10 @@ const hooks: VariantHooks = {
   onCleanup: (remove) => void cleanups.push(remove),
 };
 
-/** A's code: the --base ref in a temporary worktree, or this checkout. */
-async function baseCheckout(): Promise<Checkout> {
-  if (base === undefined) return thisCheckout(root);
-  return addWorktree(root, base, { say: done, onUndo: (undo) => void cleanups.push(undo) });
+/** A side's code: a ref in a temporary worktree, or this checkout. */
+async function checkoutOf(ref: string | undefined): Promise<Checkout> {
+  if (ref === undefined) return thisCheckout(root);
+  return addWorktree(root, ref, { say: done, onUndo: (undo) => void cleanups.push(undo) });
 }
 
 /**
@@ -71,8 +72,8 @@ async function baseCheckout(): Promise<Checkout> {
  * installs into .tools/ is there for A to share.
  */
 async function startSides(): Promise<Record<Side, Variant>> {
-  const a = await baseCheckout();
-  const b = await startVariant({ side: 'B', role: 'with', checkout: thisCheckout(root), env: envs.B }, hooks);
+  const a = await checkoutOf(base);
+  const b = await startVariant({ side: 'B', role: 'with', checkout: await checkoutOf(head), env: envs.B }, hooks);
   shareTools(root, a);
   const sides = { A: await startVariant({ side: 'A', role: 'without', checkout: a, env: envs.A }, hooks), B: b };
   crossRoots(sides.A, sides.B);

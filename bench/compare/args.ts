@@ -4,13 +4,15 @@ import type { Side } from './variant.js';
 
 export const SCENARIOS = ['cost', 'seed', 'burst'];
 
-export const USAGE = `usage: npm run bench:compare -- [--base <git-ref>] [--base-env KEY=VALUE]… [--env KEY=VALUE]…
+export const USAGE = `usage: npm run bench:compare -- [--base <git-ref>] [--head <git-ref>] [--base-env KEY=VALUE]… [--env KEY=VALUE]…
        [--label <name>] [--runs 4] [--cost-n 160] [--scenarios cost,seed,burst] [--requests 2000]
        [--concurrency 48] [--seed-seconds 10]`;
 
 export interface CompareArgs {
   /** A's code; this checkout when unset. */
   base?: string;
+  /** B's code; this checkout when unset (a lever of the past: --base its parent, --head it). */
+  head?: string;
   label?: string;
   /** Added to every process of A (--base-env) and of B (--env). */
   envs: Record<Side, Record<string, string>>;
@@ -31,6 +33,7 @@ export function readArgs(argv: string[]): CompareArgs {
     args: argv,
     options: {
       base: { type: 'string' },
+      head: { type: 'string' },
       'base-env': { type: 'string', multiple: true, default: [] },
       env: { type: 'string', multiple: true, default: [] },
       label: { type: 'string' },
@@ -47,6 +50,7 @@ export function readArgs(argv: string[]): CompareArgs {
   if (a.label !== undefined && !/^[\w.-]+$/.test(a.label)) throw new Error(`--label ${a.label}: letters, digits, '.', '_' and '-' only (it names a file)`);
   return {
     base: a.base,
+    head: a.head,
     label: a.label,
     envs: { A: envOf(a['base-env']!, '--base-env'), B: envOf(a.env!, '--env') },
     settings: {
