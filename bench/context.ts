@@ -56,6 +56,42 @@ export async function waitForWorkflows(ctx: Ctx, label: string, query: string, n
   if (!ok) throw new Error(`${label}: ${query} did not reach ${n} within ${timeoutMs / 1000} s`);
 }
 
+/** Waits until every notification about a product's reservations has been sent. */
+export async function waitForOutbox(ctx: Ctx, label: string, productId: number, timeoutMs = 600_000): Promise<void> {
+  const ok = await waitUntil(async () => {
+    const { n } = await ctx.db
+      .selectFrom('notifications as n')
+      .innerJoin('reservations as r', 'r.id', 'n.reservation_id')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('r.product_id', '=', productId)
+      .where('n.sent_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    ctx.progress(`${label}: ${n} notifications unsent`);
+    return Number(n) === 0;
+  }, timeoutMs, 250);
+  if (!ok) throw new Error(`${label}: notifications still unsent after ${timeoutMs / 1000} s`);
+}
+
+/**
+ * Waits until what earlier phases left running has ended, so that a phase measures itself: the
+ * outbox sent (the relay is paced, so a burst's notifications go out over the following seconds)
+ * and no cancelled reservation still releasing its store slot.
+ */
+export async function waitUntilSettled(ctx: Ctx, label: string, timeoutMs = 600_000): Promise<void> {
+  const ok = await waitUntil(async () => {
+    const { n } = await ctx.db
+      .selectFrom('notifications')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('sent_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    const releasing = ctx.statusSearchAttribute === false ? 0 : (await ctx.client.workflow.count('ExecutionStatus="Running" AND ReservationStatus="CANCELLED"')).count;
+    ctx.progress(`${label}: settling (${n} notifications unsent, ${releasing} slot releases running)`);
+    return Number(n) === 0 && releasing === 0;
+  }, timeoutMs, 500);
+  if (!ok) throw new Error(`${label}: did not settle within ${timeoutMs / 1000} s`);
+  await new Promise((r) => setTimeout(r, 2_000));
+}
+
 /**
  * Watches reservations until each reaches a status, with one query per tick for all of them (rather
  * than one poll per reservation, which would load the database the bench is measuring).

@@ -5,7 +5,7 @@
  * Then the cancel storm: half of the accepted ones cancelled at once.
  */
 import { waitUntil } from '../../scripts/infra/process.js';
-import { countWithStatus, waitForCount, type Ctx } from '../context.js';
+import { countWithStatus, waitForCount, waitUntilSettled, type Ctx } from '../context.js';
 import { closedLoop, sleep, summarize, type LatencySummary } from '../load.js';
 import type { Answer } from '../http.js';
 
@@ -78,6 +78,7 @@ export interface BurstResult {
 }
 
 export async function launchBurst(ctx: Ctx, requests: number, clients: number): Promise<BurstResult> {
+  await waitUntilSettled(ctx, 'launch burst');
   const units = Math.floor(requests / 10);
   const product = await ctx.api.newProduct(units);
   const t0 = performance.now();

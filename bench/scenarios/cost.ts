@@ -11,7 +11,7 @@ import { sql } from 'kysely';
 import { createStockActivities } from '../../activities/stock.js';
 import { SearchAttributes } from '../../shared/contract.js';
 import { newReservationId } from '../../shared/ids.js';
-import { waitForCount, waitForWorkflows, type Ctx } from '../context.js';
+import { waitForCount, waitForOutbox, waitForWorkflows, type Ctx } from '../context.js';
 import { closedLoop, sleep, spread, summarize } from '../load.js';
 import { cpuMsBetween, cpuTicks } from '../procfs.js';
 import { skeletonCancel, skeletonReserve, type bareWorkflow, type skeletonBeforeWorkflow, type skeletonWorkflow } from '../workflows.js';
@@ -64,6 +64,8 @@ const ours: Planner = async (ctx, n) => {
       await waitForCount(ctx, 'ours', product, 'CONFIRMED', n);
       // The workflow task after the read-model write (search attributes, the hold timer) is part of it.
       if (ctx.statusSearchAttribute !== false) await waitForWorkflows(ctx, 'ours', `ProductId="${product}" AND ReservationStatus="CONFIRMED"`, n);
+      // So are its notifications, which the outbox relay sends at its own pace.
+      await waitForOutbox(ctx, 'ours', product);
     },
   };
 };

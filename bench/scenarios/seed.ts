@@ -2,7 +2,7 @@
  * The seed's own check: two users reserving back to back for a while, each with a customer token and
  * exactly the seed's body, `{"productId": "<id>"}` (the id as a string), on a product with stock.
  */
-import { waitForCount, type Ctx } from '../context.js';
+import { waitForCount, waitUntilSettled, type Ctx } from '../context.js';
 import { summarize, type LatencySummary } from '../load.js';
 
 export interface SeedCheckResult extends LatencySummary {
@@ -14,6 +14,7 @@ export interface SeedCheckResult extends LatencySummary {
 const USERS = 2;
 
 export async function seedCheck(ctx: Ctx, seconds: number): Promise<SeedCheckResult> {
+  await waitUntilSettled(ctx, 'seed check');
   const product = await ctx.api.newProduct(1_000_000);
   const latencies: number[] = [];
   let errors = 0;

@@ -3,7 +3,7 @@
  * appears; the last rate that held is the knee. At half the knee: the plain latencies, then
  * reservations cancelled shortly after each is confirmed, timing cancel → stock restored.
  */
-import { statusWatcher, type Ctx } from '../context.js';
+import { statusWatcher, waitUntilSettled, type Ctx } from '../context.js';
 import { openLoop, summarize, type LatencySummary } from '../load.js';
 import { releaseLatencies } from './burst.js';
 
@@ -35,6 +35,7 @@ async function step(ctx: Ctx, product: number, rate: number, seconds: number): P
 }
 
 export async function sustainedRate(ctx: Ctx, stepSeconds: number): Promise<SustainedResult> {
+  await waitUntilSettled(ctx, 'sustained rate');
   const product = await ctx.api.newProduct(1_000_000);
   const steps: Step[] = [];
   const holds = async (rate: number) => {
