@@ -4,7 +4,7 @@
  * agree, else its own `npm ci`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { trackChild } from '../../scripts/infra/process.js';
@@ -51,6 +51,8 @@ export interface CheckoutHooks {
 export async function addWorktree(root: string, ref: string, hooks: CheckoutHooks): Promise<Checkout> {
   const commit = resolveRef(root, ref);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tshop-compare-base-'));
+  // As root, the embedded PostgreSQL runs as another user, who must reach its binaries under it.
+  chmodSync(dir, 0o755);
   hooks.onUndo(() => removeWorktree(root, dir));
   hooks.say(`checking out ${commit.startsWith(ref) ? ref : `${ref} (${commit.slice(0, 7)})`} into ${dir} …`);
   git(root, 'worktree', 'add', '--detach', dir, commit);
