@@ -12,6 +12,7 @@ import {
   eventually,
   newProduct,
   newStore,
+  NO_WEBHOOK_HERE,
   openTestDb,
   startAssignmentService,
   stockOf,
@@ -46,6 +47,7 @@ async function startWorkerProcess(): Promise<Launched> {
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
     ASSIGNMENT_URL: assignment.url,
+    NOTIFY_WEBHOOK_URL: NO_WEBHOOK_HERE,
     LOG_LEVEL: 'error',
   });
   workers.push(w);

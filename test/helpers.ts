@@ -30,6 +30,13 @@ function quietRuntime() {
 
 export const openTestDb = () => openDatabase(inject('databaseUrl'));
 
+/**
+ * The webhook for a worker that shares the test database but is not the notification suite's:
+ * nothing listens there, so its relay leaves other suites' notifications unsent for theirs,
+ * instead of logging them and marking them sent.
+ */
+export const NO_WEBHOOK_HERE = 'http://127.0.0.1:9/not-this-suite';
+
 export async function connectClient() {
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   return { connection, client: new Client({ connection }) };
