@@ -6,8 +6,8 @@ import { releaseClaim } from '../db/repositories/admission.js';
 import { outboxEntry, queueNotification } from '../db/repositories/notifications.js';
 import { findProduct } from '../db/repositories/products.js';
 import { applyTransition, findReservation, insertReservation, readModelRow, type Transition } from '../db/repositories/reservations.js';
-import { findStockMove, putBackStock, recordStockMove, stockKeys, takeStock } from '../db/repositories/stock.js';
-import type { Database, Db } from '../db/schema.js';
+import { putBackReservationStock, recordStockMove, stockKeys, takeStock } from '../db/repositories/stock.js';
+import type { Database } from '../db/schema.js';
 
 export type StockDecision = { accepted: true } | { accepted: false; reason: 'OUT_OF_STOCK' };
 
@@ -58,13 +58,23 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
     async abandonReservation({ input, version }: { input: ReservationInput; version: number }): Promise<void> {
       await db.transaction().execute(async (trx) => {
         await releaseClaim(trx, input.reservationId);
+        const product = await findProduct(trx, input.productId);
+        const row = { ...readModelRow(input, version), status: 'REJECTED' as const, rejectReason: 'STOCK_UNAVAILABLE' as const };
+        // The customer is told either way: a late commit may already have told them ACCEPTED.
+        const notification = outboxEntry('REJECTED', {
+          reservationId: row.id,
+          productName: product?.name ?? `product ${input.productId}`,
+          status: 'REJECTED',
+          fulfilment: row.fulfilment,
+          rejectReason: row.rejectReason,
+        });
         const existing = await findReservation(trx, input.reservationId);
         if (!existing) {
-          await insertReservation(trx, { ...readModelRow(input, version), status: 'REJECTED', rejectReason: 'STOCK_UNAVAILABLE' });
+          await insertReservation(trx, row, { notification });
           return;
         }
-        await putBack(trx, input.reservationId);
-        await applyTransition(trx, input.reservationId, { status: 'REJECTED', version, detail: 'STOCK_UNAVAILABLE' });
+        await putBackReservationStock(trx, input.reservationId);
+        await applyTransition(trx, input.reservationId, { status: 'REJECTED', version, detail: 'STOCK_UNAVAILABLE' }, notification);
       });
     },
 
@@ -78,21 +88,10 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
     }): Promise<{ released: number }> {
       const { reservationId, final } = input;
       return db.transaction().execute(async (trx) => {
-        const released = await putBack(trx, reservationId);
+        const released = await putBackReservationStock(trx, reservationId);
         if (await applyTransition(trx, reservationId, final)) await queueNotification(trx, reservationId, final.status);
         return { released };
       });
     },
   };
-}
-
-/** Returns a reservation's stock with one RELEASE move, unless it took none or already gave it back. */
-async function putBack(trx: Db, reservationId: string): Promise<number> {
-  const taken = await findStockMove(trx, stockKeys.reserve(reservationId));
-  if (!taken || (await findStockMove(trx, stockKeys.release(reservationId)))) return 0;
-  const quantity = -taken.delta;
-  await putBackStock(trx, taken.product_id, quantity);
-  // A concurrent duplicate collides on this key and rolls back its UPDATE.
-  await recordStockMove(trx, { productId: taken.product_id, reservationId, kind: 'RELEASE', delta: quantity, key: stockKeys.release(reservationId) });
-  return quantity;
 }

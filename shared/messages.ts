@@ -7,6 +7,8 @@ export interface MessageContext {
   storeName?: string | null;
   fallback?: boolean;
   holdUntil?: string | null;
+  /** A REJECTED because the stock decision could not be made (not because it sold out). */
+  unavailable?: boolean;
 }
 
 export function notificationText(kind: NotificationKind, c: MessageContext): { ko: string; en: string } {
@@ -18,6 +20,12 @@ export function notificationText(kind: NotificationKind, c: MessageContext): { k
         en: `[Tshop] Your reservation ${c.reservationId} for ${c.productName} is accepted. We will tell you which store takes it.`,
       };
     case 'REJECTED':
+      if (c.unavailable) {
+        return {
+          ko: `[Tshop] 죄송합니다. 일시적인 오류로 ${c.productName} 예약을 완료하지 못했습니다 (예약번호 ${c.reservationId}). 예약된 재고는 없으며, 다시 시도해 주세요.`,
+          en: `[Tshop] Sorry, reservation ${c.reservationId} for ${c.productName} could not be completed because of a temporary fault; nothing is reserved. Please try again.`,
+        };
+      }
       return {
         ko: `[Tshop] 죄송합니다. ${c.productName} 재고가 없어 예약할 수 없습니다 (예약번호 ${c.reservationId}).`,
         en: `[Tshop] Sorry, ${c.productName} is out of stock; reservation ${c.reservationId} could not be accepted.`,

@@ -19,6 +19,7 @@ export interface ChangeFacts {
   fulfilment: string;
   store?: { agencyId: string; agencyName: string } | null;
   holdUntil?: string | null;
+  rejectReason?: string | null;
 }
 
 export function outboxEntry(kind: NotificationKind, f: ChangeFacts): OutboxEntry {
@@ -28,6 +29,7 @@ export function outboxEntry(kind: NotificationKind, f: ChangeFacts): OutboxEntry
     storeName: f.store?.agencyName ?? null,
     fallback: f.store?.agencyId === CENTRAL_STORE.agencyId,
     holdUntil: f.holdUntil ?? null,
+    unavailable: f.rejectReason === 'STOCK_UNAVAILABLE',
   });
   return { kind, message, payload: { status: f.status, agencyId: f.store?.agencyId ?? null, fulfilment: f.fulfilment } };
 }

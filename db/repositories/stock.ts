@@ -56,3 +56,17 @@ export async function listStockMoves(db: Db, filter: { reservationId?: string; p
   if (filter.productId !== undefined) q = q.where('product_id', '=', filter.productId);
   return q.execute();
 }
+
+/**
+ * Returns a reservation's stock with one RELEASE move, unless it took none or already gave it
+ * back; the quantity put back. Run in a transaction: a concurrent duplicate collides on the
+ * release key and rolls back its UPDATE.
+ */
+export async function putBackReservationStock(trx: Db, reservationId: string): Promise<number> {
+  const taken = await findStockMove(trx, stockKeys.reserve(reservationId));
+  if (!taken || (await findStockMove(trx, stockKeys.release(reservationId)))) return 0;
+  const quantity = -taken.delta;
+  await putBackStock(trx, taken.product_id, quantity);
+  await recordStockMove(trx, { productId: taken.product_id, reservationId, kind: 'RELEASE', delta: quantity, key: stockKeys.release(reservationId) });
+  return quantity;
+}
