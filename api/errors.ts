@@ -23,6 +23,7 @@ export type ProblemCode =
   | 'NO_CAPACITY'
   | 'RELEASED'
   | 'NOT_COMPLETABLE'
+  | 'WORKFLOW_ENDED'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'IDEMPOTENCY_KEY_REUSED'
@@ -46,6 +47,7 @@ const TITLES: Record<ProblemCode, string> = {
   NO_CAPACITY: 'No store has free capacity',
   RELEASED: 'The assignment was released',
   NOT_COMPLETABLE: 'The reservation cannot be completed now',
+  WORKFLOW_ENDED: "The reservation's workflow has ended; it is being settled",
   UNAUTHENTICATED: 'Authentication required',
   FORBIDDEN: 'Not allowed',
   IDEMPOTENCY_KEY_REUSED: 'Idempotency-Key reused for a different request',

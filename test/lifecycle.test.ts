@@ -1,6 +1,7 @@
 /** Every path of the seed's scenario end to end: real API, worker, assignment service, Temporal, PostgreSQL. */
 import { createServer, type Server } from 'node:http';
-import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssignmentBreaker } from '../activities/assignment.js';
@@ -38,6 +39,8 @@ let webhook: Server;
 let webhookUrl: string;
 const delivered: { kind: string; reservationId: string; signatureOk: boolean; phone: string | null }[] = [];
 let assignAttempts = 0;
+/** Products whose stock decision commits, then loses its answer (a network cut after the commit). */
+const answerLostFor = new Set<number>();
 const breaker = createAssignmentBreaker({ failures: 3, halfOpenAfterMs: 1_000 });
 
 beforeAll(async () => {
@@ -59,6 +62,11 @@ beforeAll(async () => {
     async assignStore(input) {
       assignAttempts++;
       return real.assignStore(input);
+    },
+    async reserveStock(input) {
+      const decision = await real.reserveStock(input);
+      if (answerLostFor.has(input.productId)) throw ApplicationFailure.nonRetryable('the answer was lost after the commit', 'AnswerLost');
+      return decision;
     },
   }));
 });
@@ -353,6 +361,86 @@ describe('fault isolation: the assignment service may be down', () => {
     await until(id, 'CANCELLED');
     expect(await activeAt(db, store.id)).toBe(0);
     expect(await stockOf(db, product.id)).toBe(1);
+  });
+});
+
+describe('edges of the lifecycle', () => {
+  const keyed = (app: ReturnType<typeof testApp>, id: string, key: string) =>
+    app.request(`/reservations/${id}/cancel`, { method: 'POST', headers: { 'idempotency-key': key } });
+
+  it('can be cancelled right after the 201, before anything else happened to it', async () => {
+    const product = await newProduct(db, 4);
+    const { reserve, send, until } = api();
+    const cancels = await Promise.all(
+      Array.from({ length: 4 }, async (_, i) => {
+        const { id } = (await reserve(product.id, { id: `c-quick-${i}`, district: '강남구' })).body;
+        const answer = i % 2 ? await send('PATCH', `/reservations/${id}`, { status: '예약취소' }) : await send('POST', `/reservations/${id}/cancel`);
+        return { id, status: answer.status };
+      }),
+    );
+    expect(cancels.map((c) => c.status)).toEqual([202, 202, 202, 202]);
+    for (const { id } of cancels) await until(id, 'CANCELLED');
+    expect(await stockOf(db, product.id)).toBe(4);
+  });
+
+  it('a keyed cancel that could not be sent is sent by its repeat, and a refused one is refused again', async () => {
+    const product = await newProduct(db, 1);
+    const { reserve, until } = api();
+    const { id } = (await reserve(product.id, { district: '송파구' })).body;
+    await until(id, 'CONFIRMED');
+    // The first attempt meets a Temporal it cannot reach.
+    const lost = await Connection.connect({ address: (client.connection as Connection).options.address });
+    await lost.close();
+    const unreachable = testApp(db, new Client({ connection: lost }), worker.taskQueue);
+    const first = await keyed(unreachable, id, 'cancel-once');
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    expect((await api().get(id)).status).toBe('CONFIRMED');
+    const app = testApp(db, client, worker.taskQueue);
+    expect((await keyed(app, id, 'cancel-once')).status).toBe(202);
+    await until(id, 'CANCELLED');
+    expect(await stockOf(db, product.id)).toBe(1);
+    // Cancelled now: a cancel is refused, and so is its repeat.
+    expect((await keyed(app, id, 'cancel-twice')).status).toBe(409);
+    expect((await keyed(app, id, 'cancel-twice')).status).toBe(409);
+  });
+
+  it('completes a central-delivery reservation whose late store slot was released', async () => {
+    const product = await newProduct(db, 1);
+    const store = await newStore(db, 1);
+    const { reserve, send, until } = api({ ...DEFAULT_TEST_POLICY, assignmentDeadlineMs: 2_000 });
+    await assignment.stop();
+    let id: string;
+    try {
+      ({ id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude }, { fulfilment: 'PICKUP' })).body);
+      expect(await until(id, 'CONFIRMED', 20_000)).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.agencyId } });
+    } finally {
+      await assignment.start();
+    }
+    await eventually(() => activeAt(db, store.id), (n) => n === 0);
+    expect((await send('POST', `/reservations/${id}/complete`, { by: 'ops-2' })).status).toBe(202);
+    expect((await until(id, 'COMPLETED')).events.map((e: Body) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'COMPLETED']);
+    const handle = client.workflow.getHandle(reservationWorkflowId(id));
+    await handle.result();
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    expect(await stockOf(db, product.id)).toBe(0);
+  });
+
+  it('a decision that committed but lost its answer: 503, the stock back, and the customer told', async () => {
+    const product = await newProduct(db, 1);
+    answerLostFor.add(product.id);
+    const { reserve, until } = api();
+    const answer = await reserve(product.id, { district: '마포구' });
+    expect(answer.status).toBe(503);
+    expect(answer.body.code).toBe('STOCK_UNAVAILABLE');
+    const id = answer.body.reservationId as string;
+    await until(id, 'REJECTED');
+    expect(await stockOf(db, product.id)).toBe(1);
+    const told = await eventually(
+      () => db.selectFrom('notifications').select(['kind', 'message_en', 'sent_at']).where('reservation_id', '=', id).orderBy('id').execute(),
+      (rows) => rows.length === 2 && rows.every((r) => r.sent_at !== null),
+    );
+    expect(told.map((n) => n.kind)).toEqual(['ACCEPTED', 'REJECTED']);
+    expect(told[1]!.message_en).toMatch(/nothing is reserved/);
   });
 });
 

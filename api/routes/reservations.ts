@@ -3,8 +3,10 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import {
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
 import { listNotifications, outboxEntry } from '../../db/repositories/notifications.js';
@@ -140,6 +142,21 @@ export function reservationRoutes(deps: AppDeps) {
     return view;
   };
 
+  /**
+   * Signals a reservation's workflow. One that has ended while the read model still shows the
+   * reservation open (an operator's Terminate, a failure) cannot take it: the reconciler settles it.
+   */
+  const signalWorkflow = async <T,>(view: ReservationView & { workflow_id: string }, signal: SignalDefinition<[T?]>, arg: T) => {
+    try {
+      await deps.temporal.workflow.getHandle(view.workflow_id).signal(signal, arg);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      throw new Problem(409, 'WORKFLOW_ENDED', `reservation ${view.id}'s workflow has ended; the reconciler settles it within minutes`, {
+        reservationStatus: view.status,
+      });
+    }
+  };
+
   /** A recorded rejection, as the reserve call answers it (first time or replayed). */
   const rejection = (view: ReservationView) => {
     const ids = { reservationId: view.id, ...(view.workflow_id ? { workflowId: view.workflow_id } : {}) };
@@ -150,16 +167,24 @@ export function reservationRoutes(deps: AppDeps) {
 
   const requestCancel = async (principal: Principal, id: string, reason: string | undefined, key: string | undefined) => {
     const current = await loadVisible(principal, id);
-    if (key) {
-      const claim = await claimIdempotencyKey(deps.db, { scope: `cancel:${id}`, principal: principal.sub, key, requestHash: hashOf({ reason }), resourceId: id });
+    const keyed = key ? { scope: `cancel:${id}`, principal: principal.sub, key } : undefined;
+    if (keyed) {
+      const claim = await claimIdempotencyKey(deps.db, { ...keyed, requestHash: hashOf({ reason }), resourceId: id });
       if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
       if (claim.outcome === 'REPLAY') return toReservationDto(current);
     }
-    // A reservation without a workflow was refused on arrival: it is REJECTED, never cancellable.
-    if (!isCancellable(current.status) || !current.workflow_id) {
-      throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
+    try {
+      // A reservation without a workflow was refused on arrival: it is REJECTED, never cancellable.
+      if (!isCancellable(current.status) || !current.workflow_id) {
+        throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
+      }
+      await signalWorkflow({ ...current, workflow_id: current.workflow_id }, cancelSignal, reason ? { reason } : {});
+    } catch (err) {
+      // The key stands only for a cancel that was sent: a repeat after a failure or a refusal is
+      // tried (and answered) again, never told 202 for a cancel that never happened.
+      if (keyed) await releaseIdempotencyKey(deps.db, keyed);
+      throw err;
     }
-    await deps.temporal.workflow.getHandle(current.workflow_id).signal(cancelSignal, reason ? { reason } : {});
     deps.log.info('cancel requested', { reservationId: id, workflowId: current.workflow_id, by: principal.role });
     return toReservationDto(current);
   };
@@ -413,7 +438,7 @@ export function reservationRoutes(deps: AppDeps) {
           reservationStatus: current.status,
         });
       }
-      await deps.temporal.workflow.getHandle(current.workflow_id).signal(completeSignal, { by: body?.by ?? principal.sub });
+      await signalWorkflow({ ...current, workflow_id: current.workflow_id }, completeSignal, { by: body?.by ?? principal.sub });
       return c.json(toReservationDto(current), 202);
     },
   );
