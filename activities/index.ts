@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { createAssignmentActivities, createAssignmentBreaker, type AssignmentBreaker } from './assignment.js';
 import { createNotificationActivities } from './notification.js';
+import { createReconcileActivities } from './reconcile.js';
 import { createReservationActivities } from './reservation.js';
 import { createStockActivities } from './stock.js';
 
@@ -15,11 +16,17 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const breaker = deps.breaker ?? createAssignmentBreaker();
+  const assignment = createAssignmentActivities({ ...deps, breaker });
+  const releaseSlot = (key: string) => {
+    const [reservationId, round] = key.split('~');
+    return assignment.releaseAssignment({ reservationId: reservationId!, round: round ? Number(round) : undefined });
+  };
   return {
     ...createStockActivities(deps),
     ...createReservationActivities(deps),
-    ...createAssignmentActivities({ ...deps, breaker }),
+    ...assignment,
     ...createNotificationActivities(),
+    ...createReconcileActivities({ db: deps.db, releaseSlot }),
   };
 }
 

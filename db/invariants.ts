@@ -7,7 +7,12 @@ export interface InvariantReport {
   violations: string[];
 }
 
-export async function checkInvariants(db: Kysely<Database>): Promise<InvariantReport> {
+export interface InvariantOptions {
+  /** How long a finished reservation's store slot may still be ACTIVE (its release is retried until the assignment service answers). */
+  slotGraceMs: number;
+}
+
+export async function checkInvariants(db: Kysely<Database>, options: InvariantOptions = { slotGraceMs: 30_000 }): Promise<InvariantReport> {
   const violations: string[] = [];
 
   // Stock is the sum of its moves (initial + restocks − reserved + released), never negative.
@@ -45,6 +50,20 @@ export async function checkInvariants(db: Kysely<Database>): Promise<InvariantRe
        or (r.status in ('CANCELLED', 'EXPIRED') and exists (select 1 from stock_ledger l where l.reservation_id = r.id and l.kind = 'RESERVE')
                                               and not exists (select 1 from stock_ledger l where l.reservation_id = r.id and l.kind = 'RELEASE'))`.execute(db);
   for (const r of mismatched.rows) violations.push(`reservation ${r.id} is ${r.status} but stock taken=${r.taken} released=${r.released}`);
+
+  // A stock move of a reservation belongs to one the read model knows.
+  const strays = await sql<{ id: string; reservation_id: string }>`
+    select l.id, l.reservation_id from stock_ledger l
+    where l.reservation_id is not null and not exists (select 1 from reservations r where r.id = l.reservation_id)`.execute(db);
+  for (const l of strays.rows) violations.push(`stock move ${l.id} belongs to reservation ${l.reservation_id}, which does not exist`);
+
+  // A finished reservation holds no store slot (beyond a release still on its way).
+  const slots = await sql<{ key: string; status: string }>`
+    select a.reservation_id as key, r.status from assignments a
+    join reservations r on r.id = split_part(a.reservation_id, '~', 1)
+    where a.status = 'ACTIVE' and r.status in ('REJECTED', 'COMPLETED', 'CANCELLED', 'EXPIRED')
+      and r.updated_at < now() - make_interval(secs => ${options.slotGraceMs / 1000})`.execute(db);
+  for (const a of slots.rows) violations.push(`assignment ${a.key} is ACTIVE but its reservation is ${a.status}`);
 
   // No store above capacity, and its load is exactly its active assignments.
   const stores = await sql<{ id: string; capacity: number; active_count: number; active: string }>`

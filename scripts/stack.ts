@@ -14,6 +14,7 @@ import { seedDemoData } from '../db/seed.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { tracingClientInterceptors, tracingWorkerOptions } from '../shared/tracing.js';
+import { ensureReconcilerSchedule } from '../workers/schedules.js';
 import { activityCompletionLog } from '../workers/activity-log.js';
 import { createWorkerMetrics, serveWorkerMetrics } from '../workers/metrics.js';
 import { startNotificationRelay } from '../workers/notification-relay.js';
@@ -130,6 +131,10 @@ export async function startWorker(
   }
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) deps.log.info('registered search attributes', { added });
+  if (config.reconcileEveryMs > 0) {
+    const schedule = await ensureReconcilerSchedule(new Client({ connection, namespace: config.temporal.namespace }), config.temporal.taskQueue, config.reconcileEveryMs);
+    if (schedule.created) deps.log.info('created the reconciler schedule', schedule);
+  }
   const breaker = createAssignmentBreaker(config.assignment.breaker);
   if (tracing && bundlePath && !traced) {
     deps.log.warn('tracing: WORKFLOW_BUNDLE_PATH has no tracing interceptors and no WORKFLOW_TRACING_BUNDLE_PATH is set; workflow spans are missing', { bundlePath });

@@ -63,6 +63,8 @@ const EnvSchema = z.object({
   // How long an API process keeps refusing a product it found with no stock at all without asking
   // the database again (0: ask every time); a unit given back is offered again at most this late.
   ADMISSION_SOLD_OUT_MEMORY: duration('250ms'),
+  // How often the reconciler's Schedule runs (0: the worker does not create it).
+  RECONCILE_EVERY: duration('1m'),
   HOLD_PERIOD: duration('7d'),
   REMINDER_BEFORE: duration('1d'),
   NOTIFY_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
@@ -131,6 +133,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       holdPeriodMs: e.HOLD_PERIOD,
       reminderBeforeMs: Math.min(e.REMINDER_BEFORE, e.HOLD_PERIOD),
     },
+    /** The reconciler's Schedule interval; 0: not created by this worker. */
+    reconcileEveryMs: e.RECONCILE_EVERY,
     notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET, perSecond: e.NOTIFY_RATE },
     jwtSecret: e.JWT_SECRET,
     /** The worker's Prometheus endpoint; `port` undefined means the launcher's default. */

@@ -10,6 +10,16 @@ export const TASK_QUEUE = 'tshop-reservations';
 /** The Worker Deployment name under which workers report their build id. */
 export const DEPLOYMENT_NAME = 'tshop-reserve';
 export const WORKFLOW_TYPE = 'reservationWorkflow';
+export const RECONCILE_WORKFLOW_TYPE = 'reconcileWorkflow';
+
+/**
+ * The reconciler's Temporal Schedule for the workers of a task queue: `tshop-reconciler` for the
+ * product's own queue (what operators see in the Web UI's Schedules page and `temporal schedule
+ * list`), suffixed by the queue for any other.
+ */
+export function reconcilerScheduleId(taskQueue: string): string {
+  return taskQueue === TASK_QUEUE ? 'tshop-reconciler' : `tshop-reconciler-${taskQueue}`;
+}
 
 /** Reservation ids are 12 Crockford base32 characters, readable over the phone. */
 export const RESERVATION_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{12}$/;

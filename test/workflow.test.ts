@@ -82,6 +82,9 @@ function mocks(overrides: Partial<Activities> = {}) {
     assignAgency: legacy,
     completeAssignment: legacy,
     deliverNotifications: legacy,
+    async reconcile() {
+      throw ApplicationFailure.nonRetryable('a reservation never runs the reconciler');
+    },
     ...overrides,
   };
   return { calls, activities };

@@ -1,2 +1,3 @@
 /** The workflows the reservation worker registers. */
 export { reservationWorkflow } from './reservation.js';
+export { reconcileWorkflow } from './reconcile.js';

@@ -1,0 +1,150 @@
+/**
+ * The reconciler's activity: compares the read model, the stock ledger and the store slots with
+ * the workflows' real states, and settles what a workflow could not (it was terminated, failed or
+ * timed out), or what a lost write left behind. Every repair is idempotent: a second run, or two
+ * at once, change nothing more.
+ */
+import { Context } from '@temporalio/activity';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { sql, type Kysely } from 'kysely';
+import { outboxEntry } from '../db/repositories/notifications.js';
+import { applyTransition } from '../db/repositories/reservations.js';
+import { putBackReservationStock } from '../db/repositories/stock.js';
+import type { Database } from '../db/schema.js';
+import { reservationIdOfWorkflow, SearchAttributes, WORKFLOW_TYPE, type ReservationStatus } from '../shared/contract.js';
+
+export interface ReconcileInput {
+  /** Workflows closed this long ago at most are compared (each run overlaps the last). */
+  lookbackMs?: number;
+  /** A slot still held this long after its reservation ended is released. */
+  slotGraceMs?: number;
+}
+
+export interface ReconcileReport {
+  /** Closed reservation workflows compared with the read model. */
+  closedWorkflows: number;
+  /** Reservations whose workflow ended without finishing them: stock back, CANCELLED, customer told. */
+  compensated: string[];
+  /** Reservations whose read model lagged behind their finished workflow. */
+  repaired: string[];
+  /** Store slots (assignment keys) released because their reservation had ended. */
+  slotsReleased: string[];
+}
+
+const DEFAULTS = { lookbackMs: 24 * 3_600_000, slotGraceMs: 60_000 };
+const OPEN: ReservationStatus[] = ['ACCEPTED', 'CONFIRMED', 'CANCEL_REQUESTED'];
+// Written by the reconciler after the workflow has closed: above any version the workflow or a
+// late attempt of its activities can still write, so nothing overwrites the settled state.
+const SETTLED_VERSION_STEP = 1_000;
+
+export interface ReconcileDeps {
+  db: Kysely<Database>;
+  /** Releases one store slot by its assignment key (idempotent). */
+  releaseSlot(key: string): Promise<void>;
+}
+
+export function createReconcileActivities(deps: ReconcileDeps) {
+  return {
+    async reconcile(input: ReconcileInput = {}): Promise<ReconcileReport> {
+      const { lookbackMs, slotGraceMs } = { ...DEFAULTS, ...input };
+      const closed = await closedReservationWorkflows(Context.current().client.workflow, lookbackMs);
+      const report: ReconcileReport = { closedWorkflows: closed.size, compensated: [], repaired: [], slotsReleased: [] };
+      for (const row of await openReservationsAmong(deps.db, [...closed.keys()])) {
+        const wf = closed.get(row.id)!;
+        const final = finalStatusOf(wf);
+        await settle(deps.db, row, wf.status.name, final);
+        (final ? report.repaired : report.compensated).push(row.id);
+      }
+      report.slotsReleased = await releaseOrphanSlots(deps, slotGraceMs);
+      record(report);
+      return report;
+    },
+  };
+}
+
+/** Reservation workflows closed within the lookback, by reservation id. */
+async function closedReservationWorkflows(workflows: { list(o: { query: string }): AsyncIterable<WorkflowExecutionInfo> }, lookbackMs: number) {
+  const since = new Date(Date.now() - lookbackMs).toISOString();
+  const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus != 'Running' AND CloseTime > '${since}'`;
+  const closed = new Map<string, WorkflowExecutionInfo>();
+  for await (const wf of workflows.list({ query })) {
+    const id = reservationIdOfWorkflow(wf.workflowId);
+    if (id) closed.set(id, wf);
+  }
+  return closed;
+}
+
+async function openReservationsAmong(db: Kysely<Database>, ids: string[]) {
+  const rows = [];
+  for (let i = 0; i < ids.length; i += 1_000) {
+    const chunk = ids.slice(i, i + 1_000);
+    rows.push(
+      ...(await db
+        .selectFrom('reservations as r')
+        .innerJoin('products as p', 'p.id', 'r.product_id')
+        .select(['r.id', 'r.status', 'r.version', 'r.fulfilment', 'p.name as product_name'])
+        .where('r.id', 'in', chunk)
+        .where('r.status', 'in', OPEN)
+        .execute()),
+    );
+  }
+  return rows;
+}
+
+/** The final state a workflow that completed normally published in its search attribute. */
+function finalStatusOf(wf: WorkflowExecutionInfo): 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | undefined {
+  if (wf.status.name !== 'COMPLETED') return undefined;
+  const published = wf.typedSearchAttributes.get(SearchAttributes.status);
+  return published === 'COMPLETED' || published === 'CANCELLED' || published === 'EXPIRED' ? published : undefined;
+}
+
+type OpenRow = Awaited<ReturnType<typeof openReservationsAmong>>[number];
+
+/**
+ * Brings one reservation to the state its closed workflow should have left: the published final
+ * state of a workflow that completed, else CANCELLED with its stock back (the customer is told).
+ */
+async function settle(db: Kysely<Database>, row: OpenRow, closedAs: string, final: 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | undefined) {
+  const status = final ?? 'CANCELLED';
+  const reason = final ? undefined : `workflow ${closedAs.toLowerCase().replace('_', ' ')}: settled by the reconciler`;
+  await db.transaction().execute(async (trx) => {
+    if (status !== 'COMPLETED') await putBackReservationStock(trx, row.id);
+    const notification = outboxEntry(status, { reservationId: row.id, productName: row.product_name, status, fulfilment: row.fulfilment });
+    await applyTransition(
+      trx,
+      row.id,
+      { status, version: row.version + SETTLED_VERSION_STEP, detail: final ? 'reconciled with the finished workflow' : reason, ...(reason ? { cancelReason: reason } : {}) },
+      notification,
+    );
+  });
+}
+
+/** Releases slots still ACTIVE for reservations that ended more than `graceMs` ago. */
+async function releaseOrphanSlots(deps: ReconcileDeps, graceMs: number): Promise<string[]> {
+  const { rows } = await sql<{ key: string }>`
+    select a.reservation_id as key from assignments a
+    join reservations r on r.id = split_part(a.reservation_id, '~', 1)
+    where a.status = 'ACTIVE' and r.status in ('REJECTED', 'COMPLETED', 'CANCELLED', 'EXPIRED')
+      and r.updated_at < now() - make_interval(secs => ${graceMs / 1000})
+    limit 1000`.execute(deps.db);
+  const released: string[] = [];
+  for (const { key } of rows) {
+    try {
+      await deps.releaseSlot(key);
+      released.push(key);
+    } catch (err) {
+      Context.current().log.warn('reconciler: slot release failed; the next run tries again', { key, error: String(err) });
+    }
+  }
+  return released;
+}
+
+function record(report: ReconcileReport) {
+  const { log, metricMeter } = Context.current();
+  const repairs = metricMeter.createCounter('reconciler_repairs', 'repairs', 'What the reconciler settled, by kind');
+  const counts = { compensated: report.compensated.length, repaired: report.repaired.length, slot_released: report.slotsReleased.length };
+  for (const [kind, n] of Object.entries(counts)) if (n > 0) repairs.add(n, { kind });
+  const fields = { closedWorkflows: report.closedWorkflows, ...counts, reservations: [...report.compensated, ...report.repaired] };
+  if (counts.compensated + counts.repaired + counts.slot_released > 0) log.warn('reconciler: repaired', fields);
+  else log.info('reconciler: nothing to repair', fields);
+}
