@@ -73,23 +73,38 @@ it('every reservation reaches its right state across worker SIGKILLs, and the in
     return { status: res.status, body: (await res.json()) as { id: string; reservationId?: string; status: string; code?: string } };
   };
 
+  const statusCount = async (status: 'ACCEPTED' | 'CANCELLED') =>
+    Number((await db.selectFrom('reservations').select(db.fn.countAll().as('n')).where('product_id', '=', product.id).where('status', '=', status).executeTakeFirstOrThrow()).n);
+
   let worker = await startWorkerProcess();
+  // The store calls fail until the worker has been killed, so accepted reservations are still
+  // waiting for their store when it dies: the kill provably lands on work in flight.
+  assignment.setFailing(true);
   const answers = Promise.all(
     Array.from({ length: 20 }, (_, i) =>
       whileHeld(() => send('POST', '/reservations', { productId: product.id, customer: { id: `c-crash-${i}`, latitude: store.latitude, longitude: store.longitude } })),
     ),
   );
-  await new Promise((r) => setTimeout(r, 300));
-  await sigkill(worker); // mid-flight: decisions and assignments in progress
+  const waitingForStore = await eventually(() => statusCount('ACCEPTED'), (n) => n >= 3);
+  await sigkill(worker);
+  expect(waitingForStore).toBeGreaterThanOrEqual(3);
   worker = await startWorkerProcess();
+  assignment.setFailing(false);
   const results = await answers;
   expect(results.map((r) => r.status).sort()).toEqual([...Array(12).fill(201), ...Array(8).fill(409)]);
 
   const accepted = results.filter((r) => r.status === 201).map((r) => r.body.id);
   const toCancel = accepted.slice(0, 5);
+  for (const id of accepted) await eventually(async () => (await send('GET', `/reservations/${id}`)).body.status, (s) => s === 'CONFIRMED', 60_000);
+  // The slot releases fail until the worker has been killed: it dies with compensations unfinished.
+  assignment.setFailing(true);
   for (const id of toCancel) expect((await send('POST', `/reservations/${id}/cancel`)).status).toBe(202);
-  await sigkill(worker); // mid-compensation
+  await eventually(() => statusCount('CANCELLED'), (n) => n === toCancel.length);
+  const slotsHeld = await db.selectFrom('assignments').select('reservation_id').where('reservation_id', 'in', toCancel).where('status', '=', 'ACTIVE').execute();
+  await sigkill(worker);
+  expect(slotsHeld).toHaveLength(toCancel.length);
   worker = await startWorkerProcess();
+  assignment.setFailing(false);
 
   const final = async (id: string) => (await send('GET', `/reservations/${id}`)).body.status;
   for (const id of accepted) {
