@@ -175,7 +175,8 @@ async function decrementBatches(ctx: Ctx, n: number, concurrency: number, produc
     ctx.db.transaction().execute(async (trx) => {
       const r = await sql<{ stock: number }>`update products set stock = stock - 1 where id = ${products.raw} and stock >= 1 returning stock`.execute(trx);
       if (r.rows.length) {
-        await sql`insert into stock_ledger (product_id, reservation_id, kind, delta, idempotency_key) values (${products.raw}, ${newReservationId()}, 'RESERVE', -1, ${`raw:${newReservationId()}${newReservationId()}`})`.execute(trx);
+        // No reservation behind it (the invariants allow a reservation's move only with the reservation).
+        await sql`insert into stock_ledger (product_id, reservation_id, kind, delta, idempotency_key) values (${products.raw}, null, 'RESERVE', -1, ${`raw:${newReservationId()}${newReservationId()}`})`.execute(trx);
       }
     }),
   );
