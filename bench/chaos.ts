@@ -30,7 +30,7 @@ const say = (line: string) => process.stdout.write(`[chaos ${new Date().toISOStr
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tshop-chaos-'));
-const ports = { api: 18288, assignment: 18289, pg: 55472, temporal: 17273, ui: 18273 };
+const ports = { api: 18288, assignment: 18289, pg: 25472, temporal: 17273, ui: 18273 };
 const JWT_SECRET = randomBytes(32).toString('hex');
 const base = `http://127.0.0.1:${ports.api}`;
 

@@ -13,7 +13,7 @@ import { commandLine, isAlive, terminate, trackChild, waitUntil } from '../scrip
 import type { Roots } from './procfs.js';
 
 /** The bench's own ports; no test uses them. */
-export const PORTS = { api: 18188, assignment: 18189, workerMetrics: 18190, pg: 55462, temporal: 17263, temporalUi: 18263 };
+export const PORTS = { api: 18188, assignment: 18189, workerMetrics: 18190, pg: 25462, temporal: 17263, temporalUi: 18263 };
 export type Ports = typeof PORTS;
 
 export interface Stack {

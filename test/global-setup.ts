@@ -21,11 +21,13 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-test-'));
+  // Every fixed port of the tests and the bench lies below Linux's ephemeral range (32768–60999):
+  // there, the source port of one of the suites' own client connections could take it first.
   const config = parseConfig({
     DATA_DIR: dataDir,
     DATABASE_URL: process.env.TEST_DATABASE_URL,
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
-    PG_PORT: process.env.TEST_PG_PORT ?? '55432',
+    PG_PORT: process.env.TEST_PG_PORT ?? '25432',
     TEMPORAL_PORT: process.env.TEST_TEMPORAL_PORT ?? '17233',
     TEMPORAL_UI_PORT: process.env.TEST_TEMPORAL_UI_PORT ?? '18233',
     TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH,

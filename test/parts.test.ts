@@ -25,7 +25,7 @@ it('start:infra, start:assignment, start:worker and start:api run as separate pr
   expect((await missing.exit).code).not.toBe(0);
   expect(missing.stderr()).toMatch(/tshop: DATABASE_URL and TEMPORAL_ADDRESS must be set/);
 
-  const infra = run('start:infra', { DATA_DIR: dataDir, PG_PORT: '55452', TEMPORAL_PORT: '17253', TEMPORAL_UI_PORT: '18253' });
+  const infra = run('start:infra', { DATA_DIR: dataDir, PG_PORT: '25452', TEMPORAL_PORT: '17253', TEMPORAL_UI_PORT: '18253' });
   await infra.waitForOutput('Press Ctrl-C to stop.');
   const DATABASE_URL = /export DATABASE_URL='([^']+)'/.exec(infra.stdout())![1]!;
   const TEMPORAL_ADDRESS = /export TEMPORAL_ADDRESS='([^']+)'/.exec(infra.stdout())![1]!;

@@ -9,7 +9,7 @@ import { signToken } from '../shared/auth.js';
 import { allGone, infraPids, killGroup, killQuietly, launch, type Launched } from './processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-start-'));
-const ports = { PORT: '18088', ASSIGNMENT_PORT: '18089', PG_PORT: '55442', TEMPORAL_PORT: '17243', TEMPORAL_UI_PORT: '18243' };
+const ports = { PORT: '18088', ASSIGNMENT_PORT: '18089', PG_PORT: '25442', TEMPORAL_PORT: '17243', TEMPORAL_UI_PORT: '18243' };
 const env = { ...ports, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
 const api = `http://127.0.0.1:${ports.PORT}`;
 const launched: Launched[] = [];

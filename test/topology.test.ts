@@ -44,7 +44,7 @@ interface Answer {
 }
 
 it('two workers share the load, one is SIGKILLed without losing a reservation, and SIGTERM drains', { timeout: 240_000 }, async () => {
-  const infra = run('start:infra', { DATA_DIR: dataDir, PG_PORT: '55482', TEMPORAL_PORT: '17283', TEMPORAL_UI_PORT: '18283' });
+  const infra = run('start:infra', { DATA_DIR: dataDir, PG_PORT: '25482', TEMPORAL_PORT: '17283', TEMPORAL_UI_PORT: '18283' });
   await infra.waitForOutput('Press Ctrl-C to stop.');
   const DATABASE_URL = /export DATABASE_URL='([^']+)'/.exec(infra.stdout())![1]!;
   const TEMPORAL_ADDRESS = /export TEMPORAL_ADDRESS='([^']+)'/.exec(infra.stdout())![1]!;

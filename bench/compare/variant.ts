@@ -18,12 +18,12 @@ import type { Checkout } from './checkout.js';
 export type Side = 'A' | 'B';
 
 /**
- * Two port sets that neither the tests, nor `npm run bench` (18188…, 55462, 17263), nor the memory
+ * Two port sets that neither the tests, nor `npm run bench` (18188…, 25462, 17263), nor the memory
  * helper (28388…, 25443, 27243, 28243) use, so a comparison can run beside any of them.
  */
 export const COMPARE_PORTS: Record<Side, Ports> = {
-  A: { api: 28401, assignment: 28402, workerMetrics: 28403, pg: 45401, temporal: 28433, temporalUi: 28434 },
-  B: { api: 28501, assignment: 28502, workerMetrics: 28503, pg: 45501, temporal: 28533, temporalUi: 28534 },
+  A: { api: 28401, assignment: 28402, workerMetrics: 28403, pg: 24401, temporal: 28433, temporalUi: 28434 },
+  B: { api: 28501, assignment: 28502, workerMetrics: 28503, pg: 24501, temporal: 28533, temporalUi: 28534 },
 };
 
 export interface VariantSpec {
