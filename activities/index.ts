@@ -1,6 +1,7 @@
 /** All activities of the reservation worker, built from their dependencies. */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { parseAssignmentKey } from '../shared/contract.js';
 import { createAssignmentActivities, createAssignmentBreaker, type AssignmentBreaker } from './assignment.js';
 import { createNotificationActivities } from './notification.js';
 import { createReconcileActivities } from './reconcile.js';
@@ -17,10 +18,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const breaker = deps.breaker ?? createAssignmentBreaker();
   const assignment = createAssignmentActivities({ ...deps, breaker });
-  const releaseSlot = (key: string) => {
-    const [reservationId, round] = key.split('~');
-    return assignment.releaseAssignment({ reservationId: reservationId!, round: round ? Number(round) : undefined });
-  };
+  const releaseSlot = (key: string) => assignment.releaseAssignment(parseAssignmentKey(key));
   return {
     ...createStockActivities(deps),
     ...createReservationActivities(deps),

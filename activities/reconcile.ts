@@ -6,7 +6,8 @@
  */
 import { Context } from '@temporalio/activity';
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { findSlotsOfEndedReservations } from '../db/repositories/assignments.js';
 import { outboxEntry } from '../db/repositories/notifications.js';
 import { applyTransition } from '../db/repositories/reservations.js';
 import { putBackReservationStock } from '../db/repositories/stock.js';
@@ -106,7 +107,7 @@ type OpenRow = Awaited<ReturnType<typeof openReservationsAmong>>[number];
  */
 async function settle(db: Kysely<Database>, row: OpenRow, closedAs: string, final: 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | undefined) {
   const status = final ?? 'CANCELLED';
-  const reason = final ? undefined : `workflow ${closedAs.toLowerCase().replace('_', ' ')}: settled by the reconciler`;
+  const reason = final ? undefined : `workflow ${closedAs.toLowerCase().replaceAll('_', ' ')}: settled by the reconciler`;
   await db.transaction().execute(async (trx) => {
     if (status !== 'COMPLETED') await putBackReservationStock(trx, row.id);
     const notification = outboxEntry(status, { reservationId: row.id, productName: row.product_name, status, fulfilment: row.fulfilment });
@@ -121,14 +122,8 @@ async function settle(db: Kysely<Database>, row: OpenRow, closedAs: string, fina
 
 /** Releases slots still ACTIVE for reservations that ended more than `graceMs` ago. */
 async function releaseOrphanSlots(deps: ReconcileDeps, graceMs: number): Promise<string[]> {
-  const { rows } = await sql<{ key: string }>`
-    select a.reservation_id as key from assignments a
-    join reservations r on r.id = split_part(a.reservation_id, '~', 1)
-    where a.status = 'ACTIVE' and r.status in ('REJECTED', 'COMPLETED', 'CANCELLED', 'EXPIRED')
-      and r.updated_at < now() - make_interval(secs => ${graceMs / 1000})
-    limit 1000`.execute(deps.db);
   const released: string[] = [];
-  for (const { key } of rows) {
+  for (const { key } of await findSlotsOfEndedReservations(deps.db, graceMs, 1_000)) {
     try {
       await deps.releaseSlot(key);
       released.push(key);

@@ -33,7 +33,7 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
           const product = await findProduct(trx, input.productId);
           if (!product) throw ApplicationFailure.nonRetryable(`product ${input.productId} does not exist`, 'UnknownProduct');
           const notification = outboxEntry('REJECTED', { ...facts, productName: product.name, status: 'REJECTED' });
-          await insertReservation(trx, { ...row, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' }, { notification });
+          await insertReservation(trx, { ...row, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' }, notification);
           return { accepted: false, reason: 'OUT_OF_STOCK' };
         }
         // Concurrent duplicate attempts collide on the ledger key and roll back their UPDATE.
@@ -45,7 +45,7 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
           key: stockKeys.reserve(input.reservationId),
         });
         const notification = outboxEntry('ACCEPTED', { ...facts, productName: taken.name, status: 'ACCEPTED' });
-        await insertReservation(trx, { ...row, status: 'ACCEPTED' }, { notification });
+        await insertReservation(trx, { ...row, status: 'ACCEPTED' }, notification);
         return { accepted: true };
       });
     },
@@ -70,7 +70,7 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         });
         const existing = await findReservation(trx, input.reservationId);
         if (!existing) {
-          await insertReservation(trx, row, { notification });
+          await insertReservation(trx, row, notification);
           return;
         }
         await putBackReservationStock(trx, input.reservationId);

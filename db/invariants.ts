@@ -1,5 +1,6 @@
 /** The invariants every run must end with; used by tests, the benchmark and the chaos run. */
 import { sql, type Kysely } from 'kysely';
+import { findSlotsOfEndedReservations } from './repositories/assignments.js';
 import type { Database } from './schema.js';
 
 export interface InvariantReport {
@@ -58,12 +59,8 @@ export async function checkInvariants(db: Kysely<Database>, options: InvariantOp
   for (const l of strays.rows) violations.push(`stock move ${l.id} belongs to reservation ${l.reservation_id}, which does not exist`);
 
   // A finished reservation holds no store slot (beyond a release still on its way).
-  const slots = await sql<{ key: string; status: string }>`
-    select a.reservation_id as key, r.status from assignments a
-    join reservations r on r.id = split_part(a.reservation_id, '~', 1)
-    where a.status = 'ACTIVE' and r.status in ('REJECTED', 'COMPLETED', 'CANCELLED', 'EXPIRED')
-      and r.updated_at < now() - make_interval(secs => ${options.slotGraceMs / 1000})`.execute(db);
-  for (const a of slots.rows) violations.push(`assignment ${a.key} is ACTIVE but its reservation is ${a.status}`);
+  const slots = await findSlotsOfEndedReservations(db, options.slotGraceMs);
+  for (const a of slots) violations.push(`assignment ${a.key} is ACTIVE but its reservation is ${a.status}`);
 
   // No store above capacity, and its load is exactly its active assignments.
   const stores = await sql<{ id: string; capacity: number; active_count: number; active: string }>`

@@ -123,6 +123,12 @@ export interface ReassignRequest {
 export function assignmentKey(reservationId: string, round = 1): string {
   return round > 1 ? `${reservationId}~${round}` : reservationId;
 }
+
+/** The reservation and round an assignment key names (the inverse of assignmentKey). */
+export function parseAssignmentKey(key: string): { reservationId: string; round?: number } {
+  const [reservationId, round] = key.split('~') as [string, string | undefined];
+  return round ? { reservationId, round: Number(round) } : { reservationId };
+}
 export const ASSIGNMENT_KEY_PATTERN = /^[0-9A-HJKMNP-TV-Z]{12}(~[1-9][0-9]{0,2})?$/;
 
 export interface CompleteRequest {

@@ -241,6 +241,24 @@ describe('the assignment rule', () => {
   });
 });
 
+/**
+ * A reservation for the unit of a new product, next to a new store, confirmed for central delivery
+ * because the assignment service was down past the deadline; the service is back afterwards.
+ */
+async function confirmedForDelivery() {
+  const product = await newProduct(db, 1);
+  const store = await newStore(db, 1);
+  const { reserve, send, until } = api({ ...DEFAULT_TEST_POLICY, assignmentDeadlineMs: 2_000 });
+  await assignment.stop();
+  try {
+    const { id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude }, { fulfilment: 'PICKUP' })).body as { id: string };
+    expect(await until(id, 'CONFIRMED', 20_000)).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.agencyId } });
+    return { product, store, id, send, until };
+  } finally {
+    await assignment.start();
+  }
+}
+
 describe('fault isolation: the assignment service may be down', () => {
   it('keeps accepting promptly while it is down; once back, every reservation is confirmed exactly once', async () => {
     const product = await newProduct(db, 5);
@@ -334,17 +352,7 @@ describe('fault isolation: the assignment service may be down', () => {
   });
 
   it('re-drives a fallback on the operator\'s `reassign` signal: moved to the nearest store, customer told, undone on cancel', async () => {
-    const product = await newProduct(db, 1);
-    const store = await newStore(db, 1);
-    const { reserve, send, until } = api({ ...DEFAULT_TEST_POLICY, assignmentDeadlineMs: 2_000 });
-    await assignment.stop();
-    let id: string;
-    try {
-      ({ id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude }, { fulfilment: 'PICKUP' })).body);
-      expect(await until(id, 'CONFIRMED', 20_000)).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.agencyId } });
-    } finally {
-      await assignment.start();
-    }
+    const { product, store, id, send, until } = await confirmedForDelivery();
     // As an operator sends it from the Web UI or `temporal workflow signal --name reassign`.
     await client.workflow.getHandle(reservationWorkflowId(id)).signal('reassign', { by: 'ops-1' });
     const moved = await eventually(async () => (await send('GET', `/reservations/${id}`)).body, (r: Body) => r.store?.id === store.id, 20_000);
@@ -405,17 +413,7 @@ describe('edges of the lifecycle', () => {
   });
 
   it('completes a central-delivery reservation whose late store slot was released', async () => {
-    const product = await newProduct(db, 1);
-    const store = await newStore(db, 1);
-    const { reserve, send, until } = api({ ...DEFAULT_TEST_POLICY, assignmentDeadlineMs: 2_000 });
-    await assignment.stop();
-    let id: string;
-    try {
-      ({ id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude }, { fulfilment: 'PICKUP' })).body);
-      expect(await until(id, 'CONFIRMED', 20_000)).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.agencyId } });
-    } finally {
-      await assignment.start();
-    }
+    const { product, store, id, send, until } = await confirmedForDelivery();
     await eventually(() => activeAt(db, store.id), (n) => n === 0);
     expect((await send('POST', `/reservations/${id}/complete`, { by: 'ops-2' })).status).toBe(202);
     expect((await until(id, 'COMPLETED')).events.map((e: Body) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'COMPLETED']);

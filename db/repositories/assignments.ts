@@ -1,5 +1,6 @@
 /** The assignment service's data: stores with their load, and one assignment row per reservation. */
 import { sql, type Kysely } from 'kysely';
+import { TERMINAL_STATUSES } from '../../shared/contract.js';
 import { haversineKm, storeScore } from '../../shared/geo.js';
 import type { Agency, Database, Db } from '../schema.js';
 
@@ -181,4 +182,18 @@ export async function updateStore(
   if (updated) return { outcome: 'UPDATED', store: updated };
   const exists = await db.selectFrom('agencies').select('id').where('id', '=', id).executeTakeFirst();
   return { outcome: exists ? 'BELOW_LOAD' : 'NOT_FOUND' };
+}
+
+/**
+ * Store slots still ACTIVE for reservations that ended more than `graceMs` ago (a release may
+ * still be on its way before that): the assignment keys, with the reservation's status.
+ */
+export async function findSlotsOfEndedReservations(db: Db, graceMs: number, limit?: number) {
+  const { rows } = await sql<{ key: string; status: string }>`
+    select a.reservation_id as key, r.status from assignments a
+    join reservations r on r.id = split_part(a.reservation_id, '~', 1)
+    where a.status = 'ACTIVE' and r.status in (${sql.join([...TERMINAL_STATUSES])})
+      and r.updated_at < now() - make_interval(secs => ${graceMs / 1000})
+    ${limit === undefined ? sql`` : sql`limit ${limit}`}`.execute(db);
+  return rows;
 }

@@ -30,27 +30,17 @@ export function readModelRow(input: ReservationInput, version: number) {
   };
 }
 
-/**
- * Inserts a reservation with its first timeline event, and in the same statement its customer's
- * contact and notification when given; with `ifAbsent`, returns false (writing nothing) if it exists.
- */
-export async function insertReservation(
-  db: Db,
-  r: NewReservationRow,
-  also: { ifAbsent?: boolean; contact?: ContactRow; notification?: OutboxEntry } = {},
-): Promise<boolean> {
-  const { contact, notification } = also;
-  const { rows } = await sql<{ inserted: number }>`
+/** Inserts a reservation with its first timeline event and, in the same statement, the customer's notification. */
+export async function insertReservation(db: Db, r: NewReservationRow, notification: OutboxEntry): Promise<void> {
+  await sql`
     with r as (
       insert into reservations (id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason)
       values (${r.id}, ${r.workflowId}, ${r.productId}, ${r.quantity}, ${r.customerId}, ${r.fulfilment}, ${r.status}, ${r.version}, ${r.rejectReason ?? null})
-      ${also.ifAbsent ? sql`on conflict (id) do nothing` : sql``}
       returning id
     ), e as (
       insert into reservation_events (reservation_id, status, detail) select id, ${r.status}::text, ${r.rejectReason ?? null}::text from r
-    )${contact ? sql`, c as (${contactFrom('r', contact)})` : sql``}${notification ? sql`, n as (${queueFrom('r', notification)})` : sql``}
-    select count(*)::int as inserted from r`.execute(db);
-  return rows[0]!.inserted > 0;
+    ), n as (${queueFrom('r', notification)})
+    select 1`.execute(db);
 }
 
 /** A reservation refused on arrival (sold out), with what is written beside it. */
@@ -217,23 +207,6 @@ export function contactFrom(from: string, c: ContactRow) {
   return sql`insert into reservation_contacts (reservation_id, customer_id, name, phone, district, latitude, longitude)
     select id, ${c.customerId}::text, ${c.name}::text, ${c.phone}::text, ${c.district}::text, ${c.latitude}::float8, ${c.longitude}::float8
     from ${sql.table(from)} on conflict (reservation_id) do nothing`;
-}
-
-/** Stores the customer's contact for a reservation id; the first write wins (retries are no-ops). */
-export async function saveContact(db: Db, c: ContactRow): Promise<void> {
-  await db
-    .insertInto('reservation_contacts')
-    .values({
-      reservation_id: c.reservationId,
-      customer_id: c.customerId,
-      name: c.name,
-      phone: c.phone,
-      district: c.district,
-      latitude: c.latitude,
-      longitude: c.longitude,
-    })
-    .onConflict((oc) => oc.column('reservation_id').doNothing())
-    .execute();
 }
 
 /** Where the customer of a reservation is, and what they reserved: what finding a store and telling them about it take. */
