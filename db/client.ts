@@ -13,8 +13,11 @@ export function createDb(connectionString: string, options: { max?: number } = {
     connectionTimeoutMillis: 5_000,
     application_name: 'tshop-reserve',
   });
-  // An idle client losing its connection (database restart) must not crash the process.
+  // A client losing its connection (database restart, a terminated backend) must not crash the
+  // process: idle ones report it on the pool, checked-out ones (mid-transaction) on themselves,
+  // where nothing would listen. The query in flight fails; the pool drops the broken client.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
