@@ -23,6 +23,7 @@ export type ProblemCode =
   | 'NO_CAPACITY'
   | 'RELEASED'
   | 'NOT_COMPLETABLE'
+  | 'HOLD_ENDED'
   | 'WORKFLOW_ENDED'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
@@ -47,6 +48,7 @@ const TITLES: Record<ProblemCode, string> = {
   NO_CAPACITY: 'No store has free capacity',
   RELEASED: 'The assignment was released',
   NOT_COMPLETABLE: 'The reservation cannot be completed now',
+  HOLD_ENDED: "The reservation's hold period is over",
   WORKFLOW_ENDED: "The reservation's workflow has ended; it is being settled",
   UNAUTHENTICATED: 'Authentication required',
   FORBIDDEN: 'Not allowed',

@@ -42,6 +42,8 @@ let assignAttempts = 0;
 /** Products whose stock decision commits, then loses its answer (a network cut after the commit). */
 const answerLostFor = new Set<number>();
 const breaker = createAssignmentBreaker({ failures: 3, halfOpenAfterMs: 1_000 });
+/** Reservations whose stock release waits for the gate: the read model lags the workflow meanwhile. */
+const releaseGates = new Map<string, Promise<void>>();
 
 beforeAll(async () => {
   db = await openTestDb();
@@ -62,6 +64,10 @@ beforeAll(async () => {
     async assignStore(input) {
       assignAttempts++;
       return real.assignStore(input);
+    },
+    async releaseStock(input) {
+      await releaseGates.get(input.reservationId);
+      return real.releaseStock(input);
     },
     async reserveStock(input) {
       const decision = await real.reserveStock(input);
@@ -456,6 +462,24 @@ describe('hold period', () => {
     await eventually(() => activeAt(db, store.id), (n) => n === 0);
     const kinds = (await db.selectFrom('notifications').select('kind').where('reservation_id', '=', id).orderBy('id').execute()).map((n) => n.kind);
     expect(kinds).toEqual(['ACCEPTED', 'CONFIRMED', 'REMINDER', 'EXPIRED']);
+  });
+
+  it('a hand-over after the hold ended is refused (HOLD_ENDED), though the read model still says CONFIRMED', async () => {
+    const product = await newProduct(db, 1);
+    const store = await newStore(db, 1);
+    const { reserve, send, until } = api({ assignmentDeadlineMs: 60_000, holdPeriodMs: 2_000, reminderBeforeMs: 0 });
+    const { id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude })).body;
+    let open!: () => void;
+    releaseGates.set(id, new Promise<void>((r) => (open = r)));
+    const confirmed = await until(id, 'CONFIRMED');
+    await new Promise((r) => setTimeout(r, Date.parse(confirmed.holdUntil) - Date.now() + 200));
+    // The workflow is expiring it (its stock release is held up): the staff must not be told 202.
+    const late = await send('POST', `/reservations/${id}/complete`, { by: 'staff-late' });
+    expect(late.status).toBe(409);
+    expect(late.body).toMatchObject({ code: 'HOLD_ENDED', reservationStatus: 'CONFIRMED', holdUntil: confirmed.holdUntil });
+    open();
+    await until(id, 'EXPIRED');
+    expect(await stockOf(db, product.id)).toBe(1);
   });
 });
 

@@ -425,7 +425,7 @@ export function reservationRoutes(deps: AppDeps) {
       request: { params: ReservationIdParam, body: jsonBody(CompleteReservationSchema, false) },
       responses: {
         202: reservationBody('Completion requested; the status becomes COMPLETED'),
-        ...problems({ 404: 'No such reservation (at your store)', 409: 'Not confirmed (yet), or already finished' }, { body: true }),
+        ...problems({ 404: 'No such reservation (at your store)', 409: 'NOT_COMPLETABLE: not confirmed (yet), or already finished; HOLD_ENDED: its hold period is over (it expires)' }, { body: true }),
       },
     }),
     async (c) => {
@@ -436,6 +436,13 @@ export function reservationRoutes(deps: AppDeps) {
       if (current.status !== 'CONFIRMED' || !current.workflow_id) {
         throw new Problem(409, 'NOT_COMPLETABLE', `reservation ${id} is ${current.status}; only CONFIRMED can be completed`, {
           reservationStatus: current.status,
+        });
+      }
+      // Past its hold the workflow expires it whatever the read model shows yet: say so, not 202.
+      if (current.hold_until && current.hold_until.getTime() <= Date.now()) {
+        throw new Problem(409, 'HOLD_ENDED', `reservation ${id}'s hold ended at ${current.hold_until.toISOString()}; it expires and the stock goes back`, {
+          reservationStatus: current.status,
+          holdUntil: current.hold_until.toISOString(),
         });
       }
       await signalWorkflow({ ...current, workflow_id: current.workflow_id }, completeSignal, { by: body?.by ?? principal.sub });
