@@ -28,6 +28,7 @@ it('has a recorded history for every lifecycle path', () => {
       'fallback-central-delivery',
       'reminder-then-expiry',
       'reassign-after-fallback',
+      'complete-while-confirming',
     ]),
   );
 });

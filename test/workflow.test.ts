@@ -173,6 +173,30 @@ describe('reservationWorkflow', () => {
     await record('completed', handle);
   });
 
+  it('keeps a hand-over that arrives while the store call is recording the confirmation, and completes once it has', async () => {
+    const recorded = latch();
+    const answer = latch();
+    const { calls, activities } = mocks({
+      async assignStore({ confirm }) {
+        calls.push('assignStore');
+        // The read model says CONFIRMED from here on, while the workflow waits for this result.
+        recorded.open();
+        await answer.opened;
+        return { store: STORE, holdUntil: holdUntil(confirm) };
+      },
+    });
+    worker = await startWorkerWith(activities);
+    const handle = await start(worker.taskQueue);
+    await recorded.opened;
+    await handle.signal(completeSignal, { by: 'staff-early' });
+    await eventually(() => handle.query(stateQuery), (s) => s.status === 'ACCEPTED');
+    answer.open();
+    const done = await handle.result();
+    expect(done).toMatchObject({ status: 'COMPLETED', store: STORE, ignoredSignals: [] });
+    expect(calls).toEqual(['reserveStock', 'assignStore', 'completeAtStore']);
+    await record('complete-while-confirming', handle);
+  });
+
   it('is confirmed in two workflow tasks and one activity: the decision is local, the store call records the confirmation', async () => {
     const { activities } = mocks();
     worker = await startWorkerWith(activities);

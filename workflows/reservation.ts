@@ -32,6 +32,11 @@ import { reservationWorkflowBeforeLean } from './reservation-before-lean.js';
 
 /** The change that gave the saga its current shape; reservations started earlier keep the old code. */
 export const LEAN_RESERVATION = 'lean-reservation';
+/**
+ * The store call records the confirmation before the workflow hears its result: a hand-over the
+ * read model allowed in between is kept, and applied once the workflow has confirmed too.
+ */
+export const COMPLETE_WHILE_CONFIRMING = 'complete-while-confirming';
 
 // The stock decision runs inside the first workflow task, so the customer's answer costs one
 // workflow task and no task-queue round trip. Retried fast, given up (as a rejection) after 30 s.
@@ -190,7 +195,8 @@ function listen(saga: Saga) {
   setHandler(
     completeSignal,
     (request) => {
-      if (state.status !== 'CONFIRMED' || settling()) return ignore('complete', request?.by ?? null);
+      const confirming = state.status === 'ACCEPTED' && saga.rounds > 0 && patched(COMPLETE_WHILE_CONFIRMING);
+      if ((state.status !== 'CONFIRMED' && !confirming) || settling()) return ignore('complete', request?.by ?? null);
       requested.complete = true;
     },
     { description: 'Phone handed over at the store (CONFIRMED only). Input: {"by": "<staff id>"}' },
@@ -292,8 +298,8 @@ async function askForStore(saga: Saga, round: number, notify: ConfirmationReques
       (found) => ({ found }) as const,
       (error: unknown) => ({ error }) as const,
     ),
-    // A hand-over (complete) can only arrive during an operator's re-drive, and ends it too.
-    condition(() => saga.requested.cancel || saga.requested.complete).then(() => ({ interrupted: true }) as const),
+    // A hand-over ends an operator's re-drive too; one during the first round waits for its result.
+    condition(() => saga.requested.cancel || (round > 1 && saga.requested.complete)).then(() => ({ interrupted: true }) as const),
   ]);
   if ('interrupted' in outcome) {
     scope.cancel();
