@@ -1,0 +1,90 @@
+/**
+ * The chaos run's customers and operators talk to the API as a careful client would: every write
+ * carries an Idempotency-Key and is repeated with it through outages until a final answer comes.
+ * What counts as final, and what was only an outage the retry rode out, is tallied here.
+ */
+export type Body = Record<string, unknown>;
+export interface Answer {
+  status: number;
+  body: Body;
+}
+
+/** Answers that end a request; anything else is an outage the same key is retried through. */
+export function isFinal(a: Answer): boolean {
+  if (a.status < 500) return true;
+  // A decision that could not be made is recorded as such: repeating the key replays it.
+  return a.body.code === 'STOCK_UNAVAILABLE';
+}
+
+export interface Tally {
+  /** 5xx answers and connection errors a keyed request was repeated through, by code. */
+  retried: Record<string, number>;
+  /** STOCK_HELD answers waited out after their Retry-After (the admission's design, not an outage). */
+  held: number;
+}
+
+export function createClient(base: string, authorization: string, tally: Tally) {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const send = async (method: string, route: string, body?: unknown, key?: string): Promise<Answer> => {
+    const headers: Record<string, string> = { authorization };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (key) headers['idempotency-key'] = key;
+    const res = await fetch(`${base}${route}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    return { status: res.status, body: (await res.json().catch(() => ({}))) as Body };
+  };
+
+  /** Repeats a (keyed) request until a final answer, or undefined when `deadline` passes without one. */
+  const final = async (method: string, route: string, body: unknown, key: string | undefined, deadline: number): Promise<Answer | undefined> => {
+    while (Date.now() < deadline) {
+      let wait = 1_000;
+      try {
+        const a = await send(method, route, body, key);
+        if (isFinal(a)) return a;
+        if (a.body.code === 'STOCK_HELD') {
+          tally.held++;
+          wait = Number(a.body.retryAfterSeconds ?? 1) * 1_000;
+        } else {
+          count(tally, String(a.body.code ?? a.status));
+        }
+      } catch (err) {
+        count(tally, errorCode(err));
+      }
+      await sleep(wait);
+    }
+    return undefined;
+  };
+
+  /** Reads until the reservation answers with a status `done` accepts (reads ride out outages silently). */
+  const until = async (id: string, done: (status: string) => boolean, deadline: number): Promise<string | undefined> => {
+    let last: string | undefined;
+    while (Date.now() < deadline) {
+      try {
+        const a = await send('GET', `/reservations/${id}`);
+        last = a.body.status as string | undefined;
+        if (last && done(last)) return last;
+      } catch {
+        // an outage: read again
+      }
+      await sleep(500);
+    }
+    return last;
+  };
+
+  return { send, final, until };
+}
+export type ChaosClient = ReturnType<typeof createClient>;
+
+function count(tally: Tally, code: string) {
+  tally.retried[code] = (tally.retried[code] ?? 0) + 1;
+}
+
+function errorCode(err: unknown): string {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  if (cause?.code) return cause.code;
+  return err instanceof Error ? err.name : 'error';
+}

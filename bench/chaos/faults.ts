@@ -1,0 +1,94 @@
+/**
+ * What happens to the stack during the chaos run, cycle after cycle: the worker SIGKILLed, the
+ * assignment service down past the assignment deadline (so reservations fall back to central
+ * delivery and an operator re-drives them with the `reassign` signal), the Temporal dev server
+ * restarted, the API SIGKILLed with requests in flight, PostgreSQL restarted.
+ */
+import type { Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import { CENTRAL_STORE, reassignSignal } from '../../shared/contract.js';
+import type { ChaosStack } from './stack.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface FaultLog {
+  faults: string[];
+  reassignSignals: number;
+}
+
+export interface FaultOptions {
+  cycles: number;
+  loadEnds: number;
+  loadMs: number;
+  /** How long the assignment service stays down: longer than the assignment deadline. */
+  assignmentOutageMs: number;
+  say(line: string): void;
+}
+
+/** Runs `cycles` fault cycles spread over the load period. */
+export async function runFaults(stack: ChaosStack, operator: Operator, o: FaultOptions, log: FaultLog): Promise<void> {
+  const cycleMs = o.loadMs / o.cycles;
+  const loadStarts = o.loadEnds - o.loadMs;
+  for (let n = 0; n < o.cycles; n++) {
+    const at = (fraction: number) => sleep(Math.max(0, loadStarts + (n + fraction) * cycleMs - Date.now()));
+    const fault = (what: string) => {
+      o.say(`fault ${n + 1}/${o.cycles}: ${what}`);
+      log.faults.push(what);
+    };
+    await at(0.05);
+    fault('SIGKILL the worker; start it again 2 s later');
+    await stack.stop('worker', 'SIGKILL');
+    await sleep(2_000);
+    await stack.start('worker');
+    await at(0.2);
+    fault(`stop the assignment service for ${o.assignmentOutageMs / 1000} s (past the assignment deadline)`);
+    await stack.stop('assignment', 'SIGTERM');
+    await sleep(o.assignmentOutageMs);
+    await stack.start('assignment');
+    await sleep(5_000);
+    const signalled = await operator.reassignCentralDeliveries();
+    log.reassignSignals += signalled;
+    o.say(`operator: reassign signalled to ${signalled} central-delivery reservation(s)`);
+    await at(0.5);
+    fault('restart the Temporal dev server (state kept in SQLite)');
+    await stack.restartTemporal();
+    await at(0.65);
+    fault('SIGKILL the API with requests in flight; start it again 1 s later');
+    await stack.stop('api', 'SIGKILL');
+    await sleep(1_000);
+    await stack.start('api');
+    await at(0.8);
+    fault('restart PostgreSQL');
+    await stack.restartPostgres();
+  }
+}
+
+export interface Operator {
+  reassignCentralDeliveries(): Promise<number>;
+}
+
+/**
+ * An operator in the Web UI or the CLI: every reservation the deadline sent to central delivery
+ * gets a `reassign` signal.
+ */
+export function createOperator(db: Kysely<Database>, temporal: Client): Operator {
+  return {
+    async reassignCentralDeliveries() {
+      const fallbacks = await db
+        .selectFrom('reservations')
+        .select('workflow_id')
+        .where('status', '=', 'CONFIRMED')
+        .where('agency_id', '=', CENTRAL_STORE.agencyId)
+        .execute();
+      let signalled = 0;
+      for (const { workflow_id } of fallbacks) {
+        if (!workflow_id) continue;
+        // One that ended meanwhile answers not-found: nothing to re-drive.
+        const sent = await temporal.workflow.getHandle(workflow_id).signal(reassignSignal, { by: 'chaos-operator' }).then(() => true, () => false);
+        if (sent) signalled++;
+      }
+      return signalled;
+    },
+  };
+}
