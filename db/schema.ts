@@ -79,6 +79,8 @@ export interface NotificationTable {
   attempts: Generated<number>;
   created_at: CreatedAt;
   sent_at: Date | null;
+  /** A relay is delivering it until then (it was claimed outside any open transaction). */
+  claimed_until: Date | null;
 }
 
 /** The customer-centre read model of a reservation (written by the workflow's activities). */

@@ -78,6 +78,10 @@ const EnvSchema = z.object({
   // Tracing is off unless an OTLP/HTTP endpoint is given (spans go to <endpoint>/v1/traces).
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
   OTEL_SERVICE_NAME: optionalString,
+}).refine((e) => !e.NOTIFY_WEBHOOK_URL || (e.NOTIFY_WEBHOOK_SECRET?.length ?? 0) >= 32, {
+  // Notifications carry names and phone numbers: never sent unsigned.
+  path: ['NOTIFY_WEBHOOK_SECRET'],
+  message: 'required with NOTIFY_WEBHOOK_URL (at least 32 characters; the receiver verifies each delivery with it)',
 });
 
 export type Config = ReturnType<typeof parseConfig>;

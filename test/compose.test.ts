@@ -24,7 +24,7 @@ import { reservationWorkflowId } from '../shared/contract.js';
 import { createLogger } from '../shared/log.js';
 import { searchAttributeFlags } from '../workers/search-attributes.js';
 import { workflowBuildId } from '../workers/worker.js';
-import { connectClient, eventually, newProduct, newStore, NO_WEBHOOK_HERE, openTestDb, startAssignmentService, testApp } from './helpers.js';
+import { connectClient, eventually, newProduct, newStore, NO_WEBHOOK_ENV, openTestDb, startAssignmentService, testApp } from './helpers.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -541,7 +541,7 @@ describe('a worker on a prebuilt bundle', () => {
       DATABASE_URL: inject('databaseUrl'),
       TEMPORAL_TASK_QUEUE: taskQueue,
       ASSIGNMENT_URL: assignment.url,
-      NOTIFY_WEBHOOK_URL: NO_WEBHOOK_HERE,
+      ...NO_WEBHOOK_ENV,
     });
     const worker: RunningWorker = await startWorker(config, { db, temporalAddress: config.temporal.address!, log: createLogger('compose-test', 'error') });
     stops.push(() => worker.stop());

@@ -36,6 +36,8 @@ export const openTestDb = () => openDatabase(inject('databaseUrl'));
  * instead of logging them and marking them sent.
  */
 export const NO_WEBHOOK_HERE = 'http://127.0.0.1:9/not-this-suite';
+/** The environment of such a worker: a webhook URL needs its signing secret. */
+export const NO_WEBHOOK_ENV = { NOTIFY_WEBHOOK_URL: NO_WEBHOOK_HERE, NOTIFY_WEBHOOK_SECRET: 'test-webhook-secret-test-webhook-secret' } as const;
 
 export async function connectClient() {
   const connection = await Connection.connect({ address: inject('temporalAddress') });

@@ -5,7 +5,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssignmentBreaker } from '../activities/assignment.js';
-import { signBody, SIGNATURE_HEADER } from '../activities/notification.js';
+import { SIGNATURE_HEADER, verifySignature } from '../activities/notification.js';
 import { assignStore, releaseAssignment } from '../db/repositories/assignments.js';
 import { checkInvariants } from '../db/invariants.js';
 import type { Database } from '../db/schema.js';
@@ -54,7 +54,7 @@ beforeAll(async () => {
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       const n = JSON.parse(body) as { kind: string; reservationId: string; customer: { phone: string | null } };
-      delivered.push({ kind: n.kind, reservationId: n.reservationId, signatureOk: req.headers[SIGNATURE_HEADER] === signBody(SECRET, body), phone: n.customer.phone });
+      delivered.push({ kind: n.kind, reservationId: n.reservationId, signatureOk: verifySignature(SECRET, req.headers[SIGNATURE_HEADER] as string | undefined, body), phone: n.customer.phone });
       res.writeHead(204).end();
     });
   });

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { postNotification, type Webhook } from '../activities/notification.js';
-import { lockNextUnsent, markRefused, markSent } from '../db/repositories/notifications.js';
+import { claimNextUnsent, markRefused, markSent } from '../db/repositories/notifications.js';
 import { findContacts } from '../db/repositories/reservations.js';
 import type { Database, Db, Notification } from '../db/schema.js';
 import type { Logger } from '../shared/log.js';
@@ -56,9 +56,14 @@ export interface RelayPace {
    * over the next seconds instead of taking CPU from the customers still being answered.
    */
   perSecond: number;
+  /**
+   * How long a batch stays claimed: its webhook calls (5 s each at most, 16 at a time) fit well
+   * inside; a relay that dies leaves its batch to the others this much later.
+   */
+  claimMs: number;
 }
 
-const DEFAULT_PACE: RelayPace = { intervalMs: 250, idleMs: 2_000, perSecond: 200 };
+const DEFAULT_PACE: RelayPace = { intervalMs: 250, idleMs: 2_000, perSecond: 200, claimMs: 60_000 };
 
 /**
  * Polls the outbox: again after a batch that sent something (as soon as the pace allows), else
@@ -66,21 +71,21 @@ const DEFAULT_PACE: RelayPace = { intervalMs: 250, idleMs: 2_000, perSecond: 200
  * up to a minute.
  */
 export function startNotificationRelay(db: Kysely<Database>, webhook: Webhook, log: Logger, pace: Partial<RelayPace> = {}): NotificationRelay {
-  const { intervalMs, idleMs, perSecond } = { ...DEFAULT_PACE, ...pace };
+  const { intervalMs, idleMs, perSecond, claimMs } = { ...DEFAULT_PACE, ...pace };
   let stopped = false;
   let failures = 0;
   let quiet = intervalMs;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
 
-  const runBatch = () =>
-    db.transaction().execute(async (trx) => {
-      const rows = await lockNextUnsent(trx, BATCH);
-      const outcome = await send(trx, webhook, rows, log);
-      await markSent(trx, outcome.sent);
-      await markRefused(trx, outcome.refused);
-      return outcome;
-    });
+  // No transaction stays open across the webhook calls: rows are claimed, sent, then marked.
+  const runBatch = async () => {
+    const rows = await claimNextUnsent(db, BATCH, claimMs);
+    const outcome = await send(db, webhook, rows, log);
+    await markSent(db, outcome.sent);
+    await markRefused(db, outcome.refused);
+    return outcome;
+  };
 
   const loop = (async () => {
     while (!stopped) {

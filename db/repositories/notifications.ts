@@ -1,4 +1,4 @@
-/** The notification outbox: rows written with state changes, delivered and marked by an activity. */
+/** The notification outbox: rows written with state changes, claimed, delivered and marked by the relay. */
 import { sql } from 'kysely';
 import { CENTRAL_STORE, type NotificationKind } from '../../shared/contract.js';
 import { notificationText } from '../../shared/messages.js';
@@ -71,39 +71,32 @@ export async function listNotifications(db: Db, reservationId: string) {
 /** Marks notifications delivered, counting the attempt. */
 export async function markSent(db: Db, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('notifications').set({ attempts: sql`attempts + 1`, sent_at: sql`now()` }).where('id', 'in', ids).execute();
+  await db.updateTable('notifications').set({ attempts: sql`attempts + 1`, sent_at: sql`now()`, claimed_until: null }).where('id', 'in', ids).execute();
 }
 
-/** Counts a delivery attempt the receiver refused; the notification stays unsent. */
+/** Counts a delivery attempt the receiver refused; the notification stays unsent, free for the next claim. */
 export async function markRefused(db: Db, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('notifications').set({ attempts: sql`attempts + 1` }).where('id', 'in', ids).execute();
+  await db.updateTable('notifications').set({ attempts: sql`attempts + 1`, claimed_until: null }).where('id', 'in', ids).execute();
 }
 
 /**
- * Locks (until the transaction ends) the oldest unsent notification of up to `limit` reservations.
- * Replicas skip each other's locked rows, and a reservation's later notifications wait until its
- * earlier ones are sent, so each customer hears of their changes in order.
+ * Claims, for `leaseMs`, the oldest unsent notification of up to `limit` reservations, in one short
+ * statement: the relay then calls the webhook outside any transaction. Replicas skip each other's
+ * claims (and rows being claimed), and a reservation's later notifications wait until its earlier
+ * ones are sent, so each customer hears of their changes in order. A claim whose relay died is
+ * taken again once its lease ends.
  */
-export async function lockNextUnsent(trx: Db, limit: number): Promise<Notification[]> {
-  return trx
-    .selectFrom('notifications as n')
-    .selectAll('n')
-    .where('n.sent_at', 'is', null)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('notifications as e')
-            .select('e.id')
-            .whereRef('e.reservation_id', '=', 'n.reservation_id')
-            .where('e.sent_at', 'is', null)
-            .whereRef('e.id', '<', 'n.id'),
-        ),
-      ),
-    )
-    .orderBy('n.id')
-    .limit(limit)
-    .forUpdate('n')
-    .skipLocked()
-    .execute();
+export async function claimNextUnsent(db: Db, limit: number, leaseMs: number): Promise<Notification[]> {
+  const { rows } = await sql<Notification>`
+    update notifications set claimed_until = now() + make_interval(secs => ${leaseMs / 1000})
+    where id in (
+      select n.id from notifications n
+      where n.sent_at is null and (n.claimed_until is null or n.claimed_until < now())
+        and not exists (select 1 from notifications e where e.reservation_id = n.reservation_id and e.sent_at is null and e.id < n.id)
+      order by n.id
+      limit ${limit}
+      for update skip locked)
+    returning *`.execute(db);
+  return rows.sort((a, b) => Number(a.id) - Number(b.id));
 }
