@@ -6,7 +6,8 @@ import { openDatabase, prepareDatabase } from '../scripts/stack.js';
 runMain('tshop-migrate', async () => {
   const config = parseConfig();
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL must be set');
-  const db = await openDatabase(config.databaseUrl);
+  // A migration may rewrite a large table: no statement limit here.
+  const db = await openDatabase(config.databaseUrl, { statementTimeoutMs: 0 });
   try {
     const { migrated, seeded } = await prepareDatabase(db, { seed: process.argv.includes('--seed') });
     say(`migrations applied: ${migrated.length > 0 ? migrated.join(', ') : 'none (up to date)'}`);

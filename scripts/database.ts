@@ -3,7 +3,7 @@
  * service does not load the Temporal SDK (worker and client) just to open its pool.
  */
 import type { Kysely } from 'kysely';
-import { createDb, pingDb } from '../db/client.js';
+import { createDb, pingDb, type PoolOptions } from '../db/client.js';
 import type { Database } from '../db/schema.js';
 import { StartupError } from './infra/process.js';
 
@@ -18,7 +18,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Opens the pool and fails with one clear line when the database cannot be reached. */
-export async function openDatabase(url: string, options: { max?: number } = {}): Promise<Kysely<Database>> {
+export async function openDatabase(url: string, options: PoolOptions = {}): Promise<Kysely<Database>> {
   const db = createDb(url, options);
   try {
     await pingDb(db);

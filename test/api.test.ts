@@ -360,3 +360,22 @@ describe('the contract', () => {
     expect(contract.unexercised()).toEqual([]);
   });
 });
+
+describe('readiness', () => {
+  it('says which dependency is missing in fixed words, without internal text', async () => {
+    const { createDb } = await import('../db/client.js');
+    const nowhere = createDb('postgres://nobody:secret@127.0.0.1:9/none', { max: 1 });
+    try {
+      const res = await testApp(nowhere, client, `nobody-polls-${Date.now()}`).request('/readyz', {}, null);
+      expect(res.status).toBe(503);
+      const text = await res.text();
+      expect(JSON.parse(text)).toMatchObject({
+        status: 'not ready',
+        checks: { database: { ok: false, detail: 'unreachable' }, temporal: { ok: true }, worker: { ok: false, detail: 'no worker polling' } },
+      });
+      expect(text).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|nobody-polls|secret/);
+    } finally {
+      await nowhere.destroy();
+    }
+  });
+});

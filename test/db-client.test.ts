@@ -1,4 +1,4 @@
-/** The connection pool against a real PostgreSQL that drops connections (a restart, an operator). */
+/** The connection pool against a real PostgreSQL: connections dropped (a restart, an operator), timeouts. */
 import { sql } from 'kysely';
 import { afterAll, expect, inject, it } from 'vitest';
 import { createDb } from '../db/client.js';
@@ -23,4 +23,17 @@ it('a connection terminated mid-transaction fails that transaction, not the proc
   // The broken client was dropped: the pool serves the next query from a fresh connection.
   const { rows } = await sql<{ one: number }>`select 1 as one`.execute(db);
   expect(rows).toEqual([{ one: 1 }]);
+});
+
+it('every pool has a statement, a lock and an idle-in-transaction timeout', async () => {
+  const show = async (name: string) => (await sql<Record<string, string>>`select current_setting(${name}) as v`.execute(db)).rows[0]!.v;
+  expect(await show('statement_timeout')).toBe('15s');
+  expect(await show('lock_timeout')).toBe('5s');
+  expect(await show('idle_in_transaction_session_timeout')).toBe('30s');
+  const short = createDb(inject('databaseUrl'), { max: 1, statementTimeoutMs: 200 });
+  try {
+    await expect(sql`select pg_sleep(2)`.execute(short)).rejects.toThrow(/statement timeout/);
+  } finally {
+    await short.destroy();
+  }
 });

@@ -43,7 +43,8 @@ it('start:infra, start:assignment, start:worker and start:api run as separate pr
   // Up but not ready: no worker polls the task queue yet.
   const notReady = await fetch(`${base}/readyz`);
   expect(notReady.status).toBe(503);
-  expect(await notReady.json()).toMatchObject({ checks: { database: { ok: true }, temporal: { ok: true }, worker: { ok: false } } });
+  // Public probe: fixed words, never the task queue, an address or a driver's message.
+  expect(await notReady.json()).toMatchObject({ checks: { database: { ok: true }, temporal: { ok: true }, worker: { ok: false, detail: 'no worker polling' } } });
 
   const worker = run('start:worker', services);
   await worker.waitForOutput('worker polling');

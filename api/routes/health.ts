@@ -17,12 +17,17 @@ const ReadySchema = z
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
 
-async function check(fn: () => Promise<string | void>) {
+/**
+ * Runs one readiness check. The probe is public: a failure answers with `failure` (fixed words)
+ * while the error itself (addresses, queue names, driver text) goes to the log only.
+ */
+async function check(name: string, fn: () => Promise<string | void>, failure: string, log: AppDeps['log']) {
   try {
     const detail = await withTimeout(fn(), 2_000);
     return detail ? { ok: true, detail } : { ok: true };
   } catch (err) {
-    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+    log.warn('readiness check failed', { check: name, error: err });
+    return { ok: false, detail: failure };
   }
 }
 
@@ -59,22 +64,32 @@ export function healthRoutes(deps: AppDeps) {
     async (c) => {
       const namespace = deps.temporal.options.namespace;
       const [database, temporalCheck, worker] = await Promise.all([
-        check(() => pingDb(deps.db)),
-        check(async () => {
-          await deps.temporal.workflowService.getSystemInfo({});
-        }),
-        check(async () => {
-          const res = await deps.temporal.workflowService.describeTaskQueue({
-            namespace,
-            taskQueue: { name: deps.taskQueue },
-            taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-          });
-          // The server remembers pollers for minutes; only a recent poll (long polls last ~60 s) counts.
-          const recent = Date.now() - POLLER_FRESH_MS;
-          const pollers = (res.pollers ?? []).filter((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= recent).length;
-          if (pollers === 0) throw new Error(`no worker is polling task queue ${deps.taskQueue}`);
-          return `${pollers} poller(s)`;
-        }),
+        check('database', () => pingDb(deps.db), 'unreachable', deps.log),
+        check(
+          'temporal',
+          async () => {
+            await deps.temporal.workflowService.getSystemInfo({});
+          },
+          'unreachable',
+          deps.log,
+        ),
+        check(
+          'worker',
+          async () => {
+            const res = await deps.temporal.workflowService.describeTaskQueue({
+              namespace,
+              taskQueue: { name: deps.taskQueue },
+              taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            });
+            // The server remembers pollers for minutes; only a recent poll (long polls last ~60 s) counts.
+            const recent = Date.now() - POLLER_FRESH_MS;
+            const pollers = (res.pollers ?? []).filter((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= recent).length;
+            if (pollers === 0) throw new Error(`no worker is polling task queue ${deps.taskQueue}`);
+            return `${pollers} poller(s)`;
+          },
+          'no worker polling',
+          deps.log,
+        ),
       ]);
       const ok = database.ok && temporalCheck.ok && worker.ok;
       const body = { status: ok ? ('ready' as const) : ('not ready' as const), checks: { database, temporal: temporalCheck, worker } };
