@@ -60,12 +60,14 @@ export interface Confirmation {
 export interface AssignmentDeps {
   db: Kysely<Database>;
   assignmentUrl: string;
+  assignmentToken: string;
   breaker: AssignmentBreaker;
   /** Per-request HTTP timeout. */
   requestTimeoutMs?: number;
 }
 
-export function createAssignmentActivities({ db, assignmentUrl, breaker, requestTimeoutMs = 3_000 }: AssignmentDeps) {
+export function createAssignmentActivities({ db, assignmentUrl, assignmentToken, breaker, requestTimeoutMs = 3_000 }: AssignmentDeps) {
+  const authorization = `Bearer ${assignmentToken}`;
   const call = async (method: string, path: string, body?: unknown): Promise<Response> => {
     try {
       return await breaker.policy.execute(async () => {
@@ -73,7 +75,7 @@ export function createAssignmentActivities({ db, assignmentUrl, breaker, request
         try {
           res = await fetch(new URL(path, assignmentUrl), {
             method,
-            headers: body === undefined ? {} : { 'content-type': 'application/json' },
+            headers: body === undefined ? { authorization } : { authorization, 'content-type': 'application/json' },
             body: body === undefined ? undefined : JSON.stringify(body),
             signal: AbortSignal.timeout(requestTimeoutMs),
           });

@@ -11,6 +11,8 @@ import { createStockActivities } from './stock.js';
 export interface ActivityDeps {
   db: Kysely<Database>;
   assignmentUrl: string;
+  /** Presented to the assignment service on every call. */
+  assignmentToken: string;
   /** Shared by every activity of the worker process; made here when not given. */
   breaker?: AssignmentBreaker;
 }

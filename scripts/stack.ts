@@ -11,6 +11,7 @@ import { createApp } from '../api/app.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { Database } from '../db/schema.js';
 import { seedDemoData } from '../db/seed.js';
+import { resolveAssignmentToken } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { tracingClientInterceptors, tracingWorkerOptions } from '../shared/tracing.js';
@@ -148,6 +149,7 @@ export async function startWorker(
     activities: createActivities({
       db: deps.db,
       assignmentUrl: config.assignment.url,
+      assignmentToken: resolveAssignmentToken(config.assignment.token, config.dataDir),
       breaker,
     }),
     interceptors: { activity: [...(tracing?.activity ?? []), activityCompletionLog], workflowModules: tracing?.workflowModules },
@@ -210,7 +212,13 @@ export async function spawnAssignmentService(config: Config, databaseUrl: string
   // As `npm run start:assignment` runs it: compiled, without a TypeScript loader (scripts/run.mjs).
   const runner = fileURLToPath(new URL('./run.mjs', import.meta.url));
   const child = spawn(process.execPath, [...ASSIGNMENT_V8_FLAGS, runner, entry], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, ASSIGNMENT_PORT: String(config.assignment.port), LOG_LEVEL: config.logLevel },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      ASSIGNMENT_PORT: String(config.assignment.port),
+      ASSIGNMENT_TOKEN: resolveAssignmentToken(config.assignment.token, config.dataDir),
+      LOG_LEVEL: config.logLevel,
+    },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   const untrack = trackChild(child.pid!);

@@ -67,12 +67,28 @@ function segment(part: string): Record<string, unknown> | undefined {
 
 /** JWT_SECRET if set; otherwise the dev stack's secret under the data directory, made on first use. */
 export function resolveSigningSecret(configured: string | undefined, dataDir: string, create: boolean): string | undefined {
+  return resolveDevSecret(configured, path.join(dataDir, 'jwt-secret'), create);
+}
+
+/** ASSIGNMENT_TOKEN if set; otherwise the dev stack's, shared by the processes of one data directory. */
+export function resolveAssignmentToken(configured: string | undefined, dataDir: string): string {
+  return resolveDevSecret(configured, path.join(dataDir, 'assignment-token'), true)!;
+}
+
+/**
+ * The configured secret if set; otherwise the one in `file` (mode 0600), made on first use. Two
+ * processes starting at once agree: only the first write lands, and both read what it wrote.
+ */
+export function resolveDevSecret(configured: string | undefined, file: string, create: boolean): string | undefined {
   if (configured) return configured;
-  const file = path.join(dataDir, 'jwt-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   if (!create) return undefined;
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
-  chmodSync(file, 0o600);
+  mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
   return readFileSync(file, 'utf8').trim();
 }

@@ -53,6 +53,9 @@ const EnvSchema = z.object({
   ASSIGNMENT_URL: optionalString,
   ASSIGNMENT_HOST: z.string().default('127.0.0.1'),
   ASSIGNMENT_PORT: port(8089),
+  // What the worker presents to the assignment service, which refuses any call without it.
+  // Unset: the dev stack's, in DATA_DIR/assignment-token (made on first use).
+  ASSIGNMENT_TOKEN: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
   ASSIGNMENT_DEADLINE: duration('10m'),
   ASSIGNMENT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
   ASSIGNMENT_BREAKER_HALF_OPEN_AFTER: duration('5s'),
@@ -74,7 +77,8 @@ const EnvSchema = z.object({
   JWT_SECRET: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
   // Unset: 9464 for `npm run start:worker`, PORT + 2 for `npm start`.
   WORKER_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
-  WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
+  // Loopback unless told otherwise: a scraper on another host (compose's internal network) sets 0.0.0.0.
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   // Tracing is off unless an OTLP/HTTP endpoint is given (spans go to <endpoint>/v1/traces).
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
   OTEL_SERVICE_NAME: optionalString,
@@ -124,6 +128,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       url: e.ASSIGNMENT_URL ?? `http://127.0.0.1:${e.ASSIGNMENT_PORT}`,
       host: e.ASSIGNMENT_HOST,
       port: e.ASSIGNMENT_PORT,
+      token: e.ASSIGNMENT_TOKEN,
       breaker: { failures: e.ASSIGNMENT_BREAKER_FAILURES, halfOpenAfterMs: e.ASSIGNMENT_BREAKER_HALF_OPEN_AFTER },
     },
     admission: {

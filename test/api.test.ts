@@ -379,3 +379,35 @@ describe('readiness', () => {
     }
   });
 });
+
+describe('the assignment service', () => {
+  it('answers only the worker: no token or a wrong one is refused (401) and changes nothing; its health probe is open', async () => {
+    const { TEST_ASSIGNMENT_TOKEN } = await import('./helpers.js');
+    const reservationId = 'ZZZZZZZZZZZ1';
+    const call = (method: string, path: string, token?: string, body?: unknown) =>
+      fetch(`${assignment.url}${path}`, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    const claim = { reservationId, latitude: 37.5665, longitude: 126.978 };
+    for (const token of [undefined, 'wrong-token-wrong-token-wrong-token-0000', `${TEST_ASSIGNMENT_TOKEN}x`]) {
+      for (const [method, path, body] of [
+        ['GET', '/stores'],
+        ['POST', '/assignments', claim],
+        ['GET', `/assignments/${reservationId}`],
+        ['DELETE', `/assignments/${reservationId}`],
+        ['POST', `/assignments/${reservationId}/complete`],
+      ] as const) {
+        const res = await call(method, path, token, body);
+        expect(res.status, `${method} ${path} with ${token ?? 'no token'}`).toBe(401);
+        expect(res.headers.get('content-type')).toBe('application/problem+json');
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect(((await res.json()) as { code: string }).code).toBe('UNAUTHENTICATED');
+      }
+    }
+    expect(await db.selectFrom('assignments').select('reservation_id').where('reservation_id', '=', reservationId).execute()).toEqual([]);
+    expect((await call('GET', '/healthz')).status).toBe(200);
+    expect((await call('GET', '/stores', TEST_ASSIGNMENT_TOKEN)).status).toBe(200);
+  });
+});

@@ -24,11 +24,13 @@ import { reservationWorkflowId } from '../shared/contract.js';
 import { createLogger } from '../shared/log.js';
 import { searchAttributeFlags } from '../workers/search-attributes.js';
 import { workflowBuildId } from '../workers/worker.js';
-import { connectClient, eventually, newProduct, newStore, NO_WEBHOOK_ENV, openTestDb, startAssignmentService, testApp } from './helpers.js';
+import { connectClient, eventually, newProduct, newStore, TEST_WORKER_ENV, openTestDb, startAssignmentService, testApp } from './helpers.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 const TEST_JWT = 'compose-test-secret-compose-test-secret-0123';
+const TEST_ASSIGNMENT = 'compose-assignment-token-compose-assignment-0123';
+const SECRETS = { JWT_SECRET: TEST_JWT, ASSIGNMENT_TOKEN: TEST_ASSIGNMENT };
 
 // ---------------------------------------------------------------------------------------------
 // docker-compose.yml as Compose reads it: YAML with merge keys, then ${VAR} interpolation.
@@ -46,6 +48,8 @@ interface Service {
   depends_on?: string[] | Record<string, { condition?: string }>;
   container_name?: string;
   healthcheck?: { test?: string | string[] };
+  networks?: string[];
+  profiles?: string[];
 }
 
 /** Compose's interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, $VAR. */
@@ -69,12 +73,15 @@ function interpolateAll(node: unknown, env: Env): unknown {
   return node;
 }
 
-function loadCompose(env: Env): Record<string, Service> {
-  const doc = interpolateAll(parseYaml(read('docker-compose.yml'), { merge: true }), env) as { services: Record<string, Service> };
-  return doc.services;
+function loadComposeFile(env: Env) {
+  return interpolateAll(parseYaml(read('docker-compose.yml'), { merge: true }), env) as {
+    services: Record<string, Service>;
+    networks?: Record<string, { internal?: boolean } | null>;
+  };
 }
+const loadCompose = (env: Env): Record<string, Service> => loadComposeFile(env).services;
 
-const services = loadCompose({ JWT_SECRET: TEST_JWT });
+const services = loadCompose(SECRETS);
 const names = Object.keys(services);
 
 function envOf(s: Service): Env {
@@ -241,13 +248,35 @@ describe('docker-compose.yml against the application configuration', () => {
   });
 
   it('requires JWT_SECRET for the API, and a good one passes the schema', () => {
-    expect(() => loadCompose({})).toThrow(/JWT_SECRET/);
+    expect(() => loadCompose({ ASSIGNMENT_TOKEN: TEST_ASSIGNMENT })).toThrow(/JWT_SECRET/);
     for (const api of byRole('api')) {
       expect(configOf(api).jwtSecret).toBe(TEST_JWT);
       // The schema itself rejects a short secret: compose passes the value through unchanged.
-      const short = loadCompose({ JWT_SECRET: 'too-short' })[api]!;
+      const short = loadCompose({ ...SECRETS, JWT_SECRET: 'too-short' })[api]!;
       expect(() => parseConfig({ ...imageEnv, ...envOf(short) })).toThrow(ConfigError);
     }
+  });
+
+  it('requires ASSIGNMENT_TOKEN, and gives the worker and the assignment service the same one', () => {
+    expect(() => loadCompose({ JWT_SECRET: TEST_JWT })).toThrow(/ASSIGNMENT_TOKEN/);
+    for (const name of [...byRole('worker'), ...byRole('assignment')]) expect(configOf(name).assignment.token, name).toBe(TEST_ASSIGNMENT);
+  });
+
+  it('publishes only the API; the rest lives on an internal network, the Web UI only on loopback and on demand', () => {
+    const file = loadComposeFile(SECRETS);
+    const internal = Object.entries(file.networks ?? {}).filter(([, n]) => n?.internal === true).map(([k]) => k);
+    expect(internal).toHaveLength(1);
+    const published = (s: Service) => (s.ports ?? []).map(String);
+    for (const name of names) {
+      const s = services[name]!;
+      expect(s.networks ?? [], `${name} networks`).toContain(internal[0]);
+      if (byRole('api').includes(name)) continue;
+      // Anything else published binds to the host's loopback, and only in an opt-in profile.
+      for (const p of published(s)) expect(p, `${name} publishes ${p}`).toMatch(/^127\.0\.0\.1:/);
+      if (published(s).length > 0) expect(s.profiles?.length ?? 0, `${name} runs only on demand`).toBeGreaterThan(0);
+      if (s.image?.startsWith('temporalio/server:') || s.image?.startsWith('postgres:')) expect(published(s)).toEqual([]);
+    }
+    for (const api of byRole('api')) expect(published(services[api]!).length).toBeGreaterThan(0);
   });
 
   it('names, in every address, a service of this file and a port that service listens on', () => {
@@ -437,7 +466,7 @@ describe('the Temporal service, its jobs and the Web UI', () => {
     if (probe.error || probe.status !== 0) {
       ctx.skip(`docker compose is not available here (${probe.error ? 'no docker client' : 'no compose plugin'}); the checks above stand in for it`);
     }
-    const withSecret = spawnSync('docker', ['compose', 'config', '-q'], { cwd: root, encoding: 'utf8', env: { ...process.env, JWT_SECRET: TEST_JWT } });
+    const withSecret = spawnSync('docker', ['compose', 'config', '-q'], { cwd: root, encoding: 'utf8', env: { ...process.env, ...SECRETS } });
     expect(withSecret.status, withSecret.stderr).toBe(0);
     const env = { ...process.env };
     delete env.JWT_SECRET;
@@ -541,7 +570,7 @@ describe('a worker on a prebuilt bundle', () => {
       DATABASE_URL: inject('databaseUrl'),
       TEMPORAL_TASK_QUEUE: taskQueue,
       ASSIGNMENT_URL: assignment.url,
-      ...NO_WEBHOOK_ENV,
+      ...TEST_WORKER_ENV,
     });
     const worker: RunningWorker = await startWorker(config, { db, temporalAddress: config.temporal.address!, log: createLogger('compose-test', 'error') });
     stops.push(() => worker.stop());

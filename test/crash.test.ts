@@ -12,7 +12,7 @@ import {
   eventually,
   newProduct,
   newStore,
-  NO_WEBHOOK_ENV,
+  TEST_WORKER_ENV,
   openTestDb,
   startAssignmentService,
   stockOf,
@@ -47,7 +47,7 @@ async function startWorkerProcess(): Promise<Launched> {
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
     ASSIGNMENT_URL: assignment.url,
-    ...NO_WEBHOOK_ENV,
+    ...TEST_WORKER_ENV,
     LOG_LEVEL: 'error',
   });
   workers.push(w);

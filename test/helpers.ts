@@ -36,8 +36,17 @@ export const openTestDb = () => openDatabase(inject('databaseUrl'));
  * instead of logging them and marking them sent.
  */
 export const NO_WEBHOOK_HERE = 'http://127.0.0.1:9/not-this-suite';
-/** The environment of such a worker: a webhook URL needs its signing secret. */
-export const NO_WEBHOOK_ENV = { NOTIFY_WEBHOOK_URL: NO_WEBHOOK_HERE, NOTIFY_WEBHOOK_SECRET: 'test-webhook-secret-test-webhook-secret' } as const;
+/** What workers present to the tests' assignment services. */
+export const TEST_ASSIGNMENT_TOKEN = 'test-assignment-token-test-assignment-token';
+/**
+ * The environment of a worker process the tests start against their own assignment service: its
+ * token, and a webhook of no suite (with the signing secret a webhook URL needs).
+ */
+export const TEST_WORKER_ENV = {
+  ASSIGNMENT_TOKEN: TEST_ASSIGNMENT_TOKEN,
+  NOTIFY_WEBHOOK_URL: NO_WEBHOOK_HERE,
+  NOTIFY_WEBHOOK_SECRET: 'test-webhook-secret-test-webhook-secret',
+} as const;
 
 export async function connectClient() {
   const connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -73,6 +82,7 @@ export async function startTestWorker(
   const real = createActivities({
     db,
     assignmentUrl: options.assignmentUrl,
+    assignmentToken: TEST_ASSIGNMENT_TOKEN,
     breaker: options.breaker ?? createAssignmentBreaker({ failures: 5, halfOpenAfterMs: 1_000 }),
   });
   const worker = await startWorkerWith({ ...real, ...wrap(real) }, options.taskQueue);
@@ -154,7 +164,7 @@ export function testApp(
  * or make answer 503 to every call.
  */
 export async function startAssignmentService(db: Kysely<Database>) {
-  const app = createAssignmentApp({ db, log: createLogger('assignment-test', 'error') });
+  const app = createAssignmentApp({ db, log: createLogger('assignment-test', 'error'), token: TEST_ASSIGNMENT_TOKEN });
   let calls = 0;
   let failing = false;
   const fetch = async (req: Request) => {

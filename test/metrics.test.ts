@@ -27,7 +27,7 @@ import {
   eventually,
   newProduct,
   newStore,
-  NO_WEBHOOK_ENV,
+  TEST_WORKER_ENV,
   openTestDb,
   startAssignmentService,
   TEST_JWT_SECRET,
@@ -118,7 +118,7 @@ async function startWorkerProcess(env: Record<string, string>) {
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
     ASSIGNMENT_URL: assignment.url,
-    ...NO_WEBHOOK_ENV,
+    ...TEST_WORKER_ENV,
     LOG_LEVEL: 'info',
     ...env,
   });

@@ -31,7 +31,7 @@ it('start:infra, start:assignment, start:worker and start:api run as separate pr
   const TEMPORAL_ADDRESS = /export TEMPORAL_ADDRESS='([^']+)'/.exec(infra.stdout())![1]!;
   expect(TEMPORAL_ADDRESS).toBe('127.0.0.1:17253');
 
-  const assignment = run('start:assignment', { DATABASE_URL, ASSIGNMENT_PORT: '18099' });
+  const assignment = run('start:assignment', { DATABASE_URL, DATA_DIR: dataDir, ASSIGNMENT_PORT: '18099' });
   await assignment.waitForOutput('assignment service listening');
   const services = { DATABASE_URL, TEMPORAL_ADDRESS, DATA_DIR: dataDir, ASSIGNMENT_URL: 'http://127.0.0.1:18099' };
   const api = run('start:api', { ...services, PORT: '18098' });

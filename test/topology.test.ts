@@ -52,7 +52,7 @@ it('two workers share the load, one is SIGKILLed without losing a reservation, a
   connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
   const client = new Client({ connection });
 
-  const assignment = run('start:assignment', { DATABASE_URL, ASSIGNMENT_PORT: '18379' });
+  const assignment = run('start:assignment', { DATABASE_URL, DATA_DIR: dataDir, ASSIGNMENT_PORT: '18379' });
   const services = { DATABASE_URL, TEMPORAL_ADDRESS, DATA_DIR: dataDir, ASSIGNMENT_URL: 'http://127.0.0.1:18379' };
   const worker = (name: string, metricsPort: string) => run('start:worker', { ...services, WORKER_IDENTITY: name, WORKER_METRICS_PORT: metricsPort });
   const workerA = worker('worker-a', '19371');

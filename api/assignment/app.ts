@@ -1,4 +1,5 @@
 /** The assignment service's HTTP API: stores, and idempotent assign / release / complete. */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Kysely } from 'kysely';
 import { pingDb } from '../../db/client.js';
@@ -13,6 +14,14 @@ import { problemDoc, StoreSchema } from '../schemas.js';
 export interface AssignmentAppDeps {
   db: Kysely<Database>;
   log: Logger;
+  /** The bearer token every caller but the health probe must present (the worker's ASSIGNMENT_TOKEN). */
+  token: string;
+}
+
+/** Compares without telling by its timing how much of a guess was right. */
+function sameToken(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 // A reservation id, with `~<round>` when the reservation was re-driven (see assignmentKey).
@@ -23,8 +32,22 @@ const AssignmentSchema = z
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const params = z.object({ reservationId: ReservationId.openapi({ param: { name: 'reservationId', in: 'path' } }) });
 
-export function createAssignmentApp({ db, log }: AssignmentAppDeps) {
+export function createAssignmentApp({ db, log, token }: AssignmentAppDeps) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
+
+  // Store slots are claimed and released only by the worker: anyone else is refused.
+  app.use('*', async (c, next) => {
+    if (c.req.path === '/healthz') return next();
+    const header = c.req.header('authorization') ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!given || !sameToken(given, token)) {
+      const refusal = new Problem(401, 'UNAUTHENTICATED', 'the assignment service answers the reservation worker only (Authorization: Bearer <ASSIGNMENT_TOKEN>)', undefined, {
+        'WWW-Authenticate': 'Bearer realm="tshop-assignment"',
+      });
+      return problemResponse(c, refusal);
+    }
+    return next();
+  });
 
   /** Liveness and database reachability. */
   app.get('/healthz', async (c) => {

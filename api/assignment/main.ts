@@ -1,5 +1,6 @@
 /** `npm run start:assignment`: the assignment service alone, on ASSIGNMENT_PORT, with DATABASE_URL. */
 import { ConfigError, parseConfig } from '../../shared/config.js';
+import { resolveAssignmentToken } from '../../shared/auth.js';
 import { createLogger } from '../../shared/log.js';
 import { runMain, say } from '../../scripts/main.js';
 import { listen } from '../../scripts/infra/http.js';
@@ -12,7 +13,7 @@ runMain('tshop-assignment', async (onStop) => {
   const log = createLogger('assignment', config.logLevel);
   const db = await openDatabase(config.databaseUrl);
   onStop(() => db.destroy());
-  const app = createAssignmentApp({ db, log });
+  const app = createAssignmentApp({ db, log, token: resolveAssignmentToken(config.assignment.token, config.dataDir) });
   const server = await listen(app.fetch, config.assignment.host, config.assignment.port, 'assignment service, ASSIGNMENT_PORT');
   onStop(server.close);
   say(`assignment service listening on ${server.url}`);
