@@ -11,6 +11,9 @@ import { docsRoutes } from './routes/docs.js';
 import { productRoutes } from './routes/products.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { storeRoutes } from './routes/stores.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { createRevocationList } from './revocations.js';
+import { DEFAULT_MAX_TTL_SECONDS } from '../shared/auth.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -46,7 +49,9 @@ export function createApp(deps: AppDeps) {
     await next();
   });
 
-  app.use('*', authenticate(deps.authSecret));
+  const revocations = createRevocationList(deps.db, deps.log);
+  const maxTtlSeconds = deps.tokenMaxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
+  app.use('*', authenticate(deps.authSecret, { maxTtlSeconds, leewaySeconds: 30, isRevoked: revocations.isRevoked }));
 
   app.route('/', healthRoutes(deps));
   // Prometheus text exposition; public like the probes, and (like /docs) not part of the JSON contract.
@@ -54,6 +59,7 @@ export function createApp(deps: AppDeps) {
   app.route('/products', productRoutes(deps));
   app.route('/stores', storeRoutes(deps));
   app.route('/reservations', reservationRoutes(deps));
+  app.route('/tokens', tokenRoutes(deps, revocations, Math.max(...Object.values(maxTtlSeconds))));
   app.route('/docs', docsRoutes());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

@@ -1,6 +1,6 @@
 /** Who may do what: bearer-token authentication for every non-public route, and role checks. */
 import type { Context, MiddlewareHandler } from 'hono';
-import { verifyToken, type Principal, type Role } from '../shared/auth.js';
+import { verifyToken, type Principal, type Role, type TokenPolicy } from '../shared/auth.js';
 import { Problem, problemResponse } from './errors.js';
 
 /** `reservationId`: the reservation a request created, for the access log (api/metrics.ts). */
@@ -9,16 +9,16 @@ export type AppEnv = { Variables: { principal: Principal; reservationId?: string
 const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
 
 /** Verifies `Authorization: Bearer <jwt>`; public routes pass without one. */
-export function authenticate(secret: string): MiddlewareHandler<AppEnv> {
+export function authenticate(secret: string, policy: TokenPolicy): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (PUBLIC.some((p) => p.test(c.req.path))) return next();
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const principal = match ? await verifyToken(secret, match[1]!) : undefined;
+    const principal = match ? await verifyToken(secret, match[1]!, policy) : undefined;
     if (!principal) {
       const res = problemResponse(
         c,
-        new Problem(401, 'UNAUTHENTICATED', match ? 'the bearer token is invalid or expired' : 'send Authorization: Bearer <token>'),
+        new Problem(401, 'UNAUTHENTICATED', match ? 'the bearer token is invalid, expired, too long-lived or revoked' : 'send Authorization: Bearer <token>'),
       );
       res.headers.set('WWW-Authenticate', 'Bearer realm="tshop"');
       return res;

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import type { Role } from '../shared/auth.js';
 import type { ReservationPolicy } from '../shared/contract.js';
 import type { Logger } from '../shared/log.js';
 
@@ -14,6 +15,8 @@ export interface AppDeps {
   log: Logger;
   /** HS256 key for bearer tokens. */
   authSecret: string;
+  /** The longest lifetime a token of each role may have (defaults: customer 24 h, store staff 12 h, admin 1 h). */
+  tokenMaxTtlSeconds?: Record<Role, number>;
   /** How long a reserve request waits for the stock decision before answering 503 DECISION_PENDING (40 s). */
   decisionDeadlineMs?: number;
   /** Launch-day admission (defaults: a 10 s lease, Retry-After 1 s). */

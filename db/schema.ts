@@ -136,6 +136,14 @@ export interface IdempotencyKeyTable {
   created_at: CreatedAt;
 }
 
+/** A bearer token an admin revoked, by its `jti`, until it would have expired anyway. */
+export interface RevokedTokenTable {
+  jti: string;
+  revoked_by: string;
+  until: ColumnType<Date, Date | string, Date | string>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   products: ProductTable;
   stock_ledger: StockLedgerTable;
@@ -147,6 +155,7 @@ export interface Database {
   assignments: AssignmentTable;
   notifications: NotificationTable;
   idempotency_keys: IdempotencyKeyTable;
+  revoked_tokens: RevokedTokenTable;
 }
 
 /** What repositories take first: the database or an open transaction. */

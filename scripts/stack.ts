@@ -195,6 +195,7 @@ export async function startApi(
     admission: config.admission,
     log: deps.log,
     authSecret: deps.authSecret,
+    tokenMaxTtlSeconds: config.tokenMaxTtlSeconds,
   });
   return listen(app.fetch, config.http.host, config.http.port, 'API, PORT');
 }

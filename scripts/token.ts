@@ -20,7 +20,10 @@ try {
   }
   const config = parseConfig();
   const secret = resolveSigningSecret(config.jwtSecret, config.dataDir, true)!;
-  const ttl = values.ttl ? Number(values.ttl) : undefined;
+  const longest = config.tokenMaxTtlSeconds[role];
+  const ttl = values.ttl ? Number(values.ttl) : longest;
+  // The API refuses a token that lives longer than its role may (TOKEN_MAX_TTL_<ROLE>): never print one.
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > longest) throw new Error(`--ttl must be 1 to ${longest} seconds for the ${role} role (TOKEN_MAX_TTL_${role.toUpperCase()})`);
   process.stdout.write(`${await signToken(secret, principal, ttl)}\n`);
 } catch (err) {
   process.stderr.write(`tshop: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -75,6 +75,10 @@ const EnvSchema = z.object({
   // Notifications each worker's outbox relay sends per second at most (0: no limit).
   NOTIFY_RATE: z.coerce.number().int().min(0).default(200),
   JWT_SECRET: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
+  // The longest lifetime (exp − iat) a token of each role may have; longer ones are refused.
+  TOKEN_MAX_TTL_CUSTOMER: duration('24h'),
+  TOKEN_MAX_TTL_AGENCY: duration('12h'),
+  TOKEN_MAX_TTL_ADMIN: duration('1h'),
   // Unset: 9464 for `npm run start:worker`, PORT + 2 for `npm start`.
   WORKER_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
   // Loopback unless told otherwise: a scraper on another host (compose's internal network) sets 0.0.0.0.
@@ -146,6 +150,11 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     reconcileEveryMs: e.RECONCILE_EVERY,
     notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET, perSecond: e.NOTIFY_RATE },
     jwtSecret: e.JWT_SECRET,
+    tokenMaxTtlSeconds: {
+      customer: Math.floor(e.TOKEN_MAX_TTL_CUSTOMER / 1000),
+      agency: Math.floor(e.TOKEN_MAX_TTL_AGENCY / 1000),
+      admin: Math.floor(e.TOKEN_MAX_TTL_ADMIN / 1000),
+    },
     /** The worker's Prometheus endpoint; `port` undefined means the launcher's default. */
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     /** OpenTelemetry tracing, on when `otlpEndpoint` is set. */

@@ -203,16 +203,16 @@ describe('who may do what', () => {
     const now = Math.floor(Date.now() / 1000);
     const { sign } = await import('hono/jwt');
     const forged = [
-      await signToken(TEST_JWT_SECRET, customer('c-1'), -10), // expired
+      await signToken(TEST_JWT_SECRET, customer('c-1'), -60), // expired, beyond the 30 s leeway
       await signToken('another-secret-another-secret-another-secret', customer('c-1')),
-      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'root', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'),
-      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'agency', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'), // no store
+      await sign({ iss: 'tshop-reserve', jti: 'j-root', sub: 'x', role: 'root', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'),
+      await sign({ iss: 'tshop-reserve', jti: 'j-agency', sub: 'x', role: 'agency', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'), // no store
       `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: 'tshop-reserve', sub: 'x', role: 'admin' })).toString('base64url')}.`,
       'not-a-token',
-      await sign({ iss: 'someone-else', sub: 'x', role: 'admin', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'),
-      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'admin', nbf: now + 600, exp: now + 900 }, TEST_JWT_SECRET, 'HS256'), // not yet valid
-      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'admin', iat: now + 600, exp: now + 900 }, TEST_JWT_SECRET, 'HS256'), // issued in the future
-      await sign({ iss: 'tshop-reserve', sub: 'x', role: 'admin', exp: now + 60 }, TEST_JWT_SECRET, 'HS512'), // not our algorithm
+      await sign({ iss: 'someone-else', jti: 'j-admin', sub: 'x', role: 'admin', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'),
+      await sign({ iss: 'tshop-reserve', jti: 'j-admin', sub: 'x', role: 'admin', nbf: now + 600, exp: now + 900 }, TEST_JWT_SECRET, 'HS256'), // not yet valid
+      await sign({ iss: 'tshop-reserve', jti: 'j-admin', sub: 'x', role: 'admin', iat: now + 600, exp: now + 900 }, TEST_JWT_SECRET, 'HS256'), // issued in the future
+      await sign({ iss: 'tshop-reserve', jti: 'j-admin', sub: 'x', role: 'admin', exp: now + 60 }, TEST_JWT_SECRET, 'HS512'), // not our algorithm
     ];
     // A customer's token whose payload was swapped for an admin's, signature kept.
     const [header, , signature] = (await signToken(TEST_JWT_SECRET, customer('c-1'))).split('.');
@@ -227,6 +227,51 @@ describe('who may do what', () => {
       expect(r.status).toBe(401);
       expect(r.body.code).toBe('UNAUTHENTICATED');
     }
+  });
+});
+
+describe('token lifetimes and revocation', () => {
+  const craft = async (claims: Record<string, unknown>) => (await import('hono/jwt')).sign({ iss: 'tshop-reserve', sub: 'c-tok', role: 'customer', ...claims }, TEST_JWT_SECRET, 'HS256');
+  const statusWith = async (token: string, app = api) => (await app.request('/products', { headers: { authorization: `Bearer ${token}` } }, null)).status;
+
+  it('requires exp and jti, forgives 30 s of clock skew and no more, and caps the lifetime per role', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(await statusWith(await craft({ jti: 'a', iat: now }))).toBe(401); // never expires
+    expect(await statusWith(await craft({ iat: now, exp: now + 60 }))).toBe(401); // cannot be revoked
+    expect(await statusWith(await craft({ jti: 'b', iat: now - 100, exp: now - 10 }))).toBe(200); // within the leeway
+    expect(await statusWith(await craft({ jti: 'c', iat: now - 100, exp: now - 31 }))).toBe(401);
+    expect(await statusWith(await craft({ jti: 'd', iat: now + 20, exp: now + 80 }))).toBe(200); // a clock 20 s ahead
+    expect(await statusWith(await craft({ jti: 'e', iat: now, exp: now + 24 * 3600 }))).toBe(200); // a customer's day
+    expect(await statusWith(await craft({ jti: 'f', iat: now, exp: now + 24 * 3600 + 60 }))).toBe(401);
+    expect(await statusWith(await craft({ jti: 'g', role: 'admin', iat: now, exp: now + 3600 }))).toBe(200);
+    expect(await statusWith(await craft({ jti: 'h', role: 'admin', iat: now, exp: now + 2 * 3600 }))).toBe(401); // an admin's hour at most
+    expect(await statusWith(await craft({ jti: 'i', role: 'admin', exp: now + 2 * 3600 }))).toBe(401); // no iat: counted from now
+  });
+
+  it('an admin revokes a token by its jti: refused at once here and within seconds by every other API process', async () => {
+    const token = await signToken(TEST_JWT_SECRET, customer('c-revoked'));
+    const jti = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti as string;
+    const otherProcess = testApp(db, client, worker.taskQueue);
+    expect(await statusWith(token)).toBe(200);
+    expect(await statusWith(token, otherProcess)).toBe(200);
+    const byCustomer = await api.request('/tokens/revocations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jti }) }, customer('c-revoked'));
+    expect(byCustomer.status).toBe(403);
+    const revoked = await api.request('/tokens/revocations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jti }) });
+    expect(revoked.status).toBe(201);
+    contract.validate('POST', '/tokens/revocations', 201, revoked.headers.get('content-type')!, await revoked.json());
+    expect(await statusWith(token)).toBe(401);
+    await eventually(() => statusWith(token, otherProcess), (s) => s === 401, 10_000);
+    expect(await statusWith(await signToken(TEST_JWT_SECRET, customer('c-revoked')), otherProcess)).toBe(200); // a new token of theirs works
+  });
+
+  it('npm run token refuses a lifetime above the role\'s longest', async () => {
+    const { launch } = await import('./processes.js');
+    const tooLong = launch('token', { JWT_SECRET: TEST_JWT_SECRET }, ['--role', 'admin', '--ttl', '7200']);
+    expect((await tooLong.exit).code).toBe(1);
+    expect(tooLong.stderr()).toMatch(/--ttl must be 1 to 3600 seconds for the admin role/);
+    const fine = launch('token', { JWT_SECRET: TEST_JWT_SECRET }, ['--role', 'customer', '--sub', 'c-9']);
+    expect((await fine.exit).code).toBe(0);
+    expect(await statusWith(fine.stdout().trim())).toBe(200);
   });
 });
 
