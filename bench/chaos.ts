@@ -65,7 +65,10 @@ async function main(): Promise<boolean> {
   const operator = createOperator(db, new Client({ connection }));
 
   const tally: Tally = { retried: {}, held: 0 };
-  const client = createClient(`http://127.0.0.1:${PORTS.api}`, `Bearer ${await signToken(jwtSecret, { role: 'admin', sub: 'chaos' })}`, tally);
+  let authorization = `Bearer ${await signToken(jwtSecret, { role: 'admin', sub: 'chaos' })}`;
+  const renew = setInterval(() => void signToken(jwtSecret, { role: 'admin', sub: 'chaos' }).then((t) => (authorization = `Bearer ${t}`)), 600_000);
+  renew.unref();
+  const client = createClient(`http://127.0.0.1:${PORTS.api}`, () => authorization, tally);
   const product = (await client.send('GET', '/products')).body.items as { id: number }[];
   const productId = product[0]!.id;
 

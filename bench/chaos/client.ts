@@ -23,10 +23,11 @@ export interface Tally {
   held: number;
 }
 
-export function createClient(base: string, authorization: string, tally: Tally) {
+/** `authorization` gives the header to send now (admin tokens live an hour: a long run renews them). */
+export function createClient(base: string, authorization: () => string, tally: Tally) {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const send = async (method: string, route: string, body?: unknown, key?: string): Promise<Answer> => {
-    const headers: Record<string, string> = { authorization };
+    const headers: Record<string, string> = { authorization: authorization() };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (key) headers['idempotency-key'] = key;
     const res = await fetch(`${base}${route}`, {
