@@ -144,6 +144,16 @@ export interface RevokedTokenTable {
   created_at: CreatedAt;
 }
 
+/** Who asked the API for a cancel or a hand-over, and why: kept out of workflow history. */
+export interface ReservationRequestTable {
+  id: Generated<string>;
+  reservation_id: string;
+  action: 'cancel' | 'complete';
+  requested_by: string;
+  reason: string | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   products: ProductTable;
   stock_ledger: StockLedgerTable;
@@ -156,6 +166,7 @@ export interface Database {
   notifications: NotificationTable;
   idempotency_keys: IdempotencyKeyTable;
   revoked_tokens: RevokedTokenTable;
+  reservation_requests: ReservationRequestTable;
 }
 
 /** What repositories take first: the database or an open transaction. */

@@ -221,6 +221,11 @@ export async function whileHeld<T extends { status: number; body: { code?: strin
   }
 }
 
+/** A workflow's whole history as text, payloads decoded: what an operator (or a leak) could read. */
+export async function historyText(handle: { fetchHistory(): Promise<unknown> }): Promise<string> {
+  return JSON.stringify(await handle.fetchHistory(), (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value));
+}
+
 export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await fn();

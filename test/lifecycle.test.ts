@@ -16,6 +16,7 @@ import {
   connectClient,
   DEFAULT_TEST_POLICY,
   eventually,
+  historyText,
   movesOf,
   newProduct,
   newStore,
@@ -173,6 +174,11 @@ describe('the happy path: confirmed at the nearest store, notified, completed', 
     const done = await send('POST', `/reservations/${id}/complete`, { by: 'staff-9' });
     expect(done.status).toBe(202);
     const completed = await until(id, 'COMPLETED');
+    // Who handed it over is on record in PostgreSQL, not in workflow history.
+    expect(await historyText(client.workflow.getHandle(reservationWorkflowId(id)))).not.toContain('staff-9');
+    expect(await db.selectFrom('reservation_requests').select(['action', 'requested_by']).where('reservation_id', '=', id).execute()).toEqual([
+      { action: 'complete', requested_by: 'staff-9' },
+    ]);
     expect(completed.events.map((e: Body) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'COMPLETED']);
     expect(await activeAt(db, store.id)).toBe(0);
     expect(await stockOf(db, product.id)).toBe(2);

@@ -12,6 +12,7 @@ import {
   connectClient,
   DEFAULT_TEST_POLICY,
   eventually,
+  historyText,
   movesOf,
   newProduct,
   openTestDb,
@@ -189,6 +190,9 @@ describe('cancel', () => {
     const done = await eventually(() => getReservation(id), (r) => r.status === 'CANCELLED');
     expect(done.statusLabel.ko).toBe('예약취소완료');
     expect(done.cancelReason).toBe('changed my mind');
+    expect(done.events.at(-1)).toMatchObject({ status: 'CANCELLED', detail: 'changed my mind' });
+    // The customer's words stay in PostgreSQL: the signal carried none of them.
+    expect(await historyText(client.workflow.getHandle(done.workflowId))).not.toContain('changed my mind');
     expect(done.events.map((e: { status: string }) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'CANCELLED']);
     // The first attempt committed (the view says CANCELLED) and failed; the workflow retried it.
     await client.workflow.getHandle(done.workflowId).result();

@@ -19,6 +19,7 @@ import {
   lastKnownLocation,
   listReservations,
   readModelRow,
+  recordRequest,
   type ContactRow,
   type Refusal,
 } from '../../db/repositories/reservations.js';
@@ -178,7 +179,9 @@ export function reservationRoutes(deps: AppDeps) {
       if (!isCancellable(current.status) || !current.workflow_id) {
         throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
       }
-      await signalWorkflow({ ...current, workflow_id: current.workflow_id }, cancelSignal, reason ? { reason } : {});
+      // The reason is the customer's free text: it stays in PostgreSQL, out of workflow history.
+      await recordRequest(deps.db, { reservationId: id, action: 'cancel', by: principal.sub, reason: reason ?? null });
+      await signalWorkflow({ ...current, workflow_id: current.workflow_id }, cancelSignal, {});
     } catch (err) {
       // The key stands only for a cancel that was sent: a repeat after a failure or a refusal is
       // tried (and answered) again, never told 202 for a cancel that never happened.
@@ -445,7 +448,9 @@ export function reservationRoutes(deps: AppDeps) {
           holdUntil: current.hold_until.toISOString(),
         });
       }
-      await signalWorkflow({ ...current, workflow_id: current.workflow_id }, completeSignal, { by: body?.by ?? principal.sub });
+      // Who handed it over is kept in PostgreSQL, not in the signal (and so not in workflow history).
+      await recordRequest(deps.db, { reservationId: id, action: 'complete', by: body?.by ?? principal.sub });
+      await signalWorkflow({ ...current, workflow_id: current.workflow_id }, completeSignal, {});
       return c.json(toReservationDto(current), 202);
     },
   );

@@ -100,6 +100,16 @@ export interface Transition {
   detail?: string | null;
 }
 
+/** The reason given with the latest cancel request made through the API (null if none). */
+function latestCancelReason(id: string) {
+  return sql`(select q.reason from reservation_requests q where q.reservation_id = ${id} and q.action = 'cancel' order by q.id desc limit 1)`;
+}
+
+/** Records who asked for a cancel or a hand-over (and why), before the signal that carries neither. */
+export async function recordRequest(db: Db, r: { reservationId: string; action: 'cancel' | 'complete'; by: string; reason?: string | null }): Promise<void> {
+  await db.insertInto('reservation_requests').values({ reservation_id: r.reservationId, action: r.action, requested_by: r.by, reason: r.reason ?? null }).execute();
+}
+
 /**
  * Moves the read model to a new state, with its timeline event and (when given) the customer's
  * notification, in one statement, unless a write with the same or a higher version already landed
@@ -119,14 +129,20 @@ export async function applyTransition(db: Db, id: string, t: Transition, notific
             : {}),
           ...(t.fulfilment !== undefined ? { fulfilment: t.fulfilment } : {}),
           ...(t.holdUntil !== undefined ? { hold_until: t.holdUntil } : {}),
-          ...(t.cancelReason !== undefined ? { cancel_reason: t.cancelReason } : {}),
+          // The API keeps a customer's reason out of the signal: the latest request's reason is the one.
+          ...(t.cancelReason !== undefined ? { cancel_reason: sql<string | null>`coalesce(${t.cancelReason}::text, ${latestCancelReason(id)})` } : {}),
         })
         .where('id', '=', id)
         .where('version', '<', t.version)
-        .returning('id'),
+        .returning(['id', 'cancel_reason']),
     )
     // (Raw CTE bodies need their own parentheses.)
-    .with('e', () => sql`(insert into reservation_events (reservation_id, status, detail) select id, ${t.status}::text, ${t.detail ?? t.cancelReason ?? null}::text from u)`)
+    .with(
+      'e',
+      () =>
+        sql`(insert into reservation_events (reservation_id, status, detail)
+          select id, ${t.status}::text, coalesce(${t.detail ?? t.cancelReason ?? null}::text, ${t.status === 'CANCELLED' ? sql`cancel_reason` : sql`null`}) from u)`,
+    )
     .with('n', () => sql<Record<string, unknown>>`(${notification ? queueFrom('u', notification) : sql`select 1`})`)
     .selectFrom('u')
     .select(sql<number>`count(*)::int`.as('applied'))
