@@ -6,6 +6,7 @@ import { createAssignmentActivities, createAssignmentBreaker, type AssignmentBre
 import { createNotificationActivities } from './notification.js';
 import { createReconcileActivities } from './reconcile.js';
 import { createReservationActivities } from './reservation.js';
+import { createRetentionActivities } from './retention.js';
 import { createStockActivities } from './stock.js';
 
 export interface ActivityDeps {
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...assignment,
     ...createNotificationActivities(),
     ...createReconcileActivities({ db: deps.db, releaseSlot }),
+    ...createRetentionActivities(deps),
   };
 }
 

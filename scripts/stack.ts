@@ -15,7 +15,7 @@ import { resolveAssignmentToken } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { tracingClientInterceptors, tracingWorkerOptions } from '../shared/tracing.js';
-import { ensureReconcilerSchedule } from '../workers/schedules.js';
+import { ensureReconcilerSchedule, ensureRetentionSchedule } from '../workers/schedules.js';
 import { activityCompletionLog } from '../workers/activity-log.js';
 import { createWorkerMetrics, serveWorkerMetrics } from '../workers/metrics.js';
 import { startNotificationRelay } from '../workers/notification-relay.js';
@@ -132,9 +132,14 @@ export async function startWorker(
   }
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) deps.log.info('registered search attributes', { added });
+  const schedules = new Client({ connection, namespace: config.temporal.namespace });
   if (config.reconcileEveryMs > 0) {
-    const schedule = await ensureReconcilerSchedule(new Client({ connection, namespace: config.temporal.namespace }), config.temporal.taskQueue, config.reconcileEveryMs);
+    const schedule = await ensureReconcilerSchedule(schedules, config.temporal.taskQueue, config.reconcileEveryMs);
     if (schedule.created) deps.log.info('created the reconciler schedule', schedule);
+  }
+  if (config.retention.everyMs > 0) {
+    const schedule = await ensureRetentionSchedule(schedules, config.temporal.taskQueue, config.retention.everyMs, config.retention.afterMs);
+    if (schedule.created) deps.log.info('created the retention schedule', schedule);
   }
   const breaker = createAssignmentBreaker(config.assignment.breaker);
   if (tracing && bundlePath && !traced) {

@@ -68,6 +68,10 @@ const EnvSchema = z.object({
   ADMISSION_SOLD_OUT_MEMORY: duration('250ms'),
   // How often the reconciler's Schedule runs (0: the worker does not create it).
   RECONCILE_EVERY: duration('1m'),
+  // How long a reservation's personal data is kept after it ends, and how often the retention
+  // Schedule purges what is older (0: the worker does not create it).
+  RETENTION_AFTER: duration('30d'),
+  RETENTION_EVERY: duration('1d'),
   HOLD_PERIOD: duration('7d'),
   REMINDER_BEFORE: duration('1d'),
   NOTIFY_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
@@ -148,6 +152,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     /** The reconciler's Schedule interval; 0: not created by this worker. */
     reconcileEveryMs: e.RECONCILE_EVERY,
+    retention: { afterMs: e.RETENTION_AFTER, everyMs: e.RETENTION_EVERY },
     notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET, perSecond: e.NOTIFY_RATE },
     jwtSecret: e.JWT_SECRET,
     tokenMaxTtlSeconds: {

@@ -11,6 +11,7 @@ export const TASK_QUEUE = 'tshop-reservations';
 export const DEPLOYMENT_NAME = 'tshop-reserve';
 export const WORKFLOW_TYPE = 'reservationWorkflow';
 export const RECONCILE_WORKFLOW_TYPE = 'reconcileWorkflow';
+export const RETENTION_WORKFLOW_TYPE = 'retentionWorkflow';
 
 /**
  * The reconciler's Temporal Schedule for the workers of a task queue: `tshop-reconciler` for the
@@ -19,6 +20,11 @@ export const RECONCILE_WORKFLOW_TYPE = 'reconcileWorkflow';
  */
 export function reconcilerScheduleId(taskQueue: string): string {
   return taskQueue === TASK_QUEUE ? 'tshop-reconciler' : `tshop-reconciler-${taskQueue}`;
+}
+
+/** The retention Schedule: `tshop-retention` for the product's own queue, suffixed for any other. */
+export function retentionScheduleId(taskQueue: string): string {
+  return taskQueue === TASK_QUEUE ? 'tshop-retention' : `tshop-retention-${taskQueue}`;
 }
 
 /** Reservation ids are 12 Crockford base32 characters, readable over the phone. */

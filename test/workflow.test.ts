@@ -85,6 +85,9 @@ function mocks(overrides: Partial<Activities> = {}) {
     async reconcile() {
       throw ApplicationFailure.nonRetryable('a reservation never runs the reconciler');
     },
+    async purgePersonalData() {
+      throw ApplicationFailure.nonRetryable('a reservation never runs retention');
+    },
     ...overrides,
   };
   return { calls, activities };

@@ -1,6 +1,6 @@
-/** The Temporal Schedules the worker keeps: the reconciler, every minute. */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { RECONCILE_WORKFLOW_TYPE, reconcilerScheduleId } from '../shared/contract.js';
+/** The Temporal Schedules the worker keeps: the reconciler, every minute; retention, daily. */
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { RECONCILE_WORKFLOW_TYPE, reconcilerScheduleId, RETENTION_WORKFLOW_TYPE, retentionScheduleId } from '../shared/contract.js';
 
 /**
  * Creates the reconciler's Schedule for `taskQueue` unless it exists (every replica of the worker
@@ -9,18 +9,34 @@ import { RECONCILE_WORKFLOW_TYPE, reconcilerScheduleId } from '../shared/contrac
  */
 export async function ensureReconcilerSchedule(client: Client, taskQueue: string, everyMs: number): Promise<{ scheduleId: string; created: boolean }> {
   const scheduleId = reconcilerScheduleId(taskQueue);
+  return ensureSchedule(client, {
+    scheduleId,
+    spec: { intervals: [{ every: everyMs }] },
+    action: { type: 'startWorkflow', workflowType: RECONCILE_WORKFLOW_TYPE, workflowId: scheduleId, taskQueue, args: [{}] },
+    // A run still going when the next is due makes the next one unnecessary.
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: everyMs },
+    memo: { purpose: 'Settles reservations whose workflow ended abnormally; repairs read-model drift and orphan store slots' },
+  });
+}
+
+/** Creates the retention Schedule unless it exists (as the reconciler's: an operator's changes stay). */
+export async function ensureRetentionSchedule(client: Client, taskQueue: string, everyMs: number, retentionMs: number): Promise<{ scheduleId: string; created: boolean }> {
+  const scheduleId = retentionScheduleId(taskQueue);
+  return ensureSchedule(client, {
+    scheduleId,
+    spec: { intervals: [{ every: everyMs }] },
+    action: { type: 'startWorkflow', workflowType: RETENTION_WORKFLOW_TYPE, workflowId: scheduleId, taskQueue, args: [{ retentionMs }] },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: everyMs },
+    memo: { purpose: `Purges personal data, free text and old Idempotency-Keys ${Math.round(retentionMs / 86_400_000)} days after a reservation ends` },
+  });
+}
+
+async function ensureSchedule(client: Client, options: ScheduleOptions): Promise<{ scheduleId: string; created: boolean }> {
   try {
-    await client.schedule.create({
-      scheduleId,
-      spec: { intervals: [{ every: everyMs }] },
-      action: { type: 'startWorkflow', workflowType: RECONCILE_WORKFLOW_TYPE, workflowId: scheduleId, taskQueue, args: [{}] },
-      // A run still going when the next is due makes the next one unnecessary.
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: everyMs },
-      memo: { purpose: 'Settles reservations whose workflow ended abnormally; repairs read-model drift and orphan store slots' },
-    });
-    return { scheduleId, created: true };
+    await client.schedule.create(options);
+    return { scheduleId: options.scheduleId, created: true };
   } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) return { scheduleId, created: false };
+    if (err instanceof ScheduleAlreadyRunning) return { scheduleId: options.scheduleId, created: false };
     throw err;
   }
 }

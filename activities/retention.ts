@@ -1,0 +1,42 @@
+/** The retention activity, run daily by its Schedule: see db/repositories/retention.ts for what goes and what stays. */
+import { Context, log } from '@temporalio/activity';
+import type { Kysely } from 'kysely';
+import {
+  purgeEndedReservations,
+  purgeIdempotencyKeys,
+  purgeLapsedRevocations,
+  purgeSlotTombstones,
+  type PurgeCounts,
+} from '../db/repositories/retention.js';
+import type { Database } from '../db/schema.js';
+
+export interface RetentionInput {
+  /** How long after a reservation ends its personal data is kept. */
+  retentionMs: number;
+}
+
+const BATCH = 500;
+
+export function createRetentionActivities({ db }: { db: Kysely<Database> }) {
+  return {
+    /** Purges in batches (short transactions), heartbeating between them; idempotent. */
+    async purgePersonalData({ retentionMs }: RetentionInput): Promise<PurgeCounts> {
+      const cutoff = new Date(Date.now() - retentionMs);
+      const counts: PurgeCounts = { reservations: 0, contacts: 0, requests: 0, notifications: 0, idempotencyKeys: 0, slotTombstones: 0, revokedTokens: 0 };
+      for (;;) {
+        const batch = await purgeEndedReservations(db, cutoff, BATCH);
+        counts.reservations += batch.reservations;
+        counts.contacts += batch.contacts;
+        counts.requests += batch.requests;
+        counts.notifications += batch.notifications;
+        Context.current().heartbeat(counts.reservations);
+        if (batch.reservations < BATCH) break;
+      }
+      counts.idempotencyKeys = await purgeIdempotencyKeys(db, cutoff);
+      counts.slotTombstones = await purgeSlotTombstones(db, cutoff);
+      counts.revokedTokens = await purgeLapsedRevocations(db);
+      log.info('retention: personal data purged', { endedBefore: cutoff.toISOString(), ...counts });
+      return counts;
+    },
+  };
+}
