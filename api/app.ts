@@ -33,6 +33,18 @@ function limitBody(maxSize: number): MiddlewareHandler {
   };
 }
 
+/** The methods routed for a path (HEAD wherever GET is), for a 405's `Allow`; none: the path is unknown. */
+function allowedMethods(routes: { path: string; method: string }[]): (path: string) => string[] {
+  const patterns = routes
+    .filter((r) => r.method !== 'ALL')
+    .map((r) => ({ method: r.method, match: new RegExp(`^${r.path.replace(/\/:[^/]+/g, '/[^/]+').replace(/\*/g, '.*')}/?$`) }));
+  return (path) => {
+    const methods = new Set(patterns.filter((p) => p.match.test(path)).map((p) => p.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
+}
+
 export function createApp(deps: AppDeps) {
   // Validation failures of any route answer 400 with the offending fields.
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -81,7 +93,13 @@ export function createApp(deps: AppDeps) {
     security: [{ bearerAuth: [] }],
   });
 
-  app.notFound((c) => problemResponse(c, new Problem(404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
+  const allowedOn = allowedMethods(app.routes);
+  app.notFound((c) => {
+    const allowed = allowedOn(c.req.path);
+    if (allowed.length === 0) return problemResponse(c, new Problem(404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`));
+    const refusal = new Problem(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allowed.join(', ')}`, {}, { Allow: allowed.join(', ') });
+    return problemResponse(c, refusal);
+  });
   app.onError((err, c) => problemResponse(c, toProblem(err, deps.log)));
   return app;
 }

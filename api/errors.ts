@@ -12,6 +12,7 @@ export type ProblemCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
   | 'UNKNOWN_PRODUCT'
   | 'OUT_OF_STOCK'
   | 'STOCK_HELD'
@@ -37,6 +38,7 @@ const TITLES: Record<ProblemCode, string> = {
   PAYLOAD_TOO_LARGE: 'The request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported content type',
   NOT_FOUND: 'Not found',
+  METHOD_NOT_ALLOWED: 'Method not allowed',
   UNKNOWN_PRODUCT: 'No such product',
   OUT_OF_STOCK: 'Out of stock',
   STOCK_HELD: 'Every unit left is held by reservations being decided',

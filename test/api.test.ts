@@ -456,3 +456,23 @@ describe('the assignment service', () => {
     expect((await call('GET', '/stores', TEST_ASSIGNMENT_TOKEN)).status).toBe(200);
   });
 });
+
+describe('methods', () => {
+  it('answers a method a route does not have with 405 and Allow, an unknown path with 404', async () => {
+    const cases: [string, string, string][] = [
+      ['DELETE', '/reservations', 'GET, HEAD, POST'],
+      ['PUT', '/products/1', 'GET, HEAD, PATCH'],
+      ['DELETE', '/reservations/ABCDEFGHJKMN/cancel', 'POST'],
+      ['POST', '/healthz', 'GET, HEAD'],
+      ['PUT', '/openapi.json', 'GET, HEAD'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await api.request(path, { method });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(((await res.json()) as { code: string }).code).toBe('METHOD_NOT_ALLOWED');
+    }
+    expect((await api.request('/no-such-thing')).status).toBe(404);
+  });
+});
