@@ -113,17 +113,23 @@ export function toProblem(err: unknown, log: Logger): Problem {
   if (err instanceof WorkflowExecutionAlreadyStartedError) {
     return new Problem(409, 'ALREADY_EXISTS', 'a reservation with this id already exists');
   }
-  if (err instanceof ServiceError || isConnectionError(err)) {
-    log.warn('temporal unavailable', { error: err });
-    return new Problem(503, 'SERVICE_UNAVAILABLE', 'the workflow service is unavailable; try again shortly');
+  if (err instanceof ServiceError || isUnavailable(err)) {
+    log.warn('a backing service is unavailable', { error: err });
+    return new Problem(503, 'SERVICE_UNAVAILABLE', 'the database or the workflow service is unavailable; try again shortly', {}, { 'Retry-After': '1' });
   }
   log.error('unhandled error', { error: err, stack: err instanceof Error ? err.stack : undefined });
   return new Problem(500, 'INTERNAL', 'an unexpected error occurred');
 }
 
-function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === '57P01';
+/**
+ * A backing service that is down, restarting or too slow right now: a connection refused, reset or
+ * lost; PostgreSQL shutting down or starting (57P0x), a connection exception (08xxx), a statement
+ * or lock wait cut short by the pool's timeouts (57014, 55P03). Repeating the request can succeed.
+ */
+function isUnavailable(err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(code) || /^(57P0|08|57014|55P03)/.test(code))) return true;
+  return typeof message === 'string' && /Connection terminated|not queryable|timeout exceeded when trying to connect/.test(message);
 }
 
 /** The `defaultHook` of every OpenAPIHono app: a failed validation answers 400 naming the fields. */

@@ -6,7 +6,15 @@ import { FULFILMENTS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../sh
 const MAX_ID = 2_147_483_647;
 
 /** Free text from clients: no control characters (PostgreSQL refuses NUL, logs should not carry the rest). */
-const text = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
+const CURSOR_PATTERN = /^[0-9]{1,17}\.[0-9A-HJKMNP-TV-Z]{12}$/;
+// Something besides white space (which is trimmed), and no control characters: the pattern says both.
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$/, 'text, not only white space, no control characters');
 
 export const ProductIdParam = z.object({
   id: z.coerce.number().int().positive().max(MAX_ID).openapi({ param: { name: 'id', in: 'path' }, example: 1 }),
@@ -64,7 +72,9 @@ export const CreateReservationSchema = z
     quantity: z.number().int().min(1).max(2).default(1),
     fulfilment: z.enum(FULFILMENTS).default('PICKUP').openapi({ description: 'PICKUP at the assigned store, or DELIVERY' }),
     customer: CustomerSchema.optional().openapi({
-      description: 'Contact and location; left out, the last known location of the customer (or Seoul City Hall) is used',
+      description:
+        'Contact and location; left out, the last known location of the customer (or Seoul City Hall) is used. ' +
+        '`customer.id` names whom an admin reserves for; without it (and always for a customer token) the reservation is the caller\'s own',
     }),
   })
   .openapi('CreateReservation', {
@@ -81,7 +91,11 @@ export const ListReservationsQuery = z.object({
   productId: z.coerce.number().int().positive().max(MAX_ID).optional(),
   agencyId: z.string().trim().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional().openapi({ description: 'Opaque: the `nextCursor` of the previous page' }),
+  cursor: z
+    .string()
+    .regex(CURSOR_PATTERN, 'a nextCursor this API gave')
+    .optional()
+    .openapi({ description: 'The `nextCursor` of the previous page: `<microseconds since the epoch>.<reservation id>`' }),
 });
 
 export const CancelReservationSchema = z
@@ -203,7 +217,7 @@ export const UpdateProductSchema = z
     priceKrw: z.number().int().min(0).max(100_000_000).optional(),
   })
   .refine((p) => Object.keys(p).length > 0, { message: 'change at least one field' })
-  .openapi('UpdateProduct', { example: { priceKrw: 1_099_000 } });
+  .openapi('UpdateProduct', { minProperties: 1, example: { priceKrw: 1_099_000 } });
 
 export const RestockSchema = z
   .strictObject({ quantity: z.number().int().min(1).max(1_000_000) })
@@ -245,4 +259,4 @@ export const CreateStoreSchema = z
 export const UpdateStoreSchema = z
   .strictObject({ open: z.boolean().optional(), capacity: z.number().int().min(0).max(100_000).optional() })
   .refine((p) => Object.keys(p).length > 0, { message: 'change at least one field' })
-  .openapi('UpdateStore', { example: { open: false } });
+  .openapi('UpdateStore', { minProperties: 1, example: { open: false } });

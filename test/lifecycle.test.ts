@@ -506,6 +506,9 @@ describe('read view', () => {
     const byStore = await send('GET', `/reservations?agencyId=${store.id}&status=CONFIRMED`);
     expect(byStore.body.items).toHaveLength(3);
     expect((await send('GET', '/reservations?cursor=bogus')).status).toBe(400);
+    // Any position the pattern admits is a page (the one after it), here past the end.
+    const past = await send('GET', `/reservations?customerId=c-list&productId=${product.id}&cursor=1.${ids[0]}`);
+    expect([past.status, past.body.items]).toEqual([200, []]);
     expect((await send('GET', '/reservations?status=NOPE')).status).toBe(400);
   });
 

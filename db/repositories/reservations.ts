@@ -180,16 +180,18 @@ export interface ReservationFilter {
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
+/** Newest first, keyset-paginated on (created_at, id). */
 export async function listReservations(
   db: Db,
   filter: ReservationFilter,
-  page: { limit: number; after?: { createdAt: string; id: string } },
+  page: { limit: number; after?: PagePosition },
 ) {
   let q = db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
     .selectAll('r')
     .select(viewColumns)
+    .select(sql<string>`(extract(epoch from r.created_at) * 1000000)::bigint::text`.as('created_micros'))
     .orderBy('r.created_at', 'desc')
     .orderBy('r.id', 'desc')
     .limit(page.limit + 1);
@@ -198,14 +200,21 @@ export async function listReservations(
   if (filter.productId !== undefined) q = q.where('r.product_id', '=', filter.productId);
   if (filter.agencyId !== undefined) q = q.where('r.agency_id', '=', filter.agencyId);
   if (page.after) {
-    const { createdAt, id } = page.after;
-    q = q.where((eb) => eb(eb.refTuple('r.created_at', 'r.id'), '<', eb.tuple(sql<Date>`${createdAt}::timestamptz`, id)));
+    const { createdMicros, id } = page.after;
+    const at = sql<Date>`timestamptz 'epoch' + ${createdMicros}::bigint * interval '1 microsecond'`;
+    q = q.where((eb) => eb(eb.refTuple('r.created_at', 'r.id'), '<', eb.tuple(at, id)));
   }
   const rows = await q.execute();
   const more = rows.length > page.limit;
   const items = rows.slice(0, page.limit);
   const last = items.at(-1);
-  return { items, next: more && last ? { createdAt: last.created_at.toISOString(), id: last.id } : undefined };
+  return { items, next: more && last ? { createdMicros: last.created_micros, id: last.id } : undefined };
+}
+
+/** Where a page ends: the last reservation's creation time, to the microsecond PostgreSQL keeps, and id. */
+export interface PagePosition {
+  createdMicros: string;
+  id: string;
 }
 
 export interface ContactRow {
