@@ -1,5 +1,6 @@
 /** Request and response schemas: they validate input and document the API. */
 import { z } from '@hono/zod-openapi';
+import { SEOUL_DISTRICTS } from '../db/data/seoul.js';
 import { FULFILMENTS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../shared/contract.js';
 
 /** Ids are PostgreSQL integers. */
@@ -42,6 +43,9 @@ export const ProductSchema = z
 const Latitude = z.number().min(-90).max(90);
 const Longitude = z.number().min(-180).max(180);
 
+/** Every name a Seoul district goes by here: 강남구, 강남, Gangnam-gu, Gangnam. */
+const DISTRICT_NAMES = SEOUL_DISTRICTS.flatMap((d) => [d.ko, d.ko.replace(/구$/, ''), d.en, d.en.replace(/-gu$/, '')]) as [string, ...string[]];
+
 export const CustomerSchema = z
   .strictObject({
     id: z
@@ -51,10 +55,10 @@ export const CustomerSchema = z
       .max(64)
       .regex(/^[\w.@:-]+$/, 'letters, digits and . _ @ : - only')
       .optional()
-      .openapi({ description: "Required when an admin reserves; a customer's token names the customer" }),
+      .openapi({ description: "Whom an admin reserves for (left out: the admin's own id); a customer's token names the customer" }),
     name: text(100).optional(),
     phone: z.string().trim().regex(/^\+?[0-9 -]{7,20}$/, 'a phone number').optional(),
-    district: text(40).optional(),
+    district: z.enum(DISTRICT_NAMES).optional().openapi({ description: 'A Seoul district (구), in Korean or English, with or without the suffix' }),
     latitude: Latitude.optional(),
     longitude: Longitude.optional(),
   })

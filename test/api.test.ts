@@ -308,7 +308,7 @@ describe('bad input changes nothing', () => {
       ['huge quantity', [me, 'POST', '/reservations', {}, { body: { productId: product.id, quantity: 1e12 } }], 400, 'VALIDATION_FAILED'],
       ['huge product id', [me, 'POST', '/reservations', {}, { body: { productId: 99_999_999_999 } }], 400, 'VALIDATION_FAILED'],
       ['unknown product', [me, 'POST', '/reservations', {}, { body: { productId: 2_000_000_000 } }], 422, 'UNKNOWN_PRODUCT'],
-      ['unknown district', [me, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { district: 'Gotham' } } }], 422, 'VALIDATION_FAILED'],
+      ['unknown district', [me, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { district: 'Gotham' } } }], 400, 'VALIDATION_FAILED'],
       ['off the earth', [me, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { latitude: 91, longitude: 0 } } }], 400, 'VALIDATION_FAILED'],
       ['latitude alone', [me, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { latitude: 37.5 } } }], 400, 'VALIDATION_FAILED'],
       ['NUL in a name', [me, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { name: 'a\u0000b' } } }], 400, 'VALIDATION_FAILED'],
