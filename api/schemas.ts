@@ -46,6 +46,9 @@ const Longitude = z.number().min(-180).max(180);
 /** Every name a Seoul district goes by here: 강남구, 강남, Gangnam-gu, Gangnam. */
 const DISTRICT_NAMES = SEOUL_DISTRICTS.flatMap((d) => [d.ko, d.ko.replace(/구$/, ''), d.en, d.en.replace(/-gu$/, '')]) as [string, ...string[]];
 
+// JSON Schema's dependentRequired (OpenAPI 3.1) states the refine below; the metadata type knows only 3.0's keywords.
+const LOCATION_TOGETHER = { dependentRequired: { latitude: ['longitude'], longitude: ['latitude'] } } as object;
+
 export const CustomerSchema = z
   .strictObject({
     id: z
@@ -66,7 +69,7 @@ export const CustomerSchema = z
     message: 'latitude and longitude go together',
     path: ['latitude'],
   })
-  .openapi('Customer');
+  .openapi('Customer', LOCATION_TOGETHER);
 
 export const CreateReservationSchema = z
   .strictObject({

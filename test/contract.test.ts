@@ -1,0 +1,64 @@
+/**
+ * The published contract is exact: schemathesis (pinned in test/contract/requirements.txt) fuzzes
+ * every operation of `/openapi.json` with every one of its checks, as an admin, against the real
+ * API, worker, Temporal and PostgreSQL; any finding fails the test with the fuzzer's report.
+ * CONTRACT_SEED and CONTRACT_EXAMPLES vary the run.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client, Connection } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Database } from '../db/schema.js';
+import { listen } from '../scripts/infra/http.js';
+import { installPythonTool } from '../scripts/infra/python.js';
+import { ADMIN, connectClient, openTestDb, startAssignmentService, startTestWorker, testApp, tokenFor, type TestAssignmentService, type TestWorker } from './helpers.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const here = path.join(root, 'test', 'contract');
+let db: Kysely<Database>;
+let connection: Connection;
+let client: Client;
+let assignment: TestAssignmentService;
+let worker: TestWorker;
+
+beforeAll(async () => {
+  db = await openTestDb();
+  ({ connection, client } = await connectClient());
+  assignment = await startAssignmentService(db);
+  worker = await startTestWorker(db, { assignmentUrl: assignment.url });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await assignment?.stop();
+  await connection?.close();
+  await db?.destroy();
+});
+
+it('every check of the contract fuzzer passes on every operation', { timeout: 600_000 }, async () => {
+  const schemathesis = installPythonTool(path.join(root, '.tools', 'schemathesis'), 'schemathesis', ['-r', path.join(here, 'requirements.txt')]);
+  expect(schemathesis, 'schemathesis could not be installed from PyPI into .tools/schemathesis').toBeDefined();
+  const server = await listen(testApp(db, client, worker.taskQueue).app.fetch, '127.0.0.1', 0, 'contract test API');
+  try {
+    const args = [
+      '--config-file', path.join(here, 'schemathesis.toml'),
+      'run', `${server.url}/openapi.json`,
+      '--checks', 'all',
+      '--header', `Authorization: Bearer ${await tokenFor(ADMIN)}`,
+      '--max-examples', process.env.CONTRACT_EXAMPLES ?? '25',
+      '--seed', process.env.CONTRACT_SEED ?? '20261126',
+      '--workers', '2',
+      '--no-color',
+    ];
+    const run = spawn(schemathesis!, args, { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    run.stdout!.on('data', (d) => (out += d));
+    run.stderr!.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => run.once('exit', resolve));
+    expect(out).toMatch(/generated, \d+ passed/);
+    expect(code, out.slice(-6_000)).toBe(0);
+  } finally {
+    await server.close();
+  }
+});
