@@ -197,7 +197,7 @@ describe('the worker process', () => {
     worker = started.worker;
     taskQueue = started.taskQueue;
     api = apiWith(taskQueue);
-    expect(worker.stdout()).toContain(`worker metrics at http://localhost:${WORKER_METRICS_PORT}/metrics`);
+    expect(worker.stdout()).toContain(`worker metrics at http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`);
   });
 
   it('serves the SDK metrics, the business gauges and the breaker state; its logs follow a reservation', async () => {

@@ -117,7 +117,10 @@ async function postgresBinaries(): Promise<{ postgres: string; initdb: string }>
 function postgresDir(dataDir: string): string {
   const inside = path.join(dataDir, 'postgres');
   mkdirSync(dataDir, { recursive: true });
-  if (existsSync(path.join(inside, 'PG_VERSION')) || reachable(dataDir)) return inside;
+  if (existsSync(path.join(inside, 'PG_VERSION'))) return inside;
+  // The data directory is ours to open for traversal (mkdtemp makes it 0700); the folders above are not.
+  if (postgresIds().uid !== undefined) chmodSync(dataDir, statSync(dataDir).mode | 0o711);
+  if (reachable(dataDir)) return inside;
   const key = createHash('sha256').update(realpathSync(dataDir)).digest('hex').slice(0, 16);
   const outside = path.join(SHARED_ROOT, 'data', key, 'postgres');
   mkdirSync(path.dirname(outside), { recursive: true, mode: 0o755 });
