@@ -14,6 +14,7 @@ import { storeRoutes } from './routes/stores.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { createRevocationList } from './revocations.js';
 import { DEFAULT_MAX_TTL_SECONDS } from '../shared/auth.js';
+import { createJwksVerifier } from '../shared/jwks.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -63,7 +64,8 @@ export function createApp(deps: AppDeps) {
 
   const revocations = createRevocationList(deps.db, deps.log);
   const maxTtlSeconds = deps.tokenMaxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
-  app.use('*', authenticate(deps.authSecret, { maxTtlSeconds, leewaySeconds: 30, isRevoked: revocations.isRevoked }));
+  const provider = deps.identityProvider ? createJwksVerifier(deps.identityProvider) : undefined;
+  app.use('*', authenticate(deps.authSecret, { maxTtlSeconds, leewaySeconds: 30, isRevoked: revocations.isRevoked }, provider));
 
   app.route('/', healthRoutes(deps));
   // Prometheus text exposition; public like the probes, and (like /docs) not part of the JSON contract.

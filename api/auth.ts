@@ -1,6 +1,7 @@
 /** Who may do what: bearer-token authentication for every non-public route, and role checks. */
 import type { Context, MiddlewareHandler } from 'hono';
-import { verifyToken, type Principal, type Role, type TokenPolicy } from '../shared/auth.js';
+import { segment, verifyToken, type Principal, type Role, type TokenPolicy } from '../shared/auth.js';
+import type { JwksVerifier } from '../shared/jwks.js';
 import { Problem, problemResponse } from './errors.js';
 
 /** `reservationId`: the reservation a request created, for the access log (api/metrics.ts). */
@@ -8,13 +9,21 @@ export type AppEnv = { Variables: { principal: Principal; reservationId?: string
 
 const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
 
-/** Verifies `Authorization: Bearer <jwt>`; public routes pass without one. */
-export function authenticate(secret: string, policy: TokenPolicy): MiddlewareHandler<AppEnv> {
+/**
+ * Verifies `Authorization: Bearer <jwt>`; public routes pass without one. HS256 tokens are ours
+ * (`npm run token`); with an identity provider configured, its RS256/ES256 tokens are checked
+ * against its JWKS.
+ */
+export function authenticate(secret: string, policy: TokenPolicy, provider?: JwksVerifier): MiddlewareHandler<AppEnv> {
+  const verifyAny = async (token: string) => {
+    if (segment(token.split('.')[0] ?? '')?.alg === 'HS256') return verifyToken(secret, token, policy);
+    return provider?.(token, policy);
+  };
   return async (c, next) => {
     if (PUBLIC.some((p) => p.test(c.req.path))) return next();
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const principal = match ? await verifyToken(secret, match[1]!, policy) : undefined;
+    const principal = match ? await verifyAny(match[1]!) : undefined;
     if (!principal) {
       const res = problemResponse(
         c,

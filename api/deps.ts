@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Role } from '../shared/auth.js';
+import type { JwksOptions } from '../shared/jwks.js';
 import type { ReservationPolicy } from '../shared/contract.js';
 import type { Logger } from '../shared/log.js';
 
@@ -17,6 +18,8 @@ export interface AppDeps {
   authSecret: string;
   /** The longest lifetime a token of each role may have (defaults: customer 24 h, store staff 12 h, admin 1 h). */
   tokenMaxTtlSeconds?: Record<Role, number>;
+  /** An external identity provider whose RS256/ES256 tokens are accepted too (verified with its JWKS). */
+  identityProvider?: JwksOptions;
   /** How long a reserve request waits for the stock decision before answering 503 DECISION_PENDING (40 s). */
   decisionDeadlineMs?: number;
   /** Launch-day admission (defaults: a 10 s lease, Retry-After 1 s). */

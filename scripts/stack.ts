@@ -201,6 +201,7 @@ export async function startApi(
     log: deps.log,
     authSecret: deps.authSecret,
     tokenMaxTtlSeconds: config.tokenMaxTtlSeconds,
+    identityProvider: config.identityProvider,
   });
   return listen(app.fetch, config.http.host, config.http.port, 'API, PORT');
 }

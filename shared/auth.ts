@@ -62,18 +62,35 @@ export async function verifyToken(secret: string, token: string, policy: TokenPo
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   const claims = segment(payload);
   if (!claims || claims.iss !== ISSUER) return undefined;
-  const principal = principalOf(claims);
+  return acceptClaims(claims, policy);
+}
+
+/** Where a token names its role and store (ours: `role`, `agency`; an identity provider's may differ). */
+export interface ClaimNames {
+  role: string;
+  agency: string;
+}
+const OUR_CLAIMS: ClaimNames = { role: 'role', agency: 'agency' };
+
+/**
+ * The principal of a token whose signature and issuer were verified: its lifetime within the
+ * role's longest (and `exp` present), a `jti` that was not revoked.
+ */
+export function acceptClaims(claims: Record<string, unknown>, policy: TokenPolicy, names: ClaimNames = OUR_CLAIMS): Principal | undefined {
+  const principal = principalOf(claims, names);
   if (!principal || !withinLifetime(claims, principal.role, policy)) return undefined;
   const jti = claims.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 128 || policy.isRevoked(jti)) return undefined;
   return principal;
 }
 
-function principalOf(claims: Record<string, unknown>): Principal | undefined {
+function principalOf(claims: Record<string, unknown>, names: ClaimNames): Principal | undefined {
   const sub = typeof claims.sub === 'string' && claims.sub.length > 0 && claims.sub.length <= 64 ? claims.sub : undefined;
   if (!sub) return undefined;
-  if (claims.role === 'customer' || claims.role === 'admin') return { role: claims.role, sub };
-  if (claims.role === 'agency' && typeof claims.agency === 'string' && claims.agency) return { role: 'agency', sub, agencyId: claims.agency };
+  const role = claims[names.role];
+  const agency = claims[names.agency];
+  if (role === 'customer' || role === 'admin') return { role, sub };
+  if (role === 'agency' && typeof agency === 'string' && agency) return { role: 'agency', sub, agencyId: agency };
   return undefined;
 }
 
@@ -88,7 +105,7 @@ function withinLifetime(claims: Record<string, unknown>, role: Role, policy: Tok
 }
 
 /** A JWT header or payload: base64url JSON of an object, else undefined. */
-function segment(part: string): Record<string, unknown> | undefined {
+export function segment(part: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;

@@ -83,6 +83,12 @@ const EnvSchema = z.object({
   TOKEN_MAX_TTL_CUSTOMER: duration('24h'),
   TOKEN_MAX_TTL_AGENCY: duration('12h'),
   TOKEN_MAX_TTL_ADMIN: duration('1h'),
+  // An identity provider whose RS256/ES256 tokens the API accepts beside its own HS256 ones.
+  AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
+  AUTH_ISSUER: optionalString,
+  AUTH_AUDIENCE: optionalString,
+  AUTH_ROLE_CLAIM: z.string().default('role'),
+  AUTH_AGENCY_CLAIM: z.string().default('agency'),
   // Unset: 9464 for `npm run start:worker`, PORT + 2 for `npm start`.
   WORKER_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
   // Loopback unless told otherwise: a scraper on another host (compose's internal network) sets 0.0.0.0.
@@ -90,6 +96,9 @@ const EnvSchema = z.object({
   // Tracing is off unless an OTLP/HTTP endpoint is given (spans go to <endpoint>/v1/traces).
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
   OTEL_SERVICE_NAME: optionalString,
+}).refine((e) => !e.AUTH_JWKS_URL || e.AUTH_ISSUER, {
+  path: ['AUTH_ISSUER'],
+  message: 'required with AUTH_JWKS_URL: the issuer its tokens must carry',
 }).refine((e) => !e.NOTIFY_WEBHOOK_URL || (e.NOTIFY_WEBHOOK_SECRET?.length ?? 0) >= 32, {
   // Notifications carry names and phone numbers: never sent unsigned.
   path: ['NOTIFY_WEBHOOK_SECRET'],
@@ -155,6 +164,14 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     retention: { afterMs: e.RETENTION_AFTER, everyMs: e.RETENTION_EVERY },
     notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET, perSecond: e.NOTIFY_RATE },
     jwtSecret: e.JWT_SECRET,
+    identityProvider: e.AUTH_JWKS_URL
+      ? {
+          url: e.AUTH_JWKS_URL,
+          issuer: e.AUTH_ISSUER!,
+          ...(e.AUTH_AUDIENCE ? { audience: e.AUTH_AUDIENCE } : {}),
+          claims: { role: e.AUTH_ROLE_CLAIM, agency: e.AUTH_AGENCY_CLAIM },
+        }
+      : undefined,
     tokenMaxTtlSeconds: {
       customer: Math.floor(e.TOKEN_MAX_TTL_CUSTOMER / 1000),
       agency: Math.floor(e.TOKEN_MAX_TTL_AGENCY / 1000),
