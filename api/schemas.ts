@@ -7,6 +7,8 @@ import { FULFILMENTS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../sh
 const MAX_ID = 2_147_483_647;
 
 /** Free text from clients: no control characters (PostgreSQL refuses NUL, logs should not carry the rest). */
+const CUSTOMER_ID_PATTERN = /^[\w.@:-]{1,64}$/;
+const STORE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,63}$/;
 const CURSOR_PATTERN = /^[0-9]{1,17}\.[0-9A-HJKMNP-TV-Z]{12}$/;
 // Something besides white space (which is trimmed), and no control characters: the pattern says both.
 const text = (max: number) =>
@@ -56,7 +58,7 @@ export const CustomerSchema = z
       .trim()
       .min(1)
       .max(64)
-      .regex(/^[\w.@:-]+$/, 'letters, digits and . _ @ : - only')
+      .regex(CUSTOMER_ID_PATTERN, 'letters, digits and . _ @ : - only')
       .optional()
       .openapi({ description: "Whom an admin reserves for (left out: the admin's own id); a customer's token names the customer" }),
     name: text(100).optional(),
@@ -93,10 +95,10 @@ export const CompleteReservationSchema = z
   .openapi('CompleteReservation');
 
 export const ListReservationsQuery = z.object({
-  customerId: z.string().trim().min(1).max(64).optional(),
+  customerId: z.string().max(64).regex(CUSTOMER_ID_PATTERN, 'a customer id').optional(),
   status: z.enum(RESERVATION_STATUSES).optional(),
   productId: z.coerce.number().int().positive().max(MAX_ID).optional(),
-  agencyId: z.string().trim().min(1).max(64).optional(),
+  agencyId: z.string().regex(STORE_ID_PATTERN, 'a store id').optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z
     .string()
@@ -246,12 +248,12 @@ export const StoreSchema = z
   .openapi('Store');
 
 export const StoreIdParam = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, 'a store id').openapi({ param: { name: 'id', in: 'path' }, example: 'gangnam' }),
+  id: z.string().regex(STORE_ID_PATTERN, 'a store id').openapi({ param: { name: 'id', in: 'path' }, example: 'gangnam' }),
 });
 
 export const CreateStoreSchema = z
   .strictObject({
-    id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, 'lower-case letters, digits and dashes'),
+    id: z.string().regex(STORE_ID_PATTERN, 'lower-case letters, digits and dashes'),
     name: text(100),
     district: text(40),
     address: text(200),

@@ -7,39 +7,20 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client, Connection } from '@temporalio/client';
-import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Database } from '../db/schema.js';
+import { expect, it } from 'vitest';
 import { listen } from '../scripts/infra/http.js';
 import { installPythonTool } from '../scripts/infra/python.js';
-import { ADMIN, connectClient, openTestDb, startAssignmentService, startTestWorker, testApp, tokenFor, type TestAssignmentService, type TestWorker } from './helpers.js';
+import { ADMIN, testApp, tokenFor, useTestStack } from './helpers.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const here = path.join(root, 'test', 'contract');
-let db: Kysely<Database>;
-let connection: Connection;
-let client: Client;
-let assignment: TestAssignmentService;
-let worker: TestWorker;
-
-beforeAll(async () => {
-  db = await openTestDb();
-  ({ connection, client } = await connectClient());
-  assignment = await startAssignmentService(db);
-  worker = await startTestWorker(db, { assignmentUrl: assignment.url });
-});
-afterAll(async () => {
-  await worker?.stop();
-  await assignment?.stop();
-  await connection?.close();
-  await db?.destroy();
-});
+// A database of its own: the fuzzer restocks, closes and reserves whatever ids it finds.
+const stack = useTestStack({ ownDatabase: true });
 
 it('every check of the contract fuzzer passes on every operation', { timeout: 600_000 }, async () => {
   const schemathesis = installPythonTool(path.join(root, '.tools', 'schemathesis'), 'schemathesis', ['-r', path.join(here, 'requirements.txt')]);
   expect(schemathesis, 'schemathesis could not be installed from PyPI into .tools/schemathesis').toBeDefined();
-  const server = await listen(testApp(db, client, worker.taskQueue).app.fetch, '127.0.0.1', 0, 'contract test API');
+  const server = await listen(testApp(stack.db, stack.client, stack.worker.taskQueue).app.fetch, '127.0.0.1', 0, 'contract test API');
   try {
     const args = [
       '--config-file', path.join(here, 'schemathesis.toml'),

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import type { Kysely } from 'kysely';
-import { inject } from 'vitest';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createActivities, type Activities } from '../activities/index.js';
 import { createAssignmentBreaker, type AssignmentBreaker } from '../activities/assignment.js';
 import { createApp } from '../api/app.js';
@@ -13,12 +13,14 @@ import { createAssignmentApp } from '../api/assignment/app.js';
 import { signToken, type Principal } from '../shared/auth.js';
 import type { ReservationPolicy } from '../shared/contract.js';
 import { createProduct } from '../db/repositories/products.js';
+import { checkInvariants } from '../db/invariants.js';
 import { listStockMoves } from '../db/repositories/stock.js';
 import type { Database } from '../db/schema.js';
 import { createLogger } from '../shared/log.js';
 import { listen } from '../scripts/infra/http.js';
-import { openDatabase } from '../scripts/stack.js';
+import { openDatabase, prepareDatabase } from '../scripts/stack.js';
 import { startNotificationRelay } from '../workers/notification-relay.js';
+import { killGroup, launch, type Launched } from './processes.js';
 import { createReservationWorker } from '../workers/worker.js';
 
 let runtimeInstalled = false;
@@ -29,6 +31,30 @@ function quietRuntime() {
 }
 
 export const openTestDb = () => openDatabase(inject('databaseUrl'));
+
+/**
+ * A database of its own on the test server, migrated (and seeded if asked), for a test that must
+ * not see the other files' rows or must not touch them (a fuzzer, an outbox relay).
+ */
+export async function isolatedDatabase(options: { seed: boolean }) {
+  const name = `t_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  const admin = (text: string) => sql.raw(text).execute(adminDb);
+  const adminDb = await openTestDb();
+  await admin(`create database ${name}`);
+  const url = new URL(inject('databaseUrl'));
+  url.pathname = `/${name}`;
+  const db = await openDatabase(url.toString());
+  await prepareDatabase(db, options);
+  return {
+    db,
+    url: url.toString(),
+    async drop() {
+      await db.destroy();
+      await admin(`drop database if exists ${name} with (force)`).catch(() => undefined);
+      await adminDb.destroy();
+    },
+  };
+}
 
 /**
  * The webhook for a worker that shares the test database but is not the notification suite's:
@@ -189,6 +215,64 @@ export async function startAssignmentService(db: Kysely<Database>) {
   };
 }
 export type TestAssignmentService = Awaited<ReturnType<typeof startAssignmentService>>;
+
+/**
+ * The invariant violations about one test's own products, stores and reservations. Other test
+ * files run beside it on the same database, mid-way through faults of their own; each violation
+ * names what it is about (`product 7: …`, `store test-…`, a reservation id).
+ */
+export async function violationsOf(db: Kysely<Database>, own: { productIds?: number[]; storeIds?: string[]; reservationIds?: string[] }): Promise<string[]> {
+  const names = [...(own.productIds ?? []).map((id) => `product ${id}:`), ...(own.storeIds ?? []), ...(own.reservationIds ?? [])];
+  return (await checkInvariants(db)).violations.filter((v) => names.some((name) => v.includes(name)));
+}
+
+/**
+ * `npm run start:worker` on `taskQueue`, against the test servers and the test's assignment
+ * service; resolves once it polls (a worker that does not start is killed, never left behind).
+ */
+export async function launchWorkerProcess(taskQueue: string, assignmentUrl: string, env: Record<string, string> = {}): Promise<Launched> {
+  const w = launch('start:worker', {
+    DATABASE_URL: inject('databaseUrl'),
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    ASSIGNMENT_URL: assignmentUrl,
+    ...TEST_WORKER_ENV,
+    LOG_LEVEL: 'error',
+    ...env,
+  });
+  try {
+    await w.waitForOutput('worker polling');
+  } catch (err) {
+    killGroup(w.child);
+    throw err;
+  }
+  return w;
+}
+
+/**
+ * The real servers for one test file: the database (with `ownDatabase`, one of its own, seeded), a
+ * Temporal client, the assignment service and (unless `worker: false`) a real worker on a queue of
+ * its own, started before the file's tests and stopped after them. Read the parts from the
+ * returned object inside tests and hooks.
+ */
+export function useTestStack(options: { worker?: boolean; ownDatabase?: boolean } = {}) {
+  const stack = {} as { db: Kysely<Database>; connection: Connection; client: Client; assignment: TestAssignmentService; worker: TestWorker };
+  let own: Awaited<ReturnType<typeof isolatedDatabase>> | undefined;
+  beforeAll(async () => {
+    if (options.ownDatabase) own = await isolatedDatabase({ seed: true });
+    stack.db = own?.db ?? (await openTestDb());
+    ({ connection: stack.connection, client: stack.client } = await connectClient());
+    stack.assignment = await startAssignmentService(stack.db);
+    if (options.worker !== false) stack.worker = await startTestWorker(stack.db, { assignmentUrl: stack.assignment.url });
+  });
+  afterAll(async () => {
+    await stack.worker?.stop();
+    await stack.assignment?.stop();
+    await stack.connection?.close();
+    await (own ? own.drop() : stack.db?.destroy());
+  });
+  return stack;
+}
 
 /** A store of its own for one test, far from Seoul so only customers placed next to it get it. */
 export async function newStore(db: Kysely<Database>, capacity: number) {

@@ -27,14 +27,14 @@ import {
   eventually,
   newProduct,
   newStore,
-  TEST_WORKER_ENV,
+  launchWorkerProcess,
   openTestDb,
   startAssignmentService,
   TEST_JWT_SECRET,
   tokenFor,
   type TestAssignmentService,
 } from './helpers.js';
-import { killGroup, launch, type Launched } from './processes.js';
+import { killGroup, type Launched } from './processes.js';
 
 const WORKER_METRICS_PORT = 19471;
 const TRACED_WORKER_METRICS_PORT = 19472;
@@ -113,17 +113,8 @@ async function statusOf(api: ReturnType<typeof apiWith>, id: string): Promise<st
 /** Runs `npm run start:worker` on its own task queue against the test servers. */
 async function startWorkerProcess(env: Record<string, string>) {
   const taskQueue = `metrics-${randomUUID()}`;
-  const worker = launch('start:worker', {
-    DATABASE_URL: inject('databaseUrl'),
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    ASSIGNMENT_URL: assignment.url,
-    ...TEST_WORKER_ENV,
-    LOG_LEVEL: 'info',
-    ...env,
-  });
+  const worker = await launchWorkerProcess(taskQueue, assignment.url, { LOG_LEVEL: 'info', ...env });
   launched.push(worker);
-  await worker.waitForOutput('worker polling');
   return { worker, taskQueue };
 }
 

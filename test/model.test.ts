@@ -11,7 +11,6 @@ import type { Client, Connection } from '@temporalio/client';
 import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { checkInvariants } from '../db/invariants.js';
 import type { Database } from '../db/schema.js';
 import {
   activeAt,
@@ -19,14 +18,15 @@ import {
   eventually,
   newProduct,
   newStore,
-  TEST_WORKER_ENV,
+  launchWorkerProcess,
+  violationsOf,
   openTestDb,
   startAssignmentService,
   stockOf,
   testApp,
   type TestAssignmentService,
 } from './helpers.js';
-import { killGroup, launch, type Launched } from './processes.js';
+import { killGroup, type Launched } from './processes.js';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -63,18 +63,7 @@ const taskQueue = `model-${randomUUID()}`;
 const settleMs = 60_000;
 
 async function startWorkerProcess() {
-  const w = launch('start:worker', {
-    DATABASE_URL: inject('databaseUrl'),
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    ASSIGNMENT_URL: assignment.url,
-    ...TEST_WORKER_ENV,
-    WORKER_METRICS_PORT: '19481',
-    WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
-    LOG_LEVEL: 'error',
-  });
-  await w.waitForOutput('worker polling');
-  worker = w;
+  worker = await launchWorkerProcess(taskQueue, assignment.url, { WORKER_METRICS_PORT: '19481', WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath') });
 }
 
 beforeAll(async () => {
@@ -245,7 +234,7 @@ async function settleAndCheck(m: Model, w: World) {
   // Completed and cancelled reservations give their slot back (cancelled ones as soon as the service answers).
   const slots = await eventually(() => activeAt(db, w.store.id), (n) => n === confirmed.length, settleMs).catch((err: Error) => err.message);
   expect(slots, `store ${w.store.id} slots`).toBe(confirmed.length);
-  expect(await checkInvariants(db)).toEqual({ ok: true, violations: [] });
+  expect(await violationsOf(db, { productIds: [w.productId], storeIds: [w.store.id], reservationIds: m.reservations.map((r) => r.id) })).toEqual([]);
 }
 
 it('random sequences of the lifecycle against the real stack end where the model says', { timeout: 900_000 }, async () => {

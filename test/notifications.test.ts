@@ -5,20 +5,17 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNATURE_HEADER, verifySignature } from '../activities/notification.js';
-import { createDb } from '../db/client.js';
-import { migrateToLatest } from '../db/migrate.js';
 import { queueNotification } from '../db/repositories/notifications.js';
 import type { Database } from '../db/schema.js';
 import { ConfigError, parseConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { startNotificationRelay } from '../workers/notification-relay.js';
-import { eventually } from './helpers.js';
+import { eventually, isolatedDatabase } from './helpers.js';
 
 const SECRET = 'relay-test-secret-relay-test-secret-0123';
-const dbName = `relay_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+let own: Awaited<ReturnType<typeof isolatedDatabase>>;
 let db: Kysely<Database>;
 let webhook: Server;
 let webhookUrl: string;
@@ -26,18 +23,9 @@ const received: { id: string; body: string; signature: string | undefined }[] = 
 /** While set, the webhook holds each request until it is released. */
 let holding: Promise<void> | undefined;
 
-const adminQuery = async (text: string) => {
-  const admin = new pg.Client({ connectionString: inject('databaseUrl') });
-  await admin.connect();
-  await admin.query(text).finally(() => admin.end());
-};
-
 beforeAll(async () => {
-  await adminQuery(`create database ${dbName}`);
-  const url = new URL(inject('databaseUrl'));
-  url.pathname = `/${dbName}`;
-  db = createDb(url.toString());
-  await migrateToLatest(db);
+  own = await isolatedDatabase({ seed: false });
+  db = own.db;
   webhook = createServer((req: IncomingMessage, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -52,8 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   webhook?.close();
-  await db?.destroy();
-  await adminQuery(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
+  await own?.drop();
 });
 
 /** A reservation with one queued notification, as the workflow's bookkeeping leaves it. */
@@ -104,7 +91,7 @@ describe('the relay', () => {
     // The webhook is holding the call: the row is free to lock, and no session of this database sits in a transaction.
     const locked = await db.transaction().execute((trx) => sql`select id from notifications where id = ${id} for update nowait`.execute(trx));
     expect(locked.rows).toHaveLength(1);
-    const open = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = ${dbName} and state like 'idle in transaction%'`.execute(db);
+    const open = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`.execute(db);
     expect(Number(open.rows[0]!.n)).toBe(0);
 
     // The first relay "dies" with its claim taken and nothing marked; a second one sends it once the claim lapses.

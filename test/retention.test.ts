@@ -2,53 +2,26 @@
  * Retention against the real servers: the Schedule operators see, and what a run purges from
  * reservations that ended long enough ago — and what it keeps for the figures.
  */
-import type { Client, Connection } from '@temporalio/client';
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { checkInvariants } from '../db/invariants.js';
-import type { Database } from '../db/schema.js';
 import { RETENTION_WORKFLOW_TYPE } from '../shared/contract.js';
 import { ensureRetentionSchedule } from '../workers/schedules.js';
-import {
-  connectClient,
-  eventually,
-  movesOf,
-  newProduct,
-  newStore,
-  openTestDb,
-  startAssignmentService,
-  startTestWorker,
-  testApp,
-  type TestAssignmentService,
-  type TestWorker,
-} from './helpers.js';
+import { eventually, movesOf, newProduct, newStore, testApp, useTestStack, violationsOf } from './helpers.js';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const DAY = 86_400_000;
 
-let db: Kysely<Database>;
-let connection: Connection;
-let client: Client;
-let assignment: TestAssignmentService;
-let worker: TestWorker;
+const stack = useTestStack();
 let scheduleId: string;
-
 beforeAll(async () => {
-  db = await openTestDb();
-  ({ connection, client } = await connectClient());
-  assignment = await startAssignmentService(db);
-  worker = await startTestWorker(db, { assignmentUrl: assignment.url });
-  ({ scheduleId } = await ensureRetentionSchedule(client, worker.taskQueue, DAY, 30 * DAY));
+  ({ scheduleId } = await ensureRetentionSchedule(stack.client, stack.worker.taskQueue, DAY, 30 * DAY));
 });
 afterAll(async () => {
-  await client?.schedule.getHandle(scheduleId).delete().catch(() => undefined);
-  await worker?.stop();
-  await assignment?.stop();
-  await connection?.close();
-  await db?.destroy();
+  await stack.client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
 });
 
 it('purges personal data, free text, sent notifications, old keys and tombstones 30 days after a reservation ends; keeps the figures', { timeout: 90_000 }, async () => {
+  const { db, client, worker } = stack;
   const app = testApp(db, client, worker.taskQueue);
   const send = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await app.request(path, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -107,5 +80,5 @@ it('purges personal data, free text, sent notifications, old keys and tombstones
   // A second run finds nothing more to do.
   const again = await client.workflow.execute(RETENTION_WORKFLOW_TYPE, { taskQueue: worker.taskQueue, workflowId: `retention-again-${Date.now()}`, args: [{ retentionMs: 30 * DAY }] });
   expect(again).toEqual({ reservations: 0, contacts: 0, requests: 0, notifications: 0, idempotencyKeys: 0, slotTombstones: 0, revokedTokens: 0 });
-  expect(await checkInvariants(db)).toEqual({ ok: true, violations: [] });
+  expect(await violationsOf(db, { productIds: [product.id], storeIds: [store.id], reservationIds: [old1, old2, recent] })).toEqual([]);
 });
