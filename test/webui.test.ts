@@ -223,6 +223,8 @@ describe('the Temporal Web UI, as an operator uses it', () => {
       // The UI renders both as Markdown inside sandboxed frames.
       const allText = async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
       await expect.poll(allText, { timeout: UI_TIMEOUT_MS }).toContain(`${product.name} ×1 · PICKUP`);
+      // The two frames render one after the other: wait for the details too.
+      await expect.poll(allText, { timeout: UI_TIMEOUT_MS }).toContain(`store: Test store ${store.id}`);
       const metadata = await allText();
       expect(metadata).toContain(`store: Test store ${store.id} (${store.id})`);
       expect(metadata).toMatch(/\bCONFIRMED\b/);
