@@ -8,10 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { createAssignmentBreaker } from '../activities/assignment.js';
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
+import { createCodecApp } from '../api/codec/app.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { Database } from '../db/schema.js';
 import { seedDemoData } from '../db/seed.js';
 import { resolveAssignmentToken } from '../shared/auth.js';
+import { dataConverterFor } from '../shared/codec.js';
+import type { PayloadKey } from '../shared/payload-keys.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { tracingClientInterceptors, tracingWorkerOptions } from '../shared/tracing.js';
@@ -63,6 +66,7 @@ export async function startInfra(config: Config, say: (line: string) => void = (
         cliPath: config.temporal.cliPath,
         sqlitePragmas: config.temporal.sqlitePragmas,
         dynamicConfig: config.temporal.devServerDynamicConfig,
+        ...(config.temporal.payloadKeys ? { uiCodecEndpoint: codecUrl(config) } : {}),
         log: say,
       });
       stops.push(t.stop);
@@ -92,12 +96,14 @@ export async function prepareDatabase(db: Kysely<Database>, options: { seed: boo
   return { migrated, seeded };
 }
 
-export async function connectTemporal(address: string, namespace: string) {
+export async function connectTemporal(address: string, namespace: string, payloadKeys?: PayloadKey[]) {
   try {
     const connection = await Connection.connect({ address, connectTimeout: 5_000 });
     await connection.workflowService.getSystemInfo({});
     // With tracing on (shared/tracing.ts), workflow starts, updates and signals carry the trace.
-    return { connection, client: new Client({ connection, namespace, interceptors: { workflow: tracingClientInterceptors() } }) };
+    const dataConverter = dataConverterFor(payloadKeys);
+    const client = new Client({ connection, namespace, interceptors: { workflow: tracingClientInterceptors() }, ...(dataConverter ? { dataConverter } : {}) });
+    return { connection, client };
   } catch (err) {
     throw new StartupError(`Temporal unreachable at ${address}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -132,7 +138,8 @@ export async function startWorker(
   }
   const added = await ensureSearchAttributes(connection, config.temporal.namespace);
   if (added.length > 0) deps.log.info('registered search attributes', { added });
-  const schedules = new Client({ connection, namespace: config.temporal.namespace });
+  const dataConverter = dataConverterFor(config.temporal.payloadKeys);
+  const schedules = new Client({ connection, namespace: config.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
   if (config.reconcileEveryMs > 0) {
     const schedule = await ensureReconcilerSchedule(schedules, config.temporal.taskQueue, config.reconcileEveryMs);
     if (schedule.created) deps.log.info('created the reconciler schedule', schedule);
@@ -150,6 +157,7 @@ export async function startWorker(
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     identity: config.temporal.workerIdentity,
+    ...(dataConverter ? { dataConverter } : {}),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     activities: createActivities({
       db: deps.db,
@@ -185,6 +193,18 @@ export async function startWorker(
       await connection.close();
     },
   };
+}
+
+/** The codec endpoint of `npm start` (with PAYLOAD_KEYS): beside the Web UI, on loopback. */
+export const codecUrl = (config: Config) => `http://127.0.0.1:${config.codecPort ?? config.http.port + 3}`;
+
+/** Serves the codec endpoint on loopback, for the dev server's Web UI. */
+export async function startCodecServer(config: Config, authSecret: string): Promise<RunningServer | undefined> {
+  const codec = dataConverterFor(config.temporal.payloadKeys)?.payloadCodecs[0];
+  if (!codec) return undefined;
+  const ui = config.temporal.devServerUiPort;
+  const app = createCodecApp({ codec, origins: [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`], authSecret });
+  return listen(app.fetch, '127.0.0.1', Number(new URL(codecUrl(config)).port), 'codec endpoint, CODEC_PORT');
 }
 
 /** Serves the reservation API. */

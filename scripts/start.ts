@@ -11,7 +11,7 @@ import { startTracing } from '../shared/tracing.js';
 import { installRuntime } from '../workers/runtime.js';
 import { assertPortFree } from './infra/process.js';
 import { runMain, say } from './main.js';
-import { connectTemporal, openDatabase, prepareDatabase, redactUrl, spawnAssignmentService, startApi, startInfra, startWorker } from './stack.js';
+import { connectTemporal, openDatabase, prepareDatabase, redactUrl, spawnAssignmentService, startApi, startCodecServer, startInfra, startWorker } from './stack.js';
 
 runMain('tshop', async (onStop) => {
   const config = parseConfig();
@@ -35,7 +35,7 @@ runMain('tshop', async (onStop) => {
 
   const assignment = await spawnAssignmentService(config, infra.databaseUrl);
   onStop(assignment.close);
-  const { connection, client } = await connectTemporal(infra.temporalAddress, config.temporal.namespace);
+  const { connection, client } = await connectTemporal(infra.temporalAddress, config.temporal.namespace, config.temporal.payloadKeys);
   onStop(() => connection.close());
   say('starting the worker …');
   const worker = await startWorker(config, { db, temporalAddress: infra.temporalAddress, log, metricsPort: workerMetricsPort });
@@ -44,6 +44,8 @@ runMain('tshop', async (onStop) => {
   const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, true)!;
   const api = await startApi(config, { db, client, log, authSecret });
   onStop(api.close);
+  const codec = await startCodecServer(config, authSecret);
+  if (codec) onStop(codec.close);
 
   const ui = infra.temporalUiUrl ?? '(the Web UI of the cluster at TEMPORAL_ADDRESS)';
   say(
@@ -54,6 +56,7 @@ runMain('tshop', async (onStop) => {
       `  API docs         ${api.url}/docs   (contract: ${api.url}/openapi.json)`,
       `  Metrics          ${api.url}/metrics (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,
       `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
+      ...(codec ? [`  Payload codec    ${codec.url} (payloads sealed with key ${config.temporal.payloadKeys![0]!.id}; the Web UI decodes through it)`] : []),
       `  Assignment svc   ${assignment.url}/stores`,
       `  Temporal         ${infra.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  PostgreSQL       ${redactUrl(infra.databaseUrl)}${infra.embedded.postgres ? ' (embedded)' : ''}`,

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
+import { parsePayloadKeys } from './payload-keys.js';
 import { TASK_QUEUE } from './contract.js';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
@@ -29,6 +30,23 @@ const EnvSchema = z.object({
   PG_PORT: port(5433),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
+  // Payload encryption (shared/codec.ts): `<id>:<base64 of 32 bytes>[,…]`, the first encrypting,
+  // the rest decrypting what older keys sealed. Unset: payloads are stored as plain JSON.
+  // npm start's codec endpoint for the Web UI (with PAYLOAD_KEYS): PORT + 3 unless set.
+  CODEC_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
+  PAYLOAD_KEYS: optionalString.pipe(
+    z
+      .string()
+      .transform((spec, ctx) => {
+        try {
+          return parsePayloadKeys(spec);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+  ),
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalString,
@@ -134,6 +152,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       devServerDynamicConfig: e.TEMPORAL_DYNAMIC_CONFIG.split(',').map((p) => p.trim()).filter(Boolean),
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       workerIdentity: e.WORKER_IDENTITY,
+      payloadKeys: e.PAYLOAD_KEYS,
       /** Absolute path of a prebuilt workflow bundle for the worker, if any. */
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH ? path.resolve(e.WORKFLOW_BUNDLE_PATH) : undefined,
       /** The prebuilt bundle with tracing interceptors, for when tracing is on. */
@@ -164,6 +183,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     retention: { afterMs: e.RETENTION_AFTER, everyMs: e.RETENTION_EVERY },
     notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET, perSecond: e.NOTIFY_RATE },
     jwtSecret: e.JWT_SECRET,
+    codecPort: e.CODEC_PORT,
     identityProvider: e.AUTH_JWKS_URL
       ? {
           url: e.AUTH_JWKS_URL,

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -102,7 +103,7 @@ export interface TestWorker {
 /** Runs a real worker on a fresh task queue; `wrap` can replace activities to inject faults. */
 export async function startTestWorker(
   db: Kysely<Database>,
-  options: { assignmentUrl: string; breaker?: AssignmentBreaker; webhookUrl?: string; webhookSecret?: string; taskQueue?: string },
+  options: { assignmentUrl: string; breaker?: AssignmentBreaker; webhookUrl?: string; webhookSecret?: string; taskQueue?: string; dataConverter?: DataConverter },
   wrap: (real: Activities) => Partial<Activities> = () => ({}),
 ): Promise<TestWorker> {
   const real = createActivities({
@@ -111,7 +112,7 @@ export async function startTestWorker(
     assignmentToken: TEST_ASSIGNMENT_TOKEN,
     breaker: options.breaker ?? createAssignmentBreaker({ failures: 5, halfOpenAfterMs: 1_000 }),
   });
-  const worker = await startWorkerWith({ ...real, ...wrap(real) }, options.taskQueue);
+  const worker = await startWorkerWith({ ...real, ...wrap(real) }, options.taskQueue, options.dataConverter);
   if (!options.webhookUrl) return worker;
   // The worker's outbox relay. (The test database is shared: it may also deliver other suites'
   // notifications to this webhook, so assertions pick their own reservations.)
@@ -126,7 +127,7 @@ export async function startTestWorker(
 }
 
 /** Runs a real worker whose activities are exactly `activities` (mocks for workflow tests). */
-export async function startWorkerWith(activities: Activities, taskQueue = `test-${randomUUID()}`): Promise<TestWorker> {
+export async function startWorkerWith(activities: Activities, taskQueue = `test-${randomUUID()}`, dataConverter?: DataConverter): Promise<TestWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await createReservationWorker({
@@ -135,6 +136,7 @@ export async function startWorkerWith(activities: Activities, taskQueue = `test-
     taskQueue,
     activities,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    ...(dataConverter ? { dataConverter } : {}),
   });
   const running = worker.run();
   return {

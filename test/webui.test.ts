@@ -5,15 +5,24 @@
  * attributes and the memo; no page of the workflow shows the customer's name or phone number.
  * `UPDATE_WEBUI_SCREENSHOT=1` (`npm run screenshot:webui`) also rewrites docs/webui-reservation.png.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { randomInt } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomInt } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { createCodecApp } from '../api/codec/app.js';
+import { listen } from '../scripts/infra/http.js';
+import { startTemporalDevServer } from '../scripts/infra/temporal.js';
+import { dataConverterFor, EncryptionCodec } from '../shared/codec.js';
+import { createReservationWorker } from '../workers/worker.js';
 import { fileURLToPath } from 'node:url';
-import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../db/schema.js';
-import { reservationWorkflowId } from '../shared/contract.js';
+import { reservationWorkflowId, stateQuery } from '../shared/contract.js';
 import {
   connectClient,
   eventually,
@@ -23,6 +32,8 @@ import {
   startAssignmentService,
   startTestWorker,
   testApp,
+  TEST_ASSIGNMENT_TOKEN,
+  TEST_JWT_SECRET,
   type TestAssignmentService,
   type TestWorker,
 } from './helpers.js';
@@ -128,10 +139,10 @@ interface UiPage {
 }
 
 /** A fresh page that never leaves the dev server (the UI's news feed is blocked) and records what the UI fetched. */
-async function newPage(): Promise<UiPage> {
+async function newPage(origins: string[] = [ui]): Promise<UiPage> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.setDefaultTimeout(UI_TIMEOUT_MS);
-  await page.route((url) => url.origin !== ui, (route) => route.abort());
+  await page.route((url) => !origins.includes(url.origin), (route) => route.abort());
   const received: string[] = [];
   page.on('response', (res) => {
     if (!res.url().includes('/api/v1/')) return;
@@ -311,6 +322,77 @@ describe('the Temporal Web UI, as an operator uses it', () => {
         ...(fetched.includes(item) ? [`"${item}" sent to the UI`] : []),
       ]);
       expect(leaks, 'personal data in the Web UI').toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('the Web UI over sealed payloads (PAYLOAD_KEYS)', () => {
+  // A dev server of its own, whose UI sends what it fetched to the codec endpoint, as `npm start` wires it.
+  const ports = { temporal: 17293, ui: 18293, codec: 18294 };
+  const sealedUi = `http://127.0.0.1:${ports.ui}`;
+  const codecUrl = `http://127.0.0.1:${ports.codec}`;
+  const keys = [{ id: 'ui-test', key: randomBytes(32) }];
+  const stops: (() => Promise<unknown>)[] = [];
+  let sealedId: string;
+
+  beforeAll(async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-webui-codec-'));
+    stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const codec = await listen(
+      createCodecApp({ codec: new EncryptionCodec(keys), origins: [sealedUi, `http://localhost:${ports.ui}`], authSecret: TEST_JWT_SECRET }).fetch,
+      '127.0.0.1',
+      ports.codec,
+      'codec endpoint (test)',
+    );
+    stops.unshift(() => codec.close());
+    const temporal = await startTemporalDevServer({ dataDir, port: ports.temporal, uiPort: ports.ui, cliPath: process.env.TEMPORAL_CLI_PATH, uiCodecEndpoint: codecUrl });
+    stops.unshift(() => temporal.stop());
+    const sealedConnection = await Connection.connect({ address: temporal.address });
+    stops.unshift(() => sealedConnection.close());
+    const sealedClient = new Client({ connection: sealedConnection, dataConverter: dataConverterFor(keys)! });
+    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    const taskQueue = `webui-codec-${suffix}`;
+    const sealedWorker = await createReservationWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      activities: createActivities({ db, assignmentUrl: assignment.url, assignmentToken: TEST_ASSIGNMENT_TOKEN }),
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      dataConverter: dataConverterFor(keys)!,
+    });
+    const running = sealedWorker.run();
+    stops.unshift(async () => {
+      sealedWorker.shutdown();
+      await running;
+      await nativeConnection.close();
+    });
+    const sealedProduct = await newProduct(db, 1);
+    const res = await testApp(db, sealedClient, taskQueue).request('/reservations', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ productId: sealedProduct.id, customer: { id: `c-sealed-${suffix}`, latitude: store.latitude, longitude: store.longitude } }),
+    });
+    expect(res.status).toBe(201);
+    sealedId = ((await res.json()) as { id: string }).id;
+    await eventually(async () => (await sealedClient.workflow.getHandle(reservationWorkflowId(sealedId)).query(stateQuery)).status, (s) => s === 'CONFIRMED', 45_000);
+  });
+  afterAll(async () => {
+    for (const stop of stops) await stop().catch(() => undefined);
+  });
+
+  it('shows the state query decoded through the codec endpoint, while Temporal keeps ciphertext', async () => {
+    const { page, received } = await newPage([sealedUi, codecUrl]);
+    try {
+      await page.goto(`${sealedUi}/namespaces/default/workflows/${reservationWorkflowId(sealedId)}`);
+      await page.getByRole('heading', { name: reservationWorkflowId(sealedId) }).waitFor();
+      const state = await runStateQuery(page);
+      expect(state).toMatchObject({ reservationId: sealedId, status: 'CONFIRMED' });
+      // What the UI fetched from Temporal itself was sealed: the readable input came from the codec endpoint.
+      const fromTemporal = received.join('\n');
+      expect(fromTemporal).toContain('binary/encrypted');
+      expect(fromTemporal).not.toContain(`"reservationId":"${sealedId}"`);
     } finally {
       await page.close();
     }

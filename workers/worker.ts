@@ -23,6 +23,8 @@ export interface ReservationWorkerOptions {
    */
   interceptors?: { activity?: ActivityInterceptorsFactory[]; workflowModules?: string[] };
   sinks?: WorkerOptions['sinks'];
+  /** Sealed payloads (shared/codec.ts) when keys are configured. */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
 /** The build id of a workflow bundle: the first 12 hex digits of its SHA-256. */
@@ -46,6 +48,7 @@ export async function createReservationWorker(options: ReservationWorkerOptions)
     activities: options.activities,
     ...(options.interceptors?.activity ? { interceptors: { activity: options.interceptors.activity } } : {}),
     ...(options.sinks ? { sinks: options.sinks } : {}),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     // The build id is stamped on every workflow task this worker completes, so an operator sees which
     // code ran each step. Routing by version stays off: running reservations move to new code, kept
     // compatible by patched() and the replay tests (see the README).

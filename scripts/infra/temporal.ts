@@ -71,6 +71,8 @@ export interface DevServerOptions {
   sqlitePragmas?: string[];
   /** More `key=value` dynamic config for the dev server (TEMPORAL_DYNAMIC_CONFIG). */
   dynamicConfig?: string[];
+  /** Where the Web UI sends sealed payloads to be shown decoded (the codec endpoint). */
+  uiCodecEndpoint?: string;
   log?: (line: string) => void;
 }
 
@@ -102,6 +104,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     ...searchAttributeFlags().flatMap((sa) => ['--search-attribute', sa]),
     ...[...DYNAMIC_CONFIG, ...(options.dynamicConfig ?? [])].flatMap((kv) => ['--dynamic-config-value', kv]),
     ...(options.sqlitePragmas ?? []).flatMap((p) => ['--sqlite-pragma', p]),
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
 
   const cli = resolveTemporalCli(options.cliPath, options.log);
