@@ -9,16 +9,21 @@ export type AppEnv = { Variables: { principal: Principal; reservationId?: string
 
 const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
 
+/** Our HS256 tokens, or (when one is configured) the identity provider's RS256/ES256 ones. */
+export function tokenVerifier(secret: string, policy: TokenPolicy, provider?: JwksVerifier) {
+  return async (token: string): Promise<Principal | undefined> => {
+    if (segment(token.split('.')[0] ?? '')?.alg === 'HS256') return verifyToken(secret, token, policy);
+    return provider?.(token, policy);
+  };
+}
+
 /**
  * Verifies `Authorization: Bearer <jwt>`; public routes pass without one. HS256 tokens are ours
  * (`npm run token`); with an identity provider configured, its RS256/ES256 tokens are checked
  * against its JWKS.
  */
 export function authenticate(secret: string, policy: TokenPolicy, provider?: JwksVerifier): MiddlewareHandler<AppEnv> {
-  const verifyAny = async (token: string) => {
-    if (segment(token.split('.')[0] ?? '')?.alg === 'HS256') return verifyToken(secret, token, policy);
-    return provider?.(token, policy);
-  };
+  const verifyAny = tokenVerifier(secret, policy, provider);
   return async (c, next) => {
     if (PUBLIC.some((p) => p.test(c.req.path))) return next();
     const header = c.req.header('authorization') ?? '';

@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { createAssignmentBreaker } from '../activities/assignment.js';
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
+import { tokenVerifier } from '../api/auth.js';
 import { createCodecApp } from '../api/codec/app.js';
+import { DEFAULT_TOKEN_POLICY } from '../shared/auth.js';
+import { createJwksVerifier } from '../shared/jwks.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { Database } from '../db/schema.js';
 import { seedDemoData } from '../db/seed.js';
@@ -203,7 +206,10 @@ export async function startCodecServer(config: Config, authSecret: string): Prom
   const codec = dataConverterFor(config.temporal.payloadKeys)?.payloadCodecs[0];
   if (!codec) return undefined;
   const ui = config.temporal.devServerUiPort;
-  const app = createCodecApp({ codec, origins: [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`], authSecret });
+  const provider = config.identityProvider ? createJwksVerifier(config.identityProvider) : undefined;
+  // Revocations are the API's to check: an operator's token here is an admin's for its short life.
+  const policy = { ...DEFAULT_TOKEN_POLICY, maxTtlSeconds: config.tokenMaxTtlSeconds };
+  const app = createCodecApp({ codec, origins: [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`], verifyToken: tokenVerifier(authSecret, policy, provider) });
   return listen(app.fetch, '127.0.0.1', Number(new URL(codecUrl(config)).port), 'codec endpoint, CODEC_PORT');
 }
 

@@ -66,11 +66,13 @@ it('seals every payload, lets plain-JSON signals through, and rotates keys witho
 
 it('the codec endpoint opens sealed payloads for operators only: on this host, or with an admin token', async () => {
   const { createCodecApp } = await import('../api/codec/app.js');
+  const { tokenVerifier } = await import('../api/auth.js');
+  const { DEFAULT_TOKEN_POLICY } = await import('../shared/auth.js');
   const { listen } = await import('../scripts/infra/http.js');
   const { networkInterfaces } = await import('node:os');
   const { ADMIN, tokenFor, TEST_JWT_SECRET } = await import('./helpers.js');
   const ui = 'http://localhost:8233';
-  const app = createCodecApp({ codec: new EncryptionCodec([k2, k1]), origins: [ui], authSecret: TEST_JWT_SECRET });
+  const app = createCodecApp({ codec: new EncryptionCodec([k2, k1]), origins: [ui], verifyToken: tokenVerifier(TEST_JWT_SECRET, DEFAULT_TOKEN_POLICY) });
   const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"reason":"secret"}').toString('base64') };
   const post = (base: string, op: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${base}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers }, body: JSON.stringify(body) });

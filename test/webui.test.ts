@@ -12,7 +12,9 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { tokenVerifier } from '../api/auth.js';
 import { createCodecApp } from '../api/codec/app.js';
+import { DEFAULT_TOKEN_POLICY } from '../shared/auth.js';
 import { listen } from '../scripts/infra/http.js';
 import { startTemporalDevServer } from '../scripts/infra/temporal.js';
 import { dataConverterFor, EncryptionCodec } from '../shared/codec.js';
@@ -341,7 +343,7 @@ describe('the Web UI over sealed payloads (PAYLOAD_KEYS)', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-webui-codec-'));
     stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     const codec = await listen(
-      createCodecApp({ codec: new EncryptionCodec(keys), origins: [sealedUi, `http://localhost:${ports.ui}`], authSecret: TEST_JWT_SECRET }).fetch,
+      createCodecApp({ codec: new EncryptionCodec(keys), origins: [sealedUi, `http://localhost:${ports.ui}`], verifyToken: tokenVerifier(TEST_JWT_SECRET, DEFAULT_TOKEN_POLICY) }).fetch,
       '127.0.0.1',
       ports.codec,
       'codec endpoint (test)',

@@ -9,15 +9,15 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { DEFAULT_TOKEN_POLICY, verifyToken } from '../../shared/auth.js';
+import type { Principal } from '../../shared/auth.js';
 import { Problem, problemResponse } from '../errors.js';
 
 export interface CodecAppDeps {
   codec: PayloadCodec;
   /** The Web UI's origins, allowed to call from the browser. */
   origins: string[];
-  /** HS256 key of admin tokens accepted from callers off the loopback. */
-  authSecret: string;
+  /** Verifies the bearer token of a caller off the loopback (an admin's is let in). */
+  verifyToken: (token: string) => Promise<Principal | undefined>;
 }
 
 interface JsonPayload {
@@ -36,13 +36,13 @@ const toJson = (p: Payload): JsonPayload => ({
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
-export function createCodecApp({ codec, origins, authSecret }: CodecAppDeps) {
+export function createCodecApp({ codec, origins, verifyToken }: CodecAppDeps) {
   const app = new Hono();
   app.use('*', cors({ origin: origins, allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Content-Type', 'X-Namespace', 'Authorization'], credentials: true }));
   app.use('*', async (c, next) => {
     const remote = getConnInfo(c).remote.address ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
-    const principal = token ? await verifyToken(authSecret, token, DEFAULT_TOKEN_POLICY) : undefined;
+    const principal = token ? await verifyToken(token) : undefined;
     if (principal?.role === 'admin' || (!token && LOOPBACK.has(remote))) return next();
     return problemResponse(c, new Problem(401, 'UNAUTHENTICATED', 'payloads are shown to operators only: call from this host, or with an admin token'));
   });
