@@ -5,7 +5,7 @@
  * at once, change nothing more.
  */
 import { Context } from '@temporalio/activity';
-import type { WorkflowExecutionInfo } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { Kysely } from 'kysely';
 import { findSlotsOfEndedReservations } from '../db/repositories/assignments.js';
 import { outboxEntry } from '../db/repositories/notifications.js';
@@ -48,12 +48,12 @@ export function createReconcileActivities(deps: ReconcileDeps) {
   return {
     async reconcile(input: ReconcileInput = {}): Promise<ReconcileReport> {
       const { lookbackMs, slotGraceMs } = { ...DEFAULTS, ...input };
-      const closed = await closedReservationWorkflows(Context.current().client.workflow, lookbackMs);
+      const closed = await closedReservationWorkflows(lookbackMs);
       const report: ReconcileReport = { closedWorkflows: closed.size, compensated: [], repaired: [], slotsReleased: [] };
       for (const row of await openReservationsAmong(deps.db, [...closed.keys()])) {
         const wf = closed.get(row.id)!;
         const final = finalStatusOf(wf);
-        await settle(deps.db, row, wf.status.name, final);
+        await settle(deps.db, row, wf.status, final);
         (final ? report.repaired : report.compensated).push(row.id);
       }
       report.slotsReleased = await releaseOrphanSlots(deps, slotGraceMs);
@@ -63,16 +63,45 @@ export function createReconcileActivities(deps: ReconcileDeps) {
   };
 }
 
-/** Reservation workflows closed within the lookback, by reservation id. */
-async function closedReservationWorkflows(workflows: { list(o: { query: string }): AsyncIterable<WorkflowExecutionInfo> }, lookbackMs: number) {
+/** What the reconciler needs of a closed workflow: how it closed, and the status it last published. */
+interface ClosedWorkflow {
+  /** `COMPLETED`, `FAILED`, `TERMINATED`, `TIMED_OUT`, `CANCELED`, … */
+  status: string;
+  published: string | undefined;
+}
+
+/**
+ * Reservation workflows closed within the lookback, by reservation id. Read from visibility as it
+ * is: a memo or other payload sealed with a key this worker does not have (PAYLOAD_KEYS) must not
+ * stop the reconciler, and it needs none of them; search attributes are never sealed.
+ */
+async function closedReservationWorkflows(lookbackMs: number) {
+  const { client, info } = Context.current();
   const since = new Date(Date.now() - lookbackMs).toISOString();
   const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus != 'Running' AND CloseTime > '${since}'`;
-  const closed = new Map<string, WorkflowExecutionInfo>();
-  for await (const wf of workflows.list({ query })) {
-    const id = reservationIdOfWorkflow(wf.workflowId);
-    if (id) closed.set(id, wf);
-  }
+  const statusNames = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
+  const closed = new Map<string, ClosedWorkflow>();
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({ namespace: info.workflowNamespace, query, nextPageToken });
+    for (const e of page.executions ?? []) {
+      const id = reservationIdOfWorkflow(e.execution?.workflowId);
+      const status = (statusNames[e.status ?? 0] ?? '').replace('WORKFLOW_EXECUTION_STATUS_', '');
+      if (id) closed.set(id, { status, published: keywordOf(e.searchAttributes?.indexedFields?.[SearchAttributes.status.name]) });
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
   return closed;
+}
+
+/** A Keyword search attribute's value (a JSON string payload). */
+function keywordOf(payload: { data?: Uint8Array | null } | undefined): string | undefined {
+  try {
+    const value: unknown = payload?.data ? JSON.parse(Buffer.from(payload.data).toString('utf8')) : undefined;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function openReservationsAmong(db: Kysely<Database>, ids: string[]) {
@@ -93,9 +122,9 @@ async function openReservationsAmong(db: Kysely<Database>, ids: string[]) {
 }
 
 /** The final state a workflow that completed normally published in its search attribute. */
-function finalStatusOf(wf: WorkflowExecutionInfo): 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | undefined {
-  if (wf.status.name !== 'COMPLETED') return undefined;
-  const published = wf.typedSearchAttributes.get(SearchAttributes.status);
+function finalStatusOf(wf: ClosedWorkflow): 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | undefined {
+  if (wf.status !== 'COMPLETED') return undefined;
+  const { published } = wf;
   return published === 'COMPLETED' || published === 'CANCELLED' || published === 'EXPIRED' ? published : undefined;
 }
 

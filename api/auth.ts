@@ -9,10 +9,10 @@ export type AppEnv = { Variables: { principal: Principal; reservationId?: string
 
 const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/];
 
-/** Our HS256 tokens, or (when one is configured) the identity provider's RS256/ES256 ones. */
-export function tokenVerifier(secret: string, policy: TokenPolicy, provider?: JwksVerifier) {
+/** Our HS256 tokens (when we have the secret), or the identity provider's RS256/ES256 ones (when one is configured). */
+export function tokenVerifier(secret: string | undefined, policy: TokenPolicy, provider?: JwksVerifier) {
   return async (token: string): Promise<Principal | undefined> => {
-    if (segment(token.split('.')[0] ?? '')?.alg === 'HS256') return verifyToken(secret, token, policy);
+    if (segment(token.split('.')[0] ?? '')?.alg === 'HS256') return secret ? verifyToken(secret, token, policy) : undefined;
     return provider?.(token, policy);
   };
 }

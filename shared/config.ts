@@ -33,6 +33,9 @@ const EnvSchema = z.object({
   // Payload encryption (shared/codec.ts): `<id>:<base64 of 32 bytes>[,…]`, the first encrypting,
   // the rest decrypting what older keys sealed. Unset: payloads are stored as plain JSON.
   // npm start's codec endpoint for the Web UI (with PAYLOAD_KEYS): PORT + 3 unless set.
+  CODEC_HOST: z.string().default('127.0.0.1'),
+  // The Web UI origins allowed to call the codec endpoint from the browser (start:codec; npm start knows its own).
+  CODEC_UI_ORIGINS: z.string().default('http://localhost:8233').transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean)),
   CODEC_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
   PAYLOAD_KEYS: optionalString.pipe(
     z
@@ -184,6 +187,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET, perSecond: e.NOTIFY_RATE },
     jwtSecret: e.JWT_SECRET,
     codecPort: e.CODEC_PORT,
+    codec: { host: e.CODEC_HOST, port: e.CODEC_PORT, uiOrigins: e.CODEC_UI_ORIGINS },
     identityProvider: e.AUTH_JWKS_URL
       ? {
           url: e.AUTH_JWKS_URL,

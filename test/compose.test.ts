@@ -181,8 +181,14 @@ const pkg = JSON.parse(read('package.json')) as { version: string };
 // ---------------------------------------------------------------------------------------------
 // Our own services and their roles.
 
-type Role = 'api' | 'worker' | 'assignment' | 'migrate';
-const ROLE_ENTRY: Record<Role, string> = { api: 'api/main.ts', worker: 'workers/main.ts', assignment: 'api/assignment/main.ts', migrate: 'db/main.ts' };
+type Role = 'api' | 'worker' | 'assignment' | 'migrate' | 'codec';
+const ROLE_ENTRY: Record<Role, string> = {
+  api: 'api/main.ts',
+  worker: 'workers/main.ts',
+  assignment: 'api/assignment/main.ts',
+  migrate: 'db/main.ts',
+  codec: 'api/codec/main.ts',
+};
 const isOurs = (s: Service) => s.build !== undefined || (s.image ?? '').startsWith('tshop-reserve:');
 const ours = names.filter((n) => isOurs(services[n]!));
 
@@ -204,7 +210,7 @@ function listeningPorts(name: string): number[] {
   if (isOurs(s)) {
     const role = roleOf(s);
     const config = configOf(name);
-    return role === 'api' ? [config.http.port] : role === 'assignment' ? [config.assignment.port] : [];
+    return role === 'api' ? [config.http.port] : role === 'assignment' ? [config.assignment.port] : role === 'codec' ? [config.codec.port ?? 8091] : [];
   }
   const image = s.image ?? '';
   if (image.startsWith('postgres:')) return [Number(env.PGPORT ?? 5432)];
@@ -232,7 +238,7 @@ const serviceRunning = (script: string) => names.find((n) => list(services[n]!.e
 
 describe('docker-compose.yml against the application configuration', () => {
   it('runs every role from our image, each with a configuration the application accepts', () => {
-    expect(ours.map((n) => roleOf(services[n]!)).sort()).toEqual(['api', 'assignment', 'migrate', 'worker']);
+    expect(ours.map((n) => roleOf(services[n]!)).sort()).toEqual(['api', 'assignment', 'codec', 'migrate', 'worker']);
     for (const name of ours) {
       const s = services[name]!;
       const role = roleOf(s);
@@ -241,6 +247,7 @@ describe('docker-compose.yml against the application configuration', () => {
       const target = typeof s.build === 'object' ? s.build.target : undefined;
       expect(target, `${name} builds the Dockerfile's final stage`).toBe(finalStage.name);
       const config = configOf(name);
+      if (role === 'codec') continue; // it needs neither the database nor Temporal
       expect(config.databaseUrl, `${name}: DATABASE_URL`).toBeDefined();
       if (role === 'api' || role === 'worker') expect(() => requireServices(config), name).not.toThrow();
     }
@@ -279,6 +286,22 @@ describe('docker-compose.yml against the application configuration', () => {
     for (const api of byRole('api')) expect(published(services[api]!).length).toBeGreaterThan(0);
   });
 
+  it('gives the API, the worker and the codec endpoint the same PAYLOAD_KEYS, and the Web UI that endpoint', () => {
+    const key = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+    const withKeys = loadCompose({ ...SECRETS, PAYLOAD_KEYS: key });
+    const sealing = ours.filter((n) => ['api', 'worker', 'codec'].includes(roleOf(services[n]!)));
+    for (const name of sealing) {
+      const config = parseConfig({ ...imageEnv, ...envOf(withKeys[name]!) });
+      expect(config.temporal.payloadKeys?.map((k) => k.id), name).toEqual(['k1']);
+    }
+    // Unset, nothing is sealed (and the codec endpoint refuses to start: it has nothing to open).
+    for (const name of sealing) expect(configOf(name).temporal.payloadKeys, name).toBeUndefined();
+    const [codec] = byRole('codec');
+    const [ui] = serviceByImage('temporalio/ui:');
+    const endpoint = new URL(envOf(services[ui!]!).TEMPORAL_CODEC_ENDPOINT!);
+    expect((services[codec!]!.ports ?? []).map(String)).toContain(`127.0.0.1:${endpoint.port}:${configOf(codec!).codec.port}`);
+  });
+
   it('names, in every address, a service of this file and a port that service listens on', () => {
     const pg = serviceByImage('postgres:');
     const temporal = serviceByImage('temporalio/server:');
@@ -287,6 +310,7 @@ describe('docker-compose.yml against the application configuration', () => {
     const pgEnv = envOf(services[pg[0]!]!);
     for (const name of ours) {
       const config = configOf(name);
+      if (roleOf(services[name]!) === 'codec') continue;
       const db = new URL(config.databaseUrl!);
       expectService(db.hostname, Number(db.port || 5432), `${name} DATABASE_URL`);
       expect([decodeURIComponent(db.username), decodeURIComponent(db.password), db.pathname.slice(1)], `${name} DATABASE_URL credentials`).toEqual([
