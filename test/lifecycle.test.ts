@@ -416,6 +416,8 @@ describe('edges of the lifecycle', () => {
     const first = await keyed(unreachable, id, 'cancel-once');
     expect(first.status).toBeGreaterThanOrEqual(500);
     expect((await api().get(id)).status).toBe('CONFIRMED');
+    // The key is kept only once the signal went out (an API killed before that leaves none either).
+    expect(await db.selectFrom('idempotency_keys').select('key').where('scope', '=', `cancel:${id}`).execute()).toEqual([]);
     const app = testApp(db, client, worker.taskQueue);
     expect((await keyed(app, id, 'cancel-once')).status).toBe(202);
     await until(id, 'CANCELLED');

@@ -11,7 +11,7 @@ import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
 import { listNotifications, outboxEntry } from '../../db/repositories/notifications.js';
 import { groupWriter } from '../../db/group-writer.js';
-import { claimIdempotencyKey, releaseIdempotencyKey } from '../../db/repositories/idempotency.js';
+import { claimIdempotencyKey, findIdempotencyKey, releaseIdempotencyKey } from '../../db/repositories/idempotency.js';
 import { admit } from '../../db/repositories/admission.js';
 import {
   getReservationView,
@@ -168,25 +168,22 @@ export function reservationRoutes(deps: AppDeps) {
 
   const requestCancel = async (principal: Principal, id: string, reason: string | undefined, key: string | undefined) => {
     const current = await loadVisible(principal, id);
-    const keyed = key ? { scope: `cancel:${id}`, principal: principal.sub, key } : undefined;
-    if (keyed) {
-      const claim = await claimIdempotencyKey(deps.db, { ...keyed, requestHash: hashOf({ reason }), resourceId: id });
-      if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
-      if (claim.outcome === 'REPLAY') return toReservationDto(current);
+    const keyed = key ? { scope: `cancel:${id}`, principal: principal.sub, key, requestHash: hashOf({ reason }), resourceId: id } : undefined;
+    const earlier = keyed ? await findIdempotencyKey(deps.db, keyed) : undefined;
+    if (earlier?.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+    if (earlier?.outcome === 'REPLAY') return toReservationDto(current);
+    // A reservation without a workflow was refused on arrival: it is REJECTED, never cancellable.
+    if (!isCancellable(current.status) || !current.workflow_id) {
+      throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
     }
-    try {
-      // A reservation without a workflow was refused on arrival: it is REJECTED, never cancellable.
-      if (!isCancellable(current.status) || !current.workflow_id) {
-        throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
-      }
-      // The reason is the customer's free text: it stays in PostgreSQL, out of workflow history.
-      await recordRequest(deps.db, { reservationId: id, action: 'cancel', by: principal.sub, reason: reason ?? null });
-      await signalWorkflow({ ...current, workflow_id: current.workflow_id }, cancelSignal, {});
-    } catch (err) {
-      // The key stands only for a cancel that was sent: a repeat after a failure or a refusal is
-      // tried (and answered) again, never told 202 for a cancel that never happened.
-      if (keyed) await releaseIdempotencyKey(deps.db, keyed);
-      throw err;
+    // The reason is the customer's free text: it stays in PostgreSQL, out of workflow history.
+    await recordRequest(deps.db, { reservationId: id, action: 'cancel', by: principal.sub, reason: reason ?? null });
+    await signalWorkflow({ ...current, workflow_id: current.workflow_id }, cancelSignal, {});
+    // The key stands only for a cancel that was sent, so it is kept after the signal: a refusal, a
+    // failure or a crash before this line leaves it unused, and the repeat is tried again (a second
+    // cancel signal changes nothing).
+    if (keyed && (await claimIdempotencyKey(deps.db, keyed)).outcome === 'MISMATCH') {
+      throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
     }
     deps.log.info('cancel requested', { reservationId: id, workflowId: current.workflow_id, by: principal.role });
     return toReservationDto(current);

@@ -14,13 +14,19 @@ export async function claimIdempotencyKey(
     .returning('resource_id')
     .executeTakeFirst();
   if (inserted) return { outcome: 'FIRST', resourceId: inserted.resource_id };
+  return (await findIdempotencyKey(db, k))!;
+}
+
+/** What an earlier use of the key means for this request (REPLAY or MISMATCH); undefined if it was never used. */
+export async function findIdempotencyKey(db: Db, k: { scope: string; principal: string; key: string; requestHash: string }): Promise<KeyClaim | undefined> {
   const existing = await db
     .selectFrom('idempotency_keys')
     .select(['request_hash', 'resource_id'])
     .where('scope', '=', k.scope)
     .where('principal', '=', k.principal)
     .where('key', '=', k.key)
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (!existing) return undefined;
   return existing.request_hash === k.requestHash ? { outcome: 'REPLAY', resourceId: existing.resource_id } : { outcome: 'MISMATCH' };
 }
 
