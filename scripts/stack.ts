@@ -8,10 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createAssignmentBreaker } from '../activities/assignment.js';
 import { createActivities } from '../activities/index.js';
 import { createApp } from '../api/app.js';
-import { tokenVerifier } from '../api/auth.js';
-import { createCodecApp } from '../api/codec/app.js';
-import { DEFAULT_TOKEN_POLICY } from '../shared/auth.js';
-import { createJwksVerifier } from '../shared/jwks.js';
+import { codecAppFromConfig } from '../api/codec/app.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { Database } from '../db/schema.js';
 import { seedDemoData } from '../db/seed.js';
@@ -203,13 +200,9 @@ export const codecUrl = (config: Config) => `http://127.0.0.1:${config.codecPort
 
 /** Serves the codec endpoint on loopback, for the dev server's Web UI. */
 export async function startCodecServer(config: Config, authSecret: string): Promise<RunningServer | undefined> {
-  const codec = dataConverterFor(config.temporal.payloadKeys)?.payloadCodecs[0];
-  if (!codec) return undefined;
   const ui = config.temporal.devServerUiPort;
-  const provider = config.identityProvider ? createJwksVerifier(config.identityProvider) : undefined;
-  // Revocations are the API's to check: an operator's token here is an admin's for its short life.
-  const policy = { ...DEFAULT_TOKEN_POLICY, maxTtlSeconds: config.tokenMaxTtlSeconds };
-  const app = createCodecApp({ codec, origins: [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`], verifyToken: tokenVerifier(authSecret, policy, provider) });
+  const app = codecAppFromConfig(config, authSecret, [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`]);
+  if (!app) return undefined;
   return listen(app.fetch, '127.0.0.1', Number(new URL(codecUrl(config)).port), 'codec endpoint, CODEC_PORT');
 }
 

@@ -3,56 +3,27 @@
  * workflow ended without finishing its reservation (an operator's Terminate) or the read model lags.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client, Connection } from '@temporalio/client';
-import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileReport } from '../activities/reconcile.js';
 import { checkInvariants } from '../db/invariants.js';
-import type { Database } from '../db/schema.js';
 import { RECONCILE_WORKFLOW_TYPE, reservationWorkflowId } from '../shared/contract.js';
 import { ensureReconcilerSchedule } from '../workers/schedules.js';
-import {
-  activeAt,
-  connectClient,
-  eventually,
-  newProduct,
-  newStore,
-  openTestDb,
-  startAssignmentService,
-  startTestWorker,
-  stockOf,
-  testApp,
-  whileHeld,
-  type TestAssignmentService,
-  type TestWorker,
-} from './helpers.js';
+import { activeAt, eventually, newProduct, newStore, stockOf, testApp, useTestStack, whileHeld } from './helpers.js';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-let db: Kysely<Database>;
-let connection: Connection;
-let client: Client;
-let assignment: TestAssignmentService;
-let worker: TestWorker;
+const stack = useTestStack();
 let scheduleId: string;
 
 beforeAll(async () => {
-  db = await openTestDb();
-  ({ connection, client } = await connectClient());
-  assignment = await startAssignmentService(db);
-  worker = await startTestWorker(db, { assignmentUrl: assignment.url });
-  ({ scheduleId } = await ensureReconcilerSchedule(client, worker.taskQueue, 60_000));
+  ({ scheduleId } = await ensureReconcilerSchedule(stack.client, stack.worker.taskQueue, 60_000));
 });
 afterAll(async () => {
-  await client?.schedule.getHandle(scheduleId).delete().catch(() => undefined);
-  await worker?.stop();
-  await assignment?.stop();
-  await connection?.close();
-  await db?.destroy();
+  await stack.client?.schedule.getHandle(scheduleId).delete().catch(() => undefined);
 });
 
 function api() {
-  const app = testApp(db, client, worker.taskQueue);
+  const app = testApp(stack.db, stack.client, stack.worker.taskQueue);
   const send = async (method: string, path: string, body?: unknown) => {
     const res = await app.request(path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as Body };
@@ -72,7 +43,7 @@ async function reconcileUntil(done: () => Promise<boolean>): Promise<ReconcileRe
   const reports: ReconcileReport[] = [];
   await eventually(
     async () => {
-      reports.push(await client.workflow.execute(RECONCILE_WORKFLOW_TYPE, { taskQueue: worker.taskQueue, workflowId: `reconcile-test-${randomUUID()}`, args: [{ slotGraceMs: 0 }] }));
+      reports.push(await stack.client.workflow.execute(RECONCILE_WORKFLOW_TYPE, { taskQueue: stack.worker.taskQueue, workflowId: `reconcile-test-${randomUUID()}`, args: [{ slotGraceMs: 0 }] }));
       return done();
     },
     (ok) => ok,
@@ -83,30 +54,30 @@ async function reconcileUntil(done: () => Promise<boolean>): Promise<ReconcileRe
 
 describe('the reconciler', () => {
   it('runs as a Schedule every minute, listed for operators, that starts the reconcile workflow', async () => {
-    const described = await client.schedule.getHandle(scheduleId).describe();
-    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: RECONCILE_WORKFLOW_TYPE, taskQueue: worker.taskQueue });
+    const described = await stack.client.schedule.getHandle(scheduleId).describe();
+    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: RECONCILE_WORKFLOW_TYPE, taskQueue: stack.worker.taskQueue });
     expect(described.spec.intervals).toMatchObject([{ every: 60_000 }]);
     const listed: string[] = [];
-    for await (const s of client.schedule.list()) listed.push(s.scheduleId);
+    for await (const s of stack.client.schedule.list()) listed.push(s.scheduleId);
     expect(listed).toContain(scheduleId);
     // A second replica's call finds it and changes nothing.
-    expect(await ensureReconcilerSchedule(client, worker.taskQueue, 60_000)).toEqual({ scheduleId, created: false });
+    expect(await ensureReconcilerSchedule(stack.client, stack.worker.taskQueue, 60_000)).toEqual({ scheduleId, created: false });
     // Triggered as an operator would from the Web UI, it runs on the worker and reports.
-    await client.schedule.getHandle(scheduleId).trigger();
-    const run = await eventually(async () => (await client.schedule.getHandle(scheduleId).describe()).info.recentActions, (a) => a.length > 0);
-    const result = await client.workflow.getHandle(run[0]!.action.workflow.workflowId, run[0]!.action.workflow.firstExecutionRunId).result();
+    await stack.client.schedule.getHandle(scheduleId).trigger();
+    const run = await eventually(async () => (await stack.client.schedule.getHandle(scheduleId).describe()).info.recentActions, (a) => a.length > 0);
+    const result = await stack.client.workflow.getHandle(run[0]!.action.workflow.workflowId, run[0]!.action.workflow.firstExecutionRunId).result();
     expect(result).toMatchObject({ closedWorkflows: expect.any(Number), compensated: expect.any(Array), slotsReleased: expect.any(Array) });
   });
 
   it('settles a reservation whose workflow an operator terminated: stock back, store slot released, CANCELLED, customer told', async () => {
-    const product = await newProduct(db, 1);
-    const store = await newStore(db, 1);
+    const product = await newProduct(stack.db, 1);
+    const store = await newStore(stack.db, 1);
     const { until, reserveAt, send } = api();
     const id = await reserveAt(product.id, store);
     await until(id, 'CONFIRMED');
-    await client.workflow.getHandle(reservationWorkflowId(id)).terminate('operator: stuck in a test');
+    await stack.client.workflow.getHandle(reservationWorkflowId(id)).terminate('operator: stuck in a test');
     // What the terminated workflow left: the unit and the slot held, the reservation open.
-    expect([await stockOf(db, product.id), await activeAt(db, store.id)]).toEqual([0, 1]);
+    expect([await stockOf(stack.db, product.id), await activeAt(stack.db, store.id)]).toEqual([0, 1]);
     const cancel = await send('POST', `/reservations/${id}/cancel`);
     expect(cancel.status).toBe(409);
     expect(cancel.body.detail).toMatch(/ended/);
@@ -115,35 +86,35 @@ describe('the reconciler', () => {
     const settled = await api().get(id);
     expect(settled.events.map((e: Body) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'CANCELLED']);
     expect(settled.cancelReason).toMatch(/workflow terminated/);
-    expect(await stockOf(db, product.id)).toBe(1);
-    expect(await activeAt(db, store.id)).toBe(0);
-    const told = await db.selectFrom('notifications').select('kind').where('reservation_id', '=', id).orderBy('id').execute();
+    expect(await stockOf(stack.db, product.id)).toBe(1);
+    expect(await activeAt(stack.db, store.id)).toBe(0);
+    const told = await stack.db.selectFrom('notifications').select('kind').where('reservation_id', '=', id).orderBy('id').execute();
     expect(told.map((n) => n.kind)).toEqual(['ACCEPTED', 'CONFIRMED', 'CANCELLED']);
 
     // Again: nothing more moves.
     const again = await reconcileUntil(async () => true);
     expect(again[0]!.compensated).not.toContain(id);
-    expect(await stockOf(db, product.id)).toBe(1);
+    expect(await stockOf(stack.db, product.id)).toBe(1);
   });
 
   it('repairs a read model that lags behind a finished workflow', async () => {
-    const product = await newProduct(db, 1);
-    const store = await newStore(db, 1);
+    const product = await newProduct(stack.db, 1);
+    const store = await newStore(stack.db, 1);
     const { until, reserveAt, send } = api();
     const id = await reserveAt(product.id, store);
     await until(id, 'CONFIRMED');
     expect((await send('POST', `/reservations/${id}/complete`, { by: 'staff-rec' })).status).toBe(202);
     await until(id, 'COMPLETED');
-    await client.workflow.getHandle(reservationWorkflowId(id)).result();
+    await stack.client.workflow.getHandle(reservationWorkflowId(id)).result();
     // A lost write: the view still says CONFIRMED.
-    await db.updateTable('reservations').set({ status: 'CONFIRMED' }).where('id', '=', id).execute();
+    await stack.db.updateTable('reservations').set({ status: 'CONFIRMED' }).where('id', '=', id).execute();
 
     await reconcileUntil(async () => (await api().get(id)).status === 'COMPLETED');
-    expect(await stockOf(db, product.id)).toBe(0);
-    expect(await activeAt(db, store.id)).toBe(0);
+    expect(await stockOf(stack.db, product.id)).toBe(0);
+    expect(await activeAt(stack.db, store.id)).toBe(0);
   });
 
   it('leaves every invariant holding', async () => {
-    expect(await checkInvariants(db)).toEqual({ ok: true, violations: [] });
+    expect(await checkInvariants(stack.db)).toEqual({ ok: true, violations: [] });
   });
 });

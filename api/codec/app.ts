@@ -9,7 +9,11 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import type { Principal } from '../../shared/auth.js';
+import { DEFAULT_TOKEN_POLICY, type Principal } from '../../shared/auth.js';
+import { dataConverterFor } from '../../shared/codec.js';
+import type { Config } from '../../shared/config.js';
+import { createJwksVerifier } from '../../shared/jwks.js';
+import { tokenVerifier } from '../auth.js';
 import { Problem, problemResponse } from '../errors.js';
 
 export interface CodecAppDeps {
@@ -56,4 +60,17 @@ export function createCodecApp({ codec, origins, verifyToken }: CodecAppDeps) {
     });
   }
   return app;
+}
+
+/**
+ * The codec endpoint as configured: the PAYLOAD_KEYS codec, and tokens checked as the API checks
+ * them (its own HS256 ones with `secret`, the identity provider's through its JWKS). Revocations
+ * are the API's to check: a token here is an admin's for its short life. Undefined without keys.
+ */
+export function codecAppFromConfig(config: Config, secret: string | undefined, origins: string[]) {
+  const codec = dataConverterFor(config.temporal.payloadKeys)?.payloadCodecs[0];
+  if (!codec) return undefined;
+  const provider = config.identityProvider ? createJwksVerifier(config.identityProvider) : undefined;
+  const policy = { ...DEFAULT_TOKEN_POLICY, maxTtlSeconds: config.tokenMaxTtlSeconds };
+  return createCodecApp({ codec, origins, verifyToken: tokenVerifier(secret, policy, provider) });
 }

@@ -38,14 +38,10 @@ export async function runFaults(stack: ChaosStack, operator: Operator, o: FaultO
     };
     await at(0.05);
     fault('SIGKILL the worker; start it again 2 s later');
-    await stack.stop('worker', 'SIGKILL');
-    await sleep(2_000);
-    await stack.start('worker');
+    await stack.restart('worker', 'SIGKILL', 2_000);
     await at(0.2);
     fault(`stop the assignment service for ${o.assignmentOutageMs / 1000} s (past the assignment deadline)`);
-    await stack.stop('assignment', 'SIGTERM');
-    await sleep(o.assignmentOutageMs);
-    await stack.start('assignment');
+    await stack.restart('assignment', 'SIGTERM', o.assignmentOutageMs);
     await sleep(5_000);
     const signalled = await operator.reassignCentralDeliveries();
     log.reassignSignals += signalled;
@@ -55,9 +51,7 @@ export async function runFaults(stack: ChaosStack, operator: Operator, o: FaultO
     await stack.restartTemporal();
     await at(0.65);
     fault('SIGKILL the API with requests in flight; start it again 1 s later');
-    await stack.stop('api', 'SIGKILL');
-    await sleep(1_000);
-    await stack.start('api');
+    await stack.restart('api', 'SIGKILL', 1_000);
     await at(0.8);
     fault('restart PostgreSQL');
     await stack.restartPostgres();

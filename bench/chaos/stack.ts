@@ -25,6 +25,8 @@ export interface ChaosStack {
   readonly temporalAddress: string;
   start(part: Part): Promise<void>;
   stop(part: Part, signal: NodeJS.Signals): Promise<void>;
+  /** Stops a part with `signal`, leaves it down for `downMs`, starts it again. */
+  restart(part: Part, signal: NodeJS.Signals, downMs: number): Promise<void>;
   restartTemporal(): Promise<void>;
   restartPostgres(): Promise<void>;
   teardown(): Promise<void>;
@@ -57,7 +59,7 @@ export async function startChaosStack(dataDir: string, env: Record<string, strin
     await terminate(child.pid!, signal, 10_000);
     await exited(child);
   };
-  return {
+  const stack: ChaosStack = {
     get pgUrl() {
       return pg.url;
     },
@@ -89,6 +91,11 @@ export async function startChaosStack(dataDir: string, env: Record<string, strin
       });
     },
     stop,
+    async restart(part, signal, downMs) {
+      await stop(part, signal);
+      await new Promise((r) => setTimeout(r, downMs));
+      await stack.start(part);
+    },
     async restartTemporal() {
       await temporal.stop();
       temporal = await startTemporal();
@@ -103,4 +110,5 @@ export async function startChaosStack(dataDir: string, env: Record<string, strin
       await pg.stop().catch(() => undefined);
     },
   };
+  return stack;
 }
