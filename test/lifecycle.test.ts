@@ -338,7 +338,8 @@ describe('fault isolation: the assignment service may be down', () => {
       expect(attempts).toBeGreaterThanOrEqual(16);
       expect(calls).toBeLessThan(attempts / 2);
       assignment.setFailing(false);
-      for (const id of ids) await until(id, 'CONFIRMED');
+      // Each store call waits out its backoff (up to 30 s apart) before it meets the recovered service.
+      for (const id of ids) await until(id, 'CONFIRMED', 60_000);
       expect(breaker.state()).toBe('closed');
     } finally {
       assignment.setFailing(false);
