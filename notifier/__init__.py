@@ -1,0 +1,1 @@
+"""Tshop Reserve's customer notifier: a Temporal activity worker sending KakaoTalk AlimTalk messages."""

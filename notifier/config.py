@@ -1,0 +1,130 @@
+"""The notifier's configuration: the environment, read once at start into a frozen value."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+LOG_LEVELS = ("debug", "info", "warn", "error")
+DEFAULT_IDEMPOTENCY_HEADER = "X-NC-API-IDEMPOTENCY-KEY"
+_KEY_ID = re.compile(r"^[\w.-]{1,64}$")
+
+
+class ConfigError(ValueError):
+    """A setting the notifier cannot start with; its message names the variable."""
+
+
+@dataclass(frozen=True)
+class PayloadKey:
+    id: str
+    key: bytes  # 32 bytes (AES-256)
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    temporal_address: str
+    temporal_namespace: str
+    task_queue: str
+    # No URL: no endpoint, messages go to the local sink (which still records the sender key).
+    kakao_api_url: str | None
+    kakao_sender_key: str | None
+    kakao_api_key: str | None
+    # Where the dedupe key goes; NHN Cloud's header refuses a repeat of a key within 10 minutes.
+    kakao_idempotency_header: str
+    # The first one encrypts; empty: payloads travel as plain JSON.
+    payload_keys: tuple[PayloadKey, ...]
+    rate_per_second: float
+    max_concurrent: int
+    identity: str
+    log_level: str
+
+    @property
+    def channel(self) -> str:
+        return "kakao" if self.kakao_api_url else "sink"
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+
+    def get(name: str, default: str | None = None) -> str | None:
+        # An empty variable counts as unset, as a compose file's `FOO=` means.
+        value = env.get(name, "").strip()
+        return value or default
+
+    database_url = get("DATABASE_URL")
+    if not database_url:
+        raise ConfigError("DATABASE_URL is required (e.g. postgres://tshop:tshop@127.0.0.1:5433/tshop)")
+    return Config(
+        database_url=database_url,
+        temporal_address=get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+        temporal_namespace=get("TEMPORAL_NAMESPACE", "default"),
+        task_queue=get("NOTIFIER_TASK_QUEUE", "tshop-notifications"),
+        kakao_api_url=_kakao_url(get("KAKAO_API_URL"), get("KAKAO_SENDER_KEY"), get("KAKAO_API_KEY")),
+        kakao_sender_key=get("KAKAO_SENDER_KEY"),
+        kakao_api_key=get("KAKAO_API_KEY"),
+        kakao_idempotency_header=get("KAKAO_IDEMPOTENCY_HEADER", DEFAULT_IDEMPOTENCY_HEADER),
+        payload_keys=parse_payload_keys(get("PAYLOAD_KEYS")),
+        rate_per_second=_number("NOTIFIER_RATE", get("NOTIFIER_RATE", "100"), float, 0),
+        max_concurrent=_number("NOTIFIER_MAX_CONCURRENT", get("NOTIFIER_MAX_CONCURRENT", "50"), int, 1),
+        identity=get("NOTIFIER_IDENTITY") or f"notifier-{os.getpid()}@{socket.gethostname()}",
+        log_level=_log_level(get("LOG_LEVEL", "info")),
+    )
+
+
+def _kakao_url(url: str | None, sender_key: str | None, api_key: str | None) -> str | None:
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"KAKAO_API_URL must be an http(s) URL (got {url!r})")
+    # Half a configuration would fail every send at the endpoint: refuse it at start instead.
+    missing = [name for name, value in (("KAKAO_SENDER_KEY", sender_key), ("KAKAO_API_KEY", api_key)) if not value]
+    if missing:
+        raise ConfigError(f"KAKAO_API_URL is set, so {' and '.join(missing)} must be set too")
+    return url
+
+
+def parse_payload_keys(spec: str | None) -> tuple[PayloadKey, ...]:
+    """`<id>:<base64 of 32 bytes>[,<id>:<key>…]`, as the TypeScript side's PAYLOAD_KEYS."""
+    if not spec:
+        return ()
+    keys = []
+    for part in spec.split(","):
+        key_id, _, encoded = part.strip().partition(":")
+        key = _base64(encoded)
+        if not _KEY_ID.match(key_id) or key is None or len(key) != 32:
+            raise ConfigError(f'PAYLOAD_KEYS: "{key_id}": each key is <id>:<base64 of 32 bytes>')
+        keys.append(PayloadKey(key_id, key))
+    return tuple(keys)
+
+
+def _base64(encoded: str) -> bytes | None:
+    # Node's Buffer.from(…, 'base64') also takes the URL-safe alphabet and missing padding.
+    text = encoded.strip().replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _number(name: str, raw: str | None, kind: type, minimum: float):
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or value != value or value < minimum:  # value != value: NaN
+        raise ConfigError(f"{name} must be a number >= {minimum} (got {raw!r})")
+    return value
+
+
+def _log_level(raw: str | None) -> str:
+    level = (raw or "info").lower()
+    level = "warn" if level == "warning" else level
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {raw!r})")
+    return level

@@ -1,0 +1,185 @@
+"""The notification outbox in PostgreSQL: claiming rows, the facts and contact to fill them, settling.
+
+A claim is a lease (`claimed_until`) taken in one statement, outside any open transaction, so
+the HTTP call holds no lock. Only a reservation's oldest pending row can be claimed, and
+`for update skip locked` keeps two claimers off the same row: any number of notifier replicas
+(and a workflow's activity racing the drain) send a reservation's messages once each, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from .templates import CENTRAL_STORE_ID, Facts, Rendered, TemplateError, parse_instant
+
+LEASE = "30 seconds"
+# A row its workflow should have delivered by now: its workflow is gone, the drain takes it.
+ORPHAN_AFTER = "2 minutes"
+DRAIN_BATCH = 100
+
+_CLAIM = """
+with claimed as (
+  update notifications set claimed_until = now() + interval '{lease}', attempts = attempts + 1
+  where id in (
+    select n.id from notifications n
+    where n.sent_at is null and n.failed_at is null
+      and (n.claimed_until is null or n.claimed_until < now())
+      and {eligible}
+      and not exists (select 1 from notifications e where e.reservation_id = n.reservation_id
+                      and e.sent_at is null and e.failed_at is null and e.id < n.id)
+    order by n.id limit %(limit)s
+    for update skip locked)
+  returning id, reservation_id, kind, payload, attempts)
+select c.id, c.reservation_id, c.kind, c.payload, c.attempts,
+       p.name as product_name, r.agency_id, r.agency_name, r.agency_distance_km, r.hold_until, r.reject_reason
+from claimed c
+left join reservations r on r.id = c.reservation_id
+left join products p on p.id = r.product_id
+order by c.id
+"""
+
+CLAIM_FOR_RESERVATION = _CLAIM.format(lease=LEASE, eligible="n.reservation_id = %(reservation_id)s")
+CLAIM_FOR_DRAIN = _CLAIM.format(
+    lease=LEASE,
+    eligible=f"""(n.deliverer = 'drain' or n.created_at < now() - interval '{ORPHAN_AFTER}')
+      and (%(scope)s::text is null or n.reservation_id like %(scope)s::text)""",
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    reservation_id: str
+    kind: str
+    attempts: int
+    # The row's payload and read-model columns, made into Facts by facts_of at send time (a
+    # malformed row then fails alone instead of failing the batch it was claimed in).
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    claimed: bool  # another deliverer holds a live lease on it
+
+
+async def claim_for_reservation(pool: AsyncConnectionPool, reservation_id: str) -> Claimed | None:
+    rows = await _fetch(pool, CLAIM_FOR_RESERVATION, {"reservation_id": reservation_id, "limit": 1})
+    return _claimed(rows[0]) if rows else None
+
+
+async def claim_for_drain(pool: AsyncConnectionPool, limit: int = DRAIN_BATCH, scope: str | None = None) -> list[Claimed]:
+    rows = await _fetch(pool, CLAIM_FOR_DRAIN, {"limit": limit, "scope": scope})
+    return [_claimed(row) for row in rows]
+
+
+async def oldest_pending(pool: AsyncConnectionPool, reservation_id: str) -> Pending | None:
+    rows = await _fetch(
+        pool,
+        """select id, coalesce(claimed_until > now(), false) as claimed from notifications
+           where reservation_id = %s and sent_at is null and failed_at is null order by id limit 1""",
+        (reservation_id,),
+    )
+    return Pending(rows[0]["id"], rows[0]["claimed"]) if rows else None
+
+
+async def contact(pool: AsyncConnectionPool, reservation_id: str) -> Contact:
+    rows = await _fetch(pool, "select name, phone from reservation_contacts where reservation_id = %s", (reservation_id,))
+    return Contact(rows[0]["name"], rows[0]["phone"]) if rows else Contact(None, None)
+
+
+async def settle_sent(
+    pool: AsyncConnectionPool, row_id: int, channel: str, rendered: Rendered, request: dict[str, Any]
+) -> bool:
+    """False when the row was settled meanwhile (our lease ran out and another deliverer sent it)."""
+    return await _execute(
+        pool,
+        """update notifications set sent_at = now(), claimed_until = null, channel = %s, template_code = %s,
+             request = %s, message_ko = %s, message_en = %s, error = null
+           where id = %s and sent_at is null and failed_at is null""",
+        (channel, rendered.template_code, Jsonb(request), rendered.text_ko, rendered.text_en, row_id),
+    )
+
+
+async def settle_failed(
+    pool: AsyncConnectionPool,
+    row_id: int,
+    error: str,
+    rendered: Rendered | None = None,
+    channel: str | None = None,
+    request: dict[str, Any] | None = None,
+) -> bool:
+    return await _execute(
+        pool,
+        """update notifications set failed_at = now(), claimed_until = null, error = %s, channel = %s,
+             template_code = %s, request = %s, message_ko = %s, message_en = %s
+           where id = %s and sent_at is null and failed_at is null""",
+        (
+            error,
+            channel,
+            rendered.template_code if rendered else None,
+            Jsonb(request) if request is not None else None,
+            rendered.text_ko if rendered else None,
+            rendered.text_en if rendered else None,
+            row_id,
+        ),
+    )
+
+
+async def release(pool: AsyncConnectionPool, row_id: int) -> None:
+    """Gives a claimed row back, still pending, for the next attempt (ours or anyone's)."""
+    await _execute(
+        pool, "update notifications set claimed_until = null where id = %s and sent_at is null and failed_at is null", (row_id,)
+    )
+
+
+async def _fetch(pool: AsyncConnectionPool, query: str, params: Any) -> list[dict[str, Any]]:
+    async with pool.connection() as conn:
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(query, params)
+            return await cur.fetchall()
+
+
+async def _execute(pool: AsyncConnectionPool, query: str, params: Any) -> bool:
+    async with pool.connection() as conn:
+        cur = await conn.execute(query, params)
+        return cur.rowcount > 0
+
+
+def _claimed(row: dict[str, Any]) -> Claimed:
+    return Claimed(row["id"], row["reservation_id"], row["kind"], row["attempts"], row)
+
+
+def facts_of(row: dict[str, Any]) -> Facts:
+    """The payload's facts; a fact an older row lacks comes from the reservation's read model."""
+    payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+
+    def fact(key: str, read_model: Any) -> Any:
+        return payload[key] if key in payload else read_model
+
+    agency_id = fact("agencyId", row.get("agency_id"))
+    kind = row["kind"]
+    distance = fact("distanceKm", row.get("agency_distance_km"))
+    if distance is not None and not isinstance(distance, (int, float)):
+        raise TemplateError(f"distanceKm is not a number: {distance!r}")
+    return Facts(
+        reservation_id=row["reservation_id"],
+        kind=kind,
+        product_name=fact("productName", row.get("product_name")),
+        agency_name=fact("agencyName", row.get("agency_name")),
+        distance_km=float(distance) if distance is not None else None,
+        hold_until=parse_instant(fact("holdUntil", row.get("hold_until"))),
+        fallback=bool(fact("fallback", agency_id == CENTRAL_STORE_ID)),
+        reason=fact("reason", row.get("reject_reason") if kind == "REJECTED" else None),
+    )

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from notifier.config import ConfigError, load_config, parse_payload_keys
+
+KEY = base64.b64encode(bytes(range(32))).decode()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults():
+    config = load_config({"DATABASE_URL": "postgres://tshop:tshop@127.0.0.1:5433/tshop"})
+    assert config.temporal_address == "127.0.0.1:7233"
+    assert config.temporal_namespace == "default"
+    assert config.task_queue == "tshop-notifications"
+    assert config.channel == "sink" and config.kakao_sender_key is None
+    assert config.payload_keys == ()
+    assert config.rate_per_second == 100 and config.max_concurrent == 50
+    assert config.identity.startswith(f"notifier-{os.getpid()}@")
+    assert config.log_level == "info"
+
+
+def test_a_kakao_endpoint_needs_both_keys():
+    base = {"DATABASE_URL": "postgres://x", "KAKAO_API_URL": "https://kakao.example/alimtalk"}
+    with pytest.raises(ConfigError, match="KAKAO_SENDER_KEY and KAKAO_API_KEY"):
+        load_config(base)
+    with pytest.raises(ConfigError, match="KAKAO_API_KEY"):
+        load_config({**base, "KAKAO_SENDER_KEY": "s"})
+    config = load_config({**base, "KAKAO_SENDER_KEY": "s", "KAKAO_API_KEY": "k"})
+    assert config.channel == "kakao"
+
+
+def test_payload_keys_as_the_typescript_side_writes_them():
+    keys = parse_payload_keys(f"new:{KEY}, old:{KEY}")
+    assert [k.id for k in keys] == ["new", "old"] and keys[0].key == bytes(range(32))
+    for bad in ("new", f"new:{KEY[:-8]}", f"bad id:{KEY}", f"new:{KEY}!"):
+        with pytest.raises(ConfigError, match="PAYLOAD_KEYS"):
+            parse_payload_keys(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("NOTIFIER_RATE", "fast"), ("NOTIFIER_RATE", "-1"), ("NOTIFIER_MAX_CONCURRENT", "0"), ("LOG_LEVEL", "loud")],
+)
+def test_bad_numbers_and_levels(name: str, value: str):
+    with pytest.raises(ConfigError, match=name):
+        load_config({"DATABASE_URL": "postgres://x", name: value})
+
+
+def test_bad_configuration_exits_2_with_one_line():
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAKAO_API_URL")}
+    result = subprocess.run(
+        [sys.executable, "-m", "notifier"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=20
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "notifier: invalid configuration: DATABASE_URL is required (e.g. postgres://tshop:tshop@127.0.0.1:5433/tshop)"
+    ]

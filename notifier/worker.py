@@ -1,0 +1,94 @@
+"""The worker process: a Temporal client and an activity-only worker on the notifier's task
+queue, until SIGTERM or SIGINT; then in-flight activities get a few seconds to finish (the drain
+returns early) before the worker and the database pool close."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+
+from psycopg_pool import AsyncConnectionPool
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from .activities import NotifierActivities
+from .codec import data_converter_for
+from .config import Config
+from .kakao import KakaoSender, Sender, SinkSender
+from .log import log
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=5)
+# Connections are held for single statements, never across a send: a few serve many activities.
+POOL_SIZE = 10
+
+
+def make_sender(config: Config) -> Sender:
+    if config.kakao_api_url:
+        return KakaoSender(config.kakao_api_url, config.kakao_sender_key or "", config.kakao_api_key or "", idempotency_header=config.kakao_idempotency_header)
+    return SinkSender(config.kakao_sender_key)
+
+
+async def run(config: Config) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    pool = AsyncConnectionPool(
+        config.database_url, min_size=1, max_size=POOL_SIZE, open=False, kwargs={"autocommit": True}, name="notifier"
+    )
+    try:
+        await pool.open(wait=True, timeout=15)
+        client = await Client.connect(
+            config.temporal_address,
+            namespace=config.temporal_namespace,
+            data_converter=data_converter_for(config.payload_keys),
+            identity=config.identity,
+        )
+        # Fail here with a clear message rather than later inside the worker's pollers.
+        await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=config.temporal_namespace))
+        return await _serve(config, client, pool, stop)
+    except Exception as error:
+        log("error", "notifier failed", error={"name": type(error).__name__, "message": str(error)})
+        return 1
+    finally:
+        await pool.close()
+
+
+async def _serve(config: Config, client: Client, pool: AsyncConnectionPool, stop: asyncio.Event) -> int:
+    activities = NotifierActivities(pool, make_sender(config), rate_per_second=config.rate_per_second)
+    worker = Worker(
+        client,
+        task_queue=config.task_queue,
+        activities=activities.all(),
+        max_concurrent_activities=config.max_concurrent,
+        identity=config.identity,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
+    running = asyncio.create_task(worker.run())
+    stopping = asyncio.create_task(stop.wait())
+    # At any LOG_LEVEL: launchers (npm start, the tests) wait for this line.
+    log(
+        "always",
+        "notifier polling",
+        taskQueue=config.task_queue,
+        namespace=config.temporal_namespace,
+        channel=config.channel,
+        identity=config.identity,
+        temporalAddress=config.temporal_address,
+        encrypted=bool(config.payload_keys),
+        rate=config.rate_per_second,
+        maxConcurrent=config.max_concurrent,
+    )
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if running.done():  # the worker died on its own (a fatal error): not a clean stop
+        stopping.cancel()
+        running.result()
+        return 1
+    log("info", "notifier stopping", graceSeconds=GRACEFUL_SHUTDOWN.total_seconds())
+    await worker.shutdown()
+    await running
+    log("info", "notifier stopped")
+    return 0
