@@ -139,7 +139,7 @@ export function createAssignmentActivities({ db, assignmentUrl, assignmentToken,
       const { version, fulfilment, holdPeriodMs, notify, detail } = input.confirm;
       const holdUntil = new Date(Date.now() + holdPeriodMs).toISOString();
       const transition = { status: 'CONFIRMED' as const, version, store, fulfilment, holdUntil, detail };
-      const notification = outboxEntry(notify, { reservationId, productName: found?.product_name ?? '', status: 'CONFIRMED', fulfilment, store, holdUntil });
+      const notification = outboxEntry(notify, { productName: found?.product_name ?? '', status: 'CONFIRMED', fulfilment, store, holdUntil });
       if (await applyTransition(db, reservationId, transition, notification)) return { store, holdUntil };
       const recorded = await findReservation(db, input.reservationId);
       const sameWrite = recorded?.version === version && recorded.agency_id === store.agencyId && recorded.hold_until;

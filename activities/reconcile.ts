@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
 import type { Kysely } from 'kysely';
 import { findSlotsOfEndedReservations } from '../db/repositories/assignments.js';
-import { outboxEntry } from '../db/repositories/notifications.js';
+import { leaveToDrain, outboxEntry } from '../db/repositories/notifications.js';
 import { applyTransition } from '../db/repositories/reservations.js';
 import { putBackReservationStock } from '../db/repositories/stock.js';
 import type { Database } from '../db/schema.js';
@@ -139,13 +139,15 @@ async function settle(db: Kysely<Database>, row: OpenRow, closedAs: string, fina
   const reason = final ? undefined : `workflow ${closedAs.toLowerCase().replaceAll('_', ' ')}: settled by the reconciler`;
   await db.transaction().execute(async (trx) => {
     if (status !== 'COMPLETED') await putBackReservationStock(trx, row.id);
-    const notification = outboxEntry(status, { reservationId: row.id, productName: row.product_name, status, fulfilment: row.fulfilment });
+    // The workflow is gone: the notifier's drain tells the customer (this and anything it left unsent).
+    const notification = outboxEntry(status, { productName: row.product_name, status, fulfilment: row.fulfilment }, 'drain');
     await applyTransition(
       trx,
       row.id,
       { status, version: row.version + SETTLED_VERSION_STEP, detail: final ? 'reconciled with the finished workflow' : reason, ...(reason ? { cancelReason: reason } : {}) },
       notification,
     );
+    await leaveToDrain(trx, row.id);
   });
 }
 

@@ -27,7 +27,7 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         }
         await releaseClaim(trx, input.reservationId);
         const row = readModelRow(input, 1);
-        const facts = { reservationId: row.id, fulfilment: row.fulfilment };
+        const facts = { fulfilment: row.fulfilment };
         const taken = await takeStock(trx, input.productId, input.quantity);
         if (!taken) {
           const product = await findProduct(trx, input.productId);
@@ -62,7 +62,6 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         const row = { ...readModelRow(input, version), status: 'REJECTED' as const, rejectReason: 'STOCK_UNAVAILABLE' as const };
         // The customer is told either way: a late commit may already have told them ACCEPTED.
         const notification = outboxEntry('REJECTED', {
-          reservationId: row.id,
           productName: product?.name ?? `product ${input.productId}`,
           status: 'REJECTED',
           fulfilment: row.fulfilment,

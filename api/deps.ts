@@ -13,6 +13,8 @@ export interface AppDeps {
   taskQueue: string;
   /** Time limits given to each new reservation. */
   policy: ReservationPolicy;
+  /** Where each new reservation's workflow has the notifier tell the customer (NOTIFIER_TASK_QUEUE). */
+  notifierTaskQueue: string;
   log: Logger;
   /** HS256 key for bearer tokens. */
   authSecret: string;

@@ -158,10 +158,25 @@ export const ProblemSchema = z
 export const NotificationSchema = z
   .object({
     id: z.string(),
-    kind: z.string(),
-    message: z.object({ ko: z.string(), en: z.string() }),
+    kind: z.enum(['ACCEPTED', 'REJECTED', 'CONFIRMED', 'REASSIGNED', 'REMINDER', 'COMPLETED', 'CANCELLED', 'EXPIRED']),
+    status: z.enum(['QUEUED', 'SENT', 'FAILED']).openapi({ description: 'QUEUED until the notifier sends it; FAILED when it was refused for good (see `error`)' }),
+    channel: z
+      .enum(['kakao', 'sink'])
+      .nullable()
+      .openapi({ description: '`kakao`: sent to the Kakao endpoint; `sink`: none is configured, so recorded exactly as it would have been sent' }),
+    templateCode: z.string().nullable().openapi({ description: 'The KakaoTalk AlimTalk template, e.g. TSHOP_CONFIRMED' }),
+    message: z
+      .object({ ko: z.string(), en: z.string().openapi({ description: 'The fallback text (LMS) when KakaoTalk cannot deliver' }) })
+      .nullable()
+      .openapi({ description: 'The text as sent; null while queued' }),
+    request: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: "The request sent to the Kakao endpoint (or that would have been), the customer's number and name masked" }),
     createdAt: z.string(),
     sentAt: z.string().nullable(),
+    failedAt: z.string().nullable(),
+    error: z.string().nullable(),
     attempts: z.number().int(),
   })
   .openapi('Notification');

@@ -65,6 +65,7 @@ export async function waitForOutbox(ctx: Ctx, label: string, productId: number, 
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .where('r.product_id', '=', productId)
       .where('n.sent_at', 'is', null)
+      .where('n.failed_at', 'is', null)
       .executeTakeFirstOrThrow();
     ctx.progress(`${label}: ${n} notifications unsent`);
     return Number(n) === 0;
@@ -74,7 +75,7 @@ export async function waitForOutbox(ctx: Ctx, label: string, productId: number, 
 
 /**
  * Waits until what earlier phases left running has ended, so that a phase measures itself: the
- * outbox sent (the relay is paced, so a burst's notifications go out over the following seconds)
+ * outbox sent (the notifier's drain is paced, so a burst's refusals are told over the following seconds)
  * and no cancelled reservation still releasing its store slot.
  */
 export async function waitUntilSettled(ctx: Ctx, label: string, timeoutMs = 600_000): Promise<void> {
@@ -83,6 +84,7 @@ export async function waitUntilSettled(ctx: Ctx, label: string, timeoutMs = 600_
       .selectFrom('notifications')
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .where('sent_at', 'is', null)
+      .where('failed_at', 'is', null)
       .executeTakeFirstOrThrow();
     const releasing = ctx.statusSearchAttribute === false ? 0 : (await ctx.client.workflow.count('ExecutionStatus="Running" AND ReservationStatus="CANCELLED"')).count;
     ctx.progress(`${label}: settling (${n} notifications unsent, ${releasing} slot releases running)`);

@@ -4,7 +4,7 @@ import type { Results } from './report.js';
 type Goal = Results['goals'][number];
 
 // The processes that make up the system (the bench's own are left out of its memory).
-const SYSTEM = ['api', 'worker', 'temporal', 'postgres', 'assignment', 'infra launcher'];
+const SYSTEM = ['api', 'worker', 'notifier', 'temporal', 'postgres', 'assignment', 'infra launcher'];
 
 const atMost = (goal: string, value: number, limit: number, unit: string): Goal => ({
   goal,
@@ -15,7 +15,7 @@ const atMost = (goal: string, value: number, limit: number, unit: string): Goal 
 
 export function goals(r: Omit<Results, 'goals'>): Goal[] {
   const ours = r.cost.cpu_ms_per_item.ours ?? {};
-  const cpuTotal = ['api', 'worker', 'temporal', 'postgres', 'assignment', 'load generator', 'infra launcher'].reduce((s, t) => s + (ours[t] ?? 0), 0);
+  const cpuTotal = ['api', 'worker', 'notifier', 'temporal', 'postgres', 'assignment', 'load generator', 'infra launcher'].reduce((s, t) => s + (ours[t] ?? 0), 0);
   const b = r.burst;
   const idleRss = SYSTEM.reduce((s, t) => s + (r.idle.memory[t]?.rssKiB ?? 0), 0) / 1024;
   return [

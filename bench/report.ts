@@ -43,7 +43,7 @@ export function writeResults(dir: string, results: Results): string[] {
 }
 
 // Trees in the order the tables show them; the total adds up the system and its load.
-export const TREE_ORDER = ['api', 'worker', 'temporal', 'postgres', 'assignment', 'load generator', 'infra launcher'];
+export const TREE_ORDER = ['api', 'worker', 'notifier', 'temporal', 'postgres', 'assignment', 'load generator', 'infra launcher'];
 const KIND_LABEL: Record<WorkflowKind, string> = { ours: 'ours (HTTP reserve)', skeleton: 'skeleton', bare: 'bare', skeletonBefore: 'old skeleton' };
 
 const f1 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : (Math.round(x * 10) / 10).toString());

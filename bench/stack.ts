@@ -2,7 +2,7 @@
  * The stack under test, each part its own process (as in production, and so that each one's CPU and
  * memory can be read from /proc): `start:infra` (embedded PostgreSQL and the Temporal dev server, or
  * whichever of DATABASE_URL / TEMPORAL_ADDRESS is not given), `migrate --seed`, the assignment
- * service, the worker and the API. Each is spawned as `node --import tsx <entry>`, not through npm,
+ * service, the worker, the notifier and the API. Each is spawned as `node --import tsx <entry>`, not through npm,
  * so that the pid we hold is the process itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -134,6 +134,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const worker = start(root, 'worker', 'workers/main.ts', { ...services, ASSIGNMENT_URL: assignmentUrl, WORKER_METRICS_PORT: String(ports.workerMetrics) });
   await waitForLine(assignment, 'assignment service listening', 60_000);
   await waitForLine(worker, 'worker polling', 120_000);
+  // The Python notifier, its launcher (start:notifier) and python both in the measured tree; a
+  // checkout from before it (bench:compare --base) has none.
+  const notifier = existsSync(path.join(root, 'scripts/start-notifier.ts')) ? start(root, 'notifier', 'scripts/start-notifier.ts', services) : undefined;
+  if (notifier) await waitForLine(notifier, 'notifier polling task queue', 120_000);
   const api = start(root, 'api', 'api/main.ts', { ...services, PORT: String(ports.api), ASSIGNMENT_URL: assignmentUrl });
   await waitForLine(api, 'API listening', 60_000);
 
@@ -141,6 +145,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     api: api.child.pid!,
     worker: worker.child.pid!,
     assignment: assignment.child.pid!,
+    ...(notifier ? { notifier: notifier.child.pid! } : {}),
     ...(temporalPid ? { temporal: temporalPid } : {}),
     ...(postgresPid ? { postgres: postgresPid } : {}),
     // The launcher of PostgreSQL and Temporal: it only waits, but it is a process we run.

@@ -68,19 +68,31 @@ export interface AssignmentTable {
   updated_at: UpdatedAt;
 }
 
-/** Outbox: customer notifications written with the state change they announce. */
+/** Outbox: customer notifications written with the state change they announce; sent by the notifier. */
 export interface NotificationTable {
   id: Generated<string>;
   reservation_id: string;
   kind: NotificationKind;
-  message_ko: string;
-  message_en: string;
+  /** The message as sent (the KakaoTalk text, and its English fallback); null until then. */
+  message_ko: string | null;
+  message_en: string | null;
+  /** The facts the message is filled from, fixed when queued. */
   payload: ColumnType<Record<string, unknown>, string, string>;
   attempts: Generated<number>;
   created_at: CreatedAt;
   sent_at: Date | null;
-  /** A relay is delivering it until then (it was claimed outside any open transaction). */
+  /** A notifier is delivering it until then (it was claimed outside any open transaction). */
   claimed_until: Date | null;
+  /** Its reservation's workflow, or the notifier's drain when no workflow will. */
+  deliverer: ColumnType<'workflow' | 'drain', 'workflow' | 'drain' | undefined, 'workflow' | 'drain'>;
+  template_code: string | null;
+  /** `kakao`, or `sink` when no Kakao endpoint is configured (recorded, not sent). */
+  channel: string | null;
+  /** Exactly what was sent to the Kakao endpoint (or would have been). */
+  request: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  /** Refused for good (no phone number, a template the endpoint rejects), with why. */
+  failed_at: Date | null;
+  error: string | null;
 }
 
 /** The customer-centre read model of a reservation (written by the workflow's activities). */

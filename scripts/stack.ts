@@ -18,10 +18,9 @@ import type { PayloadKey } from '../shared/payload-keys.js';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { tracingClientInterceptors, tracingWorkerOptions } from '../shared/tracing.js';
-import { ensureReconcilerSchedule, ensureRetentionSchedule } from '../workers/schedules.js';
+import { ensureNotifyDrainSchedule, ensureReconcilerSchedule, ensureRetentionSchedule } from '../workers/schedules.js';
 import { activityCompletionLog } from '../workers/activity-log.js';
 import { createWorkerMetrics, serveWorkerMetrics } from '../workers/metrics.js';
-import { startNotificationRelay } from '../workers/notification-relay.js';
 import { sdkMetricsUrl } from '../workers/runtime.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
 import { createReservationWorker } from '../workers/worker.js';
@@ -144,6 +143,10 @@ export async function startWorker(
     const schedule = await ensureReconcilerSchedule(schedules, config.temporal.taskQueue, config.reconcileEveryMs);
     if (schedule.created) deps.log.info('created the reconciler schedule', schedule);
   }
+  if (config.notifier.drainEveryMs > 0) {
+    const schedule = await ensureNotifyDrainSchedule(schedules, config.temporal.taskQueue, config.notifier.taskQueue, config.notifier.drainEveryMs);
+    if (schedule.created) deps.log.info('created the notification drain schedule', schedule);
+  }
   if (config.retention.everyMs > 0) {
     const schedule = await ensureRetentionSchedule(schedules, config.temporal.taskQueue, config.retention.everyMs, config.retention.afterMs);
     if (schedule.created) deps.log.info('created the retention schedule', schedule);
@@ -170,9 +173,6 @@ export async function startWorker(
   });
   const running = worker.run();
   running.catch((err) => deps.log.error('worker stopped with an error', { error: err }));
-  const relay = startNotificationRelay(deps.db, config.notifications, deps.log.child({ part: 'notification-relay' }), {
-    perSecond: config.notifications.perSecond,
-  });
   const metrics =
     deps.metricsPort === undefined
       ? undefined
@@ -187,7 +187,6 @@ export async function startWorker(
     metricsUrl: metrics?.url,
     async stop() {
       await metrics?.close();
-      await relay.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();
@@ -216,6 +215,7 @@ export async function startApi(
     temporal: deps.client,
     taskQueue: config.temporal.taskQueue,
     policy: config.policy,
+    notifierTaskQueue: config.notifier.taskQueue,
     admission: config.admission,
     log: deps.log,
     authSecret: deps.authSecret,

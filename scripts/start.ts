@@ -9,6 +9,7 @@ import { parseConfig } from '../shared/config.js';
 import { createLogger } from '../shared/log.js';
 import { startTracing } from '../shared/tracing.js';
 import { installRuntime } from '../workers/runtime.js';
+import { spawnNotifier } from './infra/notifier.js';
 import { assertPortFree } from './infra/process.js';
 import { runMain, say } from './main.js';
 import { connectTemporal, openDatabase, prepareDatabase, redactUrl, spawnAssignmentService, startApi, startCodecServer, startInfra, startWorker } from './stack.js';
@@ -40,6 +41,12 @@ runMain('tshop', async (onStop) => {
   say('starting the worker …');
   const worker = await startWorker(config, { db, temporalAddress: infra.temporalAddress, log, metricsPort: workerMetricsPort });
   onStop(worker.stop);
+  say('starting the notifier …');
+  const notifier = await spawnNotifier(
+    { databaseUrl: infra.databaseUrl, temporalAddress: infra.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.notifier.taskQueue },
+    say,
+  );
+  onStop(notifier.stop);
   // Tokens are signed with JWT_SECRET, or with a secret made once under the data directory.
   const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, true)!;
   const api = await startApi(config, { db, client, log, authSecret });
@@ -58,6 +65,9 @@ runMain('tshop', async (onStop) => {
       `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
       ...(codec ? [`  Payload codec    ${codec.url} (payloads sealed with key ${config.temporal.payloadKeys![0]!.id}; the Web UI decodes through it)`] : []),
       `  Assignment svc   ${assignment.url}/stores`,
+      `  Notifier         polling task queue ${config.notifier.taskQueue} as ${notifier.identity} (pid ${notifier.pid}); KakaoTalk ${
+        notifier.channel === 'sink' ? 'local sink: no KAKAO_API_URL, each message is recorded, not sent (GET /reservations/{id}/notifications)' : `via ${config.notifier.kakaoUrl ? new URL(config.notifier.kakaoUrl).origin : 'KAKAO_API_URL'}`
+      }`,
       `  Temporal         ${infra.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
       `  PostgreSQL       ${redactUrl(infra.databaseUrl)}${infra.embedded.postgres ? ' (embedded)' : ''}`,
       `  Data directory   ${config.dataDir}`,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
 import { parsePayloadKeys } from './payload-keys.js';
-import { TASK_QUEUE } from './contract.js';
+import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from './contract.js';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const optionalString = z
@@ -95,10 +95,13 @@ const EnvSchema = z.object({
   RETENTION_EVERY: duration('1d'),
   HOLD_PERIOD: duration('7d'),
   REMINDER_BEFORE: duration('1d'),
-  NOTIFY_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
-  NOTIFY_WEBHOOK_SECRET: optionalString,
-  // Notifications each worker's outbox relay sends per second at most (0: no limit).
-  NOTIFY_RATE: z.coerce.number().int().min(0).default(200),
+  // The Python notifier's task queue (notifier/): reservations started now call it there.
+  NOTIFIER_TASK_QUEUE: z.string().default(NOTIFIER_TASK_QUEUE),
+  // How often the drain's Schedule runs (0: the worker does not create it): it hands the notifier
+  // the notifications no workflow will deliver (refusals at admission, the reconciler's endings).
+  NOTIFY_DRAIN_EVERY: duration('1m'),
+  // Read by the notifier; here only so that `npm start` can say where messages go.
+  KAKAO_API_URL: optionalString.pipe(z.url().optional()),
   JWT_SECRET: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
   // The longest lifetime (exp − iat) a token of each role may have; longer ones are refused.
   TOKEN_MAX_TTL_CUSTOMER: duration('24h'),
@@ -120,10 +123,6 @@ const EnvSchema = z.object({
 }).refine((e) => !e.AUTH_JWKS_URL || e.AUTH_ISSUER, {
   path: ['AUTH_ISSUER'],
   message: 'required with AUTH_JWKS_URL: the issuer its tokens must carry',
-}).refine((e) => !e.NOTIFY_WEBHOOK_URL || (e.NOTIFY_WEBHOOK_SECRET?.length ?? 0) >= 32, {
-  // Notifications carry names and phone numbers: never sent unsigned.
-  path: ['NOTIFY_WEBHOOK_SECRET'],
-  message: 'required with NOTIFY_WEBHOOK_URL (at least 32 characters; the receiver verifies each delivery with it)',
 });
 
 export type Config = ReturnType<typeof parseConfig>;
@@ -184,7 +183,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     /** The reconciler's Schedule interval; 0: not created by this worker. */
     reconcileEveryMs: e.RECONCILE_EVERY,
     retention: { afterMs: e.RETENTION_AFTER, everyMs: e.RETENTION_EVERY },
-    notifications: { webhookUrl: e.NOTIFY_WEBHOOK_URL, webhookSecret: e.NOTIFY_WEBHOOK_SECRET, perSecond: e.NOTIFY_RATE },
+    notifier: { taskQueue: e.NOTIFIER_TASK_QUEUE, drainEveryMs: e.NOTIFY_DRAIN_EVERY, kakaoUrl: e.KAKAO_API_URL },
     jwtSecret: e.JWT_SECRET,
     codecPort: e.CODEC_PORT,
     codec: { host: e.CODEC_HOST, port: e.CODEC_PORT, uiOrigins: e.CODEC_UI_ORIGINS },

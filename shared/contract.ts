@@ -12,6 +12,9 @@ export const DEPLOYMENT_NAME = 'tshop-reserve';
 export const WORKFLOW_TYPE = 'reservationWorkflow';
 export const RECONCILE_WORKFLOW_TYPE = 'reconcileWorkflow';
 export const RETENTION_WORKFLOW_TYPE = 'retentionWorkflow';
+export const NOTIFY_DRAIN_WORKFLOW_TYPE = 'notifyDrainWorkflow';
+/** Where the Python notifier (notifier/) polls for the customer's KakaoTalk messages. */
+export const NOTIFIER_TASK_QUEUE = 'tshop-notifications';
 
 /**
  * The reconciler's Temporal Schedule for the workers of a task queue: `tshop-reconciler` for the
@@ -25,6 +28,11 @@ export function reconcilerScheduleId(taskQueue: string): string {
 /** The retention Schedule: `tshop-retention` for the product's own queue, suffixed for any other. */
 export function retentionScheduleId(taskQueue: string): string {
   return taskQueue === TASK_QUEUE ? 'tshop-retention' : `tshop-retention-${taskQueue}`;
+}
+
+/** The notification drain's Schedule: `tshop-notify-drain` for the product's own queue, suffixed for any other. */
+export function notifyDrainScheduleId(taskQueue: string): string {
+  return taskQueue === TASK_QUEUE ? 'tshop-notify-drain' : `tshop-notify-drain-${taskQueue}`;
 }
 
 /** Reservation ids are 12 Crockford base32 characters, readable over the phone. */
@@ -111,6 +119,32 @@ export interface ReservationInput {
   customerId: string;
   fulfilment: Fulfilment;
   policy: ReservationPolicy;
+  /** The notifier's task queue, fixed at the start; reservations started before it had none (NOTIFIER_TASK_QUEUE). */
+  notifierTaskQueue?: string;
+}
+
+/** What a notifier call settled: counts and kinds only, never the customer's contact. */
+export interface NotifyReport {
+  delivered: number;
+  failed: number;
+  kinds: NotificationKind[];
+}
+
+export interface DrainReport {
+  delivered: number;
+  failed: number;
+  batches: number;
+}
+
+/**
+ * The Python notifier's activities (notifier/activities.py), called by name on its task queue:
+ * TypeScript keeps only their types.
+ */
+export interface NotifierActivities {
+  /** Sends the reservation's undelivered messages, oldest first; a repeat sends nothing twice. */
+  notifyCustomer(input: { reservationId: string }): Promise<NotifyReport>;
+  /** Sends, for up to `maxMs`, the messages no workflow will deliver (refusals, the reconciler's endings, stragglers). */
+  notifyPending(input: { maxMs?: number; idleMs?: number }): Promise<DrainReport>;
 }
 
 export interface CancelRequest {

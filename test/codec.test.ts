@@ -24,16 +24,21 @@ it('seals every payload, lets plain-JSON signals through, and rotates keys witho
     const res = await testApp(db, client, taskQueue).request('/reservations', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ productId: product.id, customer: { id: `c-codec-${name}`, latitude: store.latitude, longitude: store.longitude } }),
+      body: JSON.stringify({ productId: product.id, customer: { id: `c-codec-${name}`, phone: '010-2222-3333', latitude: store.latitude, longitude: store.longitude } }),
     });
     expect(res.status).toBe(201);
     return ((await res.json()) as { id: string }).id;
   };
   const statusOf = async (id: string) => (await db.selectFrom('reservations').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
 
-  let worker = await startTestWorker(db, { assignmentUrl: stack.assignment.url, taskQueue, dataConverter: dataConverterFor([k1]) });
+  // The Python notifier seals and opens with the same keys (notifier/codec.py).
+  const keysEnv = (keys: (typeof k1)[]) => ({ PAYLOAD_KEYS: keys.map((k) => `${k.id}:${k.key.toString('base64')}`).join(',') });
+  let worker = await startTestWorker(db, { assignmentUrl: stack.assignment.url, taskQueue, dataConverter: dataConverterFor([k1]), notifier: keysEnv([k1]) });
   const first = await reserve(clientWith([k1]), 'first');
   await eventually(() => statusOf(first), (s) => s === 'CONFIRMED', 30_000);
+  const sentKinds = async (id: string) =>
+    (await db.selectFrom('notifications').select('kind').where('reservation_id', '=', id).where('sent_at', 'is not', null).orderBy('id').execute()).map((n) => n.kind);
+  await eventually(() => sentKinds(first), (k) => k.length === 2);
 
   // What Temporal stores: sealed payloads, named by key; nothing of the input readable.
   const plainClient = new Client({ connection });
@@ -47,9 +52,13 @@ it('seals every payload, lets plain-JSON signals through, and rotates keys witho
 
   // A new key takes over; the old one still opens what it sealed, in the worker that replays it.
   await worker.stop();
-  worker = await startTestWorker(db, { assignmentUrl: stack.assignment.url, taskQueue, dataConverter: dataConverterFor([k2, k1]) });
+  worker = await startTestWorker(db, { assignmentUrl: stack.assignment.url, taskQueue, dataConverter: dataConverterFor([k2, k1]), notifier: keysEnv([k2, k1]) });
   const second = await reserve(clientWith([k2, k1]), 'second');
   await eventually(() => statusOf(second), (s) => s === 'CONFIRMED', 30_000);
+  expect(await eventually(() => sentKinds(second), (k) => k.length === 2)).toEqual(['ACCEPTED', 'CONFIRMED']);
+  // The notifier's activity input is sealed too, and named by the new key.
+  const scheduled = sealedByEvents(await plainClient.workflow.getHandle(reservationWorkflowId(second)).fetchHistory());
+  expect(scheduled).toEqual([{ type: 'notifyCustomer', encoding: 'binary/encrypted', key: 'k2' }]);
   const sealedBy = await plainClient.workflow.getHandle(reservationWorkflowId(second)).fetchHistory();
   expect(Buffer.from(sealedBy.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.metadata!['encryption-key-id']!).toString()).toBe('k2');
 
@@ -63,6 +72,17 @@ it('seals every payload, lets plain-JSON signals through, and rotates keys witho
   await expect(new EncryptionCodec([k2]).decode(sealed)).rejects.toThrow(/key "k1"/);
   expect(new TextDecoder().decode((await new EncryptionCodec([k2, k1]).decode(sealed))[0]!.data!)).toBe('{"secret":1}');
 });
+
+/** The notifier calls in a history: activity type and how its input was sealed. */
+function sealedByEvents(history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>) {
+  return (history.events ?? [])
+    .map((e) => e.activityTaskScheduledEventAttributes)
+    .filter((a) => a?.activityType?.name === 'notifyCustomer')
+    .map((a) => {
+      const meta = a!.input!.payloads![0]!.metadata!;
+      return { type: a!.activityType!.name, encoding: Buffer.from(meta.encoding!).toString(), key: Buffer.from(meta['encryption-key-id']!).toString() };
+    });
+}
 
 it('the codec endpoint opens sealed payloads for operators only: on this host, or with an admin token', async () => {
   const { createCodecApp } = await import('../api/codec/app.js');

@@ -189,7 +189,7 @@ const ROLE_ENTRY: Record<Role, string> = {
   migrate: 'db/main.ts',
   codec: 'api/codec/main.ts',
 };
-const isOurs = (s: Service) => s.build !== undefined || (s.image ?? '').startsWith('tshop-reserve:');
+const isOurs = (s: Service) => (s.image ?? '').startsWith('tshop-reserve:');
 const ours = names.filter((n) => isOurs(services[n]!));
 
 function roleOf(s: Service): Role {
@@ -373,6 +373,43 @@ describe('docker-compose.yml against the application configuration', () => {
       expect(s.ports ?? []).toEqual([]);
       expect(s.volumes ?? []).toEqual([]);
     }
+  });
+});
+
+describe('the notifier service', () => {
+  const notifiers = serviceByImage('tshop-notifier:');
+
+  it("runs the Python notifier from its own pinned image, with the worker's database, Temporal and keys, on the queue reservations call", () => {
+    expect(notifiers).toHaveLength(1);
+    const s = services[notifiers[0]!]!;
+    expect(s.image).toBe(`tshop-notifier:${pkg.version}`);
+    expect(list(s.command)).toEqual(['python', '-m', 'notifier']);
+    const build = s.build as { context: string; dockerfile: string };
+    const file = read(path.join(build.context, build.dockerfile));
+    expect(file).toMatch(/^FROM python:\d+\.\d+\.\d+-/m); // an exact Python release
+    expect(file).toMatch(/pip install .*-r .*requirements\.txt/);
+    const env = envOf(s);
+    const [worker] = byRole('worker');
+    const [api] = byRole('api');
+    expect(env.DATABASE_URL).toBe(configOf(worker!).databaseUrl);
+    expect(env.TEMPORAL_ADDRESS).toBe(configOf(worker!).temporal.address);
+    expect(env.NOTIFIER_TASK_QUEUE).toBe(configOf(api!).notifier.taskQueue);
+    const key = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+    expect(envOf(loadCompose({ ...SECRETS, PAYLOAD_KEYS: key })[notifiers[0]!]!).PAYLOAD_KEYS).toBe(key);
+    const kakao = { KAKAO_API_URL: 'https://api-alimtalk.example/alimtalk/v2.3/appkeys/x/messages', KAKAO_SENDER_KEY: 's', KAKAO_API_KEY: 'k' };
+    expect(envOf(loadCompose({ ...SECRETS, ...kakao })[notifiers[0]!]!)).toMatchObject(kakao);
+    expect(dependsOn(s)).toMatchObject({ migrate: 'service_completed_successfully', 'temporal-setup': 'service_completed_successfully' });
+  });
+
+  it('listens on nothing and publishes nothing, and alone of the internal services has a way out (to the Kakao endpoint)', () => {
+    const file = loadComposeFile(SECRETS);
+    const s = services[notifiers[0]!]!;
+    expect(s.ports ?? []).toEqual([]);
+    expect(s.container_name).toBeUndefined();
+    const outward = (s.networks ?? []).filter((n) => file.networks?.[n]?.internal !== true);
+    expect(outward).toHaveLength(1);
+    const others = names.filter((n) => n !== notifiers[0] && (services[n]!.networks ?? []).includes(outward[0]!));
+    expect(others).toEqual([]);
   });
 });
 

@@ -8,6 +8,7 @@ import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { parseConfig } from '../shared/config.js';
 import { openDatabase, prepareDatabase, startInfra } from '../scripts/stack.js';
+import { installNotifier, installNotifierTests } from '../scripts/infra/notifier.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,7 +34,11 @@ export default async function setup(project: TestProject) {
     TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH,
     PATH: process.env.PATH,
   });
-  const infra = await startInfra(config, (line) => console.log(`[test infra] ${line}`));
+  const say = (line: string) => console.log(`[test infra] ${line}`);
+  // The notifier's venvs, once, before any file needs them (two installing at once would collide).
+  installNotifier(say);
+  installNotifierTests(say);
+  const infra = await startInfra(config, say);
   try {
     const db = await openDatabase(infra.databaseUrl);
     await prepareDatabase(db, { seed: true }).finally(() => db.destroy());

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createActivities, type Activities } from '../activities/index.js';
@@ -12,7 +12,7 @@ import { createApp } from '../api/app.js';
 import type { AppDeps } from '../api/deps.js';
 import { createAssignmentApp } from '../api/assignment/app.js';
 import { signToken, type Principal } from '../shared/auth.js';
-import type { ReservationPolicy } from '../shared/contract.js';
+import type { NotifierActivities, ReservationPolicy } from '../shared/contract.js';
 import { createProduct } from '../db/repositories/products.js';
 import { checkInvariants } from '../db/invariants.js';
 import { listStockMoves } from '../db/repositories/stock.js';
@@ -20,7 +20,7 @@ import type { Database } from '../db/schema.js';
 import { createLogger } from '../shared/log.js';
 import { listen } from '../scripts/infra/http.js';
 import { openDatabase, prepareDatabase } from '../scripts/stack.js';
-import { startNotificationRelay } from '../workers/notification-relay.js';
+import { spawnNotifier } from '../scripts/infra/notifier.js';
 import { killGroup, launch, type Launched } from './processes.js';
 import { createReservationWorker } from '../workers/worker.js';
 
@@ -57,23 +57,49 @@ export async function isolatedDatabase(options: { seed: boolean }) {
   };
 }
 
-/**
- * The webhook for a worker that shares the test database but is not the notification suite's:
- * nothing listens there, so its relay leaves other suites' notifications unsent for theirs,
- * instead of logging them and marking them sent.
- */
-export const NO_WEBHOOK_HERE = 'http://127.0.0.1:9/not-this-suite';
 /** What workers present to the tests' assignment services. */
 export const TEST_ASSIGNMENT_TOKEN = 'test-assignment-token-test-assignment-token';
 /**
  * The environment of a worker process the tests start against their own assignment service: its
- * token, and a webhook of no suite (with the signing secret a webhook URL needs).
+ * token, and no notification drain (the database is shared: a drain would send other suites' refusals).
  */
-export const TEST_WORKER_ENV = {
-  ASSIGNMENT_TOKEN: TEST_ASSIGNMENT_TOKEN,
-  NOTIFY_WEBHOOK_URL: NO_WEBHOOK_HERE,
-  NOTIFY_WEBHOOK_SECRET: 'test-webhook-secret-test-webhook-secret',
-} as const;
+export const TEST_WORKER_ENV = { ASSIGNMENT_TOKEN: TEST_ASSIGNMENT_TOKEN, NOTIFY_DRAIN_EVERY: '0' } as const;
+
+/** Each suite's notifier polls a queue of its own, next to its worker's. */
+export const notifierQueueOf = (taskQueue: string) => `${taskQueue}-notify`;
+
+/** The real Python notifier (notifier/) on `taskQueue`, quiet unless it fails; stop it after. */
+export async function launchNotifier(taskQueue: string, options: { databaseUrl?: string; env?: Record<string, string> } = {}) {
+  const lines: string[] = [];
+  try {
+    return await spawnNotifier({
+      databaseUrl: options.databaseUrl ?? inject('databaseUrl'),
+      temporalAddress: inject('temporalAddress'),
+      namespace: 'default',
+      taskQueue,
+      ...(options.env ? { env: options.env } : {}),
+      // NOTIFIER_TEST_LOG=1 shows its log lines as they come.
+      output: (line) => (process.env.NOTIFIER_TEST_LOG ? console.error(`[notifier] ${line}`) : void (lines.push(line) > 200 && lines.shift())),
+    });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${lines.slice(-20).join('\n')}`);
+  }
+}
+
+/** A stand-in for the notifier, for workflow tests with mocked activities: records whom it was asked to tell. */
+export function mockNotifier() {
+  const told: string[] = [];
+  const activities: NotifierActivities = {
+    async notifyCustomer({ reservationId }) {
+      told.push(reservationId);
+      return { delivered: 0, failed: 0, kinds: [] };
+    },
+    async notifyPending() {
+      return { delivered: 0, failed: 0, batches: 0 };
+    },
+  };
+  return { told, activities };
+}
 
 export async function connectClient() {
   const connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -100,10 +126,22 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-/** Runs a real worker on a fresh task queue; `wrap` can replace activities to inject faults. */
+/**
+ * Runs a real worker on a fresh task queue, with the real Python notifier on the queue beside it
+ * (`notifierQueueOf`); `wrap` can replace activities to inject faults.
+ */
 export async function startTestWorker(
   db: Kysely<Database>,
-  options: { assignmentUrl: string; breaker?: AssignmentBreaker; webhookUrl?: string; webhookSecret?: string; taskQueue?: string; dataConverter?: DataConverter },
+  options: {
+    assignmentUrl: string;
+    breaker?: AssignmentBreaker;
+    taskQueue?: string;
+    dataConverter?: DataConverter;
+    /** The database `db` is (for the notifier); the shared test database unless told. */
+    databaseUrl?: string;
+    /** The notifier's extra environment (PAYLOAD_KEYS, KAKAO_*), or false for none at all. */
+    notifier?: false | Record<string, string>;
+  },
   wrap: (real: Activities) => Partial<Activities> = () => ({}),
 ): Promise<TestWorker> {
   const real = createActivities({
@@ -112,22 +150,29 @@ export async function startTestWorker(
     assignmentToken: TEST_ASSIGNMENT_TOKEN,
     breaker: options.breaker ?? createAssignmentBreaker({ failures: 5, halfOpenAfterMs: 1_000 }),
   });
-  const worker = await startWorkerWith({ ...real, ...wrap(real) }, options.taskQueue, options.dataConverter);
-  if (!options.webhookUrl) return worker;
-  // The worker's outbox relay. (The test database is shared: it may also deliver other suites'
-  // notifications to this webhook, so assertions pick their own reservations.)
-  const relay = startNotificationRelay(db, options, createLogger('relay-test', 'error'), { intervalMs: 100, idleMs: 500 });
+  const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
+  const notifier =
+    options.notifier === false ? undefined : await launchNotifier(notifierQueueOf(taskQueue), { databaseUrl: options.databaseUrl, env: options.notifier });
+  const worker = await startWorkerWith({ ...real, ...wrap(real) }, taskQueue, options.dataConverter, false);
   return {
     ...worker,
     async stop() {
-      await relay.stop();
       await worker.stop();
+      await notifier?.stop();
     },
   };
 }
 
-/** Runs a real worker whose activities are exactly `activities` (mocks for workflow tests). */
-export async function startWorkerWith(activities: Activities, taskQueue = `test-${randomUUID()}`, dataConverter?: DataConverter): Promise<TestWorker> {
+/**
+ * Runs a real worker whose activities are exactly `activities` (mocks for workflow tests), with
+ * `notifier` (a mock unless told) serving the notifier's queue beside it; false: none.
+ */
+export async function startWorkerWith(
+  activities: Activities,
+  taskQueue = `test-${randomUUID()}`,
+  dataConverter?: DataConverter,
+  notifier: NotifierActivities | false = mockNotifier().activities,
+): Promise<TestWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await createReservationWorker({
@@ -138,12 +183,16 @@ export async function startWorkerWith(activities: Activities, taskQueue = `test-
     workflowBundle: { codePath: inject('workflowBundlePath') },
     ...(dataConverter ? { dataConverter } : {}),
   });
-  const running = worker.run();
+  const notifierWorker = notifier
+    ? await Worker.create({ connection, namespace: 'default', taskQueue: notifierQueueOf(taskQueue), activities: notifier, ...(dataConverter ? { dataConverter } : {}) })
+    : undefined;
+  const running = Promise.all([worker.run(), notifierWorker?.run()]);
   return {
     taskQueue,
     worker,
     async stop() {
       worker.shutdown();
+      notifierWorker?.shutdown();
       await running;
       await connection.close();
     },
@@ -176,7 +225,17 @@ export function testApp(
 ) {
   // No sold-out memory unless a test asks for it: a unit given back is reservable at once.
   const admission = { leaseMs: 10_000, retryAfterSeconds: 1, soldOutMemoryMs: 0 };
-  const app = createApp({ db, temporal: client, taskQueue, policy, admission, authSecret: TEST_JWT_SECRET, log: createLogger('api-test', 'warn'), ...extra });
+  const app = createApp({
+    db,
+    temporal: client,
+    taskQueue,
+    notifierTaskQueue: notifierQueueOf(taskQueue),
+    policy,
+    admission,
+    authSecret: TEST_JWT_SECRET,
+    log: createLogger('api-test', 'warn'),
+    ...extra,
+  });
   return {
     app,
     async request(path: string, init: RequestInit = {}, as: Principal | null = ADMIN): Promise<Response> {
@@ -237,6 +296,7 @@ export async function launchWorkerProcess(taskQueue: string, assignmentUrl: stri
     DATABASE_URL: inject('databaseUrl'),
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: taskQueue,
+    NOTIFIER_TASK_QUEUE: notifierQueueOf(taskQueue),
     ASSIGNMENT_URL: assignmentUrl,
     ...TEST_WORKER_ENV,
     LOG_LEVEL: 'error',
@@ -257,15 +317,18 @@ export async function launchWorkerProcess(taskQueue: string, assignmentUrl: stri
  * its own, started before the file's tests and stopped after them. Read the parts from the
  * returned object inside tests and hooks.
  */
-export function useTestStack(options: { worker?: boolean; ownDatabase?: boolean } = {}) {
-  const stack = {} as { db: Kysely<Database>; connection: Connection; client: Client; assignment: TestAssignmentService; worker: TestWorker };
+export function useTestStack(options: { worker?: boolean; ownDatabase?: boolean; notifier?: false | Record<string, string> } = {}) {
+  const stack = {} as { db: Kysely<Database>; databaseUrl: string; connection: Connection; client: Client; assignment: TestAssignmentService; worker: TestWorker };
   let own: Awaited<ReturnType<typeof isolatedDatabase>> | undefined;
   beforeAll(async () => {
     if (options.ownDatabase) own = await isolatedDatabase({ seed: true });
     stack.db = own?.db ?? (await openTestDb());
+    stack.databaseUrl = own?.url ?? inject('databaseUrl');
     ({ connection: stack.connection, client: stack.client } = await connectClient());
     stack.assignment = await startAssignmentService(stack.db);
-    if (options.worker !== false) stack.worker = await startTestWorker(stack.db, { assignmentUrl: stack.assignment.url });
+    if (options.worker !== false) {
+      stack.worker = await startTestWorker(stack.db, { assignmentUrl: stack.assignment.url, databaseUrl: own?.url, ...(options.notifier !== undefined ? { notifier: options.notifier } : {}) });
+    }
   });
   afterAll(async () => {
     await stack.worker?.stop();

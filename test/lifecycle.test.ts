@@ -1,15 +1,16 @@
 /** Every path of the seed's scenario end to end: real API, worker, assignment service, Temporal, PostgreSQL. */
-import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAssignmentBreaker } from '../activities/assignment.js';
-import { SIGNATURE_HEADER, verifySignature } from '../activities/notification.js';
 import { assignStore, releaseAssignment } from '../db/repositories/assignments.js';
 import { checkInvariants } from '../db/invariants.js';
 import type { Database } from '../db/schema.js';
 import { CENTRAL_STORE, reservationWorkflowId, type ReservationPolicy } from '../shared/contract.js';
+import { notifyDrainWorkflow } from '../workflows/notify-drain.js';
+import { startFakeKakao, type FakeKakao } from './kakao.js';
 import { newReservationId } from '../shared/ids.js';
 import {
   activeAt,
@@ -20,6 +21,7 @@ import {
   movesOf,
   newProduct,
   newStore,
+  notifierQueueOf,
   openTestDb,
   startAssignmentService,
   startTestWorker,
@@ -30,15 +32,12 @@ import {
   type TestWorker,
 } from './helpers.js';
 
-const SECRET = 'test-webhook-secret';
 let db: Kysely<Database>;
 let connection: Connection;
 let client: Client;
 let assignment: TestAssignmentService;
 let worker: TestWorker;
-let webhook: Server;
-let webhookUrl: string;
-const delivered: { kind: string; reservationId: string; signatureOk: boolean; phone: string | null }[] = [];
+let kakao: FakeKakao;
 let assignAttempts = 0;
 /** Products whose stock decision commits, then loses its answer (a network cut after the commit). */
 const answerLostFor = new Set<number>();
@@ -50,18 +49,9 @@ beforeAll(async () => {
   db = await openTestDb();
   ({ connection, client } = await connectClient());
   assignment = await startAssignmentService(db);
-  webhook = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      const n = JSON.parse(body) as { kind: string; reservationId: string; customer: { phone: string | null } };
-      delivered.push({ kind: n.kind, reservationId: n.reservationId, signatureOk: verifySignature(SECRET, req.headers[SIGNATURE_HEADER] as string | undefined, body), phone: n.customer.phone });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
-  webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/notify`;
-  worker = await startTestWorker(db, { assignmentUrl: assignment.url, breaker, webhookUrl, webhookSecret: SECRET }, (real) => ({
+  // The customers' KakaoTalk messages go, through the real Python notifier, to a Kakao-compatible endpoint.
+  kakao = await startFakeKakao();
+  worker = await startTestWorker(db, { assignmentUrl: assignment.url, breaker, notifier: kakao.env }, (real) => ({
     async assignStore(input) {
       assignAttempts++;
       return real.assignStore(input);
@@ -80,7 +70,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await assignment?.stop();
-  webhook?.close();
+  await kakao?.close();
   await connection?.close();
   await db?.destroy();
 });
@@ -138,17 +128,16 @@ describe('sold out on arrival', () => {
     await expect(client.workflow.getHandle(reservationWorkflowId(refused.body.reservationId)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect((await send('POST', `/reservations/${refused.body.reservationId}/cancel`)).status).toBe(409);
 
-    // The worker's outbox relay delivers its notification, signed like the rest.
-    const sent = await eventually(
-      async () => delivered.filter((d) => d.reservationId === refused.body.reservationId),
-      (d) => d.length === 1,
-    );
-    expect(sent[0]).toMatchObject({ kind: 'REJECTED', signatureOk: true, phone: '010-9876-5432' });
-    const listed = await eventually(
-      async () => (await send('GET', `/reservations/${refused.body.reservationId}/notifications`)).body.items.map((n: Body) => [n.kind, n.sentAt !== null]),
-      (items) => items[0]?.[1] === true,
-    );
-    expect(listed).toEqual([['REJECTED', true]]);
+    // No workflow tells this customer: the notifier's drain (its Schedule's workflow, run here once) does.
+    await client.workflow.execute(notifyDrainWorkflow, {
+      taskQueue: worker.taskQueue,
+      workflowId: `drain-${randomUUID()}`,
+      args: [{ notifierTaskQueue: notifierQueueOf(worker.taskQueue), maxMs: 3_000 }],
+    });
+    const sent = kakao.to(refused.body.reservationId);
+    expect(sent.map((m) => [m.kind, m.request.templateCode, m.request.recipientList[0]!.recipientNo])).toEqual([['REJECTED', 'TSHOP_SOLD_OUT', '01098765432']]);
+    const listed = (await send('GET', `/reservations/${refused.body.reservationId}/notifications`)).body.items;
+    expect(listed.map((n: Body) => [n.kind, n.status, n.channel, n.request.recipientList[0].recipientNo])).toEqual([['REJECTED', 'SENT', 'kakao', '010****5432']]);
 
     // The stock a cancellation gives back is reservable again: the fast path reads committed stock.
     expect((await send('POST', `/reservations/${taken.body.id}/cancel`)).status).toBe(202);
@@ -189,18 +178,21 @@ describe('the happy path: confirmed at the nearest store, notified, completed', 
     }
     expect(await stockOf(db, product.id)).toBe(2);
 
-    // Notifications: queued with each change, delivered to the webhook signed, listed by the API.
-    const kinds = await eventually(
-      async () => delivered.filter((d) => d.reservationId === id).map((d) => d.kind),
-      (k) => k.length === 3,
-    );
-    expect(kinds).toEqual(['ACCEPTED', 'CONFIRMED', 'COMPLETED']);
-    expect(delivered.filter((d) => d.reservationId === id).every((d) => d.signatureOk && d.phone === '010-9876-5432')).toBe(true);
+    // Notifications: queued with each change, sent by the notifier to the Kakao endpoint in order, listed by the API.
+    const sent = await eventually(async () => kakao.to(id), (m) => m.length === 3);
+    expect(sent.map((m) => [m.kind, m.request.templateCode])).toEqual([
+      ['ACCEPTED', 'TSHOP_ACCEPTED'],
+      ['CONFIRMED', 'TSHOP_CONFIRMED'],
+      ['COMPLETED', 'TSHOP_COMPLETED'],
+    ]);
+    expect(sent.every((m) => m.request.senderKey === kakao.env.KAKAO_SENDER_KEY && m.request.recipientList[0]!.recipientNo === '01098765432')).toBe(true);
+    expect(Object.values(sent[1]!.request.recipientList[0]!.templateParameter)).toContain(`Test store ${store.id}`);
+    expect(kakao.requests.filter((r) => r.key.includes(id)).every((r) => r.apiKeyOk)).toBe(true);
     const listed = await send('GET', `/reservations/${id}/notifications`);
-    expect(listed.body.items.map((n: Body) => [n.kind, n.sentAt !== null])).toEqual([
-      ['ACCEPTED', true],
-      ['CONFIRMED', true],
-      ['COMPLETED', true],
+    expect(listed.body.items.map((n: Body) => [n.kind, n.status, n.channel, n.templateCode])).toEqual([
+      ['ACCEPTED', 'SENT', 'kakao', 'TSHOP_ACCEPTED'],
+      ['CONFIRMED', 'SENT', 'kakao', 'TSHOP_CONFIRMED'],
+      ['COMPLETED', 'SENT', 'kakao', 'TSHOP_COMPLETED'],
     ]);
   });
 
@@ -217,7 +209,8 @@ describe('the happy path: confirmed at the nearest store, notified, completed', 
     await eventually(() => activeAt(db, store.id), (n) => n === 0);
     expect(await stockOf(db, product.id)).toBe(1);
     expect((await movesOf(db, id)).map((m) => m.kind)).toEqual(['RESERVE', 'RELEASE']);
-    await eventually(async () => delivered.filter((d) => d.reservationId === id).map((d) => d.kind), (k) => k.includes('CANCELLED'));
+    const sent = await eventually(async () => kakao.to(id).map((m) => m.request.templateCode), (k) => k.includes('TSHOP_CANCELLED'));
+    expect(sent).toEqual(['TSHOP_ACCEPTED', 'TSHOP_CONFIRMED', 'TSHOP_CANCELLED']);
   });
 });
 
@@ -356,9 +349,10 @@ describe('fault isolation: the assignment service may be down', () => {
       expect(confirmed).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.agencyId, distanceKm: null } });
       const note = await eventually(
         () => db.selectFrom('notifications').selectAll().where('reservation_id', '=', id).where('kind', '=', 'CONFIRMED').executeTakeFirst(),
-        (n) => n !== undefined,
+        (n) => n?.sent_at != null,
       );
-      expect(note!.message_en).toMatch(/deliver/);
+      expect(note!.template_code).toBe('TSHOP_DELIVERY');
+      expect(note!.message_en).toMatch(/ship it to you/);
     } finally {
       await assignment.start();
     }
@@ -372,11 +366,8 @@ describe('fault isolation: the assignment service may be down', () => {
     expect(moved).toMatchObject({ status: 'CONFIRMED', fulfilment: 'PICKUP', store: { id: store.id, distanceKm: 0 } });
     expect(moved.events.map((e: Body) => e.status)).toEqual(['ACCEPTED', 'CONFIRMED', 'CONFIRMED']);
     expect(await activeAt(db, store.id)).toBe(1);
-    const kinds = await eventually(
-      async () => delivered.filter((d) => d.reservationId === id).map((d) => d.kind),
-      (k) => k.includes('REASSIGNED'),
-    );
-    expect(kinds).toEqual(['ACCEPTED', 'CONFIRMED', 'REASSIGNED']);
+    const templates = await eventually(async () => kakao.to(id).map((m) => m.request.templateCode), (k) => k.includes('TSHOP_REASSIGNED'));
+    expect(templates).toEqual(['TSHOP_ACCEPTED', 'TSHOP_DELIVERY', 'TSHOP_REASSIGNED']);
 
     expect((await send('POST', `/reservations/${id}/cancel`)).status).toBe(202);
     await until(id, 'CANCELLED');
@@ -450,11 +441,13 @@ describe('edges of the lifecycle', () => {
     await until(id, 'REJECTED');
     expect(await stockOf(db, product.id)).toBe(1);
     const told = await eventually(
-      () => db.selectFrom('notifications').select(['kind', 'message_en', 'sent_at']).where('reservation_id', '=', id).orderBy('id').execute(),
+      () => db.selectFrom('notifications').select(['kind', 'template_code', 'sent_at']).where('reservation_id', '=', id).orderBy('id').execute(),
       (rows) => rows.length === 2 && rows.every((r) => r.sent_at !== null),
     );
-    expect(told.map((n) => n.kind)).toEqual(['ACCEPTED', 'REJECTED']);
-    expect(told[1]!.message_en).toMatch(/nothing is reserved/);
+    expect(told.map((n) => [n.kind, n.template_code])).toEqual([
+      ['ACCEPTED', 'TSHOP_ACCEPTED'],
+      ['REJECTED', 'TSHOP_REJECTED'],
+    ]);
   });
 });
 

@@ -30,6 +30,7 @@ import {
   launchWorkerProcess,
   openTestDb,
   startAssignmentService,
+  notifierQueueOf,
   TEST_JWT_SECRET,
   tokenFor,
   type TestAssignmentService,
@@ -79,7 +80,7 @@ async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; line
 
 /** The real app on `taskQueue`, requests sent as `as` (admin by default; null: no token). */
 function apiWith(taskQueue: string, temporal: Client = client, level: LogLevel = 'warn') {
-  const app = createApp({ db, temporal, taskQueue, policy: DEFAULT_TEST_POLICY, authSecret: TEST_JWT_SECRET, log: createLogger('api', level) });
+  const app = createApp({ db, temporal, taskQueue, notifierTaskQueue: notifierQueueOf(taskQueue), policy: DEFAULT_TEST_POLICY, authSecret: TEST_JWT_SECRET, log: createLogger('api', level) });
   return {
     app,
     async request(path: string, init: RequestInit = {}, as: typeof ADMIN | null = ADMIN) {
@@ -188,7 +189,8 @@ describe('the worker process', () => {
     worker = started.worker;
     taskQueue = started.taskQueue;
     api = apiWith(taskQueue);
-    expect(worker.stdout()).toContain(`worker metrics at http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`);
+    // Printed right after the polling line the launch waited for.
+    await worker.waitForOutput(`worker metrics at http://127.0.0.1:${WORKER_METRICS_PORT}/metrics`, 10_000);
   });
 
   it('serves the SDK metrics, the business gauges and the breaker state; its logs follow a reservation', async () => {

@@ -19,7 +19,7 @@ import {
 } from '../shared/contract.js';
 import { newReservationId } from '../shared/ids.js';
 import { reservationWorkflow } from '../workflows/reservation.js';
-import { connectClient, eventually, HISTORIES_DIR, startWorkerWith, type TestWorker } from './helpers.js';
+import { connectClient, eventually, HISTORIES_DIR, mockNotifier, notifierQueueOf, startWorkerWith, type TestWorker } from './helpers.js';
 
 let connection: Connection;
 let client: Client;
@@ -124,6 +124,7 @@ async function start(taskQueue: string, policy: ReservationPolicy = LONG) {
     customerId: 'c-1',
     fulfilment: 'PICKUP',
     policy,
+    notifierTaskQueue: notifierQueueOf(taskQueue),
   };
   return client.workflow.start(reservationWorkflow, {
     taskQueue,
@@ -200,20 +201,28 @@ describe('reservationWorkflow', () => {
     await record('complete-while-confirming', handle);
   });
 
-  it('is confirmed in two workflow tasks and one activity: the decision is local, the store call records the confirmation', async () => {
+  it('is confirmed in two workflow tasks and one activity, and tells the customer of both changes in one notifier call', async () => {
     const { activities } = mocks();
-    worker = await startWorkerWith(activities);
+    const notifier = mockNotifier();
+    worker = await startWorkerWith(activities, undefined, undefined, notifier.activities);
     const handle = await start(worker.taskQueue);
-    // Confirmed once the reminder timer is in the history. (No query meanwhile: a query answered
-    // while the local activity runs makes the SDK open one more workflow task.)
-    const counts = await eventually(() => eventCounts(handle), (c) => (c.TIMER_STARTED ?? 0) === 1);
+    // Settled once the reminder timer is in the history and the notifier call has returned. (No
+    // query meanwhile: a query answered while the local activity runs opens one more workflow task.)
+    const settled = (c: Record<string, number>) =>
+      c.TIMER_STARTED === 2 && c.ACTIVITY_TASK_COMPLETED === 2 && c.WORKFLOW_TASK_COMPLETED === c.WORKFLOW_TASK_SCHEDULED;
+    const counts = await eventually(() => eventCounts(handle), settled);
     expect(counts).toMatchObject({
-      WORKFLOW_TASK_COMPLETED: 2,
-      ACTIVITY_TASK_SCHEDULED: 1, // assignStore
-      MARKER_RECORDED: 2, // the lean-reservation patch and the local stock decision
-      // The patch's TemporalChangeVersion; ACCEPTED; CONFIRMED with the store.
-      UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: 3,
+      // The decision's and the confirmation's; the third only takes the notifier's answer.
+      WORKFLOW_TASK_COMPLETED: 3,
+      ACTIVITY_TASK_SCHEDULED: 2, // assignStore, then one notifyCustomer for ACCEPTED and CONFIRMED
+      MARKER_RECORDED: 3, // the lean-reservation and notify-from-workflow patches, the local stock decision
+      // The patches' TemporalChangeVersion (twice); ACCEPTED; CONFIRMED with the store.
+      UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: 4,
+      // ACCEPTED waiting for CONFIRMED (started with the store call, cancelled with the confirmation); the reminder.
+      TIMER_STARTED: 2,
+      TIMER_CANCELED: 1,
     });
+    expect(notifier.told).toEqual([handle.workflowId.replace('reservation-', '')]);
     await handle.terminate('shape checked');
   });
 
@@ -407,6 +416,31 @@ describe('reservationWorkflow', () => {
     expect((await handle.result()).status).toBe('CANCELLED');
     expect(calls.filter((c) => c.startsWith('releaseStock'))).toHaveLength(1);
     await record('ignored-signals', handle);
+  });
+
+  it('a notifier that does not answer holds up nothing but the end: confirmed, completed, then closed once the customer is told', async () => {
+    const { calls, activities } = mocks();
+    const answer = latch();
+    const asked: number[] = [];
+    const notifier = mockNotifier();
+    notifier.activities.notifyCustomer = async () => {
+      asked.push(Date.now());
+      await answer.opened;
+      return { delivered: 0, failed: 0, kinds: [] };
+    };
+    worker = await startWorkerWith(activities, undefined, undefined, notifier.activities);
+    const handle = await start(worker.taskQueue);
+    await statusOf(handle, 'CONFIRMED');
+    await handle.signal(completeSignal, { by: 'staff-1' });
+    await statusOf(handle, 'COMPLETED');
+    expect(calls).toEqual(['reserveStock', 'assignStore', 'completeAtStore']);
+    // One call at a time: the completion waits for the call in flight, not beside it.
+    expect(asked).toHaveLength(1);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    answer.open();
+    expect((await handle.result()).status).toBe('COMPLETED');
+    // The COMPLETED message went in a second call, after the first returned.
+    expect(asked).toHaveLength(2);
   });
 
   it('treats a Temporal cancellation (Web UI "Cancel") like the cancel signal', async () => {

@@ -17,6 +17,8 @@ import {
   cancelSignal,
   CENTRAL_STORE,
   completeSignal,
+  NOTIFIER_TASK_QUEUE,
+  type NotifierActivities,
   reassignSignal,
   reserveUpdate,
   SearchAttributes,
@@ -37,6 +39,8 @@ export const LEAN_RESERVATION = 'lean-reservation';
  * read model allowed in between is kept, and applied once the workflow has confirmed too.
  */
 export const COMPLETE_WHILE_CONFIRMING = 'complete-while-confirming';
+/** The workflow has the Python notifier send the customer's messages (they were sent by a relay before). */
+export const NOTIFY_FROM_WORKFLOW = 'notify-from-workflow';
 
 // The stock decision runs inside the first workflow task, so the customer's answer costs one
 // workflow task and no task-queue round trip. Retried fast, given up (as a rejection) after 30 s.
@@ -76,6 +80,12 @@ interface Saga {
   reminded: boolean;
   /** Steps the workflow must see finished before it ends, but that nothing else waits for. */
   background: Promise<unknown>[];
+  /**
+   * The customer's messages: whether this workflow sends them (reservations started before
+   * NOTIFY_FROM_WORKFLOW leave theirs to the notifier's drain), changes to tell (each queued its
+   * message), how many are told, and whether a call runs.
+   */
+  notices: { notifies: boolean; asked: number; told: number; sending: boolean };
 }
 
 /**
@@ -83,12 +93,14 @@ interface Saga {
  * update), gets a store from the assignment service (or falls back to central delivery), then
  * holds until `complete`, `cancel` or the end of the hold period. Cancel and expiry put the stock
  * back at once and release every store slot taken. The read model and the customer's
- * notifications are written by the activities in the same transactions as each change; the outbox
- * relay delivers the notifications.
+ * notifications are written by the activities in the same transactions as each change; the
+ * Python notifier sends the notifications, in the background: nothing waits for it but the end.
  */
 export async function reservationWorkflow(input: ReservationInput): Promise<ReservationState> {
   if (!patched(LEAN_RESERVATION)) return reservationWorkflowBeforeLean(input);
-  const saga = newSaga(input);
+  // Asked once, here in the first activation: a later first call could fall in another workflow
+  // task on replay than it did live (a local activity can span two), and not replay.
+  const saga = newSaga(input, patched(NOTIFY_FROM_WORKFLOW));
   listen(saga);
   if (!(await decide(saga))) return finish(saga);
 
@@ -105,13 +117,13 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   }
   await CancellationScope.nonCancellable(() => (ending === 'COMPLETED' ? complete(saga) : compensate(saga, ending)));
   if (workflowCancelled) {
-    await CancellationScope.nonCancellable(() => Promise.all(saga.background));
+    await CancellationScope.nonCancellable(() => Promise.all([...saga.background, condition(() => allTold(saga))]));
     throw workflowCancelled;
   }
   return finish(saga);
 }
 
-function newSaga(input: ReservationInput): Saga {
+function newSaga(input: ReservationInput, notifies: boolean): Saga {
   return {
     input,
     state: {
@@ -133,13 +145,60 @@ function newSaga(input: ReservationInput): Saga {
     round: 1,
     reminded: false,
     background: [],
+    notices: { notifies, asked: 0, told: 0, sending: false },
   };
 }
 
 async function finish(saga: Saga): Promise<ReservationState> {
   await Promise.all(saga.background);
+  // The workflow is what makes sure the customer hears of every change: it ends once they have.
+  await condition(() => allTold(saga));
   await condition(allHandlersFinished);
   return saga.state;
+}
+
+const allTold = ({ notices }: Saga) => notices.told === notices.asked;
+
+/**
+ * Has the notifier tell the customer of the change just recorded (its activity queued the message
+ * in the same transaction). One call at a time, in the background: a notifier that is down delays
+ * nothing but the workflow's end, and once it is back the messages go out in order.
+ */
+function tell(saga: Saga) {
+  const { notices } = saga;
+  if (!notices.notifies) return;
+  notices.asked++;
+  if (notices.sending) return;
+  notices.sending = true;
+  void CancellationScope.nonCancellable(() => sendNotices(saga));
+}
+
+/**
+ * While a store is being found (usually a fraction of a second), the ACCEPTED message waits this
+ * long for the CONFIRMED one, so that one notifier call sends both (a timer costs no workflow task).
+ */
+const ACCEPTED_WAITS_FOR_STORE_MS = 5_000;
+
+async function sendNotices(saga: Saga) {
+  const { notices, state } = saga;
+  if (state.status === 'ACCEPTED') await condition(() => state.status !== 'ACCEPTED', ACCEPTED_WAITS_FOR_STORE_MS);
+  const notifier = proxyActivities<NotifierActivities>({
+    taskQueue: saga.input.notifierTaskQueue ?? NOTIFIER_TASK_QUEUE,
+    // A call sends a few messages of 5 s at most each; a notifier killed mid-call is retried after this.
+    startToCloseTimeout: '30 seconds',
+    // The notifier or the Kakao endpoint may be down for long: keep trying, backing off to a minute.
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+  while (notices.told < notices.asked) {
+    const upTo = notices.asked;
+    // One call sends every message queued so far, so changes that came while it ran go in the next.
+    await notifier.notifyCustomer({ reservationId: saga.input.reservationId }).catch((err) => {
+      // Only a non-retryable failure ends up here; the notifier's drain takes what stayed unsent.
+      log.error('notifier refused the call; its drain will send what is left', { error: String(err) });
+    });
+    notices.told = upTo;
+  }
+  notices.sending = false;
 }
 
 /** The read model's next version: every write the workflow asks for gets a higher one. */
@@ -225,6 +284,7 @@ async function decide(saga: Saga): Promise<boolean> {
   state.version = 1; // the decision wrote version 1 of the read model
   if (outcome.accepted) {
     show(saga, 'ACCEPTED');
+    tell(saga);
     saga.decided = true;
     return true;
   }
@@ -234,6 +294,7 @@ async function decide(saga: Saga): Promise<boolean> {
     // The outcome is unknown: an attempt may have committed before timing out, or may still.
     await CancellationScope.nonCancellable(() => bookkeeping.abandonReservation({ input, version: nextVersion(saga) }));
   }
+  tell(saga);
   saga.decided = true;
   return false;
 }
@@ -247,12 +308,14 @@ async function assign(saga: Saga): Promise<boolean> {
   if (found === 'interrupted') return false;
   if (found !== 'none') {
     confirmAt(saga, found);
+    tell(saga);
     return true;
   }
   const store: AssignedStore = { agencyId: CENTRAL_STORE.agencyId, agencyName: CENTRAL_STORE.agencyName, distanceKm: null, fallback: true };
   const holdUntil = new Date(Date.now() + saga.input.policy.holdPeriodMs).toISOString();
   confirmAt(saga, { store, holdUntil, fulfilment: 'DELIVERY' });
   await recordConfirmation(saga, 'assignment deadline passed: central store delivery', true);
+  tell(saga);
   return true;
 }
 
@@ -331,6 +394,7 @@ async function hold(saga: Saga): Promise<Ending> {
       if (!(await condition(woken, remindAt - Date.now()))) {
         saga.reminded = true;
         await bookkeeping.remindCustomer({ reservationId: input.reservationId });
+        tell(saga);
       }
     }
     if (!woken() && !(await condition(woken, Math.max(1, holdEnds - Date.now())))) return 'EXPIRED';
@@ -359,6 +423,7 @@ async function redrive(saga: Saga): Promise<void> {
   saga.round = round;
   saga.reminded = false;
   confirmAt(saga, found);
+  tell(saga);
 }
 
 /** 4a. Handed over: the store's slot is completed (freed), the stock stays sold. */
@@ -372,6 +437,7 @@ async function complete(saga: Saga): Promise<void> {
     await storeCalls.completeAtStore({ reservationId: state.reservationId, ...(saga.round > 1 ? { round: saga.round } : {}), version });
   }
   show(saga, 'COMPLETED');
+  tell(saga);
 }
 
 /**
@@ -386,5 +452,6 @@ async function compensate(saga: Saga, ending: 'CANCELLED' | 'EXPIRED'): Promise<
   const detail = ending === 'CANCELLED' ? state.cancelReason : null;
   await bookkeeping.releaseStock({ reservationId, final: { status: ending, version: nextVersion(saga), cancelReason: state.cancelReason, detail } });
   show(saga, ending);
+  tell(saga);
   await Promise.all(slots);
 }

@@ -10,7 +10,14 @@ const CheckSchema = z.object({ ok: z.boolean(), detail: z.string().optional() })
 const ReadySchema = z
   .object({
     status: z.enum(['ready', 'not ready']),
-    checks: z.object({ database: CheckSchema, temporal: CheckSchema, worker: CheckSchema }),
+    checks: z.object({
+      database: CheckSchema,
+      temporal: CheckSchema,
+      worker: CheckSchema,
+      notifier: CheckSchema.openapi({
+        description: "Whether the notifier polls its task queue. Not needed to serve: without it the customer's messages wait, and nothing else does",
+      }),
+    }),
   })
   .openapi('Readiness');
 
@@ -31,6 +38,21 @@ async function check(name: string, fn: () => Promise<string | void>, failure: st
   }
 }
 
+/** How many workers polled `taskQueue` for tasks of `type` lately; throws when none did. */
+async function recentPollers(deps: AppDeps, taskQueue: string, type: 'workflow' | 'activity'): Promise<string> {
+  const { TaskQueueType } = proto.temporal.api.enums.v1;
+  const res = await deps.temporal.workflowService.describeTaskQueue({
+    namespace: deps.temporal.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: type === 'workflow' ? TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+  });
+  // The server remembers pollers for minutes; only a recent poll (long polls last ~60 s) counts.
+  const recent = Date.now() - POLLER_FRESH_MS;
+  const pollers = (res.pollers ?? []).filter((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= recent).length;
+  if (pollers === 0) throw new Error(`no worker is polling task queue ${taskQueue}`);
+  return `${pollers} poller(s)`;
+}
+
 /** Liveness and readiness probes (public). */
 export function healthRoutes(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
@@ -48,7 +70,7 @@ export function healthRoutes(deps: AppDeps) {
     (c) => c.json({ status: 'ok' as const }, 200),
   );
 
-  /** Readiness: database and Temporal reachable, and a worker polling the task queue. */
+  /** Readiness: database and Temporal reachable, and a worker polling the task queue; says whether the notifier polls. */
   app.openapi(
     createRoute({
       method: 'get',
@@ -62,8 +84,7 @@ export function healthRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const namespace = deps.temporal.options.namespace;
-      const [database, temporalCheck, worker] = await Promise.all([
+      const [database, temporalCheck, worker, notifier] = await Promise.all([
         check('database', () => pingDb(deps.db), 'unreachable', deps.log),
         check(
           'temporal',
@@ -73,26 +94,12 @@ export function healthRoutes(deps: AppDeps) {
           'unreachable',
           deps.log,
         ),
-        check(
-          'worker',
-          async () => {
-            const res = await deps.temporal.workflowService.describeTaskQueue({
-              namespace,
-              taskQueue: { name: deps.taskQueue },
-              taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-            });
-            // The server remembers pollers for minutes; only a recent poll (long polls last ~60 s) counts.
-            const recent = Date.now() - POLLER_FRESH_MS;
-            const pollers = (res.pollers ?? []).filter((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= recent).length;
-            if (pollers === 0) throw new Error(`no worker is polling task queue ${deps.taskQueue}`);
-            return `${pollers} poller(s)`;
-          },
-          'no worker polling',
-          deps.log,
-        ),
+        check('worker', () => recentPollers(deps, deps.taskQueue, 'workflow'), 'no worker polling', deps.log),
+        check('notifier', () => recentPollers(deps, deps.notifierTaskQueue, 'activity'), 'no notifier polling: customer messages wait', deps.log),
       ]);
+      // The notifier is reported, not required: reservations never wait for it.
       const ok = database.ok && temporalCheck.ok && worker.ok;
-      const body = { status: ok ? ('ready' as const) : ('not ready' as const), checks: { database, temporal: temporalCheck, worker } };
+      const body = { status: ok ? ('ready' as const) : ('not ready' as const), checks: { database, temporal: temporalCheck, worker, notifier } };
       return ok ? c.json(body, 200) : c.json(body, 503);
     },
   );

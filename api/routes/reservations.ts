@@ -10,6 +10,7 @@ import type { SignalDefinition } from '@temporalio/common';
 import { findDistrict } from '../../db/data/seoul.js';
 import { findProduct } from '../../db/repositories/products.js';
 import { listNotifications, outboxEntry } from '../../db/repositories/notifications.js';
+import { toNotificationDto } from './notifications.js';
 import { groupWriter } from '../../db/group-writer.js';
 import { claimIdempotencyKey, findIdempotencyKey, releaseIdempotencyKey } from '../../db/repositories/idempotency.js';
 import { admit } from '../../db/repositories/admission.js';
@@ -235,9 +236,9 @@ export function reservationRoutes(deps: AppDeps) {
           { 'Retry-After': String(admissionPolicy.retryAfterSeconds) },
         );
       case 'SOLD_OUT': {
-        // Refused without a workflow; the worker's outbox relay sends the REJECTED notification.
+        // Refused without a workflow: the notifier's drain tells the customer.
         const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
-        const notification = outboxEntry('REJECTED', { reservationId: row.id, productName: admission.product.name, status: row.status, fulfilment: row.fulfilment });
+        const notification = outboxEntry('REJECTED', { productName: admission.product.name, status: row.status, fulfilment: row.fulfilment }, 'drain');
         await recordRefusal({ row, contact, notification });
         return { kind: 'sold-out' };
       }
@@ -347,6 +348,7 @@ export function reservationRoutes(deps: AppDeps) {
         customerId,
         fulfilment: body.fulfilment,
         policy: deps.policy,
+        notifierTaskQueue: deps.notifierTaskQueue,
       };
       // Personal data goes to PostgreSQL only; the workflow gets ids and numbers.
       const known = given?.latitude === undefined && !district ? await lastKnownLocation(deps.db, customerId) : undefined;
@@ -460,14 +462,7 @@ export function reservationRoutes(deps: AppDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       await loadVisible(c.get('principal'), id);
-      const items = (await listNotifications(deps.db, id)).map((n) => ({
-        id: n.id,
-        kind: n.kind,
-        message: { ko: n.message_ko, en: n.message_en },
-        createdAt: n.created_at.toISOString(),
-        sentAt: n.sent_at?.toISOString() ?? null,
-        attempts: n.attempts,
-      }));
+      const items = (await listNotifications(deps.db, id)).map(toNotificationDto);
       return c.json({ items }, 200);
     },
   );

@@ -1,8 +1,9 @@
 /**
  * What happens to the stack during the chaos run, cycle after cycle: the worker SIGKILLed, the
  * assignment service down past the assignment deadline (so reservations fall back to central
- * delivery and an operator re-drives them with the `reassign` signal), the Temporal dev server
- * restarted, the API SIGKILLed with requests in flight, PostgreSQL restarted.
+ * delivery and an operator re-drives them with the `reassign` signal), the notifier SIGKILLed and
+ * kept down, the Temporal dev server restarted, the API SIGKILLed with requests in flight,
+ * PostgreSQL restarted.
  */
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
@@ -46,6 +47,9 @@ export async function runFaults(stack: ChaosStack, operator: Operator, o: FaultO
     const signalled = await operator.reassignCentralDeliveries();
     log.reassignSignals += signalled;
     o.say(`operator: reassign signalled to ${signalled} central-delivery reservation(s)`);
+    await at(0.4);
+    fault('SIGKILL the notifier, mid-send; start it again 15 s later');
+    await stack.restart('notifier', 'SIGKILL', 15_000);
     await at(0.5);
     fault('restart the Temporal dev server (state kept in SQLite)');
     await stack.restartTemporal();

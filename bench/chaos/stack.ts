@@ -1,7 +1,7 @@
 /**
  * The chaos run's stack: PostgreSQL and the Temporal dev server (state kept in one data directory,
- * so either can be restarted), and the assignment service, the worker and the API as processes of
- * their own that can be killed and started again.
+ * so either can be restarted), and the assignment service, the worker, the notifier and the API as
+ * processes of their own that can be killed and started again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -11,12 +11,20 @@ import { parseConfig } from '../../shared/config.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../scripts/infra/postgres.js';
 import { exited, terminate, trackChild, waitUntil } from '../../scripts/infra/process.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../scripts/infra/temporal.js';
+import { installNotifier } from '../../scripts/infra/notifier.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const PRAGMAS = parseConfig().temporal.sqlitePragmas;
-export type Part = 'api' | 'worker' | 'assignment';
-const ENTRY: Record<Part, string> = { api: 'api/main.ts', worker: 'workers/main.ts', assignment: 'api/assignment/main.ts' };
-const READY: Record<Part, string> = { api: 'API listening', worker: 'worker polling', assignment: 'assignment service listening' };
+export type Part = 'api' | 'worker' | 'assignment' | 'notifier';
+type NodePart = Exclude<Part, 'notifier'>;
+const ENTRY: Record<NodePart, string> = { api: 'api/main.ts', worker: 'workers/main.ts', assignment: 'api/assignment/main.ts' };
+const READY: Record<Part, string> = { api: 'API listening', worker: 'worker polling', assignment: 'assignment service listening', notifier: 'notifier polling' };
+
+/** The command of a part: node with tsx, or the notifier's python itself (a SIGKILL must reach it, not a launcher). */
+function commandOf(part: Part): [string, string[]] {
+  if (part === 'notifier') return [installNotifier(), ['-m', 'notifier']];
+  return [process.execPath, ['--import', 'tsx', path.join(root, ENTRY[part])]];
+}
 
 export const PORTS = { api: 18288, assignment: 18289, pg: 25472, temporal: 17273, ui: 18273, workerMetrics: 18290 };
 
@@ -67,7 +75,8 @@ export async function startChaosStack(dataDir: string, env: Record<string, strin
       return temporal.address;
     },
     async start(part) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, ENTRY[part])], { cwd: root, env: partEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const [command, args] = commandOf(part);
+      const child = spawn(command, args, { cwd: root, env: { ...partEnv(), PYTHONPATH: root, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
       trackChild(child.pid!);
       const file = createWriteStream(path.join(logs, `${part}.log`), { flags: 'a' });
       let out = '';

@@ -64,7 +64,7 @@ const ours: Planner = async (ctx, n) => {
       await waitForCount(ctx, 'ours', product, 'CONFIRMED', n);
       // The workflow task after the read-model write (search attributes, the hold timer) is part of it.
       if (ctx.statusSearchAttribute !== false) await waitForWorkflows(ctx, 'ours', `ProductId="${product}" AND ReservationStatus="CONFIRMED"`, n);
-      // So are its notifications, which the outbox relay sends at its own pace.
+      // So are its KakaoTalk messages, sent by the Python notifier.
       await waitForOutbox(ctx, 'ours', product);
     },
   };

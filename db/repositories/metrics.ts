@@ -18,6 +18,7 @@ export async function pendingNotificationCount(db: Db): Promise<number> {
     .selectFrom('notifications')
     .select(sql<string>`count(*)`.as('n'))
     .where('sent_at', 'is', null)
+    .where('failed_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

@@ -64,10 +64,10 @@ export async function insertRefusals(db: Db, refusals: Refusal[]): Promise<void>
         ${column((r) => r.row.status)}::text[], ${column((r) => r.row.version)}::int[], ${column((r) => r.row.rejectReason ?? null)}::text[],
         ${column((r) => r.contact.name)}::text[], ${column((r) => r.contact.phone)}::text[], ${column((r) => r.contact.district)}::text[],
         ${column((r) => r.contact.latitude)}::float8[], ${column((r) => r.contact.longitude)}::float8[],
-        ${column((r) => r.notification.kind)}::text[], ${column((r) => r.notification.message.ko)}::text[],
-        ${column((r) => r.notification.message.en)}::text[], ${column((r) => JSON.stringify(r.notification.payload))}::jsonb[]
+        ${column((r) => r.notification.kind)}::text[], ${column((r) => JSON.stringify(r.notification.facts))}::jsonb[],
+        ${column((r) => r.notification.deliverer)}::text[]
       ) as g(id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason,
-             name, phone, district, latitude, longitude, kind, message_ko, message_en, payload)
+             name, phone, district, latitude, longitude, kind, payload, deliverer)
     ), r as (
       insert into reservations (id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason)
       select id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason from given
@@ -81,8 +81,8 @@ export async function insertRefusals(db: Db, refusals: Refusal[]): Promise<void>
       select g.id, g.customer_id, g.name, g.phone, g.district, g.latitude, g.longitude from given g join r using (id)
       on conflict (reservation_id) do nothing
     )
-    insert into notifications (reservation_id, kind, message_ko, message_en, payload)
-    select g.id, g.kind, g.message_ko, g.message_en, g.payload from given g join r using (id)
+    insert into notifications (reservation_id, kind, payload, deliverer)
+    select g.id, g.kind, g.payload, g.deliverer from given g join r using (id)
     on conflict (reservation_id, kind) do nothing`.execute(db);
 }
 

