@@ -30,6 +30,7 @@ import {
   eventually,
   newProduct,
   newStore,
+  notifierQueueOf,
   openTestDb,
   startAssignmentService,
   startTestWorker,
@@ -270,6 +271,20 @@ describe('the Temporal Web UI, as an operator uses it', () => {
       await openTab(page, 'memo');
       const memo = await shownJson(page.getByRole('textbox', { name: 'Memo', exact: true }), 'fulfilment');
       expect(memo.fields ?? memo).toEqual({ product: product.name, quantity: 1, fulfilment: 'PICKUP' });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("shows the notifier's calls in the reservation's history, and the Python worker polling its task queue", async () => {
+    const { page } = await newPage();
+    try {
+      await openFromConfirmedList(page);
+      await openTab(page, 'history');
+      await expect.poll(() => page.locator('main').innerText(), { timeout: UI_TIMEOUT_MS }).toContain('notifyCustomer');
+      await page.goto(`${ui}/namespaces/default/task-queues/${encodeURIComponent(notifierQueueOf(worker.taskQueue))}`);
+      // Its pollers, by identity: notifier-<pid>@<host>, the Python worker.
+      await expect.poll(() => page.locator('main').innerText(), { timeout: UI_TIMEOUT_MS }).toMatch(/notifier-\d+@/);
     } finally {
       await page.close();
     }
