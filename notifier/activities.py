@@ -77,32 +77,36 @@ class NotifierActivities:
 
     @activity.defn(name="notifyCustomer")
     async def notify_customer(self, input: dict[str, Any]) -> dict[str, Any]:
+        """Sends what the reservation's customer has not been sent yet, oldest first. Messages queued
+        while it runs are the next call's: the workflow makes one for every change it tells of."""
         reservation_id = _reservation_id(input)
-        delivered = failed = 0
-        kinds: list[str] = []
-        while True:
-            claimed = await outbox.claim_for_reservation(self._pool, reservation_id)
-            if claimed is None:
-                pending = await outbox.oldest_pending(self._pool, reservation_id)
-                if pending is None:
-                    break
-                if pending.claimed:
-                    raise ApplicationError(
-                        f"notification {pending.id} of reservation {reservation_id} is being delivered by another deliverer",
-                        type="DeliveryInProgress",
-                    )
-                await asyncio.sleep(0.05)  # its lease ended just now: claim it on the next turn
-                continue
-            try:
-                outcome = await self._deliver(claimed)
-            except KakaoUnavailable as error:
+        while not (claimed := await outbox.claim_for_reservation(self._pool, reservation_id)):
+            pending = await outbox.oldest_pending(self._pool, reservation_id)
+            if pending is None:
+                return {"delivered": 0, "failed": 0, "kinds": []}
+            if pending.claimed:
+                raise ApplicationError(
+                    f"notification {pending.id} of reservation {reservation_id} is being delivered by another deliverer",
+                    type="DeliveryInProgress",
+                )
+            await asyncio.sleep(0.05)  # its lease ended just now: claim it on the next turn
+        outcomes: list[Outcome] = []
+        try:
+            for row in claimed:
+                outcomes.append(await self._deliver(row))
+        except BaseException as error:
+            # The rows not reached go back, still pending, for the retry (in order: the oldest first).
+            for row in claimed[len(outcomes) + 1 :]:
+                await asyncio.shield(outbox.release(self._pool, row.id))
+            if isinstance(error, KakaoUnavailable):
                 raise ApplicationError(str(error), type="KakaoUnavailable") from error
-            if outcome.settled:
-                kinds.append(outcome.kind)
-                delivered += outcome.status == "SENT"
-                failed += outcome.status == "FAILED"
-            activity.heartbeat({"delivered": delivered, "failed": failed})
-        return {"delivered": delivered, "failed": failed, "kinds": kinds}
+            raise
+        settled = [o for o in outcomes if o.settled]
+        return {
+            "delivered": sum(o.status == "SENT" for o in settled),
+            "failed": sum(o.status == "FAILED" for o in settled),
+            "kinds": [o.kind for o in settled],
+        }
 
     @activity.defn(name="notifyPending")
     async def notify_pending(self, input: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -179,7 +183,7 @@ class NotifierActivities:
 
     async def _deliver(self, row: outbox.Claimed) -> Outcome:
         """Renders, sends and settles one claimed row; raises KakaoUnavailable with the row released."""
-        contact = await outbox.contact(self._pool, row.reservation_id)
+        contact = row.contact
         try:
             rendered = render(outbox.facts_of(row.row), contact.name)
         except TemplateError as error:

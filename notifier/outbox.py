@@ -8,7 +8,7 @@ the HTTP call holds no lock. Only a reservation's oldest pending row can be clai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -21,6 +21,19 @@ LEASE = "30 seconds"
 # A row its workflow should have delivered by now: its workflow is gone, the drain takes it.
 ORPHAN_AFTER = "2 minutes"
 DRAIN_BATCH = 100
+
+# Read with each claim, so a send costs no query of its own. The name and number stay in this
+# process's memory: never in an activity's input, result or heartbeat, nor in a log line.
+_SELECT_CLAIMED = """
+select c.id, c.reservation_id, c.kind, c.payload, c.attempts,
+       p.name as product_name, r.agency_id, r.agency_name, r.agency_distance_km, r.hold_until, r.reject_reason,
+       ct.name as contact_name, ct.phone as contact_phone
+from claimed c
+left join reservations r on r.id = c.reservation_id
+left join products p on p.id = r.product_id
+left join reservation_contacts ct on ct.reservation_id = c.reservation_id
+order by c.id
+"""
 
 _CLAIM = """
 with claimed as (
@@ -35,15 +48,25 @@ with claimed as (
     order by n.id limit %(limit)s
     for update skip locked)
   returning id, reservation_id, kind, payload, attempts)
-select c.id, c.reservation_id, c.kind, c.payload, c.attempts,
-       p.name as product_name, r.agency_id, r.agency_name, r.agency_distance_km, r.hold_until, r.reject_reason
-from claimed c
-left join reservations r on r.id = c.reservation_id
-left join products p on p.id = r.product_id
-order by c.id
-"""
+""" + _SELECT_CLAIMED
 
-CLAIM_FOR_RESERVATION = _CLAIM.format(lease=LEASE, eligible="n.reservation_id = %(reservation_id)s")
+# Every pending row of one reservation at once, unless another deliverer holds one: `for update`
+# (not skip locked) makes a second claimer wait for the first statement and then see its leases,
+# so the rows of a reservation are never split between two deliverers.
+CLAIM_FOR_RESERVATION = f"""
+with pending as (
+  select id, claimed_until from notifications
+  where reservation_id = %(reservation_id)s and sent_at is null and failed_at is null
+  order by id
+  for update),
+claimable as (
+  select id from pending where not exists (select 1 from pending p where p.claimed_until > now())),
+claimed as (
+  update notifications n set claimed_until = now() + interval '{LEASE}', attempts = n.attempts + 1
+  from claimable c where n.id = c.id
+  returning n.id, n.reservation_id, n.kind, n.payload, n.attempts)
+""" + _SELECT_CLAIMED
+
 CLAIM_FOR_DRAIN = _CLAIM.format(
     lease=LEASE,
     eligible=f"""(n.deliverer = 'drain' or n.created_at < now() - interval '{ORPHAN_AFTER}')
@@ -59,7 +82,8 @@ class Claimed:
     attempts: int
     # The row's payload and read-model columns, made into Facts by facts_of at send time (a
     # malformed row then fails alone instead of failing the batch it was claimed in).
-    row: dict[str, Any]
+    row: dict[str, Any] = field(repr=False)
+    contact: "Contact" = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -74,9 +98,10 @@ class Pending:
     claimed: bool  # another deliverer holds a live lease on it
 
 
-async def claim_for_reservation(pool: AsyncConnectionPool, reservation_id: str) -> Claimed | None:
-    rows = await _fetch(pool, CLAIM_FOR_RESERVATION, {"reservation_id": reservation_id, "limit": 1})
-    return _claimed(rows[0]) if rows else None
+async def claim_for_reservation(pool: AsyncConnectionPool, reservation_id: str) -> list[Claimed]:
+    """The reservation's pending rows, oldest first; none while another deliverer holds one of them."""
+    rows = await _fetch(pool, CLAIM_FOR_RESERVATION, {"reservation_id": reservation_id})
+    return [_claimed(row) for row in rows]
 
 
 async def claim_for_drain(pool: AsyncConnectionPool, limit: int = DRAIN_BATCH, scope: str | None = None) -> list[Claimed]:
@@ -92,11 +117,6 @@ async def oldest_pending(pool: AsyncConnectionPool, reservation_id: str) -> Pend
         (reservation_id,),
     )
     return Pending(rows[0]["id"], rows[0]["claimed"]) if rows else None
-
-
-async def contact(pool: AsyncConnectionPool, reservation_id: str) -> Contact:
-    rows = await _fetch(pool, "select name, phone from reservation_contacts where reservation_id = %s", (reservation_id,))
-    return Contact(rows[0]["name"], rows[0]["phone"]) if rows else Contact(None, None)
 
 
 async def settle_sent(
@@ -158,7 +178,8 @@ async def _execute(pool: AsyncConnectionPool, query: str, params: Any) -> bool:
 
 
 def _claimed(row: dict[str, Any]) -> Claimed:
-    return Claimed(row["id"], row["reservation_id"], row["kind"], row["attempts"], row)
+    contact = Contact(row.pop("contact_name", None), row.pop("contact_phone", None))
+    return Claimed(row["id"], row["reservation_id"], row["kind"], row["attempts"], row, contact)
 
 
 def facts_of(row: dict[str, Any]) -> Facts:

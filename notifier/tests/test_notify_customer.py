@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -62,8 +63,8 @@ async def test_a_crash_between_sending_and_settling_resends_with_the_same_key(se
     nid = await seed.notification(rid, "CONFIRMED")
     activities = kakao_activities(pool, kakao)
     # A first attempt claims and posts, then dies before settling: its lease runs out.
-    claimed = await outbox.claim_for_reservation(pool, rid)
-    assert claimed is not None and claimed.id == nid
+    [claimed] = await outbox.claim_for_reservation(pool, rid)
+    assert claimed.id == nid
     rendered = render(outbox.facts_of(claimed.row), "김민수")
     key = dedupe_key(rid, "CONFIRMED")
     await activities._sender.send(build_request(rendered, "01012345678", "sender-key-1", key), key)
@@ -185,3 +186,27 @@ async def test_bad_input_is_not_retried(pool, env):
     with pytest.raises(ApplicationError) as error:
         await env.run(NotifierActivities(pool, SinkSender()).notify_customer, {"reservation": "x"})
     assert error.value.type == "InvalidInput" and error.value.non_retryable
+
+
+async def test_two_calls_at_once_never_split_a_reservations_messages(seed, pool, kakao, env):
+    """A workflow's retry racing an attempt still running (or a second replica): one of them takes
+    every pending row, the other finds them held; each message goes once, in order."""
+    rid = await seed.reservation()
+    for kind in ("ACCEPTED", "CONFIRMED", "CANCELLED"):
+        await seed.notification(rid, kind)
+    activities = kakao_activities(pool, kakao)
+    env_b = type(env)()
+
+    async def call(environment):
+        try:
+            return await environment.run(activities.notify_customer, {"reservationId": rid})
+        except ApplicationError as error:
+            return error.type
+
+    results = await asyncio.gather(call(env), call(env_b))
+
+    delivered = [r for r in results if isinstance(r, dict) and r["delivered"]]
+    assert len(delivered) == 1 and delivered[0]["kinds"] == ["ACCEPTED", "CONFIRMED", "CANCELLED"]
+    assert [r for r in results if r not in delivered] in (["DeliveryInProgress"], [{"delivered": 0, "failed": 0, "kinds": []}])
+    assert [m["templateCode"] for m in kakao.inbox] == ["TSHOP_ACCEPTED", "TSHOP_CONFIRMED", "TSHOP_CANCELLED"]
+    assert len(kakao.requests) == 3
