@@ -60,7 +60,7 @@ async function main(): Promise<boolean> {
   const db = await openDatabase(stack.pgUrl);
   await prepareDatabase(db, { seed: true });
   for (const part of ['assignment', 'worker', 'notifier', 'api'] as const) await stack.start(part);
-  say('stack up: PostgreSQL, Temporal, assignment service, worker, API (separate processes)');
+  say('stack up: PostgreSQL, Temporal, assignment service, worker, notifier, API (separate processes)');
   const connection = await Connection.connect({ address: stack.temporalAddress });
   const operator = createOperator(db, new Client({ connection }));
 
