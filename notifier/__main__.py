@@ -1,6 +1,7 @@
 """`python -m notifier` (from the repository root, or /app in the image): runs the worker."""
 
 import asyncio
+import os
 import sys
 
 from .config import ConfigError, load_config
@@ -19,4 +20,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is closed by now, but the SDK's native threads may still be winding down, and
+    # leaving through the interpreter's finalization can then abort (PyGILState_Release).
+    os._exit(code)

@@ -43,6 +43,9 @@ class Config:
     max_concurrent: int
     identity: str
     log_level: str
+    # Set by the launchers that start it as a child (npm start, the tests): a parent killed
+    # outright (SIGKILL) must not leave it polling.
+    exit_with_parent: bool = False
 
     @property
     def channel(self) -> str:
@@ -74,6 +77,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         max_concurrent=_number("NOTIFIER_MAX_CONCURRENT", get("NOTIFIER_MAX_CONCURRENT", "50"), int, 1),
         identity=get("NOTIFIER_IDENTITY") or f"notifier-{os.getpid()}@{socket.gethostname()}",
         log_level=_log_level(get("LOG_LEVEL", "info")),
+        exit_with_parent=get("NOTIFIER_EXIT_WITH_PARENT", "") in ("1", "true"),
     )
 
 

@@ -5,6 +5,7 @@ returns early) before the worker and the database pool close."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from datetime import timedelta
 
@@ -35,6 +36,7 @@ async def run(config: Config) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    watcher = asyncio.create_task(_exit_with_parent(stop)) if config.exit_with_parent else None
 
     pool = AsyncConnectionPool(
         config.database_url, min_size=1, max_size=POOL_SIZE, open=False, kwargs={"autocommit": True}, name="notifier"
@@ -54,7 +56,18 @@ async def run(config: Config) -> int:
         log("error", "notifier failed", error={"name": type(error).__name__, "message": str(error)})
         return 1
     finally:
+        if watcher:
+            watcher.cancel()
         await pool.close()
+
+
+async def _exit_with_parent(stop: asyncio.Event) -> None:
+    """Stops the notifier once the process that started it is gone (it was re-parented)."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(1)
+    log("warn", "notifier stopping: its parent process is gone", parent=parent)
+    stop.set()
 
 
 async def _serve(config: Config, client: Client, pool: AsyncConnectionPool, stop: asyncio.Event) -> int:

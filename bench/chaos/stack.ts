@@ -76,7 +76,7 @@ export async function startChaosStack(dataDir: string, env: Record<string, strin
     },
     async start(part) {
       const [command, args] = commandOf(part);
-      const child = spawn(command, args, { cwd: root, env: { ...partEnv(), PYTHONPATH: root, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(command, args, { cwd: root, env: { ...partEnv(), PYTHONPATH: root, PYTHONUNBUFFERED: '1', NOTIFIER_EXIT_WITH_PARENT: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
       trackChild(child.pid!);
       const file = createWriteStream(path.join(logs, `${part}.log`), { flags: 'a' });
       let out = '';

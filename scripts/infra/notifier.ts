@@ -65,6 +65,8 @@ export async function spawnNotifier(options: NotifierOptions, say: (line: string
       TEMPORAL_ADDRESS: options.temporalAddress,
       TEMPORAL_NAMESPACE: options.namespace,
       NOTIFIER_TASK_QUEUE: options.taskQueue,
+      // Killed outright, the launcher cannot stop it: it then stops itself.
+      NOTIFIER_EXIT_WITH_PARENT: '1',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
