@@ -12,7 +12,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run -s build:bundle -- --out /app/dist/workflow-bundle.js \
- && npm run -s build:bundle -- --tracing --out /app/dist/workflow-bundle-tracing.js
+ && npm run -s build:bundle -- --tracing --out /app/dist/workflow-bundle-tracing.js \
+ && npm run -s build:web -- /app/dist/web
 
 # Runtime: production dependencies only, the sources (run by tsx) and the prebuilt bundle.
 FROM ${NODE_IMAGE} AS runtime
@@ -22,6 +23,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
 COPY --from=build /app/dist/workflow-bundle.js /app/dist/workflow-bundle-tracing.js /app/dist/
+# The web app, bundled ahead of time (the API serves it at /; the image's files are read-only).
+COPY --from=build /app/dist/web /app/dist/web
 ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
 # Used instead when OTEL_EXPORTER_OTLP_ENDPOINT turns tracing on (the workflow interceptors are in it).
 ENV WORKFLOW_TRACING_BUNDLE_PATH=/app/dist/workflow-bundle-tracing.js

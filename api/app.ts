@@ -12,6 +12,11 @@ import { productRoutes } from './routes/products.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { storeRoutes } from './routes/stores.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { devRoutes } from './routes/dev.js';
+import { eventRoutes } from './routes/events.js';
+import { launchDeskRoutes } from './routes/launch-desk.js';
+import { webRoutes } from './routes/web.js';
+import { createReservationFeed } from './reservation-feed.js';
 import { createRevocationList } from './revocations.js';
 import { DEFAULT_MAX_TTL_SECONDS } from '../shared/auth.js';
 import { createJwksVerifier } from '../shared/jwks.js';
@@ -75,6 +80,14 @@ export function createApp(deps: AppDeps) {
   app.route('/reservations', reservationRoutes(deps));
   app.route('/tokens', tokenRoutes(deps, revocations, Math.max(...Object.values(maxTtlSeconds))));
   app.route('/docs', docsRoutes());
+  app.route('/launch-desk', launchDeskRoutes(deps));
+  const feed = createReservationFeed(deps.db, deps.log);
+  const events = eventRoutes(deps, feed);
+  app.route('/events', events.routes);
+  if (deps.web) {
+    app.route('/', webRoutes(deps.web.dir));
+    if (deps.web.devLogin) app.route('/dev', devRoutes(deps));
+  }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -90,7 +103,9 @@ export function createApp(deps: AppDeps) {
       description:
         'Durable phone pre-orders on Temporal. Errors are application/problem+json (RFC 9457) with a stable `code`. ' +
         'Every route but health, readiness and these docs needs a bearer token. ' +
-        'Prometheus metrics (text format, no token) are served at /metrics, outside this contract.',
+        'Prometheus metrics (text format, no token) are served at /metrics, outside this contract, and so are ' +
+        'the web app (/), and the server-sent events of the reservations a token may see (GET /events: ' +
+        '`reservation` events carrying the reservation as GET /reservations/{id} shows it).',
     },
     security: [{ bearerAuth: [] }],
   });
@@ -103,5 +118,6 @@ export function createApp(deps: AppDeps) {
     return problemResponse(c, refusal);
   });
   app.onError((err, c) => problemResponse(c, toProblem(err, deps.log)));
-  return app;
+  // A stopping server waits for the requests in flight: event streams never end by themselves.
+  return Object.assign(app, { closeStreams: events.closeAll });
 }

@@ -14,6 +14,7 @@ export type ProblemCode =
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'UNKNOWN_PRODUCT'
+  | 'UNKNOWN_STORE'
   | 'OUT_OF_STOCK'
   | 'STOCK_HELD'
   | 'NOT_CANCELLABLE'
@@ -40,6 +41,7 @@ const TITLES: Record<ProblemCode, string> = {
   NOT_FOUND: 'Not found',
   METHOD_NOT_ALLOWED: 'Method not allowed',
   UNKNOWN_PRODUCT: 'No such product',
+  UNKNOWN_STORE: 'No such store',
   OUT_OF_STOCK: 'Out of stock',
   STOCK_HELD: 'Every unit left is held by reservations being decided',
   NOT_CANCELLABLE: 'The reservation can no longer be cancelled',

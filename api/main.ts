@@ -5,6 +5,7 @@ import { createLogger } from '../shared/log.js';
 import { startTracing } from '../shared/tracing.js';
 import { runMain, say } from '../scripts/main.js';
 import { connectTemporal, openDatabase, startApi } from '../scripts/stack.js';
+import { ensureWebBundle } from '../scripts/web-bundle.js';
 
 runMain('tshop-api', async (onStop) => {
   const config = parseConfig();
@@ -19,7 +20,8 @@ runMain('tshop-api', async (onStop) => {
   onStop(() => connection.close());
   const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, false);
   if (!authSecret) throw new ConfigError(`JWT_SECRET must be set (or ${config.dataDir}/jwt-secret exist, as npm run start:infra makes it)`);
-  const api = await startApi(config, { db, client, log, authSecret });
+  const webDir = await ensureWebBundle(config.web.dir);
+  const api = await startApi(config, { db, client, log, authSecret, webDir });
   onStop(api.close);
   say(`API listening on ${api.url}`);
 });

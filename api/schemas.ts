@@ -132,7 +132,7 @@ export const ReservationSchema = z
     product: z.object({ id: z.number().int(), sku: z.string(), name: z.string() }),
     quantity: z.number().int(),
     fulfilment: z.enum(FULFILMENTS),
-    store: z.object({ id: z.string(), name: z.string(), distanceKm: z.number().nullable() }).nullable(),
+    store: z.object({ id: z.string(), name: z.string(), distanceKm: z.number().nullable(), address: z.string().nullable() }).nullable(),
     holdUntil: z.string().nullable(),
     customerId: z.string(),
     rejectReason: z.string().nullable(),
@@ -180,6 +180,9 @@ export const NotificationSchema = z
     attempts: z.number().int(),
   })
   .openapi('Notification');
+
+/** A JSON request body of a route (required unless told). */
+export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({ required, content: { 'application/json': { schema } } });
 
 type HeaderDocs = Record<string, { description: string; schema: { type: 'integer' | 'string' } }>;
 

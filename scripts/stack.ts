@@ -208,7 +208,7 @@ export async function startCodecServer(config: Config, authSecret: string): Prom
 /** Serves the reservation API. */
 export async function startApi(
   config: Config,
-  deps: { db: Kysely<Database>; client: Client; log: Logger; authSecret: string },
+  deps: { db: Kysely<Database>; client: Client; log: Logger; authSecret: string; /** The web app's bundle, if served. */ webDir?: string },
 ): Promise<RunningServer> {
   const app = createApp({
     db: deps.db,
@@ -221,8 +221,17 @@ export async function startApi(
     authSecret: deps.authSecret,
     tokenMaxTtlSeconds: config.tokenMaxTtlSeconds,
     identityProvider: config.identityProvider,
+    ...(deps.webDir ? { web: { dir: deps.webDir, devLogin: config.web.devLogin } } : {}),
+    workerMetricsUrls: config.web.workerMetricsUrls,
   });
-  return listen(app.fetch, config.http.host, config.http.port, 'API, PORT');
+  const server = await listen(app.fetch, config.http.host, config.http.port, 'API, PORT');
+  return {
+    url: server.url,
+    async close() {
+      await app.closeStreams();
+      await server.close();
+    },
+  };
 }
 
 /**

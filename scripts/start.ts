@@ -10,12 +10,14 @@ import { createLogger } from '../shared/log.js';
 import { startTracing } from '../shared/tracing.js';
 import { installRuntime } from '../workers/runtime.js';
 import { spawnNotifier } from './infra/notifier.js';
+import { ensureWebBundle } from './web-bundle.js';
 import { assertPortFree } from './infra/process.js';
 import { runMain, say } from './main.js';
 import { connectTemporal, openDatabase, prepareDatabase, redactUrl, spawnAssignmentService, startApi, startCodecServer, startInfra, startWorker } from './stack.js';
 
 runMain('tshop', async (onStop) => {
-  const config = parseConfig();
+  // The development stack: the web app's demo sign-in is on unless DEV_LOGIN says otherwise.
+  const config = parseConfig({ DEV_LOGIN: '1', ...process.env });
   const log = createLogger('tshop', config.logLevel);
   // The one Temporal Runtime of the process: signals stay with the launcher, SDK logs as JSON lines.
   await installRuntime(createLogger('worker', config.logLevel), config.logLevel);
@@ -49,7 +51,9 @@ runMain('tshop', async (onStop) => {
   onStop(notifier.stop);
   // Tokens are signed with JWT_SECRET, or with a secret made once under the data directory.
   const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, true)!;
-  const api = await startApi(config, { db, client, log, authSecret });
+  const webDir = await ensureWebBundle(config.web.dir);
+  const workerMetricsUrls = worker.metricsUrl ? [worker.metricsUrl] : [];
+  const api = await startApi({ ...config, web: { ...config.web, workerMetricsUrls } }, { db, client, log, authSecret, webDir });
   onStop(api.close);
   const codec = await startCodecServer(config, authSecret);
   if (codec) onStop(codec.close);
@@ -59,6 +63,7 @@ runMain('tshop', async (onStop) => {
     [
       '',
       'Tshop Reserve is running',
+      `  Web app          ${api.url}/   (customers, store staff, launch desk${config.web.devLogin ? '; demo sign-in on' : ''})`,
       `  API              ${api.url}`,
       `  API docs         ${api.url}/docs   (contract: ${api.url}/openapi.json)`,
       `  Metrics          ${api.url}/metrics (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,

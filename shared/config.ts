@@ -100,6 +100,13 @@ const EnvSchema = z.object({
   // How often the drain's Schedule runs (0: the worker does not create it): it hands the notifier
   // the notifications no workflow will deliver (refusals at admission, the reconciler's endings).
   NOTIFY_DRAIN_EVERY: duration('1m'),
+  // The web app's bundle (`npm run build:web`); the API builds it there if it is missing.
+  WEB_DIR: z.string().default('dist/web'),
+  // The development sign-in (POST /dev/login: a token for any demo identity). npm start turns it on;
+  // never set it where real customers are.
+  DEV_LOGIN: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
+  // The workers' /metrics, comma-separated, where the launch desk reads their assignment breakers.
+  WORKER_METRICS_URLS: z.string().default('').transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean)),
   // Read by the notifier; here only so that `npm start` can say where messages go.
   KAKAO_API_URL: optionalString.pipe(z.url().optional()),
   JWT_SECRET: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
@@ -183,6 +190,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     /** The reconciler's Schedule interval; 0: not created by this worker. */
     reconcileEveryMs: e.RECONCILE_EVERY,
     retention: { afterMs: e.RETENTION_AFTER, everyMs: e.RETENTION_EVERY },
+    web: { dir: path.resolve(e.WEB_DIR), devLogin: e.DEV_LOGIN, workerMetricsUrls: e.WORKER_METRICS_URLS },
     notifier: { taskQueue: e.NOTIFIER_TASK_QUEUE, drainEveryMs: e.NOTIFY_DRAIN_EVERY, kakaoUrl: e.KAKAO_API_URL },
     jwtSecret: e.JWT_SECRET,
     codecPort: e.CODEC_PORT,

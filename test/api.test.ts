@@ -123,7 +123,7 @@ describe('who may do what', () => {
     expect((await api.request('/docs', {}, null)).status).toBe(200);
 
     // No token, a bad token: 401 everywhere else.
-    for (const [method, route] of [['GET', '/products'], ['GET', '/reservations'], ['POST', '/reservations'], ['GET', '/stores']] as const) {
+    for (const [method, route] of [['GET', '/products'], ['GET', '/reservations'], ['POST', '/reservations'], ['GET', '/stores'], ['GET', '/launch-desk']] as const) {
       const r = await expectStatus(401, null, method, route, {}, method === 'POST' ? { body: { productId: product.id } } : {});
       expect(r.body.code).toBe('UNAUTHENTICATED');
       expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -142,6 +142,10 @@ describe('who may do what', () => {
       await expectStatus(403, who, 'POST', '/stores', {}, { body: { id: 'nope-store', name: 'x', district: 'x', address: 'x', latitude: 1, longitude: 1, capacity: 1 } });
       await expectStatus(403, who, 'PATCH', '/stores/{id}', { id: store.id }, { body: { open: false } });
     }
+    // The launch desk: admins only.
+    for (const who of [mine, myStaff]) expect((await expectStatus(403, who, 'GET', '/launch-desk')).body.code).toBe('FORBIDDEN');
+    const desk = await expectStatus(200, ADMIN, 'GET', '/launch-desk');
+    expect(desk.body.products.find((p: Body) => p.id === product.id)).toMatchObject({ stock: expect.any(Number), counts: expect.any(Object) });
     const sku = `admin-${Date.now()}`;
     const created = await expectStatus(201, ADMIN, 'POST', '/products', {}, { body: { sku, name: 'Admin phone', brand: 'Test', priceKrw: 990_000, stock: 3 } });
     await expectStatus(409, ADMIN, 'POST', '/products', {}, { body: { sku, name: 'Again', brand: 'Test', priceKrw: 1 } });

@@ -9,6 +9,7 @@ import type { TestProject } from 'vitest/node';
 import { parseConfig } from '../shared/config.js';
 import { openDatabase, prepareDatabase, startInfra } from '../scripts/stack.js';
 import { installNotifier, installNotifierTests } from '../scripts/infra/notifier.js';
+import { ensureWebBundle } from '../scripts/web-bundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -38,6 +39,8 @@ export default async function setup(project: TestProject) {
   // The notifier's venvs, once, before any file needs them (two installing at once would collide).
   installNotifier(say);
   installNotifierTests(say);
+  // The web app's bundle where npm start and start:api serve it from, once (they would build it at once).
+  await ensureWebBundle(path.resolve('dist/web'));
   const infra = await startInfra(config, say);
   try {
     const db = await openDatabase(infra.databaseUrl);

@@ -221,7 +221,7 @@ export function testApp(
   client: Client,
   taskQueue: string,
   policy: ReservationPolicy = DEFAULT_TEST_POLICY,
-  extra: Pick<AppDeps, 'decisionDeadlineMs' | 'admission' | 'identityProvider'> = {},
+  extra: Pick<AppDeps, 'decisionDeadlineMs' | 'admission' | 'identityProvider' | 'web' | 'workerMetricsUrls'> = {},
 ) {
   // No sold-out memory unless a test asks for it: a unit given back is reservable at once.
   const admission = { leaseMs: 10_000, retryAfterSeconds: 1, soldOutMemoryMs: 0 };

@@ -6,14 +6,13 @@ import type { Product } from '../../db/schema.js';
 import { requireRole, type AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
-import { CreateProductSchema, IdempotencyHeader, problems, ProductIdParam, ProductSchema, RestockSchema, UpdateProductSchema } from '../schemas.js';
+import { CreateProductSchema, IdempotencyHeader, jsonBody, problems, ProductIdParam, ProductSchema, RestockSchema, UpdateProductSchema } from '../schemas.js';
 
 export function toProductDto(p: Product) {
   return { id: p.id, sku: p.sku, name: p.name, brand: p.brand, priceKrw: p.price_krw, availableStock: p.stock };
 }
 
 const productBody = (description: string) => ({ description, content: { 'application/json': { schema: ProductSchema } } });
-const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 
 /** The phone catalogue with live stock; admins manage it (every stock change through the ledger). */
 export function productRoutes(deps: AppDeps) {

@@ -49,6 +49,7 @@ import {
   CompleteReservationSchema,
   CreateReservationSchema,
   IdempotencyHeader,
+  jsonBody,
   ListReservationsQuery,
   NotificationSchema,
   PatchReservationSchema,
@@ -64,11 +65,6 @@ type ReservationView = NonNullable<Awaited<ReturnType<typeof getReservationView>
 const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value ?? null)).digest('hex');
 
 const reservationBody = (description: string) => ({ description, content: { 'application/json': { schema: ReservationSchema } } });
-const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
-  required,
-  content: { 'application/json': { schema } },
-});
-
 /** Cursors are opaque to clients: base64url of the last row's (created_at, id). */
 /**
  * `<microseconds since the epoch>.<reservation id>`: a position in the newest-first order. Every
@@ -95,7 +91,7 @@ export function toReservationDto(v: ReservationRow & { events?: ReservationView[
     product: { id: v.product_id, sku: v.product_sku, name: v.product_name },
     quantity: v.quantity,
     fulfilment: v.fulfilment,
-    store: v.agency_id ? { id: v.agency_id, name: v.agency_name ?? v.agency_id, distanceKm: v.agency_distance_km } : null,
+    store: v.agency_id ? { id: v.agency_id, name: v.agency_name ?? v.agency_id, distanceKm: v.agency_distance_km, address: v.agency_address } : null,
     holdUntil: v.hold_until?.toISOString() ?? null,
     customerId: v.customer_id,
     rejectReason: v.reject_reason,

@@ -4,7 +4,7 @@ import type { Agency } from '../../db/schema.js';
 import { requireRole, type AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
-import { CreateStoreSchema, problems, StoreIdParam, StoreSchema, UpdateStoreSchema } from '../schemas.js';
+import { CreateStoreSchema, jsonBody, problems, StoreIdParam, StoreSchema, UpdateStoreSchema } from '../schemas.js';
 
 export function toStoreDto(s: Agency) {
   return {
@@ -22,7 +22,6 @@ export function toStoreDto(s: Agency) {
 }
 
 const storeBody = (description: string) => ({ description, content: { 'application/json': { schema: StoreSchema } } });
-const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { 'application/json': { schema } } });
 
 /** Dealer stores with their load; admins open, close and size them. */
 export function storeRoutes(deps: AppDeps) {

@@ -45,3 +45,15 @@ export const DEMO_AGENCIES = [
   ...HOTSPOTS,
   CENTRAL,
 ];
+
+/**
+ * Demo customers for the web app's development sign-in (`POST /dev/login`, on only in the dev
+ * stack). Customers are not stored: a customer is the `sub` of their token.
+ */
+export const DEMO_CUSTOMERS = [
+  { sub: 'c-1', name: '김민수', phone: '010-1111-0001', district: '강남구' },
+  { sub: 'c-2', name: '이서연', phone: '010-1111-0002', district: '마포구' },
+  { sub: 'c-3', name: '박지훈', phone: '010-1111-0003', district: '송파구' },
+  { sub: 'c-4', name: '최유진', phone: '010-1111-0004', district: '종로구' },
+  { sub: 'c-5', name: 'Alex Kim', phone: '010-1111-0005', district: '용산구' },
+] as const;

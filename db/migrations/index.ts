@@ -10,6 +10,7 @@ import * as m0007 from './0007_relay_claims.js';
 import * as m0008 from './0008_token_revocations.js';
 import * as m0009 from './0009_reservation_requests.js';
 import * as m0010 from './0010_kakao_notifier.js';
+import * as m0011 from './0011_reservation_feed.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_token_revocations': m0008,
   '0009_reservation_requests': m0009,
   '0010_kakao_notifier': m0010,
+  '0011_reservation_feed': m0011,
 };

@@ -153,6 +153,7 @@ export async function applyTransition(db: Db, id: string, t: Transition, notific
 const viewColumns = [
   'p.name as product_name',
   'p.sku as product_sku',
+  'a.address as agency_address',
 ] as const;
 
 /** The reservation as the customer centre shows it: with product, store and timeline (one query). */
@@ -160,6 +161,7 @@ export async function getReservationView(db: Db, id: string) {
   const row = await db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
+    .leftJoin('agencies as a', 'a.id', 'r.agency_id')
     .selectAll('r')
     .select(viewColumns)
     .select((eb) =>
@@ -189,6 +191,7 @@ export async function listReservations(
   let q = db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
+    .leftJoin('agencies as a', 'a.id', 'r.agency_id')
     .selectAll('r')
     .select(viewColumns)
     .select(sql<string>`(extract(epoch from r.created_at) * 1000000)::bigint::text`.as('created_micros'))

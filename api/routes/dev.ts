@@ -1,0 +1,95 @@
+/**
+ * Development sign-in for the web app: pick a demo customer, a store's staff or the launch desk
+ * and get a token. Mounted only when the dev stack asks for it (`DEV_LOGIN`, set by `npm start`):
+ * anywhere else the routes do not exist (404), and sign-in is the identity provider's.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { DEMO_CUSTOMERS } from '../../db/data/demo.js';
+import { signToken, type Principal } from '../../shared/auth.js';
+import { CENTRAL_STORE } from '../../shared/contract.js';
+import type { AppEnv } from '../auth.js';
+import type { AppDeps } from '../deps.js';
+import { Problem } from '../errors.js';
+import { jsonBody, problems } from '../schemas.js';
+
+/** How long a development token lives: a working day, within every role's limit. */
+const DEV_TOKEN_TTL_S = 3_600;
+const DEMO_ADMIN = 'admin-demo';
+
+const LoginSchema = z
+  .discriminatedUnion('role', [
+    z.object({ role: z.literal('customer'), sub: z.string().min(1).max(64) }),
+    z.object({ role: z.literal('agency'), agency: z.string().min(1).max(64) }),
+    z.object({ role: z.literal('admin') }),
+  ])
+  .openapi('DevLogin');
+
+export function devRoutes(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+  const stores = () =>
+    deps.db.selectFrom('agencies').select(['id', 'name']).where('is_central', '=', false).orderBy('name').execute();
+
+  /** Who one may sign in as. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/identities',
+      tags: ['development'],
+      security: [],
+      summary: 'Demo identities to sign in as (development stack only)',
+      responses: {
+        200: {
+          description: 'Demo customers, the stores (for their staff) and the launch desk',
+          content: {
+            'application/json': {
+              schema: z.object({
+                customers: z.array(z.object({ sub: z.string(), name: z.string(), phone: z.string(), district: z.string() })),
+                stores: z.array(z.object({ id: z.string(), name: z.string() })),
+                admin: z.object({ sub: z.string() }),
+              }),
+            },
+          },
+        },
+      },
+    }),
+    async (c) => c.json({ customers: DEMO_CUSTOMERS.map((d) => ({ ...d })), stores: await stores(), admin: { sub: DEMO_ADMIN } }, 200),
+  );
+
+  /** A token for a demo identity. */
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/login',
+      tags: ['development'],
+      security: [],
+      summary: 'Sign in as a demo identity (development stack only)',
+      request: { body: jsonBody(LoginSchema) },
+      responses: {
+        200: {
+          description: 'A bearer token of an hour',
+          content: {
+            'application/json': {
+              schema: z.object({ token: z.string(), role: z.enum(['customer', 'agency', 'admin']), sub: z.string(), agency: z.string().optional(), expiresAt: z.string() }),
+            },
+          },
+        },
+        ...problems({ 422: 'No such store' }, { body: true }),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      let principal: Principal;
+      if (body.role === 'agency') {
+        const known = (await stores()).some((s) => s.id === body.agency) && body.agency !== CENTRAL_STORE.agencyId;
+        if (!known) throw new Problem(422, 'UNKNOWN_STORE', `store ${body.agency} does not exist`);
+        principal = { role: 'agency', sub: `staff-${body.agency}`, agencyId: body.agency };
+      } else {
+        principal = body.role === 'admin' ? { role: 'admin', sub: DEMO_ADMIN } : { role: 'customer', sub: body.sub };
+      }
+      const token = await signToken(deps.authSecret, principal, DEV_TOKEN_TTL_S);
+      const expiresAt = new Date(Date.now() + DEV_TOKEN_TTL_S * 1000).toISOString();
+      return c.json({ token, role: principal.role, sub: principal.sub, ...(principal.role === 'agency' ? { agency: principal.agencyId } : {}), expiresAt }, 200);
+    },
+  );
+  return app;
+}

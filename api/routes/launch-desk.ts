@@ -1,0 +1,98 @@
+/**
+ * `GET /launch-desk` (admin): what the people running a launch watch, in one answer: per product the
+ * units left, reservations of the last minute and the counts by status; the stores' load; and the
+ * workers' circuit breaker to the assignment service, read from their metrics.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { productFigures, storeLoads } from '../../db/repositories/launch-desk.js';
+import { requireRole, type AppEnv } from '../auth.js';
+import type { AppDeps } from '../deps.js';
+import { problems } from '../schemas.js';
+
+const BreakerSchema = z.object({
+  state: z.enum(['closed', 'open', 'half-open', 'unknown']),
+  detail: z.string(),
+});
+
+const LaunchDeskSchema = z
+  .object({
+    generatedAt: z.string(),
+    products: z.array(
+      z.object({
+        id: z.number().int(),
+        name: z.string(),
+        stock: z.number().int().openapi({ description: 'Units left' }),
+        claimed: z.number().int().openapi({ description: 'Units held by requests being decided' }),
+        perMinute: z.number().int().openapi({ description: 'Reservations accepted in the last minute' }),
+        counts: z.record(z.string(), z.number().int()).openapi({ description: 'Reservations by status' }),
+      }),
+    ),
+    stores: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        district: z.string(),
+        isOpen: z.boolean(),
+        capacity: z.number().int(),
+        active: z.number().int(),
+        load: z.number(),
+      }),
+    ),
+    breaker: BreakerSchema,
+  })
+  .openapi('LaunchDesk');
+
+type BreakerState = z.infer<typeof BreakerSchema>['state'];
+
+/** One worker's breaker, from its `tshop_assignment_breaker_state{state="…"} 1` sample. */
+async function breakerOf(url: string): Promise<BreakerState | undefined> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  const match = /^tshop_assignment_breaker_state\{state="([a-z-]+)"\} 1$/m.exec(await res.text());
+  const state = match?.[1];
+  return state === 'closed' || state === 'open' || state === 'half-open' ? state : state === 'isolated' ? 'open' : undefined;
+}
+
+/** The worst state among the workers that answered: one open breaker is what the desk must see. */
+async function breakers(urls: string[]): Promise<z.infer<typeof BreakerSchema>> {
+  if (urls.length === 0) return { state: 'unknown', detail: 'no worker metrics configured (WORKER_METRICS_URLS)' };
+  const states = (await Promise.all(urls.map(breakerOf))).filter((s): s is BreakerState => s !== undefined);
+  if (states.length === 0) return { state: 'unknown', detail: `none of ${urls.length} worker(s) answered` };
+  const state = (['open', 'half-open', 'closed'] as const).find((s) => states.includes(s))!;
+  return { state, detail: `${states.filter((s) => s === state).length} of ${urls.length} worker(s) ${state}` };
+}
+
+export function launchDeskRoutes(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['launch desk'],
+      summary: 'Units, reservations, store load and the assignment breaker (admin)',
+      responses: { 200: { description: 'The launch as it stands', content: { 'application/json': { schema: LaunchDeskSchema } } }, ...problems({}) },
+    }),
+    async (c) => {
+      requireRole(c, 'admin');
+      const [products, stores, breaker] = await Promise.all([productFigures(deps.db), storeLoads(deps.db), breakers(deps.workerMetricsUrls ?? [])]);
+      return c.json(
+        {
+          generatedAt: new Date().toISOString(),
+          products,
+          stores: stores.map((s) => ({
+            id: s.id,
+            name: s.name,
+            district: s.district,
+            isOpen: s.is_open,
+            capacity: s.capacity,
+            active: s.active_count,
+            load: s.capacity > 0 ? Math.round((s.active_count / s.capacity) * 1000) / 1000 : 0,
+          })),
+          breaker,
+        },
+        200,
+      );
+    },
+  );
+  return app;
+}
