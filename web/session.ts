@@ -1,0 +1,108 @@
+/**
+ * Who is signed in: the bearer token and what the app knows about its holder, in sessionStorage
+ * (gone with the tab; "sign out" clears it). Components follow it with useSession().
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { Role } from './types.js';
+
+export interface Profile {
+  name?: string;
+  phone?: string;
+  district?: string;
+}
+
+export interface Session {
+  token: string;
+  role: Role;
+  sub: string;
+  /** Store staff: their store's id, and its name when known. */
+  agency?: string;
+  agencyName?: string;
+  expiresAt?: string;
+  /** A customer's contact details, to fill in the reservation form. */
+  profile?: Profile;
+}
+
+const KEY = 'tshop.session';
+let current: Session | undefined = read();
+const listeners = new Set<(s: Session | undefined) => void>();
+
+function read(): Session | undefined {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (!raw) return undefined;
+    const s = JSON.parse(raw) as Session;
+    return typeof s.token === 'string' && typeof s.role === 'string' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function getSession(): Session | undefined {
+  return current;
+}
+
+export function setSession(session: Session | undefined): void {
+  current = session;
+  try {
+    if (session) sessionStorage.setItem(KEY, JSON.stringify(session));
+    else sessionStorage.removeItem(KEY);
+  } catch {
+    // Kept in memory only.
+  }
+  for (const listener of listeners) listener(session);
+}
+
+export function useSession(): Session | undefined {
+  const [session, setState] = useState(current);
+  useEffect(() => {
+    const listener = (s: Session | undefined) => setState(s);
+    listeners.add(listener);
+    if (current !== session) setState(current);
+    return () => void listeners.delete(listener);
+  }, []);
+  return session;
+}
+
+/** The page each role works on. */
+export const HOME: Record<Role, string> = { customer: '#/customer', agency: '#/store', admin: '#/desk' };
+
+/**
+ * The claims of a JWT, read without verifying it (the server verifies every request): enough to
+ * know which page a pasted token belongs on. Undefined for anything that is not a usable token.
+ */
+export function readToken(token: string): Omit<Session, 'token'> | undefined {
+  const part = token.trim().split('.')[1];
+  if (!part) return undefined;
+  try {
+    const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))) as Record<string, unknown>;
+    const role = claims.role;
+    const sub = claims.sub;
+    if (typeof sub !== 'string' || !sub) return undefined;
+    const expiresAt = typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : undefined;
+    if (role === 'customer' || role === 'admin') return { role, sub, ...(expiresAt ? { expiresAt } : {}) };
+    if (role === 'agency' && typeof claims.agency === 'string') return { role, sub, agency: claims.agency, ...(expiresAt ? { expiresAt } : {}) };
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A message for the sign-in page, set when the app sends someone there. */
+let flash: string | undefined;
+export function setFlash(key: string | undefined): void {
+  flash = key;
+}
+export function takeFlash(): string | undefined {
+  const f = flash;
+  flash = undefined;
+  return f;
+}
+
+/** Ends the session and returns to the sign-in page (with a reason to show, if any). */
+export function signOut(reason?: string): void {
+  setFlash(reason);
+  setSession(undefined);
+  if (location.hash !== '#/') location.hash = '#/';
+}
