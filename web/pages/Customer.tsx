@@ -14,7 +14,10 @@ import { useSession } from '../session.js';
 import type { Fulfilment, Notification, Page, Product, Reservation } from '../types.js';
 import { findDistrict, SEOUL_DISTRICTS } from '../../db/data/seoul.js';
 
-const PRODUCTS_EVERY_MS = 5_000;
+// On launch day tens of thousands of customers have this page open: every one reading the catalogue
+// every few seconds would be thousands of requests a second. The stock shown is a guide; the
+// reserve request decides.
+const PRODUCTS_EVERY_MS = 15_000;
 const MESSAGES_EVERY_MS = 3_000;
 
 /** Newer wins: an event or answer never replaces what a later one said. */
