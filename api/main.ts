@@ -16,7 +16,7 @@ runMain('tshop-api', async (onStop) => {
   onStop(tracing.shutdown);
   const db = await openDatabase(databaseUrl);
   onStop(() => db.destroy());
-  const { connection, client } = await connectTemporal(temporalAddress, config.temporal.namespace, config.temporal.payloadKeys);
+  const { connection, client } = await connectTemporal(temporalAddress, config.temporal.namespace, config.temporal.payloadKeys, config.temporal.access);
   onStop(() => connection.close());
   const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, false);
   if (!authSecret) throw new ConfigError(`JWT_SECRET must be set (or ${config.dataDir}/jwt-secret exist, as npm run start:infra makes it)`);

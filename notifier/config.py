@@ -46,6 +46,13 @@ class Config:
     # Set by the launchers that start it as a child (npm start, the tests): a parent killed
     # outright (SIGKILL) must not leave it polling.
     exit_with_parent: bool = False
+    # A Temporal cluster that asks for more than an address (Temporal Cloud), as the TypeScript
+    # processes take it: an API key, or mutual TLS with a client certificate and key (PEM files).
+    temporal_api_key: str | None = None
+    temporal_tls: bool = False
+    temporal_tls_cert: str | None = None
+    temporal_tls_key: str | None = None
+    temporal_tls_ca: str | None = None
 
     @property
     def channel(self) -> str:
@@ -78,7 +85,23 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         identity=get("NOTIFIER_IDENTITY") or f"notifier-{os.getpid()}@{socket.gethostname()}",
         log_level=_log_level(get("LOG_LEVEL", "info")),
         exit_with_parent=get("NOTIFIER_EXIT_WITH_PARENT", "") in ("1", "true"),
+        **_temporal_access(get),
     )
+
+
+def _temporal_access(get) -> dict:
+    cert, key = get("TEMPORAL_TLS_CERT"), get("TEMPORAL_TLS_KEY")
+    if bool(cert) != bool(key):
+        raise ConfigError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (the client certificate and its key)")
+    api_key = get("TEMPORAL_API_KEY")
+    tls = get("TEMPORAL_TLS", "") in ("1", "true") or bool(api_key) or bool(cert)
+    return {
+        "temporal_api_key": api_key,
+        "temporal_tls": tls,
+        "temporal_tls_cert": cert,
+        "temporal_tls_key": key,
+        "temporal_tls_ca": get("TEMPORAL_TLS_CA"),
+    }
 
 
 def _kakao_url(url: str | None, sender_key: str | None, api_key: str | None) -> str | None:

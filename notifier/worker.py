@@ -8,10 +8,12 @@ import asyncio
 import os
 import signal
 from datetime import timedelta
+from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
+from temporalio.service import TLSConfig
 from temporalio.worker import Worker
 
 from .activities import NotifierActivities
@@ -31,6 +33,20 @@ def make_sender(config: Config) -> Sender:
     return SinkSender(config.kakao_sender_key)
 
 
+def tls_for(config: Config) -> TLSConfig | bool:
+    """TLS to Temporal as configured: off (the dev server), on, or mutual with the client's PEM files."""
+    if not config.temporal_tls:
+        return False
+    read = lambda path: Path(path).read_bytes() if path else None  # noqa: E731
+    if not (config.temporal_tls_cert or config.temporal_tls_ca):
+        return True
+    return TLSConfig(
+        client_cert=read(config.temporal_tls_cert),
+        client_private_key=read(config.temporal_tls_key),
+        server_root_ca_cert=read(config.temporal_tls_ca),
+    )
+
+
 async def run(config: Config) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -48,6 +64,8 @@ async def run(config: Config) -> int:
             namespace=config.temporal_namespace,
             data_converter=data_converter_for(config.payload_keys),
             identity=config.identity,
+            tls=tls_for(config),
+            api_key=config.temporal_api_key,
         )
         # Fail here with a clear message rather than later inside the worker's pollers.
         await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=config.temporal_namespace))

@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createAssignmentBreaker } from '../activities/assignment.js';
 import { createActivities } from '../activities/index.js';
@@ -95,9 +95,35 @@ export async function prepareDatabase(db: Kysely<Database>, options: { seed: boo
   return { migrated, seeded };
 }
 
-export async function connectTemporal(address: string, namespace: string, payloadKeys?: PayloadKey[]) {
+export type TemporalAccess = Config['temporal']['access'];
+
+/**
+ * What a connection to Temporal needs beyond its address: TLS (with a client certificate and key
+ * for mutual TLS, and a private CA if any) and an API key, as Temporal Cloud asks; nothing for the
+ * dev server. The PEM files are read here, at start: a missing one is a one-line start-up error.
+ */
+export function temporalConnection(access: TemporalAccess | undefined) {
+  if (!access?.tls) return {};
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new StartupError(`${what} ${file} cannot be read: ${(err as Error).message}`);
+    }
+  };
+  const tls = {
+    ...(access.certPath && access.keyPath
+      ? { clientCertPair: { crt: read(access.certPath, 'TEMPORAL_TLS_CERT'), key: read(access.keyPath, 'TEMPORAL_TLS_KEY') } }
+      : {}),
+    ...(access.caPath ? { serverRootCACertificate: read(access.caPath, 'TEMPORAL_TLS_CA') } : {}),
+  };
+  return { tls: Object.keys(tls).length > 0 ? tls : true, ...(access.apiKey ? { apiKey: access.apiKey } : {}) };
+}
+
+export async function connectTemporal(address: string, namespace: string, payloadKeys?: PayloadKey[], access?: TemporalAccess) {
+  const options = temporalConnection(access);
   try {
-    const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+    const connection = await Connection.connect({ address, connectTimeout: 5_000, ...options });
     await connection.workflowService.getSystemInfo({});
     // With tracing on (shared/tracing.ts), workflow starts, updates and signals carry the trace.
     const dataConverter = dataConverterFor(payloadKeys);
@@ -131,7 +157,7 @@ export async function startWorker(
   }
   let connection: NativeConnection;
   try {
-    connection = await NativeConnection.connect({ address: deps.temporalAddress });
+    connection = await NativeConnection.connect({ address: deps.temporalAddress, ...temporalConnection(config.temporal.access) });
   } catch (err) {
     throw new StartupError(`Temporal unreachable at ${deps.temporalAddress}: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -50,6 +50,14 @@ const EnvSchema = z.object({
       })
       .optional(),
   ),
+  // A Temporal cluster that wants more than an address (Temporal Cloud): an API key, or mutual TLS
+  // with a client certificate and key (PEM files); TEMPORAL_TLS=1 for server TLS alone; the CA for a
+  // private one. Unset: plain connection, as to the dev server.
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
+  TEMPORAL_TLS_CERT: optionalString,
+  TEMPORAL_TLS_KEY: optionalString,
+  TEMPORAL_TLS_CA: optionalString,
   TEMPORAL_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalString,
@@ -127,6 +135,9 @@ const EnvSchema = z.object({
   // Tracing is off unless an OTLP/HTTP endpoint is given (spans go to <endpoint>/v1/traces).
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
   OTEL_SERVICE_NAME: optionalString,
+}).refine((e) => !e.TEMPORAL_TLS_CERT === !e.TEMPORAL_TLS_KEY, {
+  path: ['TEMPORAL_TLS_KEY'],
+  message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (the client certificate and its key)',
 }).refine((e) => !e.AUTH_JWKS_URL || e.AUTH_ISSUER, {
   path: ['AUTH_ISSUER'],
   message: 'required with AUTH_JWKS_URL: the issuer its tokens must carry',
@@ -160,6 +171,14 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       /** `key=value` dynamic config added to the dev server's own. */
       devServerDynamicConfig: e.TEMPORAL_DYNAMIC_CONFIG.split(',').map((p) => p.trim()).filter(Boolean),
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      /** How to reach a cluster that asks for more than an address (see temporalConnection in scripts/stack.ts). */
+      access: {
+        apiKey: e.TEMPORAL_API_KEY,
+        tls: e.TEMPORAL_TLS || e.TEMPORAL_API_KEY !== undefined || e.TEMPORAL_TLS_CERT !== undefined,
+        certPath: e.TEMPORAL_TLS_CERT,
+        keyPath: e.TEMPORAL_TLS_KEY,
+        caPath: e.TEMPORAL_TLS_CA,
+      },
       workerIdentity: e.WORKER_IDENTITY,
       payloadKeys: e.PAYLOAD_KEYS,
       /** Absolute path of a prebuilt workflow bundle for the worker, if any. */

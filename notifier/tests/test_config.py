@@ -63,3 +63,19 @@ def test_bad_configuration_exits_2_with_one_line():
     assert result.stderr.strip().splitlines() == [
         "notifier: invalid configuration: DATABASE_URL is required (e.g. postgres://tshop:tshop@127.0.0.1:5433/tshop)"
     ]
+
+
+def test_temporal_access_plain_by_default_tls_with_an_api_key_mutual_with_a_certificate(tmp_path):
+    from notifier.worker import tls_for
+
+    plain = load_config({"DATABASE_URL": "postgres://x"})
+    assert (plain.temporal_tls, tls_for(plain), plain.temporal_api_key) == (False, False, None)
+    keyed = load_config({"DATABASE_URL": "postgres://x", "TEMPORAL_API_KEY": "key-1"})
+    assert (tls_for(keyed), keyed.temporal_api_key) == (True, "key-1")
+    (tmp_path / "c.pem").write_text("CERT")
+    (tmp_path / "k.pem").write_text("KEY")
+    mutual = load_config({"DATABASE_URL": "postgres://x", "TEMPORAL_TLS_CERT": str(tmp_path / "c.pem"), "TEMPORAL_TLS_KEY": str(tmp_path / "k.pem")})
+    tls = tls_for(mutual)
+    assert (tls.client_cert, tls.client_private_key) == (b"CERT", b"KEY")
+    with pytest.raises(ConfigError, match="TEMPORAL_TLS_KEY"):
+        load_config({"DATABASE_URL": "postgres://x", "TEMPORAL_TLS_CERT": str(tmp_path / "c.pem")})
