@@ -35,6 +35,7 @@ const TEST_SECRETS: Record<string, string> = {
   PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
   KAKAO_API_KEY: 'k8s-test-kakao-api-key',
   KAKAO_SENDER_KEY: 'k8s-test-kakao-sender-key',
+  TEMPORAL_API_KEY: 'k8s-test-temporal-cloud-api-key',
 };
 const SECRET_KEYS = Object.keys(TEST_SECRETS);
 
@@ -134,7 +135,7 @@ describe('deploy/kubernetes', () => {
     expect(out).not.toMatch(/ERROR/);
     expect(run.status, out).toBe(0);
     // The only objects without a core schema are KEDA's, checked by hand below.
-    for (const line of out.split('\n').filter((l) => /Couldn't find schema/.test(l))) expect(line).toMatch(/kind ScaledObject with api version keda\.sh\/v1alpha1/);
+    for (const line of out.split('\n').filter((l) => /Couldn't find schema/.test(l))) expect(line).toMatch(/kind (ScaledObject|TriggerAuthentication) with api version keda\.sh\/v1alpha1/);
   });
 
   it.each(OVERLAYS)('%s: a Deployment for every process, on our images, with the right commands and ports', (overlay) => {
@@ -302,6 +303,22 @@ describe('deploy/kubernetes', () => {
       for (const q of (meta.queueTypes ?? 'workflow').split(',')) expect(['workflow', 'activity', 'nexus']).toContain(q);
     }
     expect(byName(overlay, 'ScaledObject', 'tshop-worker')!.spec.triggers[0].metadata.queueTypes).toBe('workflow,activity');
+  });
+
+  it('overlays/temporal-cloud: the API, worker and notifier take the API key, and KEDA reads the backlog with it', () => {
+    const overlay = 'overlays/temporal-cloud';
+    const config = of(overlay, 'ConfigMap')[0]!.data!;
+    expect(config.TEMPORAL_ADDRESS).toMatch(/\.tmprl\.cloud:7233$/);
+    for (const name of ['tshop-api', 'tshop-worker']) {
+      const c = byName(overlay, 'Deployment', name)!.spec.template.spec.containers[0];
+      const access = parseConfig({ ...dockerfileRuntime().env, ...containerEnv(overlay, c) }).temporal.access;
+      expect(access, name).toMatchObject({ apiKey: TEST_SECRETS.TEMPORAL_API_KEY, tls: true });
+    }
+    const notifier = byName(overlay, 'Deployment', 'tshop-notifier')!.spec.template.spec.containers[0];
+    expect(containerEnv(overlay, notifier).TEMPORAL_API_KEY).toBe(TEST_SECRETS.TEMPORAL_API_KEY);
+    const auth = byName(overlay, 'TriggerAuthentication', 'tshop-temporal');
+    expect(auth?.spec.secretTargetRef).toEqual([{ parameter: 'apiKey', name: 'tshop-secrets', key: 'TEMPORAL_API_KEY' }]);
+    for (const s of of(overlay, 'ScaledObject')) expect(s.spec.triggers[0].authenticationRef, s.metadata.name).toEqual({ name: 'tshop-temporal' });
   });
 
   it.each(OVERLAYS)('%s: no secret value in any manifest; the Secret is referenced, not shipped', (overlay) => {
