@@ -29,7 +29,6 @@ const BATCH = 1_000;
 export interface ReservationFeed {
   /** Calls `listener` for every change of `audience`'s reservations from now on; returns the unsubscribe. */
   subscribe(audience: Audience, listener: Listener): () => void;
-  listeners(): number;
   stop(): void;
 }
 
@@ -100,7 +99,6 @@ export function createReservationFeed(db: Kysely<Database>, log: Logger, interva
         if (--count === 0) stop();
       };
     },
-    listeners: () => count,
     stop,
   };
 }
