@@ -84,12 +84,13 @@ async def test_sends_concurrently_without_a_rate(seed, pool, env):
         await seed.notification(await seed.reservation(), "ACCEPTED", deliverer="drain")
     sender = RecordingSender()
     sender.delay = 0.2
-    started = time.monotonic()
 
     result = await env.run(drain(pool, seed, sender, rate=0).notify_pending, {"maxMs": 300, "idleMs": 50})
 
     assert result["delivered"] == 16
-    assert time.monotonic() - started < 1.5  # 16 at once, not 16 × 0.2 s
+    # 16 at once: one after another, 0.2 s each, their ends would span 3 s.
+    ends = sorted(t for t, _, _ in sender.sent)
+    assert ends[-1] - ends[0] < 1.0
 
 
 async def test_returns_at_max_ms_heartbeating_while_idle(seed, pool, env):
@@ -98,7 +99,7 @@ async def test_returns_at_max_ms_heartbeating_while_idle(seed, pool, env):
     result = await env.run(drain(pool, seed, RecordingSender()).notify_pending, {"maxMs": 300, "idleMs": 50})
 
     assert result == {"delivered": 0, "failed": 0, "batches": 0}
-    assert 0.3 <= time.monotonic() - started < 1.0
+    assert 0.3 <= time.monotonic() - started < 2.0  # the upper bound is loose for a loaded machine
     assert len(env.heartbeats) >= 3
 
 
@@ -135,7 +136,7 @@ async def test_cancellation_ends_it_promptly_and_gives_claims_back(seed, pool, e
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # well before the 5 s send would have ended
     row = await seed.row(nid)
     assert row["sent_at"] is None and row["claimed_until"] is None
 
@@ -148,7 +149,7 @@ async def test_worker_shutdown_ends_it_early_with_its_totals(seed, pool, env):
     env.worker_shutdown()
 
     assert await task == {"delivered": 0, "failed": 0, "batches": 0}
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # well before its 5 s idle pause would have ended
 
 
 async def test_replicas_and_workflows_racing_send_each_message_once_in_order(seed, pool):
