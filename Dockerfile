@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every role: the API (default command), the worker, the assignment service and the
 # migrations; docker-compose.yml picks the role by the command:
-#   node --import tsx api/main.ts | workers/main.ts | api/assignment/main.ts | db/main.ts --seed
+#   node --import tsx cmd/api.ts | cmd/worker.ts | cmd/assignment.ts | cmd/migrate.ts --seed
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 # Build: every dependency, then the worker's workflow bundle (webpack), so that no worker replica
@@ -31,4 +31,4 @@ ENV WORKFLOW_TRACING_BUNDLE_PATH=/app/dist/workflow-bundle-tracing.js
 # The files stay root's and read-only to the processes; they run as the image's unprivileged user.
 USER node
 EXPOSE 8088 8089
-CMD ["node", "--import", "tsx", "api/main.ts"]
+CMD ["node", "--import", "tsx", "cmd/api.ts"]

@@ -7,7 +7,7 @@
 import { Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
 import type { Kysely } from 'kysely';
-import { findSlotsOfEndedReservations } from '../db/repositories/assignments.js';
+import { findSlotsOfEndedReservations } from '../assignment/repository.js';
 import { leaveToDrain, outboxEntry } from '../db/repositories/notifications.js';
 import { applyTransition } from '../db/repositories/reservations.js';
 import { putBackReservationStock } from '../db/repositories/stock.js';

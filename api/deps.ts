@@ -26,7 +26,7 @@ export interface AppDeps {
   decisionDeadlineMs?: number;
   /** Launch-day admission (defaults: a 10 s lease, Retry-After 1 s). */
   admission?: AdmissionPolicy;
-  /** The web app: its built bundle (scripts/build-web.ts), and whether the development sign-in is on. */
+  /** The web app: its built bundle (web/build/esbuild.ts), and whether the development sign-in is on. */
   web?: { dir: string; devLogin: boolean };
   /** The workers' /metrics, where the launch desk reads their assignment breakers (WORKER_METRICS_URLS). */
   workerMetricsUrls?: string[];

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { ReservationStatus } from '../shared/contract.js';
-import { waitUntil } from '../scripts/infra/process.js';
+import { waitUntil } from '../shared/process.js';
 import type { Api } from './http.js';
 import type { Roots } from './procfs.js';
 

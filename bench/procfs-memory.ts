@@ -1,5 +1,5 @@
 /**
- * Reading a process tree's memory from /proc (Linux only), for bench/memory.ts: which processes
+ * Reading a process tree's memory from /proc (Linux only), for cmd/bench-memory.ts: which processes
  * descend from a root pid, what part of the stack each one is, and its RSS and PSS.
  */
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
@@ -76,7 +76,7 @@ export function classify(pid: number): { part: Part; command: string } {
     exe === 'postgres' || command.startsWith('postgres:') ? 'postgres'
     : exe === 'temporal' || command.includes(' server start-dev') ? 'temporal'
     : exe === 'esbuild' || /\besbuild\b.*--service/.test(command) ? 'esbuild'
-    : command.includes('api/assignment/main') ? 'assignment'
+    : command.includes('cmd/assignment') || command.includes('api/assignment/main') ? 'assignment'
     : /scripts\/start\.(ts|js)/.test(command) ? 'launcher'
     : /\bnpm(-cli\.js)?\b/.test(command) ? 'npm'
     : 'other';

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { commandLine, isAlive, terminate, trackChild, waitUntil } from '../scripts/infra/process.js';
+import { commandLine, isAlive, terminate, trackChild, waitUntil } from '../shared/process.js';
 import type { Roots } from './procfs.js';
 
 /** The bench's own ports; no test uses them. */
@@ -105,7 +105,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const common = { ...process.env, LOG_LEVEL: 'error', HOLD_PERIOD: '7d', ...options.env, DATA_DIR: dataDir, JWT_SECRET: jwtSecret };
 
   say('starting PostgreSQL and Temporal (start:infra) …');
-  const infra = start(root, 'start:infra', 'scripts/start-infra.ts', {
+  const infra = start(root, 'start:infra', entryIn(root, 'cmd/infra.ts', 'scripts/start-infra.ts'), {
     ...common,
     PG_PORT: String(ports.pg),
     TEMPORAL_PORT: String(ports.temporal),
@@ -123,22 +123,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   const services = { ...common, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
-  const migrate = start(root, 'migrate', 'db/main.ts', services, ['--seed']);
+  const migrate = start(root, 'migrate', entryIn(root, 'cmd/migrate.ts', 'db/main.ts'), services, ['--seed']);
   await new Promise<void>((resolve, reject) =>
     migrate.child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrate failed:\n${migrate.output()}`)))),
   );
 
   say('starting the assignment service, the worker and the API …');
   const assignmentUrl = `http://127.0.0.1:${ports.assignment}`;
-  const assignment = start(root, 'assignment', 'api/assignment/main.ts', { ...services, ASSIGNMENT_PORT: String(ports.assignment) });
-  const worker = start(root, 'worker', 'workers/main.ts', { ...services, ASSIGNMENT_URL: assignmentUrl, WORKER_METRICS_PORT: String(ports.workerMetrics) });
+  const assignment = start(root, 'assignment', entryIn(root, 'cmd/assignment.ts', 'api/assignment/main.ts'), { ...services, ASSIGNMENT_PORT: String(ports.assignment) });
+  const worker = start(root, 'worker', entryIn(root, 'cmd/worker.ts', 'workers/main.ts'), { ...services, ASSIGNMENT_URL: assignmentUrl, WORKER_METRICS_PORT: String(ports.workerMetrics) });
   await waitForLine(assignment, 'assignment service listening', 60_000);
   await waitForLine(worker, 'worker polling', 120_000);
   // The Python notifier, its launcher (start:notifier) and python both in the measured tree; a
   // checkout from before it (bench:compare --base) has none.
-  const notifier = existsSync(path.join(root, 'scripts/start-notifier.ts')) ? start(root, 'notifier', 'scripts/start-notifier.ts', services) : undefined;
+  const notifierEntry = ['cmd/notifier.ts', 'scripts/start-notifier.ts'].find((f) => existsSync(path.join(root, f)));
+  const notifier = notifierEntry ? start(root, 'notifier', notifierEntry, services) : undefined;
   if (notifier) await waitForLine(notifier, 'notifier polling task queue', 120_000);
-  const api = start(root, 'api', 'api/main.ts', { ...services, PORT: String(ports.api), ASSIGNMENT_URL: assignmentUrl });
+  const api = start(root, 'api', entryIn(root, 'cmd/api.ts', 'api/main.ts'), { ...services, PORT: String(ports.api), ASSIGNMENT_URL: assignmentUrl });
   await waitForLine(api, 'API listening', 60_000);
 
   const roots: Roots = {
@@ -153,4 +154,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     'load generator': process.pid,
   };
   return { baseUrl: `http://127.0.0.1:${ports.api}`, databaseUrl, temporalAddress, jwtSecret, roots, stop };
+}
+
+/** An entry point of the checkout at `root`: where it is today, or where an older commit had it (bench:compare --base). */
+export function entryIn(root: string, today: string, before: string): string {
+  return existsSync(path.join(root, today)) ? today : before;
 }

@@ -171,7 +171,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       /** `key=value` dynamic config added to the dev server's own. */
       devServerDynamicConfig: e.TEMPORAL_DYNAMIC_CONFIG.split(',').map((p) => p.trim()).filter(Boolean),
       taskQueue: e.TEMPORAL_TASK_QUEUE,
-      /** How to reach a cluster that asks for more than an address (see temporalConnection in scripts/stack.ts). */
+      /** How to reach a cluster that asks for more than an address (see temporalConnection in shared/temporal.ts). */
       access: {
         apiKey: e.TEMPORAL_API_KEY,
         tls: e.TEMPORAL_TLS || e.TEMPORAL_API_KEY !== undefined || e.TEMPORAL_TLS_CERT !== undefined,

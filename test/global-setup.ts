@@ -7,9 +7,11 @@ import { writeFileSync } from 'node:fs';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { parseConfig } from '../shared/config.js';
-import { openDatabase, prepareDatabase, startInfra } from '../scripts/stack.js';
-import { installNotifier, installNotifierTests } from '../scripts/infra/notifier.js';
-import { ensureWebBundle } from '../scripts/web-bundle.js';
+import { openDatabase } from '../db/open.js';
+import { prepareDatabase } from '../db/prepare.js';
+import { startInfra } from '../dev/stack.js';
+import { installNotifier, installNotifierTests } from '../dev/notifier.js';
+import { ensureWebBundle } from '../web/build/bundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

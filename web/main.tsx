@@ -1,4 +1,4 @@
-/** Tshop Reserve's web app: the entry point esbuild bundles (scripts/build-web.ts). */
+/** Tshop Reserve's web app: the entry point esbuild bundles (web/build/esbuild.ts). */
 import { render } from 'preact';
 import { App } from './app.js';
 import { applyLang } from './i18n.js';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
-import { cachedWorkflowBundle } from '../scripts/bundle-cache.js';
+import { cachedWorkflowBundle } from './bundle-cache.js';
 import { DEPLOYMENT_NAME } from '../shared/contract.js';
 
 export interface ReservationWorkerOptions {

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { createStore, listStores, updateStore } from '../../db/repositories/assignments.js';
+import { createStore, listStores, updateStore } from '../../assignment/repository.js';
 import type { Agency } from '../../db/schema.js';
 import { requireRole, type AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';

@@ -1,5 +1,5 @@
 /**
- * The web app (web/, bundled ahead of time by scripts/build-web.ts): `/` and its content-hashed
+ * The web app (web/, bundled ahead of time by web/build/esbuild.ts): `/` and its content-hashed
  * assets under `/app/`, public like the docs. Nothing is fetched from elsewhere, and the policy
  * says so to the browser.
  */

@@ -8,16 +8,16 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../shared/config.js';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../scripts/infra/postgres.js';
-import { exited, terminate, trackChild, waitUntil } from '../../scripts/infra/process.js';
-import { startTemporalDevServer, type RunningTemporal } from '../../scripts/infra/temporal.js';
-import { installNotifier } from '../../scripts/infra/notifier.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '../../dev/postgres.js';
+import { exited, terminate, trackChild, waitUntil } from '../../shared/process.js';
+import { startTemporalDevServer, type RunningTemporal } from '../../dev/temporal.js';
+import { installNotifier } from '../../dev/notifier.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const PRAGMAS = parseConfig().temporal.sqlitePragmas;
 export type Part = 'api' | 'worker' | 'assignment' | 'notifier';
 type NodePart = Exclude<Part, 'notifier'>;
-const ENTRY: Record<NodePart, string> = { api: 'api/main.ts', worker: 'workers/main.ts', assignment: 'api/assignment/main.ts' };
+const ENTRY: Record<NodePart, string> = { api: 'cmd/api.ts', worker: 'cmd/worker.ts', assignment: 'cmd/assignment.ts' };
 const READY: Record<Part, string> = { api: 'API listening', worker: 'worker polling', assignment: 'assignment service listening', notifier: 'notifier polling' };
 
 /** The command of a part: node with tsx, or the notifier's python itself (a SIGKILL must reach it, not a launcher). */

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { openDatabase } from '../../scripts/stack.js';
-import { trackChild } from '../../scripts/infra/process.js';
+import { openDatabase } from '../../db/open.js';
+import { trackChild } from '../../shared/process.js';
 import type { Ctx } from '../context.js';
 import { apiFor } from '../http.js';
 import type { Roots } from '../procfs.js';
-import { startStack, type Ports, type Stack } from '../stack.js';
+import { entryIn, startStack, type Ports, type Stack } from '../stack.js';
 import type { Checkout } from './checkout.js';
 
 export type Side = 'A' | 'B';

@@ -4,7 +4,7 @@
  * decisions still in flight, nothing recorded) is repeated after its Retry-After, as an app would.
  * Then the cancel storm: half of the accepted ones cancelled at once.
  */
-import { waitUntil } from '../../scripts/infra/process.js';
+import { waitUntil } from '../../shared/process.js';
 import { countWithStatus, waitForCount, waitUntilSettled, type Ctx } from '../context.js';
 import { closedLoop, sleep, summarize, type LatencySummary } from '../load.js';
 import type { Answer } from '../http.js';

@@ -7,7 +7,7 @@ import { WithStartWorkflowOperation } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { newReservationId } from '../../shared/ids.js';
 import type { ReservationStatus } from '../../shared/contract.js';
-import { waitUntil } from '../../scripts/infra/process.js';
+import { waitUntil } from '../../shared/process.js';
 import type { Ctx } from '../context.js';
 import { sleep } from '../load.js';
 import { skeletonReserve } from '../workflows.js';

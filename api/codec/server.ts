@@ -1,0 +1,14 @@
+import type { Config } from '../../shared/config.js';
+import { listen, type RunningServer } from '../../shared/http.js';
+import { codecAppFromConfig } from './app.js';
+
+/** The codec endpoint of `npm start` (with PAYLOAD_KEYS): beside the Web UI, on loopback. */
+export const codecUrl = (config: Config) => `http://127.0.0.1:${config.codecPort ?? config.http.port + 3}`;
+
+/** Serves the codec endpoint on loopback, for the dev server's Web UI. */
+export async function startCodecServer(config: Config, authSecret: string): Promise<RunningServer | undefined> {
+  const ui = config.temporal.devServerUiPort;
+  const app = codecAppFromConfig(config, authSecret, [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`]);
+  if (!app) return undefined;
+  return listen(app.fetch, '127.0.0.1', Number(new URL(codecUrl(config)).port), 'codec endpoint, CODEC_PORT');
+}

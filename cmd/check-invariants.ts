@@ -1,0 +1,16 @@
+/** `npm run check:invariants`: checks the stock, ledger, reservation and store invariants on DATABASE_URL. */
+import { ConfigError, parseConfig } from '../shared/config.js';
+import { runMain, say } from '../shared/run-main.js';
+import { openDatabase } from '../db/open.js';
+import { checkInvariants } from '../db/invariants.js';
+
+runMain('tshop-check', async () => {
+  const config = parseConfig();
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL must be set');
+  // The checks read every table whole: no statement limit for this offline run.
+  const db = await openDatabase(config.databaseUrl, { statementTimeoutMs: 0 });
+  const report = await checkInvariants(db).finally(() => db.destroy());
+  if (report.ok) say('invariants hold');
+  for (const v of report.violations) process.stderr.write(`violation: ${v}\n`);
+  process.exit(report.ok ? 0 : 1);
+});

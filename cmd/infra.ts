@@ -1,0 +1,27 @@
+/** `npm run start:infra`: only the embedded PostgreSQL and Temporal dev server, for parts run alone. */
+import { resolveSigningSecret } from '../shared/auth.js';
+import { parseConfig } from '../shared/config.js';
+import { runMain, say } from '../shared/run-main.js';
+import { openDatabase } from '../db/open.js';
+import { prepareDatabase } from '../db/prepare.js';
+import { startInfra } from '../dev/stack.js';
+
+runMain('tshop-infra', async (onStop) => {
+  const config = parseConfig();
+  const infra = await startInfra(config, say);
+  onStop(infra.stop);
+  const db = await openDatabase(infra.databaseUrl);
+  await prepareDatabase(db, { seed: true }).finally(() => db.destroy());
+  resolveSigningSecret(config.jwtSecret, config.dataDir, true);
+  say(
+    [
+      '',
+      'Infrastructure is running. In other terminals:',
+      `  export DATABASE_URL='${infra.databaseUrl}'`,
+      `  export TEMPORAL_ADDRESS='${infra.temporalAddress}'`,
+      '  npm run start:worker    # and/or: npm run start:api',
+      ...(infra.temporalUiUrl ? [`Temporal Web UI: ${infra.temporalUiUrl}`] : []),
+      'Press Ctrl-C to stop.',
+    ].join('\n'),
+  );
+});

@@ -1,0 +1,20 @@
+/** `npm run migrate [-- --seed]`: applies migrations (and the demo seed) to DATABASE_URL. */
+import { parseConfig, ConfigError } from '../shared/config.js';
+import { runMain, say } from '../shared/run-main.js';
+import { openDatabase } from '../db/open.js';
+import { prepareDatabase } from '../db/prepare.js';
+
+runMain('tshop-migrate', async () => {
+  const config = parseConfig();
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL must be set');
+  // A migration may rewrite a large table: no statement limit here.
+  const db = await openDatabase(config.databaseUrl, { statementTimeoutMs: 0 });
+  try {
+    const { migrated, seeded } = await prepareDatabase(db, { seed: process.argv.includes('--seed') });
+    say(`migrations applied: ${migrated.length > 0 ? migrated.join(', ') : 'none (up to date)'}`);
+    if (seeded.products + seeded.agencies > 0) say(`seeded ${seeded.products} products and ${seeded.agencies} stores`);
+  } finally {
+    await db.destroy();
+  }
+  process.exit(0);
+});

@@ -1,0 +1,144 @@
+/**
+ * `node cmd/run.mjs <entry.ts> [args…]`: runs a TypeScript entry point as plain JavaScript, for
+ * the long-lived processes of `npm start` (the launcher and the assignment service).
+ *
+ * Why not `node --import tsx`: tsx keeps a module-loader thread (its own V8 isolate, esbuild loaded
+ * in it) and often an esbuild service process for the life of the process, ~50 MiB per Node process
+ * (cmd/bench-memory.ts). Here the entry and the project files it imports are compiled once into one
+ * ES module (esbuild; packages stay external) in a short-lived child process, kept under
+ * node_modules/.cache by a hash of the sources, and imported. Every `import.meta.url` keeps the
+ * original file's URL, so paths computed from it (project root, .tools, spawned entries) are as
+ * under tsx. Stack traces point at the sources: source maps are on (`--enable-source-maps`).
+ *
+ * This file is plain JavaScript because it runs before any TypeScript can.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const self = fileURLToPath(import.meta.url);
+const projectRoot = path.dirname(path.dirname(self));
+// Every folder an entry point may import from; a change in any of them compiles anew.
+const SOURCE_DIRS = ['shared', 'db', 'activities', 'workflows', 'workers', 'api', 'assignment', 'cmd', 'dev', 'web/build'];
+const KEEP = 16;
+
+function sourceFiles(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(full);
+    return /\.(ts|mts|js|mjs|json)$/.test(e.name) ? [full] : [];
+  });
+}
+
+/**
+ * SHA-256 over the sources, the lock file (esbuild's version among them), this file, the entry and
+ * the project's own path (the output holds the sources' absolute URLs: a moved checkout compiles anew).
+ */
+function sourcesHash(entry) {
+  const hash = createHash('sha256').update(`${projectRoot}\0${path.relative(projectRoot, entry)}\0${process.version}\0`);
+  const files = [self, path.join(projectRoot, 'package-lock.json'), ...SOURCE_DIRS.flatMap((d) => sourceFiles(path.join(projectRoot, d))).sort()];
+  for (const file of files.filter(existsSync)) hash.update(`${path.relative(projectRoot, file)}\0`).update(readFileSync(file)).update('\0');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** node_modules/.cache (where build tools keep their caches), or the temp folder when that is read-only. */
+function cacheDir() {
+  const candidates = [path.join(projectRoot, 'node_modules', '.cache', 'tshop-js'), path.join(tmpdir(), `tshop-js-${process.getuid?.() ?? 0}`)];
+  for (const dir of candidates) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      return dir;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error('no writable folder for compiled entry points');
+}
+
+/** Keeps the KEEP most recently used outputs (a used one is touched), so edits do not pile up. */
+function prune(dir) {
+  const outputs = readdirSync(dir)
+    .filter((f) => f.endsWith('.mjs'))
+    .map((f) => ({ file: path.join(dir, f), used: statSync(path.join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.used - a.used);
+  for (const { file } of outputs.slice(KEEP)) {
+    rmSync(file, { force: true });
+    rmSync(`${file}.map`, { force: true });
+  }
+}
+
+/** The compiled module for `entry`: from the cache, or compiled now by a child process (its memory leaves with it). */
+function compiled(entry) {
+  const dir = cacheDir();
+  const name = path.relative(projectRoot, entry).replace(/\.[cm]?ts$/, '').replaceAll(path.sep, '-');
+  const out = path.join(dir, `${name}-${sourcesHash(entry)}.mjs`);
+  if (!existsSync(out)) {
+    // Written aside and moved: a concurrent start never imports half a file. Aside = a sibling
+    // folder, so that the file name (the source map link) and the depth (the map's relative paths
+    // to the sources) stay as they are.
+    const aside = `${dir}.partial-${process.pid}`;
+    const child = spawnSync(process.execPath, [self, '--compile', entry, path.join(aside, path.basename(out))], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (child.status === 0) {
+      renameSync(path.join(aside, `${path.basename(out)}.map`), `${out}.map`);
+      renameSync(path.join(aside, path.basename(out)), out);
+    }
+    rmSync(aside, { recursive: true, force: true });
+    if (child.status !== 0) {
+      process.stderr.write(`tshop: compiling ${path.relative(projectRoot, entry)} failed\n`);
+      process.exit(1);
+    }
+  }
+  const now = new Date();
+  utimesSync(out, now, now);
+  prune(dir);
+  return out;
+}
+
+/** esbuild plugin: each file's `import.meta.url` stays its own URL inside the single output module. */
+const keepImportMetaUrl = {
+  name: 'keep-import-meta-url',
+  setup(build) {
+    build.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
+    });
+  },
+};
+
+async function compile(entry, outfile) {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: `node${process.versions.node.split('.')[0]}`,
+    sourcemap: 'linked',
+    // Class and function names stay as written (logs and errors show them).
+    keepNames: true,
+    plugins: [keepImportMetaUrl],
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[2] === '--compile') {
+  await compile(process.argv[3], process.argv[4]);
+} else {
+  const entry = path.resolve(process.argv[2] ?? '');
+  if (!process.argv[2] || !existsSync(entry)) {
+    process.stderr.write(`tshop: usage: node cmd/run.mjs <entry.ts> [args…] (no such entry: ${process.argv[2] ?? ''})\n`);
+    process.exit(2);
+  }
+  const module = compiled(entry);
+  // The entry sees the arguments as under `node entry.ts …`.
+  process.argv.splice(1, 2, entry);
+  process.setSourceMapsEnabled(true);
+  await import(pathToFileURL(module).href);
+}

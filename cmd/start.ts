@@ -1,0 +1,91 @@
+/**
+ * `npm start`: the whole system in the foreground, on embedded PostgreSQL and Temporal by default.
+ * package.json runs it compiled (cmd/run.mjs). V8's default young generation is kept: a smaller
+ * one (8 MiB) cut the memory only in the first seconds after activity, and 4 MiB or less cost ~5 ms
+ * more GC per reservation (cmd/bench-memory.ts).
+ */
+import { resolveSigningSecret } from '../shared/auth.js';
+import { parseConfig } from '../shared/config.js';
+import { createLogger } from '../shared/log.js';
+import { startTracing } from '../shared/tracing.js';
+import { installRuntime } from '../workers/runtime.js';
+import { spawnNotifier } from '../dev/notifier.js';
+import { ensureWebBundle } from '../web/build/bundle.js';
+import { assertPortFree } from '../shared/process.js';
+import { runMain, say } from '../shared/run-main.js';
+import { connectTemporal } from '../shared/temporal.js';
+import { openDatabase, redactUrl } from '../db/open.js';
+import { prepareDatabase } from '../db/prepare.js';
+import { spawnAssignmentService, startInfra } from '../dev/stack.js';
+import { startApi } from '../api/server.js';
+import { startCodecServer } from '../api/codec/server.js';
+import { startWorker } from '../workers/start.js';
+
+runMain('tshop', async (onStop) => {
+  // The development stack: the web app's demo sign-in is on unless DEV_LOGIN says otherwise.
+  const config = parseConfig({ DEV_LOGIN: '1', ...process.env });
+  const log = createLogger('tshop', config.logLevel);
+  // The one Temporal Runtime of the process: signals stay with the launcher, SDK logs as JSON lines.
+  await installRuntime(createLogger('worker', config.logLevel), config.logLevel);
+  const tracing = startTracing(config, 'tshop');
+  onStop(tracing.shutdown);
+  // The worker's metrics sit next to the API's port unless WORKER_METRICS_PORT says otherwise.
+  const workerMetricsPort = config.workerMetrics.port ?? config.http.port + 2;
+  await assertPortFree(config.http.port, 'API, PORT', config.http.host);
+  await assertPortFree(config.assignment.port, 'assignment service, ASSIGNMENT_PORT', config.assignment.host);
+
+  const infra = await startInfra(config, say);
+  onStop(infra.stop);
+  const db = await openDatabase(infra.databaseUrl);
+  onStop(() => db.destroy());
+  const { migrated, seeded } = await prepareDatabase(db, { seed: true });
+  if (migrated.length > 0) say(`applied migrations: ${migrated.join(', ')}`);
+  if (seeded.products + seeded.agencies > 0) say(`seeded ${seeded.products} products and ${seeded.agencies} stores`);
+
+  const assignment = await spawnAssignmentService(config, infra.databaseUrl);
+  onStop(assignment.close);
+  const { connection, client } = await connectTemporal(infra.temporalAddress, config.temporal.namespace, config.temporal.payloadKeys);
+  onStop(() => connection.close());
+  say('starting the worker …');
+  const worker = await startWorker(config, { db, temporalAddress: infra.temporalAddress, log, metricsPort: workerMetricsPort });
+  onStop(worker.stop);
+  say('starting the notifier …');
+  const notifier = await spawnNotifier(
+    { databaseUrl: infra.databaseUrl, temporalAddress: infra.temporalAddress, namespace: config.temporal.namespace, taskQueue: config.notifier.taskQueue },
+    say,
+  );
+  onStop(notifier.stop);
+  // Tokens are signed with JWT_SECRET, or with a secret made once under the data directory.
+  const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, true)!;
+  const webDir = await ensureWebBundle(config.web.dir);
+  const workerMetricsUrls = worker.metricsUrl ? [worker.metricsUrl] : [];
+  const api = await startApi({ ...config, web: { ...config.web, workerMetricsUrls } }, { db, client, log, authSecret, webDir });
+  onStop(api.close);
+  const codec = await startCodecServer(config, authSecret);
+  if (codec) onStop(codec.close);
+
+  const ui = infra.temporalUiUrl ?? '(the Web UI of the cluster at TEMPORAL_ADDRESS)';
+  say(
+    [
+      '',
+      'Tshop Reserve is running',
+      `  Web app          ${api.url}/   (customers, store staff, launch desk${config.web.devLogin ? '; demo sign-in on' : ''})`,
+      `  API              ${api.url}`,
+      `  API docs         ${api.url}/docs   (contract: ${api.url}/openapi.json)`,
+      `  Metrics          ${api.url}/metrics (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,
+      `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
+      ...(codec ? [`  Payload codec    ${codec.url} (payloads sealed with key ${config.temporal.payloadKeys![0]!.id}; the Web UI decodes through it)`] : []),
+      `  Assignment svc   ${assignment.url}/stores`,
+      `  Notifier         polling task queue ${config.notifier.taskQueue} as ${notifier.identity} (pid ${notifier.pid}); KakaoTalk ${
+        notifier.channel === 'sink' ? 'local sink: no KAKAO_API_URL, each message is recorded, not sent (GET /reservations/{id}/notifications)' : `via ${config.notifier.kakaoUrl ? new URL(config.notifier.kakaoUrl).origin : 'KAKAO_API_URL'}`
+      }`,
+      `  Temporal         ${infra.temporalAddress} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+      `  PostgreSQL       ${redactUrl(infra.databaseUrl)}${infra.embedded.postgres ? ' (embedded)' : ''}`,
+      `  Data directory   ${config.dataDir}`,
+      '',
+      `Get a token:      npm run -s token -- --role customer --sub c-1`,
+      `Try:              curl -s -H "Authorization: Bearer $(npm run -s token -- --role customer --sub c-1)" ${api.url}/products`,
+      'Press Ctrl-C to stop.',
+    ].join('\n'),
+  );
+});

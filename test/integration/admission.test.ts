@@ -1,0 +1,240 @@
+/**
+ * Launch-day admission against the real PostgreSQL and Temporal: never more claims than units, even
+ * from several API processes at once; a lost claim ends with its lease; a freed unit is offered again.
+ */
+import type { Client, Connection } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createStockActivities } from '../../activities/stock.js';
+import { admit, releaseClaim } from '../../db/repositories/admission.js';
+import { outboxEntry } from '../../db/repositories/notifications.js';
+import { insertRefusals, readModelRow } from '../../db/repositories/reservations.js';
+import { checkInvariants } from '../../db/invariants.js';
+import type { Database } from '../../db/schema.js';
+import { newReservationId } from '../../shared/ids.js';
+import type { ReservationInput } from '../../shared/contract.js';
+import {
+  ADMIN,
+  connectClient,
+  DEFAULT_TEST_POLICY,
+  newProduct,
+  openTestDb,
+  startAssignmentService,
+  startTestWorker,
+  stockOf,
+  TEST_JWT_SECRET,
+  testApp,
+  tokenFor,
+  type TestAssignmentService,
+  type TestWorker,
+} from '../helpers.js';
+import { killGroup, launch, type Launched } from '../processes.js';
+
+let db: Kysely<Database>;
+let connection: Connection;
+let client: Client;
+let assignment: TestAssignmentService;
+let worker: TestWorker;
+
+beforeAll(async () => {
+  db = await openTestDb();
+  ({ connection, client } = await connectClient());
+  assignment = await startAssignmentService(db);
+  worker = await startTestWorker(db, { assignmentUrl: assignment.url });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await assignment?.stop();
+  await connection?.close();
+  await db?.destroy();
+});
+
+const claimOf = (productId: number, leaseMs = 10_000) => ({ reservationId: newReservationId(), productId, quantity: 1, leaseMs });
+
+async function claimed(productId: number) {
+  const product = await db.selectFrom('products').select(['claimed', 'stock']).where('id', '=', productId).executeTakeFirstOrThrow();
+  const claims = await db.selectFrom('stock_claims').select('quantity').where('product_id', '=', productId).execute();
+  return { claimed: product.claimed, stock: product.stock, claims: claims.reduce((sum, c) => sum + c.quantity, 0) };
+}
+
+const input = (productId: number, reservationId: string): ReservationInput => ({
+  reservationId,
+  productId,
+  quantity: 1,
+  customerId: 'c-admission',
+  fulfilment: 'PICKUP',
+  policy: DEFAULT_TEST_POLICY,
+});
+
+describe('admission', () => {
+  it('never admits more than the units, however many ask at once', async () => {
+    const product = await newProduct(db, 20);
+    const outcomes = await Promise.all(Array.from({ length: 200 }, () => admit(db, claimOf(product.id))));
+    expect(outcomes.filter((o) => o.outcome === 'ADMITTED')).toHaveLength(20);
+    expect(outcomes.filter((o) => o.outcome === 'HELD')).toHaveLength(180);
+    expect(await claimed(product.id)).toEqual({ claimed: 20, stock: 20, claims: 20 });
+  });
+
+  it('answers SOLD_OUT when the stock is below the quantity, and UNKNOWN_PRODUCT for a product that does not exist', async () => {
+    const product = await newProduct(db, 0);
+    expect((await admit(db, claimOf(product.id))).outcome).toBe('SOLD_OUT');
+    expect((await admit(db, claimOf(999_999))).outcome).toBe('UNKNOWN_PRODUCT');
+    expect(await claimed(product.id)).toEqual({ claimed: 0, stock: 0, claims: 0 });
+  });
+
+  it('ends a claim whose decision never came once its lease runs out, and offers the unit again', async () => {
+    const product = await newProduct(db, 2);
+    for (let i = 0; i < 2; i++) expect((await admit(db, claimOf(product.id, 300))).outcome).toBe('ADMITTED');
+    expect((await admit(db, claimOf(product.id))).outcome).toBe('HELD');
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await admit(db, claimOf(product.id))).outcome).toBe('ADMITTED');
+    // Both expired claims were swept; the new one holds a unit.
+    expect(await claimed(product.id)).toEqual({ claimed: 1, stock: 2, claims: 1 });
+  });
+
+  it('ends the claim with the stock decision, and offers again a unit freed by a failed decision or a cancellation', async () => {
+    const product = await newProduct(db, 1);
+    const stock = createStockActivities({ db });
+    // A decision consumes its claim: the unit is now stock taken, and nothing is left to admit.
+    const first = claimOf(product.id);
+    expect((await admit(db, first)).outcome).toBe('ADMITTED');
+    expect(await stock.reserveStock(input(product.id, first.reservationId))).toEqual({ accepted: true });
+    expect(await claimed(product.id)).toEqual({ claimed: 0, stock: 0, claims: 0 });
+    expect((await admit(db, claimOf(product.id))).outcome).toBe('SOLD_OUT');
+
+    // A cancellation gives the unit back: it is offered again.
+    await stock.releaseStock({ reservationId: first.reservationId, final: { status: 'CANCELLED', version: 2 } });
+    const second = claimOf(product.id);
+    expect((await admit(db, second)).outcome).toBe('ADMITTED');
+    expect((await admit(db, claimOf(product.id))).outcome).toBe('HELD');
+
+    // A decision that could not be made gives its claim up: the unit is offered again.
+    await stock.abandonReservation({ input: input(product.id, second.reservationId), version: 2 });
+    expect(await claimed(product.id)).toEqual({ claimed: 0, stock: 1, claims: 0 });
+    expect((await admit(db, claimOf(product.id))).outcome).toBe('ADMITTED');
+  });
+});
+
+describe('sold-out refusals', () => {
+  it('are recorded in groups: each with its event, contact and notification, an existing one left as it is', async () => {
+    const product = await newProduct(db, 0);
+    const refusal = (i: number) => {
+      const id = newReservationId();
+      const row = { ...readModelRow(input(product.id, id), 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
+      const contact = { reservationId: id, customerId: `c-group-${i}`, name: `이름 ${i}`, phone: null, district: '중구', latitude: 37.56, longitude: 126.99 };
+      const notification = outboxEntry('REJECTED', { productName: product.name, status: 'REJECTED', fulfilment: 'PICKUP' }, 'drain');
+      return { row, contact, notification };
+    };
+    const group = [refusal(1), refusal(2), refusal(3)];
+    await insertRefusals(db, group.slice(0, 1));
+    await insertRefusals(db, group);
+    const ids = group.map((r) => r.row.id);
+    const rows = await db.selectFrom('reservations').select(['id', 'status', 'workflow_id']).where('id', 'in', ids).execute();
+    expect(rows).toHaveLength(3);
+    expect(rows.every((r) => r.status === 'REJECTED' && r.workflow_id === null)).toBe(true);
+    const events = await db.selectFrom('reservation_events').select('reservation_id').where('reservation_id', 'in', ids).execute();
+    const contacts = await db.selectFrom('reservation_contacts').select(['reservation_id', 'name']).where('reservation_id', 'in', ids).execute();
+    const notes = await db.selectFrom('notifications').select(['reservation_id', 'kind', 'deliverer', 'payload']).where('reservation_id', 'in', ids).execute();
+    expect([events.length, contacts.length, notes.length]).toEqual([3, 3, 3]);
+    // No workflow will deliver them: the notifier's drain does, filling the sold-out template from these facts.
+    expect(notes.every((n) => n.deliverer === 'drain' && n.payload.reason === 'OUT_OF_STOCK' && n.payload.productName === product.name)).toBe(true);
+    expect(contacts.find((c) => c.reservation_id === ids[1])?.name).toBe('이름 2');
+  });
+});
+
+describe('POST /reservations while every unit left is held', () => {
+  it('answers 503 STOCK_HELD with Retry-After and records nothing; the same key gets the unit once it is free', async () => {
+    const product = await newProduct(db, 1);
+    const inFlight = claimOf(product.id);
+    expect((await admit(db, inFlight)).outcome).toBe('ADMITTED');
+    const { request } = testApp(db, client, worker.taskQueue);
+    const send = () =>
+      request('/reservations', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `held-${product.id}-key` },
+        body: JSON.stringify({ productId: product.id, customer: { id: 'c-held', district: '강남구' } }),
+      });
+    const held = await send();
+    expect(held.status).toBe(503);
+    expect(held.headers.get('retry-after')).toBe('1');
+    expect(await held.json()).toMatchObject({ code: 'STOCK_HELD', retryAfterSeconds: 1 });
+    const recorded = await db.selectFrom('reservations').select('id').where('product_id', '=', product.id).execute();
+    expect(recorded).toEqual([]);
+
+    // The decision in flight failed: its unit is free, and the customer's repeat (same key) gets it.
+    await releaseClaim(db, inFlight.reservationId);
+    const taken = await send();
+    expect(taken.status).toBe(201);
+    expect(await stockOf(db, product.id)).toBe(0);
+  });
+});
+
+describe('a product with no stock at all', () => {
+  it('is refused from memory for a moment, then asked about again: a unit given back is offered once the memory lapses', async () => {
+    const product = await newProduct(db, 0);
+    const { request } = testApp(db, client, worker.taskQueue, DEFAULT_TEST_POLICY, { admission: { leaseMs: 10_000, retryAfterSeconds: 1, soldOutMemoryMs: 400 } });
+    const reserve = () =>
+      request('/reservations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: product.id, customer: { id: 'c-memory', district: '중구' } }) });
+    expect((await reserve()).status).toBe(409);
+    await db.updateTable('products').set({ stock: 1 }).where('id', '=', product.id).execute();
+    await db.insertInto('stock_ledger').values({ product_id: product.id, reservation_id: null, kind: 'RESTOCK', delta: 1, idempotency_key: `restock-memory-${product.id}` }).execute();
+    const remembered = await reserve();
+    expect(remembered.status).toBe(409);
+    expect(await remembered.json()).toMatchObject({ code: 'OUT_OF_STOCK' });
+    await new Promise((r) => setTimeout(r, 450));
+    expect((await reserve()).status).toBe(201);
+    // Every refusal was recorded, as any other.
+    const refused = await db.selectFrom('reservations').select('id').where('product_id', '=', product.id).where('status', '=', 'REJECTED').execute();
+    expect(refused).toHaveLength(2);
+  });
+});
+
+describe('several API processes at once', () => {
+  const apis: Launched[] = [];
+  afterAll(() => apis.forEach((api) => killGroup(api.child)));
+
+  it('admit exactly the units between them, and the excess never starts a workflow', async () => {
+    const ports = [18111, 18112, 18113];
+    for (const port of ports) {
+      apis.push(
+        launch('start:api', {
+          DATABASE_URL: inject('databaseUrl'),
+          TEMPORAL_ADDRESS: inject('temporalAddress'),
+          TEMPORAL_TASK_QUEUE: worker.taskQueue,
+          JWT_SECRET: TEST_JWT_SECRET,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+        }),
+      );
+    }
+    await Promise.all(apis.map((api) => api.waitForOutput('API listening', 60_000)));
+    const units = 15;
+    const product = await newProduct(db, units);
+    const authorization = `Bearer ${await tokenFor(ADMIN)}`;
+    // A customer's app: repeats after Retry-After while units are held, until 201 or 409.
+    const customer = async (i: number) => {
+      const base = `http://127.0.0.1:${ports[i % ports.length]}`;
+      const held: number[] = [];
+      for (;;) {
+        const res = await fetch(`${base}/reservations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization },
+          body: JSON.stringify({ productId: product.id, customer: { id: `c-multi-${i}`, district: '마포구' } }),
+        });
+        const body = (await res.json()) as { code?: string };
+        if (res.status !== 503 || body.code !== 'STOCK_HELD') return { status: res.status, code: body.code, held: held.length };
+        held.push(Number(res.headers.get('retry-after')));
+        await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after')) * 1000));
+      }
+    };
+    const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => customer(i)));
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(units);
+    expect(answers.filter((a) => a.status === 409 && a.code === 'OUT_OF_STOCK')).toHaveLength(120 - units);
+    const started = await db.selectFrom('reservations').select('id').where('product_id', '=', product.id).where('workflow_id', 'is not', null).execute();
+    expect(started).toHaveLength(units);
+    expect(await claimed(product.id)).toEqual({ claimed: 0, stock: 0, claims: 0 });
+    const report = await checkInvariants(db);
+    expect(report.violations.filter((v) => v.startsWith(`product ${product.id}:`))).toEqual([]);
+  });
+});

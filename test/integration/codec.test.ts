@@ -1,0 +1,127 @@
+/**
+ * Payload encryption (PAYLOAD_KEYS) against the real servers: histories hold ciphertext only, a
+ * plain-JSON signal from the CLI or the Web UI still works, and a new key takes over while
+ * reservations sealed with the old one carry on.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { expect, it } from 'vitest';
+import { dataConverterFor, EncryptionCodec } from '../../shared/codec.js';
+import { cancelSignal, reservationWorkflowId } from '../../shared/contract.js';
+import { eventually, historyText, newProduct, newStore, startTestWorker, testApp, useTestStack } from '../helpers.js';
+
+const k1 = { id: 'k1', key: randomBytes(32) };
+const k2 = { id: 'k2', key: randomBytes(32) };
+const stack = useTestStack({ worker: false });
+
+it('seals every payload, lets plain-JSON signals through, and rotates keys without stopping reservations', { timeout: 90_000 }, async () => {
+  const { db, connection } = stack;
+  const taskQueue = `codec-${Date.now()}`;
+  const product = await newProduct(db, 3);
+  const store = await newStore(db, 5);
+  const clientWith = (keys: (typeof k1)[]) => new Client({ connection, dataConverter: dataConverterFor(keys)! });
+  const reserve = async (client: Client, name: string) => {
+    const res = await testApp(db, client, taskQueue).request('/reservations', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ productId: product.id, customer: { id: `c-codec-${name}`, phone: '010-2222-3333', latitude: store.latitude, longitude: store.longitude } }),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  };
+  const statusOf = async (id: string) => (await db.selectFrom('reservations').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+
+  // The Python notifier seals and opens with the same keys (notifier/codec.py).
+  const keysEnv = (keys: (typeof k1)[]) => ({ PAYLOAD_KEYS: keys.map((k) => `${k.id}:${k.key.toString('base64')}`).join(',') });
+  let worker = await startTestWorker(db, { assignmentUrl: stack.assignment.url, taskQueue, dataConverter: dataConverterFor([k1]), notifier: keysEnv([k1]) });
+  const first = await reserve(clientWith([k1]), 'first');
+  await eventually(() => statusOf(first), (s) => s === 'CONFIRMED', 30_000);
+  const sentKinds = async (id: string) =>
+    (await db.selectFrom('notifications').select('kind').where('reservation_id', '=', id).where('sent_at', 'is not', null).orderBy('id').execute()).map((n) => n.kind);
+  await eventually(() => sentKinds(first), (k) => k.length === 2);
+
+  // What Temporal stores: sealed payloads, named by key; nothing of the input readable.
+  const plainClient = new Client({ connection });
+  const history = await plainClient.workflow.getHandle(reservationWorkflowId(first)).fetchHistory();
+  const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+  expect(Buffer.from(input.metadata!.encoding!).toString()).toBe('binary/encrypted');
+  expect(Buffer.from(input.metadata!['encryption-key-id']!).toString()).toBe('k1');
+  const text = await historyText(plainClient.workflow.getHandle(reservationWorkflowId(first)));
+  expect(text).not.toContain('assignmentDeadlineMs');
+  expect(text).not.toContain('"PICKUP"');
+
+  // A new key takes over; the old one still opens what it sealed, in the worker that replays it.
+  await worker.stop();
+  worker = await startTestWorker(db, { assignmentUrl: stack.assignment.url, taskQueue, dataConverter: dataConverterFor([k2, k1]), notifier: keysEnv([k2, k1]) });
+  const second = await reserve(clientWith([k2, k1]), 'second');
+  await eventually(() => statusOf(second), (s) => s === 'CONFIRMED', 30_000);
+  expect(await eventually(() => sentKinds(second), (k) => k.length === 2)).toEqual(['ACCEPTED', 'CONFIRMED']);
+  // The notifier's activity input is sealed too, and named by the new key.
+  const scheduled = sealedByEvents(await plainClient.workflow.getHandle(reservationWorkflowId(second)).fetchHistory());
+  expect(scheduled).toEqual([{ type: 'notifyCustomer', encoding: 'binary/encrypted', key: 'k2' }]);
+  const sealedBy = await plainClient.workflow.getHandle(reservationWorkflowId(second)).fetchHistory();
+  expect(Buffer.from(sealedBy.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.metadata!['encryption-key-id']!).toString()).toBe('k2');
+
+  // An operator's signal with plain JSON input (the CLI, the Web UI): no codec, still understood.
+  await plainClient.workflow.getHandle(reservationWorkflowId(first)).signal(cancelSignal, { reason: 'operator, plain JSON' });
+  await eventually(() => statusOf(first), (s) => s === 'CANCELLED', 30_000);
+  await worker.stop();
+
+  // A process without the key that sealed a payload cannot read it.
+  const sealed = await new EncryptionCodec([k1]).encode([{ metadata: {}, data: new TextEncoder().encode('{"secret":1}') }]);
+  await expect(new EncryptionCodec([k2]).decode(sealed)).rejects.toThrow(/key "k1"/);
+  expect(new TextDecoder().decode((await new EncryptionCodec([k2, k1]).decode(sealed))[0]!.data!)).toBe('{"secret":1}');
+});
+
+/** The notifier calls in a history: activity type and how its input was sealed. */
+function sealedByEvents(history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>) {
+  return (history.events ?? [])
+    .map((e) => e.activityTaskScheduledEventAttributes)
+    .filter((a) => a?.activityType?.name === 'notifyCustomer')
+    .map((a) => {
+      const meta = a!.input!.payloads![0]!.metadata!;
+      return { type: a!.activityType!.name, encoding: Buffer.from(meta.encoding!).toString(), key: Buffer.from(meta['encryption-key-id']!).toString() };
+    });
+}
+
+it('the codec endpoint opens sealed payloads for operators only: on this host, or with an admin token', async () => {
+  const { createCodecApp } = await import('../../api/codec/app.js');
+  const { tokenVerifier } = await import('../../api/auth.js');
+  const { DEFAULT_TOKEN_POLICY } = await import('../../shared/auth.js');
+  const { listen } = await import('../../shared/http.js');
+  const { networkInterfaces } = await import('node:os');
+  const { ADMIN, tokenFor, TEST_JWT_SECRET } = await import('../helpers.js');
+  const ui = 'http://localhost:8233';
+  const app = createCodecApp({ codec: new EncryptionCodec([k2, k1]), origins: [ui], verifyToken: tokenVerifier(TEST_JWT_SECRET, DEFAULT_TOKEN_POLICY) });
+  const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"reason":"secret"}').toString('base64') };
+  const post = (base: string, op: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${base}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers }, body: JSON.stringify(body) });
+
+  const local = await listen(app.fetch, '127.0.0.1', 0, 'codec test');
+  try {
+    const sealed = (await (await post(local.url, 'encode', { payloads: [plain] })).json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
+    expect(Buffer.from(sealed.payloads[0]!.metadata['encryption-key-id']!, 'base64').toString()).toBe('k2');
+    expect(Buffer.from(sealed.payloads[0]!.data, 'base64').toString()).not.toContain('secret');
+    const opened = (await (await post(local.url, 'decode', sealed)).json()) as { payloads: typeof sealed.payloads };
+    expect(Buffer.from(opened.payloads[0]!.data, 'base64').toString()).toBe('{"reason":"secret"}');
+    // The Web UI calls from the browser: its origin is allowed, another is not.
+    const preflight = (origin: string) => fetch(`${local.url}/decode`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
+    expect((await preflight(ui)).headers.get('access-control-allow-origin')).toBe(ui);
+    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+    expect((await post(local.url, 'decode', { nope: 1 })).status).toBe(400);
+  } finally {
+    await local.close();
+  }
+
+  // Off the loopback (this host's own network address): an admin token, nothing less.
+  const address = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  if (!address) return;
+  const remote = await listen(app.fetch, address, 0, 'codec test, off loopback');
+  try {
+    expect((await post(remote.url, 'decode', { payloads: [plain] })).status).toBe(401);
+    expect((await post(remote.url, 'decode', { payloads: [plain] }, { authorization: `Bearer ${await tokenFor({ role: 'customer', sub: 'c-1' })}` })).status).toBe(401);
+    expect((await post(remote.url, 'decode', { payloads: [plain] }, { authorization: `Bearer ${await tokenFor(ADMIN)}` })).status).toBe(200);
+  } finally {
+    await remote.close();
+  }
+});

@@ -1,0 +1,663 @@
+/**
+ * The container deployment (docker-compose.yml, Dockerfile, deploy/), checked without a Docker
+ * engine: every service built from our image must pass the application's own configuration schema
+ * and reach the services it names; the Temporal server, its schema and setup jobs and the Web UI
+ * must agree with each other and with shared/contract.ts; the image must be multi-stage, non-root,
+ * and ship a prebuilt workflow bundle that a worker really runs. The setup job's script runs for
+ * real against the test's Temporal server. `docker compose config` runs when the client can.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { resolveTemporalCli } from '../../dev/temporal.js';
+import { startWorker, type RunningWorker } from '../../workers/start.js';
+import { ConfigError, parseConfig, requireServices, type Config } from '../../shared/config.js';
+import { reservationWorkflowId } from '../../shared/contract.js';
+import { createLogger } from '../../shared/log.js';
+import { searchAttributeFlags } from '../../workers/search-attributes.js';
+import { workflowBuildId } from '../../workers/worker.js';
+import { connectClient, eventually, newProduct, newStore, TEST_WORKER_ENV, openTestDb, startAssignmentService, testApp } from '../helpers.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
+const TEST_JWT = 'compose-test-secret-compose-test-secret-0123';
+const TEST_ASSIGNMENT = 'compose-assignment-token-compose-assignment-0123';
+const SECRETS = { JWT_SECRET: TEST_JWT, ASSIGNMENT_TOKEN: TEST_ASSIGNMENT };
+
+// ---------------------------------------------------------------------------------------------
+// docker-compose.yml as Compose reads it: YAML with merge keys, then ${VAR} interpolation.
+
+type Env = Record<string, string>;
+interface Service {
+  image?: string;
+  build?: string | { context?: string; target?: string; dockerfile?: string };
+  command?: string | string[];
+  entrypoint?: string | string[];
+  environment?: Record<string, unknown> | string[];
+  ports?: (string | number)[];
+  expose?: (string | number)[];
+  volumes?: string[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  container_name?: string;
+  healthcheck?: { test?: string | string[] };
+  networks?: string[];
+  profiles?: string[];
+}
+
+/** Compose's interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, $VAR. */
+function interpolate(value: string, env: Env): string {
+  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, name, op, arg, bare) => {
+    if (m === '$$') return '$';
+    if (bare) return env[bare] ?? '';
+    const v = env[name as string];
+    const unset = v === undefined || (op?.startsWith(':') && v === '');
+    if (!unset) return v!;
+    if (op?.endsWith('?')) throw new Error(`required variable ${name} is missing a value: ${arg}`);
+    if (op?.endsWith('-')) return arg as string;
+    return '';
+  });
+}
+
+function interpolateAll(node: unknown, env: Env): unknown {
+  if (typeof node === 'string') return interpolate(node, env);
+  if (Array.isArray(node)) return node.map((n) => interpolateAll(n, env));
+  if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolateAll(v, env)]));
+  return node;
+}
+
+function loadComposeFile(env: Env) {
+  return interpolateAll(parseYaml(read('docker-compose.yml'), { merge: true }), env) as {
+    services: Record<string, Service>;
+    networks?: Record<string, { internal?: boolean } | null>;
+  };
+}
+const loadCompose = (env: Env): Record<string, Service> => loadComposeFile(env).services;
+
+const services = loadCompose(SECRETS);
+const names = Object.keys(services);
+
+function envOf(s: Service): Env {
+  const raw = s.environment ?? {};
+  const pairs = Array.isArray(raw)
+    ? raw.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const)
+    : Object.entries(raw).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, String(v)] as const);
+  return Object.fromEntries(pairs);
+}
+
+const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : v.split(/\s+/));
+
+function dependsOn(s: Service): Record<string, string> {
+  const d = s.depends_on ?? {};
+  return Array.isArray(d) ? Object.fromEntries(d.map((n) => [n, 'service_started'])) : Object.fromEntries(Object.entries(d).map(([n, c]) => [n, c?.condition ?? 'service_started']));
+}
+
+/** Every service `name` waits for, directly or through others. */
+function upstream(name: string, seen = new Set<string>()): Set<string> {
+  for (const dep of Object.keys(dependsOn(services[name]!))) {
+    if (!seen.has(dep)) {
+      seen.add(dep);
+      upstream(dep, seen);
+    }
+  }
+  return seen;
+}
+
+/** The file of this repository that a service sees at `containerPath` through a bind mount. */
+function hostFileAt(s: Service, containerPath: string): string | undefined {
+  for (const volume of s.volumes ?? []) {
+    const [source, target] = volume.split(':');
+    if (!source || !target || !/^[./]/.test(source)) continue;
+    if (containerPath === target || containerPath.startsWith(`${target}/`)) {
+      return path.join(path.resolve(root, source), path.relative(target, containerPath));
+    }
+  }
+  return undefined;
+}
+
+const imageTag = (image: string) => /^[^@]+:([^:/@]+)$/.exec(image)?.[1];
+/** An exact release: a version with at least major.minor, never `latest` or a bare major. */
+const isPinned = (image: string) => /^\d+\.\d+(\.\d+)?([-.][\w.-]+)?$/.test(imageTag(image) ?? '');
+
+// ---------------------------------------------------------------------------------------------
+// The Dockerfile: stages and their instructions (continuation lines joined, comments dropped).
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+interface Stage {
+  image: string;
+  name: string | undefined;
+  instructions: Instruction[];
+}
+
+function parseDockerfile(text: string): { stages: Stage[]; globalArgs: Env } {
+  const lines = text
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const globalArgs: Env = {};
+  const stages: Stage[] = [];
+  for (const line of lines) {
+    const [, op, args] = /^(\S+)\s*(.*)$/.exec(line)!;
+    const instruction = { op: op!.toUpperCase(), args: args! };
+    if (instruction.op === 'FROM') {
+      const [, image, name] = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(instruction.args)!;
+      stages.push({ image: interpolate(image!, globalArgs), name, instructions: [] });
+    } else if (stages.length === 0 && instruction.op === 'ARG') {
+      const [k, v] = instruction.args.split('=');
+      globalArgs[k!] = v ?? '';
+    } else {
+      stages.at(-1)?.instructions.push(instruction);
+    }
+  }
+  return { stages, globalArgs };
+}
+
+const dockerfile = parseDockerfile(read('Dockerfile'));
+const finalStage = dockerfile.stages.at(-1)!;
+
+/** `KEY=value` pairs of a stage's ENV instructions (the image's environment for every container). */
+function stageEnv(stage: Stage): Env {
+  const env: Env = {};
+  for (const { op, args } of stage.instructions) {
+    if (op !== 'ENV') continue;
+    for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env[m[1]!] = m[2]!.replace(/^"|"$/g, '');
+  }
+  return env;
+}
+const imageEnv = stageEnv(finalStage);
+const pkg = JSON.parse(read('package.json')) as { version: string };
+
+// ---------------------------------------------------------------------------------------------
+// Our own services and their roles.
+
+type Role = 'api' | 'worker' | 'assignment' | 'migrate' | 'codec';
+const ROLE_ENTRY: Record<Role, string> = {
+  api: 'cmd/api.ts',
+  worker: 'cmd/worker.ts',
+  assignment: 'cmd/assignment.ts',
+  migrate: 'cmd/migrate.ts',
+  codec: 'cmd/codec.ts',
+};
+const isOurs = (s: Service) => (s.image ?? '').startsWith('tshop-reserve:');
+const ours = names.filter((n) => isOurs(services[n]!));
+
+function roleOf(s: Service): Role {
+  const entry = list(s.command).find((a) => a.endsWith('.ts'));
+  const role = (Object.keys(ROLE_ENTRY) as Role[]).find((r) => ROLE_ENTRY[r] === entry);
+  if (!role) throw new Error(`unknown role for command ${JSON.stringify(s.command)}`);
+  return role;
+}
+
+/** The configuration a container of service `name` starts with: the image's ENV, then the service's. */
+const configOf = (name: string): Config => parseConfig({ ...imageEnv, ...envOf(services[name]!) });
+const byRole = (role: Role) => ours.filter((n) => roleOf(services[n]!) === role);
+
+/** The ports a service's process listens on inside its container. */
+function listeningPorts(name: string): number[] {
+  const s = services[name]!;
+  const env = envOf(s);
+  if (isOurs(s)) {
+    const role = roleOf(s);
+    const config = configOf(name);
+    return role === 'api' ? [config.http.port] : role === 'assignment' ? [config.assignment.port] : role === 'codec' ? [config.codec.port ?? 8091] : [];
+  }
+  const image = s.image ?? '';
+  if (image.startsWith('postgres:')) return [Number(env.PGPORT ?? 5432)];
+  if (image.startsWith('temporalio/server:')) return [Number(env.FRONTEND_GRPC_PORT ?? 7233)];
+  if (image.startsWith('temporalio/ui:')) return [Number(env.TEMPORAL_UI_PORT ?? 8080)];
+  return [];
+}
+
+/** Checks that `host:port` names a service of this file and a port it listens on; returns the service. */
+function expectService(host: string, port: number, what: string): string {
+  expect(names, `${what}: "${host}" is not a service of docker-compose.yml`).toContain(host);
+  expect(listeningPorts(host), `${what}: ${host} does not listen on ${port}`).toContain(port);
+  return host;
+}
+
+function hostPort(address: string, defaultPort: number): [string, number] {
+  const u = new URL(address.includes('://') ? address : `tcp://${address}`);
+  return [u.hostname, Number(u.port || defaultPort)];
+}
+
+const serviceByImage = (prefix: string) => names.filter((n) => (services[n]!.image ?? '').startsWith(prefix));
+const serviceRunning = (script: string) => names.find((n) => list(services[n]!.entrypoint).concat(list(services[n]!.command)).some((a) => a.endsWith(script)));
+
+// ---------------------------------------------------------------------------------------------
+
+describe('docker-compose.yml against the application configuration', () => {
+  it('runs every role from our image, each with a configuration the application accepts', () => {
+    expect(ours.map((n) => roleOf(services[n]!)).sort()).toEqual(['api', 'assignment', 'codec', 'migrate', 'worker']);
+    for (const name of ours) {
+      const s = services[name]!;
+      const role = roleOf(s);
+      expect(existsSync(path.join(root, ROLE_ENTRY[role])), `${name}: ${ROLE_ENTRY[role]}`).toBe(true);
+      expect(s.image, `${name} runs the image of this version`).toBe(`tshop-reserve:${pkg.version}`);
+      const target = typeof s.build === 'object' ? s.build.target : undefined;
+      expect(target, `${name} builds the Dockerfile's final stage`).toBe(finalStage.name);
+      const config = configOf(name);
+      if (role === 'codec') continue; // it needs neither the database nor Temporal
+      expect(config.databaseUrl, `${name}: DATABASE_URL`).toBeDefined();
+      if (role === 'api' || role === 'worker') expect(() => requireServices(config), name).not.toThrow();
+    }
+    expect(byRole('migrate').map((n) => list(services[n]!.command))).toEqual([expect.arrayContaining(['--seed'])]);
+  });
+
+  it('requires JWT_SECRET for the API, and a good one passes the schema', () => {
+    expect(() => loadCompose({ ASSIGNMENT_TOKEN: TEST_ASSIGNMENT })).toThrow(/JWT_SECRET/);
+    for (const api of byRole('api')) {
+      expect(configOf(api).jwtSecret).toBe(TEST_JWT);
+      // The schema itself rejects a short secret: compose passes the value through unchanged.
+      const short = loadCompose({ ...SECRETS, JWT_SECRET: 'too-short' })[api]!;
+      expect(() => parseConfig({ ...imageEnv, ...envOf(short) })).toThrow(ConfigError);
+    }
+  });
+
+  it('requires ASSIGNMENT_TOKEN, and gives the worker and the assignment service the same one', () => {
+    expect(() => loadCompose({ JWT_SECRET: TEST_JWT })).toThrow(/ASSIGNMENT_TOKEN/);
+    for (const name of [...byRole('worker'), ...byRole('assignment')]) expect(configOf(name).assignment.token, name).toBe(TEST_ASSIGNMENT);
+  });
+
+  it('publishes only the API; the rest lives on an internal network, the Web UI only on loopback and on demand', () => {
+    const file = loadComposeFile(SECRETS);
+    const internal = Object.entries(file.networks ?? {}).filter(([, n]) => n?.internal === true).map(([k]) => k);
+    expect(internal).toHaveLength(1);
+    const published = (s: Service) => (s.ports ?? []).map(String);
+    for (const name of names) {
+      const s = services[name]!;
+      expect(s.networks ?? [], `${name} networks`).toContain(internal[0]);
+      if (byRole('api').includes(name)) continue;
+      // Anything else published binds to the host's loopback, and only in an opt-in profile.
+      for (const p of published(s)) expect(p, `${name} publishes ${p}`).toMatch(/^127\.0\.0\.1:/);
+      if (published(s).length > 0) expect(s.profiles?.length ?? 0, `${name} runs only on demand`).toBeGreaterThan(0);
+      if (s.image?.startsWith('temporalio/server:') || s.image?.startsWith('postgres:')) expect(published(s)).toEqual([]);
+    }
+    for (const api of byRole('api')) expect(published(services[api]!).length).toBeGreaterThan(0);
+  });
+
+  it('gives the API, the worker and the codec endpoint the same PAYLOAD_KEYS, and the Web UI that endpoint', () => {
+    const key = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+    const withKeys = loadCompose({ ...SECRETS, PAYLOAD_KEYS: key });
+    const sealing = ours.filter((n) => ['api', 'worker', 'codec'].includes(roleOf(services[n]!)));
+    for (const name of sealing) {
+      const config = parseConfig({ ...imageEnv, ...envOf(withKeys[name]!) });
+      expect(config.temporal.payloadKeys?.map((k) => k.id), name).toEqual(['k1']);
+    }
+    // Unset, nothing is sealed (and the codec endpoint refuses to start: it has nothing to open).
+    for (const name of sealing) expect(configOf(name).temporal.payloadKeys, name).toBeUndefined();
+    const [codec] = byRole('codec');
+    const [ui] = serviceByImage('temporalio/ui:');
+    const endpoint = new URL(envOf(services[ui!]!).TEMPORAL_CODEC_ENDPOINT!);
+    expect((services[codec!]!.ports ?? []).map(String)).toContain(`127.0.0.1:${endpoint.port}:${configOf(codec!).codec.port}`);
+  });
+
+  it('names, in every address, a service of this file and a port that service listens on', () => {
+    const pg = serviceByImage('postgres:');
+    const temporal = serviceByImage('temporalio/server:');
+    expect(pg).toHaveLength(1);
+    expect(temporal).toHaveLength(1);
+    const pgEnv = envOf(services[pg[0]!]!);
+    for (const name of ours) {
+      const config = configOf(name);
+      if (roleOf(services[name]!) === 'codec') continue;
+      const db = new URL(config.databaseUrl!);
+      expectService(db.hostname, Number(db.port || 5432), `${name} DATABASE_URL`);
+      expect([decodeURIComponent(db.username), decodeURIComponent(db.password), db.pathname.slice(1)], `${name} DATABASE_URL credentials`).toEqual([
+        pgEnv.POSTGRES_USER,
+        pgEnv.POSTGRES_PASSWORD,
+        pgEnv.POSTGRES_DB,
+      ]);
+      const waitsFor = upstream(name);
+      expect(waitsFor.has(db.hostname), `${name} waits for ${db.hostname}`).toBe(true);
+      if (roleOf(services[name]!) !== 'migrate') {
+        expect(dependsOn(services[name]!)).toMatchObject(Object.fromEntries(byRole('migrate').map((m) => [m, 'service_completed_successfully'])));
+      }
+      const role = roleOf(services[name]!);
+      if (role === 'api' || role === 'worker') {
+        const [host, port] = hostPort(config.temporal.address!, 7233);
+        expectService(host, port, `${name} TEMPORAL_ADDRESS`);
+        expect(waitsFor.has(host), `${name} waits for ${host}`).toBe(true);
+      }
+    }
+    // The worker reaches the assignment service, which listens on all interfaces of its container.
+    const [assignment] = byRole('assignment');
+    expect(['0.0.0.0', '::']).toContain(configOf(assignment!).assignment.host);
+    for (const worker of byRole('worker')) {
+      const [host, port] = hostPort(configOf(worker).assignment.url, 80);
+      expect(expectService(host, port, `${worker} ASSIGNMENT_URL`)).toBe(assignment);
+      expect(configOf(worker).temporal.namespace).toBe(configOf(byRole('api')[0]!).temporal.namespace);
+    }
+    for (const api of byRole('api')) expect(['0.0.0.0', '::']).toContain(configOf(api).http.host);
+    // Published and exposed ports are ports the service listens on.
+    for (const name of names) {
+      const s = services[name]!;
+      for (const p of [...(s.ports ?? []), ...(s.expose ?? [])]) {
+        const containerPort = Number(String(p).split(':').at(-1)!.split('/')[0]);
+        expect(listeningPorts(name), `${name} publishes ${p}`).toContain(containerPort);
+      }
+    }
+  });
+
+  it('pins every image to an exact version', () => {
+    for (const name of names) {
+      const image = services[name]!.image;
+      expect(image, `${name} has an image`).toBeDefined();
+      expect(isPinned(image!), `${name}: ${image}`).toBe(true);
+    }
+    for (const stage of dockerfile.stages) {
+      const earlier = dockerfile.stages.some((s) => s.name === stage.image);
+      expect(earlier || isPinned(stage.image), `Dockerfile FROM ${stage.image}`).toBe(true);
+    }
+    // The Temporal images of one release: admin-tools and server share the server version.
+    const [server] = serviceByImage('temporalio/server:').map((n) => imageTag(services[n]!.image!)!);
+    for (const n of serviceByImage('temporalio/admin-tools:')) expect(imageTag(services[n]!.image!)!.split('-')[0]).toBe(server);
+  });
+
+  it('lets the worker scale: no container name, no host port, nothing bound to one replica', () => {
+    const workers = byRole('worker');
+    expect(workers.length).toBeGreaterThan(0);
+    for (const worker of workers) {
+      const s = services[worker]!;
+      expect(s.container_name).toBeUndefined();
+      expect(s.ports ?? []).toEqual([]);
+      expect(s.volumes ?? []).toEqual([]);
+    }
+  });
+});
+
+describe('the notifier service', () => {
+  const notifiers = serviceByImage('tshop-notifier:');
+
+  it("runs the Python notifier from its own pinned image, with the worker's database, Temporal and keys, on the queue reservations call", () => {
+    expect(notifiers).toHaveLength(1);
+    const s = services[notifiers[0]!]!;
+    expect(s.image).toBe(`tshop-notifier:${pkg.version}`);
+    expect(list(s.command)).toEqual(['python', '-m', 'notifier']);
+    const build = s.build as { context: string; dockerfile: string };
+    const file = read(path.join(build.context, build.dockerfile));
+    expect(file).toMatch(/^FROM python:\d+\.\d+\.\d+-/m); // an exact Python release
+    expect(file).toMatch(/pip install .*-r .*requirements\.txt/);
+    const env = envOf(s);
+    const [worker] = byRole('worker');
+    const [api] = byRole('api');
+    expect(env.DATABASE_URL).toBe(configOf(worker!).databaseUrl);
+    expect(env.TEMPORAL_ADDRESS).toBe(configOf(worker!).temporal.address);
+    expect(env.NOTIFIER_TASK_QUEUE).toBe(configOf(api!).notifier.taskQueue);
+    const key = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+    expect(envOf(loadCompose({ ...SECRETS, PAYLOAD_KEYS: key })[notifiers[0]!]!).PAYLOAD_KEYS).toBe(key);
+    const kakao = { KAKAO_API_URL: 'https://api-alimtalk.example/alimtalk/v2.3/appkeys/x/messages', KAKAO_SENDER_KEY: 's', KAKAO_API_KEY: 'k' };
+    expect(envOf(loadCompose({ ...SECRETS, ...kakao })[notifiers[0]!]!)).toMatchObject(kakao);
+    expect(dependsOn(s)).toMatchObject({ migrate: 'service_completed_successfully', 'temporal-setup': 'service_completed_successfully' });
+  });
+
+  it('listens on nothing and publishes nothing, and alone of the internal services has a way out (to the Kakao endpoint)', () => {
+    const file = loadComposeFile(SECRETS);
+    const s = services[notifiers[0]!]!;
+    expect(s.ports ?? []).toEqual([]);
+    expect(s.container_name).toBeUndefined();
+    const outward = (s.networks ?? []).filter((n) => file.networks?.[n]?.internal !== true);
+    expect(outward).toHaveLength(1);
+    const others = names.filter((n) => n !== notifiers[0] && (services[n]!.networks ?? []).includes(outward[0]!));
+    expect(others).toEqual([]);
+  });
+});
+
+describe('the Temporal service, its jobs and the Web UI', () => {
+  const temporalName = serviceByImage('temporalio/server:')[0]!;
+  const temporal = services[temporalName]!;
+  const temporalEnv = envOf(temporal);
+  const pgName = serviceByImage('postgres:')[0]!;
+  const pg = services[pgName]!;
+  const pgEnv = envOf(pg);
+
+  it('keeps its persistence and visibility databases in the shared PostgreSQL, created and migrated before it starts', () => {
+    expect(temporalEnv.DB).toBe('postgres12');
+    expectService(temporalEnv.POSTGRES_SEEDS!, Number(temporalEnv.DB_PORT), 'temporal POSTGRES_SEEDS/DB_PORT');
+    // The init script (mounted where the postgres image runs it) creates this role and these databases.
+    const initScript = (pg.volumes ?? []).map((v) => v.split(':')[1]!).find((t) => t.startsWith('/docker-entrypoint-initdb.d/'));
+    expect(initScript).toBeDefined();
+    const script = readFileSync(hostFileAt(pg, initScript!)!, 'utf8');
+    for (const v of ['TEMPORAL_DB_USER', 'TEMPORAL_DB_PASSWORD', 'TEMPORAL_DB_NAMES']) expect(script).toContain(`$${v}`);
+    expect(script).toMatch(/CREATE ROLE/);
+    expect(script).toMatch(/CREATE DATABASE/);
+    expect([pgEnv.TEMPORAL_DB_USER, pgEnv.TEMPORAL_DB_PASSWORD]).toEqual([temporalEnv.POSTGRES_USER, temporalEnv.POSTGRES_PWD]);
+    const dbNames = pgEnv.TEMPORAL_DB_NAMES!.split(/\s+/);
+    expect(dbNames).toEqual([temporalEnv.DBNAME ?? 'temporal', temporalEnv.VISIBILITY_DBNAME ?? 'temporal_visibility']);
+    expect(dbNames).not.toContain(pgEnv.POSTGRES_DB); // the application's database stays its own
+
+    // The schema job: the admin-tools image of the same release, the server's own DB settings.
+    const schemaJob = serviceRunning('setup-schema.sh');
+    expect(schemaJob).toBeDefined();
+    const job = services[schemaJob!]!;
+    expect(job.image).toMatch(/^temporalio\/admin-tools:/);
+    const jobEnv = envOf(job);
+    for (const k of ['DB', 'POSTGRES_SEEDS', 'DB_PORT', 'POSTGRES_USER', 'POSTGRES_PWD', 'DBNAME', 'VISIBILITY_DBNAME']) expect(jobEnv[k], k).toBe(temporalEnv[k]);
+    const schemaScript = readFileSync(hostFileAt(job, list(job.entrypoint).find((a) => a.endsWith('setup-schema.sh'))!)!, 'utf8');
+    expect(schemaScript).toMatch(/temporal-sql-tool/);
+    for (const step of ['create', 'setup-schema -v 0.0', 'update-schema']) expect(schemaScript).toContain(step);
+    expect(schemaScript).toContain('postgresql/v12');
+    expect(dependsOn(job)).toMatchObject({ [pgName]: 'service_healthy' });
+    expect(dependsOn(temporal)).toMatchObject({ [schemaJob!]: 'service_completed_successfully' });
+    expect(temporal.healthcheck?.test).toBeDefined();
+  });
+
+  it('enables Update-with-Start through the dynamic config file', () => {
+    const file = hostFileAt(temporal, path.posix.join('/etc/temporal', temporalEnv.DYNAMIC_CONFIG_FILE_PATH!));
+    expect(file, 'the dynamic config file is mounted where DYNAMIC_CONFIG_FILE_PATH points').toBeDefined();
+    const dynamic = parseYaml(readFileSync(file!, 'utf8')) as Record<string, { value: unknown; constraints?: object }[]>;
+    for (const key of ['frontend.enableUpdateWorkflowExecution', 'frontend.enableExecuteMultiOperation']) {
+      // An entry without constraints is the cluster-wide value.
+      expect(dynamic[key]?.find((e) => !e.constraints || Object.keys(e.constraints).length === 0)?.value, key).toBe(true);
+    }
+  });
+
+  it('registers exactly the search attributes of shared/contract.ts in the namespace the application uses', () => {
+    const setupName = serviceRunning('setup-namespace.sh');
+    expect(setupName).toBeDefined();
+    const setup = services[setupName!]!;
+    const env = envOf(setup);
+    expect(env.SEARCH_ATTRIBUTES!.split(/\s+/).sort()).toEqual(searchAttributeFlags().sort());
+    expect(env.TEMPORAL_NAMESPACE).toBe(configOf(byRole('worker')[0]!).temporal.namespace);
+    const [host, port] = hostPort(env.TEMPORAL_ADDRESS!, 7233);
+    expect(expectService(host, port, 'setup TEMPORAL_ADDRESS')).toBe(temporalName);
+    expect(dependsOn(setup)).toMatchObject({ [temporalName]: 'service_healthy' });
+    for (const n of [...byRole('api'), ...byRole('worker')]) expect(dependsOn(services[n]!)).toMatchObject({ [setupName!]: 'service_completed_successfully' });
+  });
+
+  it('points the Web UI at the Temporal frontend', () => {
+    const [ui] = serviceByImage('temporalio/ui:');
+    expect(ui).toBeDefined();
+    const env = envOf(services[ui!]!);
+    const [host, port] = hostPort(env.TEMPORAL_ADDRESS!, 7233);
+    expect(expectService(host, port, 'ui TEMPORAL_ADDRESS')).toBe(temporalName);
+    expect(Object.keys(dependsOn(services[ui!]!))).toContain(temporalName);
+    expect(services[ui!]!.ports?.length).toBeGreaterThan(0);
+  });
+
+  it('the setup job creates the namespace and the search attributes, and a second run changes nothing', async (ctx) => {
+    const cli = resolveTemporalCli(process.env.TEMPORAL_CLI_PATH);
+    if (!cli) ctx.skip('no Temporal CLI on this machine to run deploy/temporal/setup-namespace.sh with');
+    const setup = services[serviceRunning('setup-namespace.sh')!]!;
+    const script = hostFileAt(setup, list(setup.entrypoint).find((a) => a.endsWith('setup-namespace.sh'))!)!;
+    const namespace = `compose-${randomUUID().slice(0, 8)}`;
+    const env = {
+      ...process.env,
+      PATH: `${path.dirname(cli!)}${path.delimiter}${process.env.PATH}`,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: namespace,
+      SEARCH_ATTRIBUTES: envOf(setup).SEARCH_ATTRIBUTES!,
+      NAMESPACE_RETENTION: '1d',
+    };
+    const run = () =>
+      new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn('sh', [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (d) => (output += d));
+        child.stderr.on('data', (d) => (output += d));
+        child.on('exit', (code) => resolve({ code, output }));
+      });
+    const first = await run();
+    expect(first.code, first.output).toBe(0);
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+      const KEYWORD = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+      for (const flag of searchAttributeFlags()) expect(customAttributes?.[flag.split('=')[0]!], flag).toBe(KEYWORD);
+      const second = await run();
+      expect(second.code, second.output).toBe(0);
+      expect((await connection.operatorService.listSearchAttributes({ namespace })).customAttributes).toEqual(customAttributes);
+    } finally {
+      await connection.close();
+    }
+  }, 120_000);
+
+  it('is a valid Compose file for `docker compose config` itself', (ctx) => {
+    const probe = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+    if (probe.error || probe.status !== 0) {
+      ctx.skip(`docker compose is not available here (${probe.error ? 'no docker client' : 'no compose plugin'}); the checks above stand in for it`);
+    }
+    const withSecret = spawnSync('docker', ['compose', 'config', '-q'], { cwd: root, encoding: 'utf8', env: { ...process.env, ...SECRETS } });
+    expect(withSecret.status, withSecret.stderr).toBe(0);
+    const env = { ...process.env };
+    delete env.JWT_SECRET;
+    const without = spawnSync('docker', ['compose', 'config', '-q'], { cwd: root, encoding: 'utf8', env });
+    expect(without.status).not.toBe(0);
+    expect(without.stderr).toMatch(/JWT_SECRET/);
+  });
+});
+
+describe('the image', () => {
+  it('is multi-stage, installs only production dependencies and runs as an unprivileged user', () => {
+    expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2);
+    const runs = finalStage.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+    expect(runs.some((r) => /\bnpm ci\b.*--omit=dev/.test(r))).toBe(true);
+    expect(runs.filter((r) => /\bnpm (ci|install|i)\b/.test(r) && !/--omit=dev/.test(r))).toEqual([]);
+    const user = finalStage.instructions.filter((i) => i.op === 'USER').at(-1)?.args;
+    expect(user).toBeDefined();
+    expect(['root', '0', '0:0', 'root:root']).not.toContain(user);
+  });
+
+  it.each([
+    ['WORKFLOW_BUNDLE_PATH', false],
+    ['WORKFLOW_TRACING_BUNDLE_PATH', true],
+  ] as const)('builds the workflow bundle where %s points, and the worker takes it from there', (variable, tracing) => {
+    const bundlePath = imageEnv[variable];
+    expect(bundlePath).toMatch(/^\//);
+    const copy = finalStage.instructions
+      .filter((i) => i.op === 'COPY' && i.args.startsWith('--from='))
+      .map((i) => i.args.split(/\s+/))
+      .find((a) => a.at(-1) === bundlePath || (a.slice(1, -1).some((src) => path.posix.basename(src) === path.posix.basename(bundlePath!)) && path.posix.join(a.at(-1)!, path.posix.basename(bundlePath!)) === bundlePath));
+    expect(copy, 'the final stage copies the bundle from the build stage').toBeDefined();
+    const from = copy![0]!.slice('--from='.length);
+    const source = copy!.slice(1, -1).find((src) => path.posix.basename(src) === path.posix.basename(bundlePath!)) ?? copy![1]!;
+    const buildStage = dockerfile.stages.find((s) => s.name === from)!;
+    expect(buildStage).toBeDefined();
+    const workdir = buildStage.instructions.filter((i) => i.op === 'WORKDIR').at(-1)?.args ?? '/';
+    const command = buildStage.instructions
+      .filter((i) => i.op === 'RUN')
+      .flatMap((i) => i.args.split('&&'))
+      .filter((c) => /build:bundle/.test(c))
+      .find((c) => {
+        const out = /--out\s+(\S+)/.exec(c)?.[1];
+        return out !== undefined && path.posix.resolve(workdir, out) === path.posix.resolve(workdir, source);
+      });
+    expect(command, `the build stage runs npm run build:bundle -- --out ${source}`).toBeDefined();
+    expect(/--tracing\b/.test(command!), tracing ? 'built with --tracing' : 'built without --tracing').toBe(tracing);
+    const key = tracing ? 'workflowTracingBundlePath' : 'workflowBundlePath';
+    for (const worker of byRole('worker')) expect(configOf(worker).temporal[key]).toBe(bundlePath);
+    // What the image's commands run is in the build context.
+    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    for (const entry of [...Object.values(ROLE_ENTRY), 'workflows/index.ts', 'package-lock.json']) {
+      expect(ignored.filter((p) => entry === p || entry.startsWith(`${p}/`)), entry).toEqual([]);
+    }
+    for (const local of ['node_modules', '.data', '.tools', 'dist', '.git']) expect(ignored).toContain(local);
+  });
+});
+
+describe('a worker on a prebuilt bundle', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tshop-bundle-'));
+  const stops: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fails at start with one line when WORKFLOW_BUNDLE_PATH names no file', async () => {
+    const config = parseConfig({ WORKFLOW_BUNDLE_PATH: path.join(dir, 'missing.js'), TEMPORAL_ADDRESS: inject('temporalAddress') });
+    const db = await openTestDb();
+    stops.push(() => db.destroy());
+    await expect(startWorker(config, { db, temporalAddress: inject('temporalAddress'), log: createLogger('compose-test', 'error') })).rejects.toThrow(
+      /^WORKFLOW_BUNDLE_PATH=.*missing\.js does not exist/,
+    );
+  });
+
+  it('runs reservations from the bundle that npm run build:bundle wrote', async () => {
+    const built = spawnSync('npm', ['run', '-s', 'build:bundle', '--', '--out', `${dir}/`], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(built.status, built.stderr).toBe(0);
+    const bundle = path.join(dir, 'workflow-bundle.js');
+    expect(built.stdout).toContain(bundle);
+    // A marker of this run (before the trailing source map, which the SDK reads) makes the bundle's
+    // checksum, the worker's build id, unique to this file.
+    const code = readFileSync(bundle, 'utf8');
+    const sourceMapAt = code.lastIndexOf('\n//# sourceMappingURL=');
+    expect(sourceMapAt).toBeGreaterThan(0);
+    writeFileSync(bundle, `${code.slice(0, sourceMapAt)}\n// compose.test ${randomUUID()}${code.slice(sourceMapAt)}`);
+    const buildId = workflowBuildId(readFileSync(bundle, 'utf8'));
+
+    try {
+      Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+    } catch {
+      // a runtime already exists in this process: keep it
+    }
+    const db = await openTestDb();
+    stops.push(() => db.destroy());
+    const assignment = await startAssignmentService(db);
+    stops.push(() => assignment.stop());
+    const taskQueue = `compose-${randomUUID()}`;
+    const config = parseConfig({
+      WORKFLOW_BUNDLE_PATH: bundle,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      DATABASE_URL: inject('databaseUrl'),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      ASSIGNMENT_URL: assignment.url,
+      ...TEST_WORKER_ENV,
+    });
+    const worker: RunningWorker = await startWorker(config, { db, temporalAddress: config.temporal.address!, log: createLogger('compose-test', 'error') });
+    stops.push(() => worker.stop());
+    const { connection, client } = await connectClient();
+    stops.push(() => connection.close());
+
+    const store = await newStore(db, 2);
+    const product = await newProduct(db, 2);
+    const { request } = testApp(db, client, taskQueue);
+    const res = await request('/reservations', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ productId: product.id, customer: { id: 'c-compose', latitude: store.latitude, longitude: store.longitude } }),
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const confirmed = await eventually(
+      async () => (await (await request(`/reservations/${id}`)).json()) as { status: string; agencyId?: string; agency?: { id: string } },
+      (r) => r.status === 'CONFIRMED',
+      30_000,
+    );
+    expect(JSON.stringify(confirmed)).toContain(store.id);
+    // Every workflow task of this reservation ran on the bundle from that file.
+    const events = (await client.workflow.getHandle(reservationWorkflowId(id)).fetchHistory()).events ?? [];
+    const stamps = events.flatMap((e) => e.workflowTaskCompletedEventAttributes ?? []);
+    expect(stamps.length).toBeGreaterThan(0);
+    for (const s of stamps) expect(s.workerVersion?.buildId).toBe(buildId);
+  }, 90_000);
+});

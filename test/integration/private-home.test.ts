@@ -1,0 +1,35 @@
+/** As root, a clone in a private home (0700, like /root): the embedded PostgreSQL still starts, and keeps its data. */
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { expect, it } from 'vitest';
+import { startEmbeddedPostgres } from '../../dev/postgres.js';
+
+const asRoot = process.getuid?.() === 0;
+
+it.runIf(asRoot)('starts PostgreSQL for a data directory the postgres user cannot reach, and finds its data again', { timeout: 120_000 }, async () => {
+  const home = mkdtempSync(path.join(tmpdir(), 'tshop-home-'));
+  chmodSync(home, 0o700);
+  const dataDir = path.join(home, 'clone', '.data');
+  mkdirSync(dataDir, { recursive: true });
+  let outside: string | undefined;
+  try {
+    const query = async (url: string, text: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      return client.query(text).finally(() => client.end());
+    };
+    const first = await startEmbeddedPostgres({ dataDir, port: 25492 });
+    outside = readFileSync(path.join(dataDir, 'postgres.location'), 'utf8').trim();
+    expect(outside.startsWith('/var/lib/tshop-reserve/data/')).toBe(true);
+    await query(first.url, 'create table kept (n int); insert into kept values (42)');
+    await first.stop();
+    const again = await startEmbeddedPostgres({ dataDir, port: 25492 });
+    expect((await query(again.url, 'select n from kept')).rows).toEqual([{ n: 42 }]);
+    await again.stop();
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+    if (outside && existsSync(outside)) rmSync(path.dirname(outside), { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,37 @@
+/**
+ * The web app's bundle for the API to serve: built into `dir` (WEB_DIR, `dist/web`) unless it is
+ * there already, built from the sources as they are now (a hash of web/, this build included, is
+ * kept beside it). `npm run build:web` (cmd/build-web.ts) builds it whatever is there (the image does).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const STAMP = '.sources';
+
+/** A hash of every file the bundle is built from. */
+function sourcesHash(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const file = path.join(dir, name);
+      if (statSync(file).isDirectory()) walk(file);
+      else hash.update(path.relative(root, file)).update(readFileSync(file));
+    }
+  };
+  walk(path.join(root, 'web'));
+  return hash.digest('hex');
+}
+
+export async function ensureWebBundle(dir: string, force = false): Promise<string> {
+  const stampFile = path.join(dir, STAMP);
+  const stamp = sourcesHash();
+  const current = existsSync(path.join(dir, 'index.html')) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp;
+  if (current && !force) return dir;
+  const { buildWeb } = await import('./esbuild.js');
+  await buildWeb(dir);
+  writeFileSync(stampFile, stamp);
+  return dir;
+}

@@ -1,0 +1,66 @@
+/**
+ * Bundles the web app (web/main.tsx,
+ * Preact) ahead of time with esbuild into content-hashed files, `app-<hash>.js` and
+ * `app-<hash>.css`, and writes `index.html` (from web/index.html) referencing them as
+ * `/app/<file>`. Nothing is fetched at run time and nothing is inline, so the page runs under the
+ * API's `Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; …`.
+ * Default output: dist/web under the repository root.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+const webDir = path.join(projectRoot, 'web');
+export const DEFAULT_WEB_DIR = path.join(projectRoot, 'dist', 'web');
+/** Where index.html finds the bundle: the API serves the output directory's files under this path. */
+export const WEB_ASSET_PREFIX = '/app/';
+
+/** What an earlier build left in the output directory (and only that: the directory may hold other files). */
+const BUILT = /^(app-[A-Za-z0-9]+\.(js|css)|index\.html)$/;
+
+export async function buildWeb(outDir: string = DEFAULT_WEB_DIR): Promise<{ outDir: string; files: string[] }> {
+  const out = path.resolve(outDir);
+  mkdirSync(out, { recursive: true });
+  for (const name of readdirSync(out)) if (BUILT.test(name)) rmSync(path.join(out, name));
+
+  const result = await build({
+    absWorkingDir: projectRoot,
+    entryPoints: { app: path.join(webDir, 'main.tsx') },
+    outdir: out,
+    entryNames: '[name]-[hash]',
+    assetNames: '[name]-[hash]',
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2020',
+    platform: 'browser',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    // Korean text stays UTF-8 instead of \uXXXX escapes (a third of the size).
+    charset: 'utf8',
+    legalComments: 'eof',
+    sourcemap: false,
+    metafile: true,
+    write: true,
+    logLevel: 'silent',
+    tsconfig: path.join(webDir, 'tsconfig.json'),
+  });
+
+  const outputs = Object.entries(result.metafile.outputs);
+  const entry = outputs.find(([, o]) => o.entryPoint !== undefined && o.entryPoint.endsWith('web/main.tsx'));
+  if (!entry) throw new Error('esbuild produced no bundle for web/main.tsx');
+  const js = path.basename(entry[0]);
+  const css = entry[1].cssBundle ? path.basename(entry[1].cssBundle) : undefined;
+  if (!css) throw new Error('esbuild produced no stylesheet for web/main.tsx (web/styles.css not imported?)');
+
+  const template = readFileSync(path.join(webDir, 'index.html'), 'utf8');
+  if (!template.includes('%APP_JS%') || !template.includes('%APP_CSS%')) throw new Error('web/index.html lacks the %APP_JS% or %APP_CSS% placeholder');
+  const html = template.replaceAll('%APP_JS%', `${WEB_ASSET_PREFIX}${js}`).replaceAll('%APP_CSS%', `${WEB_ASSET_PREFIX}${css}`);
+  writeFileSync(path.join(out, 'index.html'), html);
+
+  const files = [js, css, 'index.html'];
+  for (const f of outputs.map(([p]) => path.basename(p))) if (!files.includes(f)) files.push(f);
+  return { outDir: out, files };
+}
