@@ -3,12 +3,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Kysely } from 'kysely';
 import { pingDb } from '../db/client.js';
-import { assignStore, completeAssignment, findAssignment, listStores, releaseAssignment } from './repository.js';
+import { assignStore, completeAssignment, findAssignment, listStores, releaseAssignment, toStoreDto } from './repository.js';
 import type { Database } from '../db/schema.js';
 import { ASSIGNMENT_KEY_PATTERN } from '../shared/contract.js';
 import type { Logger } from '../shared/log.js';
 import { Problem, problemResponse, toProblem, validationHook } from '../api/errors.js';
-import { toStoreDto } from '../api/routes/stores.js';
 import { problemDoc, StoreSchema } from '../api/schemas.js';
 
 export interface AssignmentAppDeps {

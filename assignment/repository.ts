@@ -18,6 +18,22 @@ export type AssignOutcome =
 
 class NoCapacity extends Error {}
 
+/** A store as both APIs show it. */
+export function toStoreDto(s: Agency) {
+  return {
+    id: s.id,
+    name: s.name,
+    district: s.district,
+    address: s.address,
+    latitude: s.latitude,
+    longitude: s.longitude,
+    capacity: s.capacity,
+    active: s.active_count,
+    open: s.is_open,
+    central: s.is_central,
+  };
+}
+
 export async function listStores(db: Db) {
   return db.selectFrom('agencies').selectAll().orderBy('district').orderBy('id').execute();
 }

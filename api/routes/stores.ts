@@ -1,25 +1,9 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { createStore, listStores, updateStore } from '../../assignment/repository.js';
-import type { Agency } from '../../db/schema.js';
+import { createStore, listStores, toStoreDto, updateStore } from '../../assignment/repository.js';
 import { requireRole, type AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
 import { CreateStoreSchema, jsonBody, problems, StoreIdParam, StoreSchema, UpdateStoreSchema } from '../schemas.js';
-
-export function toStoreDto(s: Agency) {
-  return {
-    id: s.id,
-    name: s.name,
-    district: s.district,
-    address: s.address,
-    latitude: s.latitude,
-    longitude: s.longitude,
-    capacity: s.capacity,
-    active: s.active_count,
-    open: s.is_open,
-    central: s.is_central,
-  };
-}
 
 const storeBody = (description: string) => ({ description, content: { 'application/json': { schema: StoreSchema } } });
 
