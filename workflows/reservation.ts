@@ -30,7 +30,7 @@ import {
   type ReservationStatus,
 } from '../shared/contract.js';
 import type { Confirmation, ConfirmationRequest } from '../activities/assignment.js';
-import { reservationWorkflowBeforeLean } from './reservation-before-lean.js';
+import { reservationWorkflowBeforeLean } from './legacy/reservation-before-lean.js';
 
 /** The change that gave the saga its current shape; reservations started earlier keep the old code. */
 export const LEAN_RESERVATION = 'lean-reservation';
@@ -102,7 +102,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   // task on replay than it did live (a local activity can span two), and not replay.
   const saga = newSaga(input, patched(NOTIFY_FROM_WORKFLOW));
   listen(saga);
-  if (!(await decide(saga))) return finish(saga);
+  if (!(await decideStock(saga))) return finish(saga);
 
   let ending: Ending = 'CANCELLED';
   let workflowCancelled: unknown;
@@ -182,13 +182,7 @@ const ACCEPTED_WAITS_FOR_STORE_MS = 5_000;
 async function sendNotices(saga: Saga) {
   const { notices, state } = saga;
   if (state.status === 'ACCEPTED') await condition(() => state.status !== 'ACCEPTED', ACCEPTED_WAITS_FOR_STORE_MS);
-  const notifier = proxyActivities<NotifierActivities>({
-    taskQueue: saga.input.notifierTaskQueue ?? NOTIFIER_TASK_QUEUE,
-    // A call sends a few messages of 5 s at most each; a notifier killed mid-call is retried after this.
-    startToCloseTimeout: '30 seconds',
-    // The notifier or the Kakao endpoint may be down for long: keep trying, backing off to a minute.
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  });
+  const notifier = notifierOf(saga.input);
   while (notices.told < notices.asked) {
     const upTo = notices.asked;
     // One call sends every message queued so far, so changes that came while it ran go in the next.
@@ -201,6 +195,17 @@ async function sendNotices(saga: Saga) {
   notices.sending = false;
 }
 
+/** The Python notifier, on its own task queue. */
+function notifierOf(input: ReservationInput) {
+  return proxyActivities<NotifierActivities>({
+    taskQueue: input.notifierTaskQueue ?? NOTIFIER_TASK_QUEUE,
+    // A call sends a few messages of 5 s at most each; a notifier killed mid-call is retried after this.
+    startToCloseTimeout: '30 seconds',
+    // The notifier or the Kakao endpoint may be down for long: keep trying, backing off to a minute.
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+}
+
 /** The read model's next version: every write the workflow asks for gets a higher one. */
 const nextVersion = (saga: Saga) => ++saga.state.version;
 
@@ -209,7 +214,7 @@ function show(saga: Saga, status: ReservationStatus) {
   const { state } = saga;
   state.status = status;
   const updates: SearchAttributeUpdatePair[] = [{ key: SearchAttributes.status, value: status }];
-  if (state.store) updates.push({ key: SearchAttributes.agencyId, value: state.store.agencyId });
+  if (state.store) updates.push({ key: SearchAttributes.storeId, value: state.store.agencyId });
   upsertSearchAttributes(updates);
   describe(saga);
 }
@@ -225,62 +230,65 @@ function describe({ state }: Saga) {
 
 /** The `state` query, the `reserve` update and the three operator signals. */
 function listen(saga: Saga) {
-  const { state, requested } = saga;
   describe(saga);
-  setHandler(stateQuery, () => state, { description: 'The reservation as the workflow knows it: status, store, hold deadline, ignored signals' });
-  setHandler(
-    reserveUpdate,
-    async () => {
-      await condition(() => saga.decided);
-      return state;
-    },
-    { description: 'Sent once by the API with the start: answers with the stock decision' },
-  );
-  const ignore = (name: string, reason: string | null) => {
-    state.ignoredSignals.push({ name, status: state.status, reason });
-    log.info(`${name} signal ignored`, { status: state.status });
-  };
-  const settling = () => requested.cancel || requested.complete;
-  setHandler(
-    cancelSignal,
-    (request) => {
-      const reason = request?.reason ?? null;
-      if (TERMINAL_STATUSES.has(state.status) || settling()) return ignore('cancel', reason);
-      requested.cancel = true;
-      state.cancelReason = reason;
-    },
-    { description: 'Cancel before pickup: restores the stock at once and releases the store slot. Input: {"reason": "…"}' },
-  );
-  setHandler(
-    completeSignal,
-    (request) => {
-      const confirming = state.status === 'ACCEPTED' && saga.rounds > 0 && patched(COMPLETE_WHILE_CONFIRMING);
-      if ((state.status !== 'CONFIRMED' && !confirming) || settling()) return ignore('complete', request?.by ?? null);
-      requested.complete = true;
-    },
-    { description: 'Phone handed over at the store (CONFIRMED only). Input: {"by": "<staff id>"}' },
-  );
-  setHandler(
-    reassignSignal,
-    (request) => {
-      const fellBack = state.status === 'CONFIRMED' && state.store?.fallback === true;
-      if (!fellBack || settling() || requested.reassign) return ignore('reassign', request?.by ?? null);
-      requested.reassign = true;
-    },
-    { description: 'Re-drive a central-delivery fallback: ask the assignment service again. Input: {"by": "<operator id>"}' },
-  );
+  setHandler(stateQuery, () => saga.state, { description: 'The reservation as the workflow knows it: status, store, hold deadline, ignored signals' });
+  setHandler(reserveUpdate, () => answerReserve(saga), { description: 'Sent once by the API with the start: answers with the stock decision' });
+  setHandler(cancelSignal, (request) => requestCancel(saga, request?.reason ?? null), {
+    description: 'Cancel before pickup: restores the stock at once and releases the store slot. Input: {"reason": "…"}',
+  });
+  setHandler(completeSignal, (request) => requestComplete(saga, request?.by ?? null), {
+    description: 'Phone handed over at the store (CONFIRMED only). Input: {"by": "<staff id>"}',
+  });
+  setHandler(reassignSignal, (request) => requestReassign(saga, request?.by ?? null), {
+    description: 'Re-drive a central-delivery fallback: ask the assignment service again. Input: {"by": "<operator id>"}',
+  });
+}
+
+/** The `reserve` update's answer: the reservation once the stock is decided. */
+async function answerReserve(saga: Saga): Promise<ReservationState> {
+  await condition(() => saga.decided);
+  return saga.state;
+}
+
+/** A cancel or a hand-over is already being carried out: later signals are ignored. */
+const settling = ({ requested }: Saga) => requested.cancel || requested.complete;
+
+/** Kept in the state (the `state` query shows it), so operators see why their signal did nothing. */
+function ignore({ state }: Saga, name: string, reason: string | null) {
+  state.ignoredSignals.push({ name, status: state.status, reason });
+  log.info(`${name} signal ignored`, { status: state.status });
+}
+
+function requestCancel(saga: Saga, reason: string | null) {
+  const { state } = saga;
+  if (TERMINAL_STATUSES.has(state.status) || settling(saga)) return ignore(saga, 'cancel', reason);
+  saga.requested.cancel = true;
+  state.cancelReason = reason;
+}
+
+function requestComplete(saga: Saga, by: string | null) {
+  const { state } = saga;
+  // A hand-over while the store call is recording the confirmation counts (COMPLETE_WHILE_CONFIRMING).
+  const confirming = state.status === 'ACCEPTED' && saga.rounds > 0 && patched(COMPLETE_WHILE_CONFIRMING);
+  if ((state.status !== 'CONFIRMED' && !confirming) || settling(saga)) return ignore(saga, 'complete', by);
+  saga.requested.complete = true;
+}
+
+/** Only a central-delivery fallback is re-driven, and one round at a time. */
+function requestReassign(saga: Saga, by: string | null) {
+  const { state, requested } = saga;
+  const fellBack = state.status === 'CONFIRMED' && state.store?.fallback === true;
+  if (!fellBack || settling(saga) || requested.reassign) return ignore(saga, 'reassign', by);
+  requested.reassign = true;
 }
 
 /**
  * 1. Stock. The decision runs to completion even if the workflow is cancelled: an abandoned
  * attempt could still commit, and only a finished decision tells the compensation what to undo.
  */
-async function decide(saga: Saga): Promise<boolean> {
+async function decideStock(saga: Saga): Promise<boolean> {
   const { input, state } = saga;
-  const outcome = await CancellationScope.nonCancellable(() => decision.reserveStock(input)).catch((err) => {
-    log.warn('stock decision failed; rejecting', { error: String(err) });
-    return { accepted: false as const, reason: 'STOCK_UNAVAILABLE' as const };
-  });
+  const outcome = await stockDecision(input);
   state.version = 1; // the decision wrote version 1 of the read model
   if (outcome.accepted) {
     show(saga, 'ACCEPTED');
@@ -299,6 +307,14 @@ async function decide(saga: Saga): Promise<boolean> {
   return false;
 }
 
+/** The stock decision; one that never came (the database down for 30 s) is a rejection. */
+function stockDecision(input: ReservationInput) {
+  return CancellationScope.nonCancellable(() => decision.reserveStock(input)).catch((err) => {
+    log.warn('stock decision failed; rejecting', { error: String(err) });
+    return { accepted: false as const, reason: 'STOCK_UNAVAILABLE' as const };
+  });
+}
+
 /**
  * 2. A store: the assignment service's, or the central store for delivery once the deadline has
  * passed. False when a cancel arrived first.
@@ -311,12 +327,17 @@ async function assign(saga: Saga): Promise<boolean> {
     tell(saga);
     return true;
   }
-  const store: AssignedStore = { agencyId: CENTRAL_STORE.agencyId, agencyName: CENTRAL_STORE.agencyName, distanceKm: null, fallback: true };
-  const holdUntil = new Date(Date.now() + saga.input.policy.holdPeriodMs).toISOString();
-  confirmAt(saga, { store, holdUntil, fulfilment: 'DELIVERY' });
+  confirmAt(saga, centralDelivery(saga));
   await recordConfirmation(saga, 'assignment deadline passed: central store delivery', true);
   tell(saga);
   return true;
+}
+
+/** The fallback once the deadline has passed: the central store delivers, from now for a hold period. */
+function centralDelivery(saga: Saga): Confirmation & { fulfilment: 'DELIVERY' } {
+  const store: AssignedStore = { agencyId: CENTRAL_STORE.id, agencyName: CENTRAL_STORE.name, distanceKm: null, fallback: true };
+  const holdUntil = new Date(Date.now() + saga.input.policy.holdPeriodMs).toISOString();
+  return { store, holdUntil, fulfilment: 'DELIVERY' };
 }
 
 function confirmAt(saga: Saga, at: Confirmation & { fulfilment?: ReservationInput['fulfilment'] }) {
@@ -336,13 +357,35 @@ function recordConfirmation(saga: Saga, detail: string, notify: boolean) {
   });
 }
 
+type Found = Confirmation | 'none' | 'interrupted';
+
 /**
  * One assignment round, retried (with fast failures while the breaker is open) until the deadline.
  * The activity records the confirmation itself, in the transaction that takes the store.
  */
-async function askForStore(saga: Saga, round: number, notify: ConfirmationRequest['notify'], detail: string | null): Promise<Confirmation | 'none' | 'interrupted'> {
+async function askForStore(saga: Saga, round: number, notify: ConfirmationRequest['notify'], detail: string | null): Promise<Found> {
   const { input } = saga;
-  const assigner = proxyActivities<Pick<Activities, 'assignStore'>>({
+  const key = roundKey(input.reservationId, round);
+  const confirm: ConfirmationRequest = { version: nextVersion(saga), fulfilment: input.fulfilment, holdPeriodMs: input.policy.holdPeriodMs, notify, detail };
+  const scope = new CancellationScope();
+  const attempt = scope.run(() => assignerUntilDeadline(input).assignStore({ ...key, confirm }));
+  const outcome = await Promise.race([settledAs(attempt), interruption(saga, round)]);
+  if ('interrupted' in outcome) {
+    scope.cancel();
+    // A late attempt may still take a store and record it: every path from here writes a higher version.
+    await attempt.catch(() => undefined);
+    return 'interrupted';
+  }
+  if ('found' in outcome) return outcome.found;
+  if (isCancellation(outcome.error)) throw outcome.error;
+  return giveUpRound(saga, round, key, outcome.error);
+}
+
+/** Each round has its own key with the assignment service; the first keeps the bare reservation id. */
+const roundKey = (reservationId: string, round: number) => ({ reservationId, ...(round > 1 ? { round } : {}) });
+
+function assignerUntilDeadline(input: ReservationInput) {
+  return proxyActivities<Pick<Activities, 'assignStore'>>({
     startToCloseTimeout: '10 seconds',
     scheduleToCloseTimeout: input.policy.assignmentDeadlineMs,
     retry: {
@@ -352,27 +395,20 @@ async function askForStore(saga: Saga, round: number, notify: ConfirmationReques
       nonRetryableErrorTypes: ['AssignmentReleased', 'AssignmentRejected'],
     },
   });
-  const key = { reservationId: input.reservationId, ...(round > 1 ? { round } : {}) };
-  const confirm: ConfirmationRequest = { version: nextVersion(saga), fulfilment: input.fulfilment, holdPeriodMs: input.policy.holdPeriodMs, notify, detail };
-  const scope = new CancellationScope();
-  const attempt = scope.run(() => assigner.assignStore({ ...key, confirm }));
-  const outcome = await Promise.race([
-    attempt.then(
-      (found) => ({ found }) as const,
-      (error: unknown) => ({ error }) as const,
-    ),
-    // A hand-over ends an operator's re-drive too; one during the first round waits for its result.
-    condition(() => saga.requested.cancel || (round > 1 && saga.requested.complete)).then(() => ({ interrupted: true }) as const),
-  ]);
-  if ('interrupted' in outcome) {
-    scope.cancel();
-    // A late attempt may still take a store and record it: every path from here writes a higher version.
-    await attempt.catch(() => undefined);
-    return 'interrupted';
-  }
-  if ('found' in outcome) return outcome.found;
-  if (isCancellation(outcome.error)) throw outcome.error;
-  log.warn('no store assigned before the deadline', { round, error: String(outcome.error) });
+}
+
+const settledAs = (attempt: Promise<Confirmation>) =>
+  attempt.then(
+    (found) => ({ found }) as const,
+    (error: unknown) => ({ error }) as const,
+  );
+
+/** A cancel ends any round; a hand-over ends an operator's re-drive too (one during the first round waits for its result). */
+const interruption = (saga: Saga, round: number) =>
+  condition(() => saga.requested.cancel || (round > 1 && saga.requested.complete)).then(() => ({ interrupted: true }) as const);
+
+function giveUpRound(saga: Saga, round: number, key: ReturnType<typeof roundKey>, error: unknown): 'none' {
+  log.warn('no store assigned before the deadline', { round, error: String(error) });
   // A late attempt may still have claimed a slot somewhere: free it without making anyone wait
   // for a service that may well be down.
   saga.background.push(CancellationScope.nonCancellable(() => storeCalls.releaseAssignment(key)));
@@ -434,7 +470,7 @@ async function complete(saga: Saga): Promise<void> {
     // Central delivery holds no store slot.
     await bookkeeping.recordTransition({ reservationId: state.reservationId, transition: { status: 'COMPLETED', version }, notify: 'COMPLETED' });
   } else {
-    await storeCalls.completeAtStore({ reservationId: state.reservationId, ...(saga.round > 1 ? { round: saga.round } : {}), version });
+    await storeCalls.completeAtStore({ ...roundKey(state.reservationId, saga.round), version });
   }
   show(saga, 'COMPLETED');
   tell(saga);
@@ -448,7 +484,7 @@ async function complete(saga: Saga): Promise<void> {
 async function compensate(saga: Saga, ending: 'CANCELLED' | 'EXPIRED'): Promise<void> {
   const { state } = saga;
   const reservationId = state.reservationId;
-  const slots = Array.from({ length: saga.rounds }, (_, i) => storeCalls.releaseAssignment({ reservationId, ...(i > 0 ? { round: i + 1 } : {}) }));
+  const slots = Array.from({ length: saga.rounds }, (_, i) => storeCalls.releaseAssignment(roundKey(reservationId, i + 1)));
   const detail = ending === 'CANCELLED' ? state.cancelReason : null;
   await bookkeeping.releaseStock({ reservationId, final: { status: ending, version: nextVersion(saga), cancelReason: state.cancelReason, detail } });
   show(saga, ending);

@@ -2,7 +2,8 @@
  * FROZEN: the reservation saga as it ran before `patched('lean-reservation')`. Reservations started
  * before that change carry no `lean-reservation` marker in their history; `reservationWorkflow`
  * sends them here, and they must replay this code command for command (checked by replaying
- * test/histories/before-lean-reservation/). Fix imports only; never restructure the body.
+ * test/histories/before-lean-reservation/). Fix imports only; never restructure the body (renamed
+ * contract names reach it under their old ones through ./contract.ts).
  *
  * When it can go: once no open execution lacks the marker. Temporal records each patch a run took
  * in the TemporalChangeVersion search attribute, so this count must say 0:
@@ -12,7 +13,7 @@
  *
  * (it reaches 0 at the latest one hold period plus one assignment deadline after the rollout that
  * added the patch). Then, in one change: replace `if (!patched(LEAN_RESERVATION)) return …` in
- * workflows/reservation.ts by `deprecatePatch(LEAN_RESERVATION)`, and delete this file with
+ * workflows/reservation.ts by `deprecatePatch(LEAN_RESERVATION)`, and delete this folder with
  * test/histories/before-lean-reservation/ and before-local-bookkeeping/ (runs that took this code).
  * Once no open execution was started before that change is deployed, remove `deprecatePatch`.
  */
@@ -44,7 +45,7 @@ import {
   type ReservationInput,
   type ReservationState,
   type ReservationStatus,
-} from '../../shared/contract.js';
+} from './contract.js';
 
 // The stock decision is answered to a waiting customer: retry fast, and give up (as a rejection)
 // after a bounded time rather than leave the request hanging.
