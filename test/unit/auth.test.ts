@@ -1,0 +1,89 @@
+/** Bearer tokens: what verifies, and everything that must not. */
+import { sign } from 'hono/jwt';
+import { describe, expect, it } from 'vitest';
+import { acceptClaims, DEFAULT_TOKEN_POLICY, signToken, verifyToken, type TokenPolicy } from '../../shared/auth.js';
+
+const SECRET = 'unit-test-secret-unit-test-secret-0123456789';
+const now = () => Math.floor(Date.now() / 1000);
+const claims = (extra: Record<string, unknown> = {}) => ({ iss: 'tshop-reserve', sub: 'c-1', role: 'customer', jti: 'j-1', iat: now(), exp: now() + 600, ...extra });
+
+describe('signToken and verifyToken', () => {
+  it('round-trip each kind of principal', async () => {
+    for (const principal of [
+      { role: 'customer', sub: 'c-1' },
+      { role: 'store', sub: 'staff-1', storeId: 'gangnam' },
+      { role: 'admin', sub: 'ops-1' },
+    ] as const) {
+      expect(await verifyToken(SECRET, await signToken(SECRET, principal))).toEqual(principal);
+    }
+  });
+
+  it('give every token its own jti, so one can be revoked alone', async () => {
+    const [a, b] = await Promise.all([signToken(SECRET, { role: 'customer', sub: 'c-1' }), signToken(SECRET, { role: 'customer', sub: 'c-1' })]);
+    const jti = (t: string) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()).jti as string;
+    expect(jti(a)).not.toBe(jti(b));
+    const revoked: TokenPolicy = { ...DEFAULT_TOKEN_POLICY, isRevoked: (id) => id === jti(a) };
+    expect(await verifyToken(SECRET, a, revoked)).toBeUndefined();
+    expect(await verifyToken(SECRET, b, revoked)).toEqual({ role: 'customer', sub: 'c-1' });
+  });
+
+  it('refuse another secret, a changed payload, a changed algorithm, and what is no JWT', async () => {
+    const token = await signToken(SECRET, { role: 'customer', sub: 'c-1' });
+    expect(await verifyToken(`${SECRET}x`, token)).toBeUndefined();
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'admin' })).toString('base64url');
+    expect(await verifyToken(SECRET, `${header}.${forged}.${signature}`)).toBeUndefined();
+    const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    expect(await verifyToken(SECRET, `${none}.${payload}.`)).toBeUndefined();
+    expect(await verifyToken(SECRET, `${none}.${payload}.${signature}`)).toBeUndefined();
+    for (const junk of ['', 'a.b', 'a.b.c.d', `${token}.x`]) expect(await verifyToken(SECRET, junk)).toBeUndefined();
+  });
+
+  it('refuse expired tokens (beyond 30 s of leeway), and lifetimes longer than the role allows', async () => {
+    expect(await verifyToken(SECRET, await signToken(SECRET, { role: 'customer', sub: 'c-1' }, -31))).toBeUndefined();
+    expect(await verifyToken(SECRET, await signToken(SECRET, { role: 'customer', sub: 'c-1' }, -5))).toBeDefined();
+    // An admin token lives an hour at most; a customer's a day.
+    expect(await verifyToken(SECRET, await signToken(SECRET, { role: 'admin', sub: 'ops-1' }, 3_601))).toBeUndefined();
+    expect(await verifyToken(SECRET, await signToken(SECRET, { role: 'customer', sub: 'c-1' }, 86_400))).toBeDefined();
+  });
+
+  it("refuse another issuer's token signed with the same secret", async () => {
+    const token = await sign(claims({ iss: 'someone-else' }), SECRET, 'HS256');
+    expect(await verifyToken(SECRET, token)).toBeUndefined();
+    expect(await verifyToken(SECRET, await sign(claims(), SECRET, 'HS256'))).toEqual({ role: 'customer', sub: 'c-1' });
+  });
+});
+
+describe('acceptClaims', () => {
+  const accept = (extra: Record<string, unknown>) => acceptClaims(claims(extra), DEFAULT_TOKEN_POLICY);
+
+  it('needs a subject, a known role, a store for store staff, an exp and a jti', () => {
+    expect(accept({})).toEqual({ role: 'customer', sub: 'c-1' });
+    expect(accept({ sub: '' })).toBeUndefined();
+    expect(accept({ sub: 'x'.repeat(65) })).toBeUndefined();
+    expect(accept({ role: 'root' })).toBeUndefined();
+    expect(accept({ role: 'store' })).toBeUndefined();
+    expect(accept({ role: 'store', store: '' })).toBeUndefined();
+    expect(accept({ role: 'store', store: 'gangnam' })).toEqual({ role: 'store', sub: 'c-1', storeId: 'gangnam' });
+    expect(accept({ exp: undefined })).toBeUndefined();
+    expect(accept({ jti: undefined })).toBeUndefined();
+    expect(accept({ jti: 'x'.repeat(129) })).toBeUndefined();
+  });
+
+  it('refuses tokens not valid yet or issued in the future (beyond the leeway)', () => {
+    expect(accept({ nbf: now() + 60 })).toBeUndefined();
+    expect(accept({ nbf: now() + 10 })).toBeDefined();
+    expect(accept({ iat: now() + 60, exp: now() + 120 })).toBeUndefined();
+    expect(accept({ nbf: 'soon' })).toBeUndefined();
+  });
+
+  it('accepts store staff tokens in the earlier wording (role and claim `agency`) as the store role', () => {
+    expect(accept({ role: 'agency', agency: 'gangnam' })).toEqual({ role: 'store', sub: 'c-1', storeId: 'gangnam' });
+    expect(accept({ role: 'agency' })).toBeUndefined();
+  });
+
+  it("reads an identity provider's own claim names", () => {
+    const idp = { sub: 'u-9', groups: 'store', shop: 'jamsil', jti: 'j', exp: now() + 60 };
+    expect(acceptClaims(idp, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop' })).toEqual({ role: 'store', sub: 'u-9', storeId: 'jamsil' });
+  });
+});

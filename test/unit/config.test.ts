@@ -1,0 +1,89 @@
+/** Configuration parsing: defaults, durations, and one readable line per bad variable. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, requireServices } from '../../shared/config.js';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+
+describe('parseConfig', () => {
+  it("gives the seed's policy and the dev stack's ports when nothing is set", () => {
+    const config = parseConfig({});
+    expect(config.policy).toEqual({ assignmentDeadlineMs: 600_000, holdPeriodMs: 7 * 86_400_000, reminderBeforeMs: 86_400_000 });
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 8088 });
+    expect(config.temporal).toMatchObject({ namespace: 'default', devServerPort: 7233, taskQueue: 'tshop-reservations', address: undefined });
+    expect(config.temporal.access.tls).toBe(false);
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it('reads durations such as 30s, 10m, 7d, and never reminds before the hold begins', () => {
+    const config = parseConfig({ HOLD_PERIOD: '2h', REMINDER_BEFORE: '3d', ASSIGNMENT_DEADLINE: '30s', ADMISSION_RETRY_AFTER: '1500ms' });
+    expect(config.policy).toEqual({ assignmentDeadlineMs: 30_000, holdPeriodMs: 7_200_000, reminderBeforeMs: 7_200_000 });
+    // Retry-After is whole seconds, rounded up, at least 1.
+    expect(config.admission.retryAfterSeconds).toBe(2);
+  });
+
+  it('treats blank optional variables as unset, and splits lists', () => {
+    const config = parseConfig({ DATABASE_URL: '  ', WORKER_METRICS_URLS: 'http://a:9464, ,http://b:9464', CODEC_UI_ORIGINS: 'http://x, http://y' });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.web.workerMetricsUrls).toEqual(['http://a:9464', 'http://b:9464']);
+    expect(config.codec.uiOrigins).toEqual(['http://x', 'http://y']);
+  });
+
+  it('turns on TLS for an API key or a client certificate', () => {
+    expect(parseConfig({ TEMPORAL_API_KEY: 'k' }).temporal.access.tls).toBe(true);
+    expect(parseConfig({ TEMPORAL_TLS_CERT: 'c.pem', TEMPORAL_TLS_KEY: 'k.pem' }).temporal.access).toMatchObject({ tls: true, certPath: 'c.pem', keyPath: 'k.pem' });
+    expect(parseConfig({ TEMPORAL_TLS: 'true' }).temporal.access.tls).toBe(true);
+  });
+
+  it('reads the store settings under their deprecated agency names when the new ones are unset', () => {
+    const old = parseConfig({ TOKEN_MAX_TTL_AGENCY: '2h', AUTH_AGENCY_CLAIM: 'branch', AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'idp' });
+    expect(old.tokenMaxTtlSeconds.store).toBe(7_200);
+    expect(old.identityProvider?.claims).toEqual({ role: 'role', store: 'branch' });
+    const both = parseConfig({ TOKEN_MAX_TTL_STORE: '3h', TOKEN_MAX_TTL_AGENCY: '2h' });
+    expect(both.tokenMaxTtlSeconds).toEqual({ customer: 86_400, store: 10_800, admin: 3_600 });
+  });
+
+  it('parses payload keys, the first one encrypting', () => {
+    const keys = parseConfig({ PAYLOAD_KEYS: `k2:${KEY}, k1:${KEY}` }).temporal.payloadKeys!;
+    expect(keys.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(keys[0]!.key).toHaveLength(32);
+  });
+
+  const refusal = (env: Record<string, string>) => {
+    try {
+      parseConfig(env);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error(`accepted ${JSON.stringify(env)}`);
+  };
+
+  it('refuses bad values with one line per variable, naming it', () => {
+    const message = refusal({ HOLD_PERIOD: 'a week', PORT: '70000', LOG_LEVEL: 'loud' });
+    expect(message).toMatch(/^invalid configuration: /);
+    expect(message).toContain('HOLD_PERIOD: "a week" is not a duration such as 30s, 10m, 7d');
+    expect(message).toContain('PORT: ');
+    expect(message).toContain('LOG_LEVEL: ');
+    expect(message.split('; ')).toHaveLength(3);
+  });
+
+  it('refuses short secrets, half a client certificate, an identity provider without issuer, malformed keys', () => {
+    expect(refusal({ JWT_SECRET: 'short' })).toContain('JWT_SECRET: use at least 32 characters');
+    expect(refusal({ ASSIGNMENT_TOKEN: 'short' })).toContain('ASSIGNMENT_TOKEN: use at least 32 characters');
+    expect(refusal({ TEMPORAL_TLS_CERT: 'c.pem' })).toContain('TEMPORAL_TLS_KEY: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
+    expect(refusal({ AUTH_JWKS_URL: 'https://idp.example/jwks' })).toContain('AUTH_ISSUER: required with AUTH_JWKS_URL');
+    expect(refusal({ PAYLOAD_KEYS: 'k1:c2hvcnQ=' })).toContain('PAYLOAD_KEYS: "k1": each key is <id>:<base64 of 32 bytes>');
+    expect(refusal({ HOLD_PERIOD: '-1d' })).toContain('HOLD_PERIOD');
+  });
+});
+
+describe('requireServices', () => {
+  it('names every missing address for a part that runs alone', () => {
+    expect(() => requireServices(parseConfig({}))).toThrow(/^DATABASE_URL and TEMPORAL_ADDRESS must be set/);
+    expect(() => requireServices(parseConfig({ DATABASE_URL: 'postgres://x' }))).toThrow(/^TEMPORAL_ADDRESS must be set/);
+    expect(requireServices(parseConfig({ DATABASE_URL: 'postgres://x', TEMPORAL_ADDRESS: 'localhost:7233' }))).toEqual({
+      databaseUrl: 'postgres://x',
+      temporalAddress: 'localhost:7233',
+    });
+  });
+});

@@ -1,0 +1,306 @@
+/**
+ * The reservation workflow with mocked activities on Temporal's time-skipping test server: the
+ * production policy (7-day hold, reminder a day before, 10-minute assignment deadline) runs at its
+ * real durations in workflow time, in seconds of wall time.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Activities } from '../../activities/index.js';
+import { parseConfig } from '../../shared/config.js';
+import {
+  cancelSignal,
+  completeSignal,
+  reservationWorkflowId,
+  reserveUpdate,
+  SearchAttributes,
+  stateQuery,
+  type NotifierActivities,
+  type ReservationInput,
+  type ReservationState,
+} from '../../shared/contract.js';
+import { newReservationId } from '../../shared/ids.js';
+import { reservationWorkflow } from '../../workflows/reservation.js';
+
+const DAY = 24 * 3_600_000;
+// What a deployment runs unless configured otherwise.
+const POLICY = parseConfig({}).policy;
+const STORE = { agencyId: 'gangnam', agencyName: '강남 대리점', distanceKm: 1.2, fallback: false };
+
+async function startTestServer(): Promise<TestWorkflowEnvironment> {
+  const server = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
+  });
+  // The test server knows no custom search attribute until told, and fails the workflow task that sets one.
+  // (It lacks the listing that workers/search-attributes.ts asks for first.)
+  const { IndexedValueType } = proto.temporal.api.enums.v1;
+  await server.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(Object.values(SearchAttributes).map((k) => [k.name, IndexedValueType[`INDEXED_VALUE_TYPE_${k.type}`]])),
+  });
+  return server;
+}
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  // Quiet: the failures these tests cause on purpose would otherwise log a warning per retry.
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } }, shutdownSignals: [] });
+  env = await startTestServer();
+});
+afterAll(() => env?.teardown());
+
+/**
+ * Runs `body` on a test server of its own. For a test that leaves an activity running past its
+ * workflow's end: the server it ran on would never skip time again.
+ */
+async function onOwnServer<T>(body: () => Promise<T>): Promise<T> {
+  const shared = env;
+  env = await startTestServer();
+  try {
+    return await body();
+  } finally {
+    await env.teardown();
+    env = shared;
+  }
+}
+
+/** The activities the lean workflow calls. */
+type Used = Pick<
+  Activities,
+  'reserveStock' | 'abandonReservation' | 'releaseStock' | 'recordTransition' | 'remindCustomer' | 'assignStore' | 'releaseAssignment' | 'completeAtStore'
+>;
+
+/**
+ * Mocks that record each call with the workflow-time instant it came at; a store takes the
+ * reservation and holds it for the policy's period from then, as the assignment service does.
+ */
+function mocks(overrides: (note: (name: string) => Promise<void>) => Partial<Used> = () => ({})) {
+  const calls: { name: string; at: number }[] = [];
+  const told: number[] = [];
+  const note = async (name: string) => void calls.push({ name, at: await env.currentTimeMs() });
+  const activities: Used = {
+    reserveStock: async () => (await note('reserveStock'), { accepted: true }),
+    abandonReservation: async () => note('abandonReservation'),
+    releaseStock: async ({ final }) => (await note(`releaseStock:${final.status}`), { released: 1 }),
+    recordTransition: async ({ transition, notify }) => note(`record:${transition.status}${notify ? `/${notify}` : ''}`),
+    remindCustomer: async () => note('remindCustomer'),
+    async assignStore({ confirm }) {
+      await note('assignStore');
+      return { store: STORE, holdUntil: new Date((await env.currentTimeMs()) + confirm.holdPeriodMs).toISOString() };
+    },
+    releaseAssignment: async () => note('releaseAssignment'),
+    completeAtStore: async () => note('completeAtStore'),
+    ...overrides(note),
+  };
+  const notifier: NotifierActivities = {
+    async notifyCustomer() {
+      told.push(await env.currentTimeMs());
+      return { delivered: 1, failed: 0, kinds: [] };
+    },
+    notifyPending: async () => ({ delivered: 0, failed: 0, batches: 0 }),
+  };
+  const names = () => calls.map((c) => c.name);
+  const when = (name: string) => calls.find((c) => c.name === name)?.at;
+  return { names, when, told, activities, notifier };
+}
+
+/** Runs `body` with a worker for the workflow and one for the notifier's queue beside it. */
+async function withWorkers<T>(mocked: ReturnType<typeof mocks>, body: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `unit-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: inject('unitWorkflowBundlePath') },
+    activities: mocked.activities,
+  });
+  const notifierWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: `${taskQueue}-notify`, activities: mocked.notifier });
+  return worker.runUntil(notifierWorker.runUntil(body(taskQueue)));
+}
+
+async function start(taskQueue: string) {
+  const input: ReservationInput = {
+    reservationId: newReservationId(),
+    productId: 1,
+    quantity: 1,
+    customerId: 'c-1',
+    fulfilment: 'PICKUP',
+    policy: POLICY,
+    notifierTaskQueue: `${taskQueue}-notify`,
+  };
+  const startedAt = await env.currentTimeMs();
+  const handle = await env.client.workflow.start(reservationWorkflow, { taskQueue, workflowId: reservationWorkflowId(input.reservationId), args: [input] });
+  return { handle, startedAt };
+}
+
+type Handle = Awaited<ReturnType<typeof start>>['handle'];
+
+/** Polls the `state` query (time does not skip meanwhile: only awaiting a result or env.sleep skips it). */
+async function stateWhen(handle: Handle, ok: (s: ReservationState) => boolean): Promise<ReservationState> {
+  for (let i = 0; i < 200; i++) {
+    const state = await handle.query(stateQuery);
+    if (ok(state)) return state;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`state never matched; last: ${JSON.stringify(await handle.query(stateQuery))}`);
+}
+
+const confirmed = (handle: Handle) => stateWhen(handle, (s) => s.status === 'CONFIRMED');
+
+/**
+ * Timestamps differ by the real time tasks take, milliseconds usually; the bound is loose for a
+ * loaded machine and still tells apart every step of the policy (minutes to days).
+ */
+const near = (actual: number | undefined, expected: number) => expect(Math.abs(actual! - expected)).toBeLessThan(10_000);
+
+describe('reservationWorkflow on the time-skipping test server', () => {
+  it('uses the production policy: a 7-day hold, a reminder 1 day before its end, a 10-minute assignment deadline', () => {
+    expect(POLICY).toEqual({ holdPeriodMs: 7 * DAY, reminderBeforeMs: DAY, assignmentDeadlineMs: 10 * 60_000 });
+  });
+
+  it('reminds a customer who never picks up 6 days in, and expires the reservation after 7 days', async () => {
+    const m = mocks();
+    const wallStart = Date.now();
+    const { state, startedAt } = await withWorkers(m, async (taskQueue) => {
+      const { handle, startedAt } = await start(taskQueue);
+      return { state: await handle.result(), startedAt };
+    });
+    expect(state).toMatchObject({ status: 'EXPIRED', store: STORE });
+    expect(m.names()).toEqual(['reserveStock', 'assignStore', 'remindCustomer', 'releaseStock:EXPIRED', 'releaseAssignment']);
+    const holdUntil = Date.parse(state.holdUntil!);
+    near(holdUntil, m.when('assignStore')! + 7 * DAY);
+    near(m.when('remindCustomer'), holdUntil - DAY);
+    near(m.when('releaseStock:EXPIRED'), holdUntil);
+    expect(m.when('releaseStock:EXPIRED')! - startedAt).toBeGreaterThanOrEqual(7 * DAY);
+    // ACCEPTED and CONFIRMED in one notifier call, then the reminder, then the expiry.
+    expect(m.told).toHaveLength(3);
+    near(m.told[1], holdUntil - DAY);
+    near(m.told[2], holdUntil);
+    expect(Date.now() - wallStart).toBeLessThan(15_000);
+  });
+
+  it('completes a pickup after the reminder: the store slot is completed, the stock stays sold', async () => {
+    const m = mocks();
+    const state = await withWorkers(m, async (taskQueue) => {
+      const { handle } = await start(taskQueue);
+      const { holdUntil } = await confirmed(handle);
+      await env.sleep(6.5 * DAY);
+      expect((await handle.query(stateQuery)).status).toBe('CONFIRMED');
+      await handle.signal(completeSignal, { by: 'staff-1' });
+      const done = await handle.result();
+      near(m.when('completeAtStore'), Date.parse(holdUntil!) - 0.5 * DAY);
+      return done;
+    });
+    expect(state).toMatchObject({ status: 'COMPLETED', store: STORE, ignoredSignals: [] });
+    expect(m.names()).toEqual(['reserveStock', 'assignStore', 'remindCustomer', 'completeAtStore']);
+  });
+
+  it('compensates a cancel before pickup exactly once: the stock back and the store slot released', async () => {
+    const m = mocks();
+    const state = await withWorkers(m, async (taskQueue) => {
+      const { handle } = await start(taskQueue);
+      await confirmed(handle);
+      await env.sleep(2 * DAY);
+      await handle.signal(cancelSignal, { reason: 'changed my mind' });
+      // A second cancel, and a hand-over, arrive too late to change anything.
+      await handle.signal(cancelSignal, { reason: 'again' });
+      await handle.signal(completeSignal, { by: 'staff-1' });
+      const done = await handle.result();
+      // Nothing is left to fire: the hold period's end passes without another compensation.
+      await env.sleep(6 * DAY);
+      return done;
+    });
+    expect(state).toMatchObject({ status: 'CANCELLED', cancelReason: 'changed my mind' });
+    expect(state.ignoredSignals.map((s) => s.name)).toEqual(['cancel', 'complete']);
+    expect(m.names()).toEqual(['reserveStock', 'assignStore', 'releaseStock:CANCELLED', 'releaseAssignment']);
+  });
+
+  it('compensates a cancel that comes while the store is being found: the slot the late call takes is released once', async () => {
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const m = mocks((note) => ({
+      async assignStore({ confirm }) {
+        await note('assignStore');
+        await answered;
+        return { store: STORE, holdUntil: new Date((await env.currentTimeMs()) + confirm.holdPeriodMs).toISOString() };
+      },
+    }));
+    const state = await onOwnServer(() =>
+      withWorkers(m, async (taskQueue) => {
+        const { handle } = await start(taskQueue);
+        await stateWhen(handle, (s) => s.status === 'ACCEPTED' && m.names().includes('assignStore'));
+        await handle.signal(cancelSignal, { reason: 'found it cheaper' });
+        const done = await handle.result();
+        answer(); // the abandoned call ends late, as a slow real one would: nobody listens any more
+        return done;
+      }),
+    );
+    expect(state).toMatchObject({ status: 'CANCELLED', store: null, cancelReason: 'found it cheaper' });
+    expect(m.names()).toEqual(['reserveStock', 'assignStore', 'releaseStock:CANCELLED', 'releaseAssignment']);
+  });
+
+  it('rejects at once when the stock is gone: no store asked, nothing to give back, no timer', async () => {
+    const m = mocks((note) => ({ reserveStock: async () => (await note('reserveStock'), { accepted: false, reason: 'OUT_OF_STOCK' }) }));
+    const { answer, state, handle } = await withWorkers(m, async (taskQueue) => {
+      const { handle } = await start(taskQueue);
+      const answer = await handle.executeUpdate(reserveUpdate);
+      return { answer, state: await handle.result(), handle };
+    });
+    expect(answer).toMatchObject({ status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' });
+    expect(state.status).toBe('REJECTED');
+    expect(m.names()).toEqual(['reserveStock']);
+    expect(m.told).toHaveLength(1);
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.map((e) => e.eventType)).not.toContain(proto.temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED);
+    const [first, last] = [events[0]!, events.at(-1)!].map((e) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6));
+    expect(last! - first!).toBeLessThan(2_000);
+  });
+
+  it('falls back to central-store delivery when the assignment service stays down past the 10-minute deadline', async () => {
+    let attempts = 0;
+    const m = mocks(() => ({
+      async assignStore() {
+        attempts++;
+        throw ApplicationFailure.retryable('assignment service unavailable', 'AssignmentUnavailable');
+      },
+    }));
+    const { fallback, done, startedAt } = await withWorkers(m, async (taskQueue) => {
+      const { handle, startedAt } = await start(taskQueue);
+      await env.sleep(POLICY.assignmentDeadlineMs + 60_000);
+      const fallback = await confirmed(handle);
+      await handle.signal(completeSignal, { by: 'courier' });
+      return { fallback, done: await handle.result(), startedAt };
+    });
+    expect(fallback).toMatchObject({ fulfilment: 'DELIVERY', store: { agencyId: 'central-online', fallback: true } });
+    const confirmedAt = m.when('record:CONFIRMED/CONFIRMED')!;
+    // Retries stop once the next one would start past the deadline: at most one backoff (30 s) early.
+    const deadline = startedAt + POLICY.assignmentDeadlineMs;
+    expect(confirmedAt).toBeGreaterThan(deadline - 40_000);
+    expect(confirmedAt).toBeLessThan(deadline + 10_000);
+    near(Date.parse(fallback.holdUntil!), confirmedAt + 7 * DAY);
+    // Retried with backoff up to 30 s apart for the whole deadline, not given up early.
+    expect(attempts).toBeGreaterThan(10);
+    expect(done.status).toBe('COMPLETED');
+    // Central delivery holds no store slot (a late attempt's is released, in the background), so
+    // the hand-over is only recorded.
+    const names = m.names();
+    expect(names[0]).toBe('reserveStock');
+    expect(names.at(-1)).toBe('record:COMPLETED/COMPLETED');
+    expect(names.slice(1, -1).sort()).toEqual(['record:CONFIRMED/CONFIRMED', 'releaseAssignment']);
+  });
+
+  it('compensates a Temporal cancellation (Web UI "Cancel") like a cancel signal, and ends cancelled', async () => {
+    const m = mocks();
+    const failure = await withWorkers(m, async (taskQueue) => {
+      const { handle } = await start(taskQueue);
+      await confirmed(handle);
+      await handle.cancel();
+      return handle.result().catch((err: unknown) => err);
+    });
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(m.names()).toEqual(['reserveStock', 'assignStore', 'releaseStock:CANCELLED', 'releaseAssignment']);
+  });
+});
