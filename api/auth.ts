@@ -52,8 +52,8 @@ export function requireRole<R extends Role>(c: Context<AppEnv>, ...roles: R[]): 
 }
 
 /** Whether the caller may see a reservation; one they may not see is answered as missing (404). */
-export function canSee(p: Principal, r: { customer_id: string; agency_id: string | null }): boolean {
+export function canSee(p: Principal, r: { customer_id: string; store_id: string | null }): boolean {
   if (p.role === 'admin') return true;
   if (p.role === 'customer') return r.customer_id === p.sub;
-  return r.agency_id === p.agencyId;
+  return r.store_id === p.storeId;
 }

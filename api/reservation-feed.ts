@@ -12,15 +12,15 @@ import type { Logger } from '../shared/log.js';
 export interface FeedChange {
   id: string;
   customer_id: string;
-  agency_id: string | null;
+  store_id: string | null;
 }
 
 type Listener = (change: FeedChange) => void;
 
 /** Whose changes a listener hears. */
-export type Audience = { customerId: string } | { agencyId: string } | 'everything';
+export type Audience = { customerId: string } | { storeId: string } | 'everything';
 
-const keyOf = (a: Audience) => (a === 'everything' ? '*' : 'customerId' in a ? `c:${a.customerId}` : `a:${a.agencyId}`);
+const keyOf = (a: Audience) => (a === 'everything' ? '*' : 'customerId' in a ? `c:${a.customerId}` : `s:${a.storeId}`);
 
 /** How far back each look reaches: longer than any write's commit takes after its `now()`. */
 const LOOK_BACK_MS = 5_000;
@@ -51,7 +51,7 @@ export function createReservationFeed(db: Kysely<Database>, log: Logger, interva
       since ??= (await sql<{ now: Date }>`select now() as now`.execute(db)).rows[0]!.now;
       const rows = await db
         .selectFrom('reservations')
-        .select(['id', 'customer_id', 'agency_id', 'status', 'version', 'updated_at'])
+        .select(['id', 'customer_id', 'store_id', 'status', 'version', 'updated_at'])
         .where('updated_at', '>', new Date(since.getTime() - LOOK_BACK_MS))
         .orderBy('updated_at')
         .limit(BATCH)
@@ -61,7 +61,7 @@ export function createReservationFeed(db: Kysely<Database>, log: Logger, interva
         if (seen.get(row.id)?.version === version) continue;
         seen.set(row.id, { version, at: row.updated_at.getTime() });
         tell(`c:${row.customer_id}`, row);
-        if (row.agency_id) tell(`a:${row.agency_id}`, row);
+        if (row.store_id) tell(`s:${row.store_id}`, row);
         tell('*', row);
       }
       const latest = rows.at(-1)?.updated_at;

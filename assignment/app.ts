@@ -25,8 +25,17 @@ function sameToken(given: string, expected: string): boolean {
 
 // A reservation id, with `~<round>` when the reservation was re-driven (see assignmentKey).
 const ReservationId = z.string().regex(ASSIGNMENT_KEY_PATTERN, 'must be a reservation id (optionally ~round)');
+// `agencyId`/`agencyName` repeat the store for workers of the previous release, which read those names.
+const deprecated = { deprecated: true, description: 'Deprecated: the same as the store field' };
 const AssignmentSchema = z
-  .object({ reservationId: z.string(), agencyId: z.string(), agencyName: z.string(), distanceKm: z.number() })
+  .object({
+    reservationId: z.string(),
+    storeId: z.string(),
+    storeName: z.string(),
+    distanceKm: z.number(),
+    agencyId: z.string().openapi(deprecated),
+    agencyName: z.string().openapi(deprecated),
+  })
   .openapi('Assignment');
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const params = z.object({ reservationId: ReservationId.openapi({ param: { name: 'reservationId', in: 'path' } }) });
@@ -88,8 +97,9 @@ export function createAssignmentApp({ db, log, token }: AssignmentAppDeps) {
       const result = await assignStore(db, req);
       if (result.outcome === 'NO_CAPACITY') throw new Problem(409, 'NO_CAPACITY', 'no open store has free capacity');
       if (result.outcome === 'RELEASED') throw new Problem(410, 'RELEASED', `reservation ${req.reservationId} was released`);
-      if (result.created) log.info('store assigned', { ...result.assignment });
-      return c.json(result.assignment, result.created ? 201 : 200);
+      const { assignment } = result;
+      if (result.created) log.info('store assigned', { ...assignment });
+      return c.json({ ...assignment, agencyId: assignment.storeId, agencyName: assignment.storeName }, result.created ? 201 : 200);
     },
   );
 
@@ -101,14 +111,23 @@ export function createAssignmentApp({ db, log, token }: AssignmentAppDeps) {
       summary: 'Get an assignment',
       request: { params },
       responses: {
-        200: json(z.object({ reservationId: z.string(), agencyId: z.string().nullable(), status: z.string(), distanceKm: z.number().nullable() }), 'The assignment'),
+        200: json(
+          z.object({
+            reservationId: z.string(),
+            storeId: z.string().nullable(),
+            status: z.string(),
+            distanceKm: z.number().nullable(),
+            agencyId: z.string().nullable().openapi(deprecated),
+          }),
+          'The assignment',
+        ),
         404: problemDoc('No assignment'),
       },
     }),
     async (c) => {
       const a = await findAssignment(db, c.req.valid('param').reservationId);
       if (!a) throw new Problem(404, 'NOT_FOUND', 'no assignment for this reservation');
-      return c.json({ reservationId: a.reservation_id, agencyId: a.agency_id, status: a.status, distanceKm: a.distance_km }, 200);
+      return c.json({ reservationId: a.reservation_id, storeId: a.store_id, status: a.status, distanceKm: a.distance_km, agencyId: a.store_id }, 200);
     },
   );
 

@@ -2,12 +2,12 @@
 import { sql, type Kysely } from 'kysely';
 import { TERMINAL_STATUSES } from '../shared/contract.js';
 import { haversineKm, storeScore } from './scoring.js';
-import type { Agency, Database, Db } from '../db/schema.js';
+import type { Database, Db, Store } from '../db/schema.js';
 
 export interface StoreAssignment {
   reservationId: string;
-  agencyId: string;
-  agencyName: string;
+  storeId: string;
+  storeName: string;
   distanceKm: number;
 }
 
@@ -19,7 +19,7 @@ export type AssignOutcome =
 class NoCapacity extends Error {}
 
 /** A store as both APIs show it. */
-export function toStoreDto(s: Agency) {
+export function toStoreDto(s: Store) {
   return {
     id: s.id,
     name: s.name,
@@ -35,14 +35,14 @@ export function toStoreDto(s: Agency) {
 }
 
 export async function listStores(db: Db) {
-  return db.selectFrom('agencies').selectAll().orderBy('district').orderBy('id').execute();
+  return db.selectFrom('stores').selectAll().orderBy('district').orderBy('id').execute();
 }
 
 export async function findAssignment(db: Db, reservationId: string) {
   return db
     .selectFrom('assignments as a')
-    .leftJoin('agencies as g', 'g.id', 'a.agency_id')
-    .select(['a.reservation_id', 'a.agency_id', 'a.status', 'a.distance_km', 'g.name as agency_name', 'a.created_at', 'a.updated_at'])
+    .leftJoin('stores as s', 's.id', 'a.store_id')
+    .select(['a.reservation_id', 'a.store_id', 'a.status', 'a.distance_km', 's.name as store_name', 'a.created_at', 'a.updated_at'])
     .where('a.reservation_id', '=', reservationId)
     .executeTakeFirst();
 }
@@ -60,20 +60,20 @@ export async function assignStore(
       // The row is the per-reservation lock: a concurrent duplicate waits here for this one.
       const placeholder = await trx
         .insertInto('assignments')
-        .values({ reservation_id: req.reservationId, agency_id: null, status: 'ACTIVE', distance_km: null })
+        .values({ reservation_id: req.reservationId, store_id: null, status: 'ACTIVE', distance_km: null })
         .onConflict((oc) => oc.column('reservation_id').doNothing())
         .returning('reservation_id')
         .executeTakeFirst();
       if (!placeholder) {
         const existing = await findAssignment(trx, req.reservationId);
-        if (existing?.status === 'ACTIVE' && existing.agency_id) {
+        if (existing?.status === 'ACTIVE' && existing.store_id) {
           return {
             outcome: 'ASSIGNED',
             created: false,
             assignment: {
               reservationId: req.reservationId,
-              agencyId: existing.agency_id,
-              agencyName: existing.agency_name ?? existing.agency_id,
+              storeId: existing.store_id,
+              storeName: existing.store_name ?? existing.store_id,
               distanceKm: existing.distance_km ?? 0,
             },
           };
@@ -82,7 +82,7 @@ export async function assignStore(
       }
       const candidates = (
         await trx
-          .selectFrom('agencies')
+          .selectFrom('stores')
           .selectAll()
           .where('is_open', '=', true)
           .where('is_central', '=', false)
@@ -96,7 +96,7 @@ export async function assignStore(
         .sort((a, b) => a.score - b.score || a.distanceKm - b.distanceKm);
       for (const c of candidates) {
         const claimed = await trx
-          .updateTable('agencies')
+          .updateTable('stores')
           .set({ active_count: sql`active_count + 1` })
           .where('id', '=', c.store.id)
           .where('is_open', '=', true)
@@ -107,13 +107,13 @@ export async function assignStore(
         const distanceKm = Math.round(c.distanceKm * 100) / 100;
         await trx
           .updateTable('assignments')
-          .set({ agency_id: c.store.id, distance_km: distanceKm, updated_at: sql`now()` })
+          .set({ store_id: c.store.id, distance_km: distanceKm, updated_at: sql`now()` })
           .where('reservation_id', '=', req.reservationId)
           .execute();
         return {
           outcome: 'ASSIGNED',
           created: true,
-          assignment: { reservationId: req.reservationId, agencyId: c.store.id, agencyName: c.store.name, distanceKm },
+          assignment: { reservationId: req.reservationId, storeId: c.store.id, storeName: c.store.name, distanceKm },
         };
       }
       throw new NoCapacity(); // rolls the placeholder back
@@ -129,7 +129,7 @@ export async function releaseAssignment(db: Kysely<Database>, reservationId: str
   return db.transaction().execute(async (trx) => {
     const tombstone = await trx
       .insertInto('assignments')
-      .values({ reservation_id: reservationId, agency_id: null, status: 'RELEASED', distance_km: null })
+      .values({ reservation_id: reservationId, store_id: null, status: 'RELEASED', distance_km: null })
       .onConflict((oc) => oc.column('reservation_id').doNothing())
       .returning('reservation_id')
       .executeTakeFirst();
@@ -160,13 +160,13 @@ export async function completeAssignment(
 async function endAssignment(trx: Db, reservationId: string, status: 'RELEASED' | 'COMPLETED'): Promise<boolean> {
   const row = await trx
     .selectFrom('assignments')
-    .select(['status', 'agency_id'])
+    .select(['status', 'store_id'])
     .where('reservation_id', '=', reservationId)
     .forUpdate()
     .executeTakeFirstOrThrow();
   if (row.status !== 'ACTIVE') return false;
-  if (row.agency_id) {
-    await trx.updateTable('agencies').set({ active_count: sql`active_count - 1` }).where('id', '=', row.agency_id).execute();
+  if (row.store_id) {
+    await trx.updateTable('stores').set({ active_count: sql`active_count - 1` }).where('id', '=', row.store_id).execute();
   }
   await trx.updateTable('assignments').set({ status, updated_at: sql`now()` }).where('reservation_id', '=', reservationId).execute();
   return true;
@@ -176,7 +176,7 @@ export async function createStore(
   db: Db,
   s: { id: string; name: string; district: string; address: string; latitude: number; longitude: number; capacity: number },
 ) {
-  return db.insertInto('agencies').values(s).onConflict((oc) => oc.column('id').doNothing()).returningAll().executeTakeFirst();
+  return db.insertInto('stores').values(s).onConflict((oc) => oc.column('id').doNothing()).returningAll().executeTakeFirst();
 }
 
 /** Opens/closes a store or changes its capacity; never below the reservations it currently holds. */
@@ -184,9 +184,9 @@ export async function updateStore(
   db: Db,
   id: string,
   patch: { open?: boolean; capacity?: number },
-): Promise<{ outcome: 'UPDATED'; store: Agency } | { outcome: 'NOT_FOUND' } | { outcome: 'BELOW_LOAD' }> {
+): Promise<{ outcome: 'UPDATED'; store: Store } | { outcome: 'NOT_FOUND' } | { outcome: 'BELOW_LOAD' }> {
   const updated = await db
-    .updateTable('agencies')
+    .updateTable('stores')
     .set({
       ...(patch.open !== undefined ? { is_open: patch.open } : {}),
       ...(patch.capacity !== undefined ? { capacity: patch.capacity } : {}),
@@ -196,7 +196,7 @@ export async function updateStore(
     .returningAll()
     .executeTakeFirst();
   if (updated) return { outcome: 'UPDATED', store: updated };
-  const exists = await db.selectFrom('agencies').select('id').where('id', '=', id).executeTakeFirst();
+  const exists = await db.selectFrom('stores').select('id').where('id', '=', id).executeTakeFirst();
   return { outcome: exists ? 'BELOW_LOAD' : 'NOT_FOUND' };
 }
 

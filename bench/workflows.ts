@@ -16,7 +16,7 @@ const local = proxyLocalActivities<BenchActivities>({ startToCloseTimeout: '10 s
 export const skeletonReserve = defineUpdate<string>('reserve');
 export const skeletonCancel = defineSignal('cancel');
 /** The store the skeleton "assigns": a fixed value, its assignment activity does nothing. */
-export const SKELETON_AGENCY = 'skeleton-store';
+export const SKELETON_STORE = 'skeleton-store';
 
 /** Start, one no-op activity, end. */
 export async function bareWorkflow(): Promise<void> {
@@ -28,7 +28,7 @@ export async function bareWorkflow(): Promise<void> {
  * by Update-with-Start carrying the same search attributes, memo and summary as ours. In the first
  * workflow task: the stock decision as a local activity, the ACCEPTED search attribute, the update
  * answered. Then one normal activity (the assignment, which also writes the read model), one
- * upsert of status CONFIRMED and AgencyId together, and the hold: a timer (shortened to 1 s, so
+ * upsert of status CONFIRMED and the store (AgencyId) together, and the hold: a timer (shortened to 1 s, so
  * the workflow ends) racing the cancel signal. The cost batches hold longer and end each one with
  * `cancel` after measuring, so that, like ours, it is measured up to the hold and not its end.
  */
@@ -46,7 +46,7 @@ export async function skeletonWorkflow(holdMs = 1_000): Promise<void> {
   await noop(); // the assignment (and the read model)
   upsertSearchAttributes([
     { key: SearchAttributes.status, value: 'CONFIRMED' },
-    { key: SearchAttributes.agencyId, value: SKELETON_AGENCY },
+    { key: SearchAttributes.storeId, value: SKELETON_STORE },
   ]);
   await condition(() => cancelled, holdMs);
 }
@@ -68,7 +68,7 @@ export async function skeletonBeforeWorkflow(): Promise<void> {
   await noop(); // reserveStock
   decided = true;
   await local.noop(); // deliverNotifications
-  await noop(); // assignAgency
+  await noop(); // the assignment
   await local.noop(); // recordTransition(CONFIRMED)
   await local.noop(); // deliverNotifications
   await condition(() => cancelled, '1 second'); // the hold (shortened: nothing waits on it)

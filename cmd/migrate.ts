@@ -12,7 +12,7 @@ runMain('tshop-migrate', async () => {
   try {
     const { migrated, seeded } = await prepareDatabase(db, { seed: process.argv.includes('--seed') });
     say(`migrations applied: ${migrated.length > 0 ? migrated.join(', ') : 'none (up to date)'}`);
-    if (seeded.products + seeded.agencies > 0) say(`seeded ${seeded.products} products and ${seeded.agencies} stores`);
+    if (seeded.products + seeded.stores > 0) say(`seeded ${seeded.products} products and ${seeded.stores} stores`);
   } finally {
     await db.destroy();
   }

@@ -40,7 +40,7 @@ runMain('tshop', async (onStop) => {
   onStop(() => db.destroy());
   const { migrated, seeded } = await prepareDatabase(db, { seed: true });
   if (migrated.length > 0) say(`applied migrations: ${migrated.join(', ')}`);
-  if (seeded.products + seeded.agencies > 0) say(`seeded ${seeded.products} products and ${seeded.agencies} stores`);
+  if (seeded.products + seeded.stores > 0) say(`seeded ${seeded.products} products and ${seeded.stores} stores`);
 
   const assignment = await spawnAssignmentService(config, infra.databaseUrl);
   onStop(assignment.close);

@@ -1,20 +1,20 @@
-/** `npm run token -- --role customer --sub c-1` (or `--role agency --agency gangnam`, `--role admin`): prints a bearer token. */
+/** `npm run token -- --role customer --sub c-1` (or `--role store --store gangnam`, `--role admin`): prints a bearer token. */
 import { parseArgs } from 'node:util';
 import { ROLES, resolveSigningSecret, signToken, type Principal } from '../shared/auth.js';
 import { parseConfig } from '../shared/config.js';
 
-const usage = 'usage: npm run -s token -- --role customer|agency|admin [--sub <id>] [--agency <store id>] [--ttl <seconds>]';
+const usage = 'usage: npm run -s token -- --role customer|store|admin [--sub <id>] [--store <store id>] [--ttl <seconds>]';
 try {
   const { values } = parseArgs({
-    options: { role: { type: 'string' }, sub: { type: 'string' }, agency: { type: 'string' }, ttl: { type: 'string' } },
+    options: { role: { type: 'string' }, sub: { type: 'string' }, store: { type: 'string' }, ttl: { type: 'string' } },
   });
   const role = values.role as (typeof ROLES)[number] | undefined;
   if (!role || !ROLES.includes(role)) throw new Error(usage);
-  const sub = values.sub ?? (role === 'admin' ? 'admin' : role === 'agency' ? `staff-${values.agency ?? ''}` : 'c-1');
+  const sub = values.sub ?? (role === 'admin' ? 'admin' : role === 'store' ? `staff-${values.store ?? ''}` : 'c-1');
   let principal: Principal;
-  if (role === 'agency') {
-    if (!values.agency) throw new Error('an agency token needs --agency <store id> (e.g. gangnam)');
-    principal = { role, sub, agencyId: values.agency };
+  if (role === 'store') {
+    if (!values.store) throw new Error('a store token needs --store <store id> (e.g. gangnam)');
+    principal = { role, sub, storeId: values.store };
   } else {
     principal = { role, sub };
   }

@@ -64,9 +64,9 @@ export async function checkInvariants(db: Kysely<Database>, options: InvariantOp
 
   // No store above capacity, and its load is exactly its active assignments.
   const stores = await sql<{ id: string; capacity: number; active_count: number; active: string }>`
-    select g.id, g.capacity, g.active_count,
-      (select count(*) from assignments a where a.agency_id = g.id and a.status = 'ACTIVE') as active
-    from agencies g`.execute(db);
+    select s.id, s.capacity, s.active_count,
+      (select count(*) from assignments a where a.store_id = s.id and a.status = 'ACTIVE') as active
+    from stores s`.execute(db);
   for (const s of stores.rows) {
     if (s.active_count > s.capacity) violations.push(`store ${s.id}: ${s.active_count} active above capacity ${s.capacity}`);
     if (Number(s.active) !== s.active_count) violations.push(`store ${s.id}: load ${s.active_count} but ${s.active} active assignments`);

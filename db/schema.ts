@@ -31,7 +31,8 @@ export interface StockLedgerTable {
   created_at: CreatedAt;
 }
 
-export interface AgencyTable {
+/** A store: a dealer store customers pick up from, or the central online store that delivers. */
+export interface StoreTable {
   id: string;
   name: string;
   district: string;
@@ -61,7 +62,7 @@ export type AssignmentStatus = 'ACTIVE' | 'RELEASED' | 'COMPLETED';
 /** Owned by the assignment service: one row per reservation; RELEASED rows are tombstones. */
 export interface AssignmentTable {
   reservation_id: string;
-  agency_id: string | null;
+  store_id: string | null;
   status: AssignmentStatus;
   distance_km: number | null;
   created_at: CreatedAt;
@@ -105,9 +106,9 @@ export interface ReservationTable {
   customer_id: string;
   status: ReservationStatus;
   fulfilment: Fulfilment;
-  agency_id: string | null;
-  agency_name: string | null;
-  agency_distance_km: number | null;
+  store_id: string | null;
+  store_name: string | null;
+  store_distance_km: number | null;
   hold_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   reject_reason: string | null;
   cancel_reason: string | null;
@@ -170,7 +171,7 @@ export interface Database {
   products: ProductTable;
   stock_ledger: StockLedgerTable;
   stock_claims: StockClaimTable;
-  agencies: AgencyTable;
+  stores: StoreTable;
   reservations: ReservationTable;
   reservation_contacts: ReservationContactTable;
   reservation_events: ReservationEventTable;
@@ -186,8 +187,8 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 export type Product = Selectable<ProductTable>;
 export type NewProduct = Insertable<ProductTable>;
-export type Agency = Selectable<AgencyTable>;
-export type NewAgency = Insertable<AgencyTable>;
+export type Store = Selectable<StoreTable>;
+export type NewStore = Insertable<StoreTable>;
 export type Reservation = Selectable<ReservationTable>;
 export type StockLedgerEntry = Selectable<StockLedgerTable>;
 export type Assignment = Selectable<AssignmentTable>;

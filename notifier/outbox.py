@@ -26,7 +26,7 @@ DRAIN_BATCH = 100
 # process's memory: never in an activity's input, result or heartbeat, nor in a log line.
 _SELECT_CLAIMED = """
 select c.id, c.reservation_id, c.kind, c.payload, c.attempts,
-       p.name as product_name, r.agency_id, r.agency_name, r.agency_distance_km, r.hold_until, r.reject_reason,
+       p.name as product_name, r.store_id, r.store_name, r.store_distance_km, r.hold_until, r.reject_reason,
        ct.name as contact_name, ct.phone as contact_phone
 from claimed c
 left join reservations r on r.id = c.reservation_id
@@ -189,18 +189,19 @@ def facts_of(row: dict[str, Any]) -> Facts:
     def fact(key: str, read_model: Any) -> Any:
         return payload[key] if key in payload else read_model
 
-    agency_id = fact("agencyId", row.get("agency_id"))
+    # The payload names the store agencyId/agencyName: queued rows outlive a release (see NotificationFacts).
+    store_id = fact("agencyId", row.get("store_id"))
     kind = row["kind"]
-    distance = fact("distanceKm", row.get("agency_distance_km"))
+    distance = fact("distanceKm", row.get("store_distance_km"))
     if distance is not None and not isinstance(distance, (int, float)):
         raise TemplateError(f"distanceKm is not a number: {distance!r}")
     return Facts(
         reservation_id=row["reservation_id"],
         kind=kind,
         product_name=fact("productName", row.get("product_name")),
-        agency_name=fact("agencyName", row.get("agency_name")),
+        store_name=fact("agencyName", row.get("store_name")),
         distance_km=float(distance) if distance is not None else None,
         hold_until=parse_instant(fact("holdUntil", row.get("hold_until"))),
-        fallback=bool(fact("fallback", agency_id == CENTRAL_STORE_ID)),
+        fallback=bool(fact("fallback", store_id == CENTRAL_STORE_ID)),
         reason=fact("reason", row.get("reject_reason") if kind == "REJECTED" else None),
     )

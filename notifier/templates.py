@@ -36,7 +36,7 @@ class Facts:
     reservation_id: str
     kind: str
     product_name: str | None = None
-    agency_name: str | None = None
+    store_name: str | None = None
     distance_km: float | None = None
     hold_until: datetime | None = None
     fallback: bool = False
@@ -172,7 +172,7 @@ def render(facts: Facts, customer_name: str | None = None) -> Rendered:
 
 
 def _variables(facts: Facts, customer_name: str | None) -> dict[str, str | None]:
-    store = facts.agency_name or (CENTRAL_STORE_NAME if facts.fallback else None)
+    store = facts.store_name or (CENTRAL_STORE_NAME if facts.fallback else None)
     return {
         "고객명": (customer_name or "").strip() or DEFAULT_CUSTOMER_NAME,
         "상품명": facts.product_name,

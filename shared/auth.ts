@@ -4,13 +4,13 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 import { sign } from 'hono/jwt';
 
-export const ROLES = ['customer', 'agency', 'admin'] as const;
+export const ROLES = ['customer', 'store', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who is calling: the verified content of a token. */
 export type Principal =
   | { role: 'customer'; sub: string }
-  | { role: 'agency'; sub: string; agencyId: string }
+  | { role: 'store'; sub: string; storeId: string }
   | { role: 'admin'; sub: string };
 
 const ISSUER = 'tshop-reserve';
@@ -26,7 +26,7 @@ export interface TokenPolicy {
 }
 
 /** Short for staff with power over every reservation, a working day for store staff, a day for customers. */
-export const DEFAULT_MAX_TTL_SECONDS: Record<Role, number> = { customer: 24 * 3600, agency: 12 * 3600, admin: 3600 };
+export const DEFAULT_MAX_TTL_SECONDS: Record<Role, number> = { customer: 24 * 3600, store: 12 * 3600, admin: 3600 };
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = { maxTtlSeconds: DEFAULT_MAX_TTL_SECONDS, leewaySeconds: 30, isRevoked: () => false };
 
 /** Signs a token with a fresh `jti` (so it can be revoked); its lifetime defaults to the role's longest. */
@@ -37,7 +37,7 @@ export async function signToken(secret: string, principal: Principal, ttlSeconds
       iss: ISSUER,
       sub: principal.sub,
       role: principal.role,
-      ...(principal.role === 'agency' ? { agency: principal.agencyId } : {}),
+      ...(principal.role === 'store' ? { store: principal.storeId } : {}),
       jti: randomBytes(12).toString('base64url'),
       iat: now,
       exp: now + ttlSeconds,
@@ -65,12 +65,18 @@ export async function verifyToken(secret: string, token: string, policy: TokenPo
   return acceptClaims(claims, policy);
 }
 
-/** Where a token names its role and store (ours: `role`, `agency`; an identity provider's may differ). */
+/** Where a token names its role and store (ours: `role`, `store`; an identity provider's may differ). */
 export interface ClaimNames {
   role: string;
-  agency: string;
+  store: string;
 }
-const OUR_CLAIMS: ClaimNames = { role: 'role', agency: 'agency' };
+const OUR_CLAIMS: ClaimNames = { role: 'role', store: 'store' };
+
+/**
+ * Store staff tokens used to say role `agency` with the store in claim `agency`. They are still
+ * accepted, as the store role: ours live up to 12 h, and an identity provider may still issue them.
+ */
+const LEGACY_STORE = 'agency';
 
 /**
  * The principal of a token whose signature and issuer were verified: its lifetime within the
@@ -88,10 +94,10 @@ function principalOf(claims: Record<string, unknown>, names: ClaimNames): Princi
   const sub = typeof claims.sub === 'string' && claims.sub.length > 0 && claims.sub.length <= 64 ? claims.sub : undefined;
   if (!sub) return undefined;
   const role = claims[names.role];
-  const agency = claims[names.agency];
   if (role === 'customer' || role === 'admin') return { role, sub };
-  if (role === 'agency' && typeof agency === 'string' && agency) return { role: 'agency', sub, agencyId: agency };
-  return undefined;
+  if (role !== 'store' && role !== LEGACY_STORE) return undefined;
+  const store = claims[names.store] ?? claims[LEGACY_STORE];
+  return typeof store === 'string' && store ? { role: 'store', sub, storeId: store } : undefined;
 }
 
 function withinLifetime(claims: Record<string, unknown>, role: Role, policy: TokenPolicy): boolean {

@@ -120,14 +120,14 @@ const EnvSchema = z.object({
   JWT_SECRET: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
   // The longest lifetime (exp − iat) a token of each role may have; longer ones are refused.
   TOKEN_MAX_TTL_CUSTOMER: duration('24h'),
-  TOKEN_MAX_TTL_AGENCY: duration('12h'),
+  TOKEN_MAX_TTL_STORE: duration('12h'),
   TOKEN_MAX_TTL_ADMIN: duration('1h'),
   // An identity provider whose RS256/ES256 tokens the API accepts beside its own HS256 ones.
   AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
   AUTH_ROLE_CLAIM: z.string().default('role'),
-  AUTH_AGENCY_CLAIM: z.string().default('agency'),
+  AUTH_STORE_CLAIM: z.string().default('store'),
   // Unset: 9464 for `npm run start:worker`, PORT + 2 for `npm start`.
   WORKER_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
   // Loopback unless told otherwise: a scraper on another host (compose's internal network) sets 0.0.0.0.
@@ -147,9 +147,17 @@ export type Config = ReturnType<typeof parseConfig>;
 
 export class ConfigError extends Error {}
 
+/** Variables renamed when the dealer store became a store everywhere: the old name still works when the new one is unset. */
+const DEPRECATED_NAMES = { TOKEN_MAX_TTL_STORE: 'TOKEN_MAX_TTL_AGENCY', AUTH_STORE_CLAIM: 'AUTH_AGENCY_CLAIM' } as const;
+
+function withDeprecatedNames(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const renamed = Object.entries(DEPRECATED_NAMES).filter(([name, old]) => env[name] === undefined && env[old] !== undefined);
+  return renamed.length === 0 ? env : { ...env, ...Object.fromEntries(renamed.map(([name, old]) => [name, env[old]])) };
+}
+
 /** Parses the environment; throws ConfigError with one readable line per bad variable. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
-  const parsed = EnvSchema.safeParse(env);
+  const parsed = EnvSchema.safeParse(withDeprecatedNames(env));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
@@ -219,12 +227,12 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
           url: e.AUTH_JWKS_URL,
           issuer: e.AUTH_ISSUER!,
           ...(e.AUTH_AUDIENCE ? { audience: e.AUTH_AUDIENCE } : {}),
-          claims: { role: e.AUTH_ROLE_CLAIM, agency: e.AUTH_AGENCY_CLAIM },
+          claims: { role: e.AUTH_ROLE_CLAIM, store: e.AUTH_STORE_CLAIM },
         }
       : undefined,
     tokenMaxTtlSeconds: {
       customer: Math.floor(e.TOKEN_MAX_TTL_CUSTOMER / 1000),
-      agency: Math.floor(e.TOKEN_MAX_TTL_AGENCY / 1000),
+      store: Math.floor(e.TOKEN_MAX_TTL_STORE / 1000),
       admin: Math.floor(e.TOKEN_MAX_TTL_ADMIN / 1000),
     },
     /** The worker's Prometheus endpoint; `port` undefined means the launcher's default. */

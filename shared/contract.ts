@@ -56,7 +56,8 @@ export const SearchAttributes = {
   status: defineSearchAttributeKey('ReservationStatus', 'KEYWORD'),
   productId: defineSearchAttributeKey('ProductId', 'KEYWORD'),
   customerId: defineSearchAttributeKey('CustomerId', 'KEYWORD'),
-  agencyId: defineSearchAttributeKey('AgencyId', 'KEYWORD'),
+  // Registered as AgencyId: a new name would split operators' saved queries and open executions between two.
+  storeId: defineSearchAttributeKey('AgencyId', 'KEYWORD'),
 } as const;
 
 export const FULFILMENTS = ['PICKUP', 'DELIVERY'] as const;
@@ -66,7 +67,7 @@ export type Fulfilment = (typeof FULFILMENTS)[number];
 export type NotificationKind = 'ACCEPTED' | 'REJECTED' | 'CONFIRMED' | 'REASSIGNED' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | 'REMINDER';
 
 /** The central online store: the delivery fallback when no dealer store can take a reservation. */
-export const CENTRAL_STORE = { agencyId: 'central-online', agencyName: 'Tshop 온라인 중앙센터' } as const;
+export const CENTRAL_STORE = { id: 'central-online', name: 'Tshop 온라인 중앙센터' } as const;
 
 /** Time limits of one reservation, fixed when it starts (so a config change never rewrites history). */
 export interface ReservationPolicy {
@@ -143,6 +144,12 @@ export interface CompleteRequest {
   by?: string;
 }
 
+/**
+ * The store a reservation is assigned to, as workflows and activities pass it. Its fields keep their
+ * first names (agencyId, agencyName): the object is recorded in workflow histories, replayed for as
+ * long as a reservation runs, and exchanged between old and new workers during a rollout (and by the
+ * frozen legacy workflow); a rename would have to be read under both names by every side.
+ */
 export interface AssignedStore {
   agencyId: string;
   agencyName: string;

@@ -2,6 +2,8 @@
  * Tokens of an external identity provider, verified against its JSON Web Key Set (RS256, ES256):
  * the keys are fetched once and cached, and fetched again (at most every 30 s) when a token names
  * a key id the cache does not have, which is how a provider's key rotation arrives.
+ * Hand-written rather than jose's createRemoteJWKSet: two algorithms over node:crypto, sharing
+ * acceptClaims (lifetime per role, revocation) with our own tokens, no extra dependency.
  */
 import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { acceptClaims, segment, type ClaimNames, type Principal, type TokenPolicy } from './auth.js';

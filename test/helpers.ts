@@ -348,14 +348,14 @@ export async function newStore(db: Kysely<Database>, capacity: number) {
   const latitude = -60 + Math.random() * 120;
   const longitude = -180 + Math.random() * 300; // up to 120°E: never near Seoul's stores
   await db
-    .insertInto('agencies')
+    .insertInto('stores')
     .values({ id, name: `Test store ${id}`, district: 'test', address: 'test', latitude, longitude, capacity })
     .execute();
   return { id, latitude, longitude, capacity };
 }
 
-export async function activeAt(db: Kysely<Database>, agencyId: string): Promise<number> {
-  const row = await db.selectFrom('agencies').select('active_count').where('id', '=', agencyId).executeTakeFirstOrThrow();
+export async function activeAt(db: Kysely<Database>, storeId: string): Promise<number> {
+  const row = await db.selectFrom('stores').select('active_count').where('id', '=', storeId).executeTakeFirstOrThrow();
   return row.active_count;
 }
 

@@ -38,7 +38,7 @@ function useRoute(): Route {
   return route;
 }
 
-const ROLE_NAME: Record<Role, MessageKey> = { customer: 'roleCustomer', agency: 'roleAgency', admin: 'roleAdmin' };
+const ROLE_NAME: Record<Role, MessageKey> = { customer: 'roleCustomer', store: 'roleStore', admin: 'roleAdmin' };
 
 /** A page for one role: without a session, back to sign in; with another role, a way to one's own page. */
 function ForRole({ role, children }: { role: Role; children: ComponentChildren }) {
@@ -110,7 +110,7 @@ export function App() {
         );
       case 'store':
         return (
-          <ForRole role="agency">
+          <ForRole role="store">
             <StorePage />
           </ForRole>
         );
@@ -134,7 +134,7 @@ export function App() {
     }
   })();
 
-  const who = session ? `${t(ROLE_NAME[session.role])} · ${session.profile?.name ?? session.agencyName ?? session.sub}` : undefined;
+  const who = session ? `${t(ROLE_NAME[session.role])} · ${session.profile?.name ?? session.storeName ?? session.sub}` : undefined;
   return (
     <>
       <a

@@ -16,11 +16,21 @@ export interface Session {
   role: Role;
   sub: string;
   /** Store staff: their store's id, and its name when known. */
-  agency?: string;
-  agencyName?: string;
+  store?: string;
+  storeName?: string;
   expiresAt?: string;
   /** A customer's contact details, to fill in the reservation form. */
   profile?: Profile;
+}
+
+/** A store staff session kept by an app from before the store role was called `store` (role and claim `agency`). */
+interface LegacyStoreSession {
+  token: string;
+  role: 'agency';
+  sub: string;
+  agency?: string;
+  agencyName?: string;
+  expiresAt?: string;
 }
 
 const KEY = 'tshop.session';
@@ -31,8 +41,9 @@ function read(): Session | undefined {
   try {
     const raw = sessionStorage.getItem(KEY);
     if (!raw) return undefined;
-    const s = JSON.parse(raw) as Session;
-    return typeof s.token === 'string' && typeof s.role === 'string' ? s : undefined;
+    const s = JSON.parse(raw) as Session | LegacyStoreSession;
+    if (typeof s.token !== 'string' || typeof s.role !== 'string') return undefined;
+    return s.role === 'agency' ? { token: s.token, role: 'store', sub: s.sub, store: s.agency, storeName: s.agencyName, expiresAt: s.expiresAt } : s;
   } catch {
     return undefined;
   }
@@ -65,7 +76,7 @@ export function useSession(): Session | undefined {
 }
 
 /** The page each role works on. */
-export const HOME: Record<Role, string> = { customer: '#/customer', agency: '#/store', admin: '#/desk' };
+export const HOME: Record<Role, string> = { customer: '#/customer', store: '#/store', admin: '#/desk' };
 
 /**
  * The claims of a JWT, read without verifying it (the server verifies every request): enough to
@@ -82,7 +93,9 @@ export function readToken(token: string): Omit<Session, 'token'> | undefined {
     if (typeof sub !== 'string' || !sub) return undefined;
     const expiresAt = typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : undefined;
     if (role === 'customer' || role === 'admin') return { role, sub, ...(expiresAt ? { expiresAt } : {}) };
-    if (role === 'agency' && typeof claims.agency === 'string') return { role, sub, agency: claims.agency, ...(expiresAt ? { expiresAt } : {}) };
+    // A store token may still carry the role and claim `agency`, their former names.
+    const store = claims.store ?? claims.agency;
+    if ((role === 'store' || role === 'agency') && typeof store === 'string') return { role: 'store', sub, store, ...(expiresAt ? { expiresAt } : {}) };
     return undefined;
   } catch {
     return undefined;

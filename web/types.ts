@@ -1,7 +1,7 @@
 /** The API's JSON shapes the app reads (api/schemas.ts, api/routes/*). */
 import type { ReservationStatus } from './labels.js';
 
-export type Role = 'customer' | 'agency' | 'admin';
+export type Role = 'customer' | 'store' | 'admin';
 export type Fulfilment = 'PICKUP' | 'DELIVERY';
 export type Label = { ko: string; en: string };
 
@@ -63,7 +63,7 @@ export interface LoginAnswer {
   token: string;
   role: Role;
   sub: string;
-  agency?: string;
+  store?: string;
   expiresAt?: string;
 }
 

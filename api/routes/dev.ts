@@ -19,7 +19,7 @@ const DEMO_ADMIN = 'admin-demo';
 const LoginSchema = z
   .discriminatedUnion('role', [
     z.object({ role: z.literal('customer'), sub: z.string().min(1).max(64) }),
-    z.object({ role: z.literal('agency'), agency: z.string().min(1).max(64) }),
+    z.object({ role: z.literal('store'), store: z.string().min(1).max(64) }),
     z.object({ role: z.literal('admin') }),
   ])
   .openapi('DevLogin');
@@ -27,7 +27,7 @@ const LoginSchema = z
 export function devRoutes(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
   const stores = () =>
-    deps.db.selectFrom('agencies').select(['id', 'name']).where('is_central', '=', false).orderBy('name').execute();
+    deps.db.selectFrom('stores').select(['id', 'name']).where('is_central', '=', false).orderBy('name').execute();
 
   /** Who one may sign in as. */
   app.openapi(
@@ -69,7 +69,7 @@ export function devRoutes(deps: AppDeps) {
           description: 'A bearer token of an hour',
           content: {
             'application/json': {
-              schema: z.object({ token: z.string(), role: z.enum(['customer', 'agency', 'admin']), sub: z.string(), agency: z.string().optional(), expiresAt: z.string() }),
+              schema: z.object({ token: z.string(), role: z.enum(['customer', 'store', 'admin']), sub: z.string(), store: z.string().optional(), expiresAt: z.string() }),
             },
           },
         },
@@ -79,16 +79,16 @@ export function devRoutes(deps: AppDeps) {
     async (c) => {
       const body = c.req.valid('json');
       let principal: Principal;
-      if (body.role === 'agency') {
-        const known = (await stores()).some((s) => s.id === body.agency) && body.agency !== CENTRAL_STORE.agencyId;
-        if (!known) throw new Problem(422, 'UNKNOWN_STORE', `store ${body.agency} does not exist`);
-        principal = { role: 'agency', sub: `staff-${body.agency}`, agencyId: body.agency };
+      if (body.role === 'store') {
+        const known = (await stores()).some((s) => s.id === body.store) && body.store !== CENTRAL_STORE.id;
+        if (!known) throw new Problem(422, 'UNKNOWN_STORE', `store ${body.store} does not exist`);
+        principal = { role: 'store', sub: `staff-${body.store}`, storeId: body.store };
       } else {
         principal = body.role === 'admin' ? { role: 'admin', sub: DEMO_ADMIN } : { role: 'customer', sub: body.sub };
       }
       const token = await signToken(deps.authSecret, principal, DEV_TOKEN_TTL_S);
       const expiresAt = new Date(Date.now() + DEV_TOKEN_TTL_S * 1000).toISOString();
-      return c.json({ token, role: principal.role, sub: principal.sub, ...(principal.role === 'agency' ? { agency: principal.agencyId } : {}), expiresAt }, 200);
+      return c.json({ token, role: principal.role, sub: principal.sub, ...(principal.role === 'store' ? { store: principal.storeId } : {}), expiresAt }, 200);
     },
   );
   return app;

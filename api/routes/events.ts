@@ -34,7 +34,7 @@ export function eventRoutes(deps: AppDeps, feed: ReservationFeed): EventStreams 
       const queue: FeedChange[] = [];
       let wake: (() => void) | undefined;
       open.set(stream, () => wake?.());
-      const audience: Audience = principal.role === 'admin' ? 'everything' : principal.role === 'agency' ? { agencyId: principal.agencyId } : { customerId: principal.sub };
+      const audience: Audience = principal.role === 'admin' ? 'everything' : principal.role === 'store' ? { storeId: principal.storeId } : { customerId: principal.sub };
       const unsubscribe = feed.subscribe(audience, (change) => {
         queue.push(change);
         wake?.();

@@ -91,7 +91,7 @@ export function toReservationDto(v: ReservationRow & { events?: ReservationView[
     product: { id: v.product_id, sku: v.product_sku, name: v.product_name },
     quantity: v.quantity,
     fulfilment: v.fulfilment,
-    store: v.agency_id ? { id: v.agency_id, name: v.agency_name ?? v.agency_id, distanceKm: v.agency_distance_km, address: v.agency_address } : null,
+    store: v.store_id ? { id: v.store_id, name: v.store_name ?? v.store_id, distanceKm: v.store_distance_km, address: v.store_address } : null,
     holdUntil: v.hold_until?.toISOString() ?? null,
     customerId: v.customer_id,
     rejectReason: v.reject_reason,
@@ -391,14 +391,15 @@ export function reservationRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const principal = c.get('principal');
-      const { limit, cursor, ...filter } = c.req.valid('query');
+      const { limit, cursor, agencyId, ...filter } = c.req.valid('query');
+      filter.storeId ??= agencyId; // its deprecated name
       // Customers see their own reservations, store staff their store's: a wider filter is refused.
       if (principal.role === 'customer') {
         if (filter.customerId !== undefined && filter.customerId !== principal.sub) throw new Problem(403, 'FORBIDDEN', 'customers list their own reservations only');
         filter.customerId = principal.sub;
-      } else if (principal.role === 'agency') {
-        if (filter.agencyId !== undefined && filter.agencyId !== principal.agencyId) throw new Problem(403, 'FORBIDDEN', "store staff list their store's reservations only");
-        filter.agencyId = principal.agencyId;
+      } else if (principal.role === 'store') {
+        if (filter.storeId !== undefined && filter.storeId !== principal.storeId) throw new Problem(403, 'FORBIDDEN', "store staff list their store's reservations only");
+        filter.storeId = principal.storeId;
       }
       const page = await listReservations(deps.db, filter, { limit, after: cursor ? decodeCursor(cursor) : undefined });
       return c.json({ items: page.items.map((r) => toReservationDto(r)), nextCursor: page.next ? encodeCursor(page.next) : null }, 200);
@@ -419,7 +420,7 @@ export function reservationRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const principal = requireRole(c, 'agency', 'admin');
+      const principal = requireRole(c, 'store', 'admin');
       const { id } = c.req.valid('param');
       const body = c.req.valid('json') as z.infer<typeof CompleteReservationSchema> | undefined;
       const current = await loadVisible(principal, id);

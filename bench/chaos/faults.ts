@@ -77,7 +77,7 @@ export function createOperator(db: Kysely<Database>, temporal: Client): Operator
         .selectFrom('reservations')
         .select('workflow_id')
         .where('status', '=', 'CONFIRMED')
-        .where('agency_id', '=', CENTRAL_STORE.agencyId)
+        .where('store_id', '=', CENTRAL_STORE.id)
         .execute();
       let signalled = 0;
       for (const { workflow_id } of fallbacks) {

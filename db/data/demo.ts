@@ -32,7 +32,7 @@ const CENTRAL = {
   is_central: true,
 };
 
-export const DEMO_AGENCIES = [
+export const DEMO_STORES = [
   ...SEOUL_DISTRICTS.map((d) => ({
     id: d.en.toLowerCase().replace(/-gu$/, ''),
     name: `${d.ko.replace(/구$/, '')} 대리점`,

@@ -29,7 +29,7 @@ export async function productFigures(db: Db): Promise<ProductFigures[]> {
 /** Every dealer store (not the central one) with its load. */
 export async function storeLoads(db: Db) {
   return db
-    .selectFrom('agencies')
+    .selectFrom('stores')
     .select(['id', 'name', 'district', 'is_open', 'capacity', 'active_count'])
     .where('is_central', '=', false)
     .orderBy('district')

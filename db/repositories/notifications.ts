@@ -5,13 +5,16 @@
  * (refusals at admission, the reconciler's endings) are the notifier's drain's.
  */
 import { sql } from 'kysely';
-import { CENTRAL_STORE, type NotificationKind } from '../../shared/contract.js';
+import { CENTRAL_STORE, type AssignedStore, type NotificationKind } from '../../shared/contract.js';
 import type { Db, Notification } from '../schema.js';
 
 /** Who delivers a row: its reservation's workflow, or the drain (no workflow will). */
 export type Deliverer = 'workflow' | 'drain';
 
-/** What a message is filled from, fixed when it is queued (a later change must not rewrite it). */
+/**
+ * What a message is filled from, fixed when it is queued (a later change must not rewrite it).
+ * Queued rows outlive a release, so the store's keys keep their first names, as in AssignedStore.
+ */
 export interface NotificationFacts {
   status: string;
   agencyId: string | null;
@@ -37,7 +40,7 @@ export interface ChangeFacts {
   productName: string;
   status: string;
   fulfilment: string;
-  store?: { agencyId: string; agencyName: string; distanceKm?: number | null } | null;
+  store?: (Pick<AssignedStore, 'agencyId' | 'agencyName'> & { distanceKm?: number | null }) | null;
   holdUntil?: string | null;
   rejectReason?: string | null;
 }
@@ -51,7 +54,7 @@ export function outboxEntry(kind: NotificationKind, f: ChangeFacts, deliverer: D
     agencyName: f.store?.agencyName ?? null,
     distanceKm: f.store?.distanceKm ?? null,
     holdUntil: f.holdUntil ?? null,
-    fallback: f.store?.agencyId === CENTRAL_STORE.agencyId,
+    fallback: f.store?.agencyId === CENTRAL_STORE.id,
     reason: kind === 'REJECTED' ? (f.rejectReason ?? 'OUT_OF_STOCK') : null,
   };
   return { kind, facts, deliverer };
@@ -62,14 +65,14 @@ export async function queueNotification(db: Db, reservationId: string, kind: Not
   const r = await db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
-    .select(['r.status', 'r.agency_id', 'r.agency_name', 'r.agency_distance_km', 'r.fulfilment', 'r.hold_until', 'r.reject_reason', 'p.name as product_name'])
+    .select(['r.status', 'r.store_id', 'r.store_name', 'r.store_distance_km', 'r.fulfilment', 'r.hold_until', 'r.reject_reason', 'p.name as product_name'])
     .where('r.id', '=', reservationId)
     .executeTakeFirstOrThrow();
   const entry = outboxEntry(kind, {
     productName: r.product_name,
     status: r.status,
     fulfilment: r.fulfilment,
-    store: r.agency_id ? { agencyId: r.agency_id, agencyName: r.agency_name ?? r.agency_id, distanceKm: r.agency_distance_km } : null,
+    store: r.store_id ? { agencyId: r.store_id, agencyName: r.store_name ?? r.store_id, distanceKm: r.store_distance_km } : null,
     holdUntil: r.hold_until?.toISOString() ?? null,
     rejectReason: r.reject_reason,
   });

@@ -1,7 +1,7 @@
 /** The reservation read model: rows, contacts (personal data) and the status timeline. */
 import { sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { reservationWorkflowId, type Fulfilment, type ReservationInput, type ReservationStatus } from '../../shared/contract.js';
+import { reservationWorkflowId, type AssignedStore, type Fulfilment, type ReservationInput, type ReservationStatus } from '../../shared/contract.js';
 import type { Db, Reservation } from '../schema.js';
 import { queueFrom, type OutboxEntry } from './notifications.js';
 
@@ -93,7 +93,8 @@ export async function findReservation(db: Db, id: string): Promise<Reservation |
 export interface Transition {
   status: ReservationStatus;
   version: number;
-  store?: { agencyId: string; agencyName: string; distanceKm: number | null } | null;
+  /** As the workflow passes it (wire names: see AssignedStore). */
+  store?: Pick<AssignedStore, 'agencyId' | 'agencyName' | 'distanceKm'> | null;
   fulfilment?: Fulfilment;
   holdUntil?: string | null;
   cancelReason?: string | null;
@@ -125,7 +126,7 @@ export async function applyTransition(db: Db, id: string, t: Transition, notific
           version: t.version,
           updated_at: sql`now()`,
           ...(t.store !== undefined
-            ? { agency_id: t.store?.agencyId ?? null, agency_name: t.store?.agencyName ?? null, agency_distance_km: t.store?.distanceKm ?? null }
+            ? { store_id: t.store?.agencyId ?? null, store_name: t.store?.agencyName ?? null, store_distance_km: t.store?.distanceKm ?? null }
             : {}),
           ...(t.fulfilment !== undefined ? { fulfilment: t.fulfilment } : {}),
           ...(t.holdUntil !== undefined ? { hold_until: t.holdUntil } : {}),
@@ -153,7 +154,7 @@ export async function applyTransition(db: Db, id: string, t: Transition, notific
 const viewColumns = [
   'p.name as product_name',
   'p.sku as product_sku',
-  'a.address as agency_address',
+  's.address as store_address',
 ] as const;
 
 /** The reservation as the customer centre shows it: with product, store and timeline (one query). */
@@ -161,7 +162,7 @@ export async function getReservationView(db: Db, id: string) {
   const row = await db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
-    .leftJoin('agencies as a', 'a.id', 'r.agency_id')
+    .leftJoin('stores as s', 's.id', 'r.store_id')
     .selectAll('r')
     .select(viewColumns)
     .select((eb) =>
@@ -178,7 +179,7 @@ export interface ReservationFilter {
   customerId?: string;
   status?: ReservationStatus;
   productId?: number;
-  agencyId?: string;
+  storeId?: string;
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
@@ -191,7 +192,7 @@ export async function listReservations(
   let q = db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
-    .leftJoin('agencies as a', 'a.id', 'r.agency_id')
+    .leftJoin('stores as s', 's.id', 'r.store_id')
     .selectAll('r')
     .select(viewColumns)
     .select(sql<string>`(extract(epoch from r.created_at) * 1000000)::bigint::text`.as('created_micros'))
@@ -201,7 +202,7 @@ export async function listReservations(
   if (filter.customerId !== undefined) q = q.where('r.customer_id', '=', filter.customerId);
   if (filter.status !== undefined) q = q.where('r.status', '=', filter.status);
   if (filter.productId !== undefined) q = q.where('r.product_id', '=', filter.productId);
-  if (filter.agencyId !== undefined) q = q.where('r.agency_id', '=', filter.agencyId);
+  if (filter.storeId !== undefined) q = q.where('r.store_id', '=', filter.storeId);
   if (page.after) {
     const { createdMicros, id } = page.after;
     const at = sql<Date>`timestamptz 'epoch' + ${createdMicros}::bigint * interval '1 microsecond'`;

@@ -26,7 +26,8 @@ HOLD_UNTIL = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)  # 2026-12-03 18:0
 
 
 def full_facts(kind: str, **overrides: Any) -> dict[str, Any]:
-    """A payload as the TypeScript side writes it for a new row (a store pick-up, 1.2 km away)."""
+    """A payload as the TypeScript side writes it for a new row (a store pick-up, 1.2 km away; the
+    store's keys keep their first names, agencyId/agencyName: see NotificationFacts)."""
     facts = {
         "status": "CONFIRMED",
         "agencyId": "gangnam-01",
@@ -70,8 +71,8 @@ class Seed:
         *,
         name: str | None = "김민수",
         phone: str | None = "010-1234-5678",
-        agency_id: str | None = "gangnam-01",
-        agency_name: str | None = "강남역점",
+        store_id: str | None = "gangnam-01",
+        store_name: str | None = "강남역점",
         distance_km: float | None = 1.2,
         hold_until: datetime | None = HOLD_UNTIL,
         reject_reason: str | None = None,
@@ -81,9 +82,9 @@ class Seed:
         reservation_id = f"{self.prefix}{self._count:03d}"
         await self.sql(
             """insert into reservations (id, workflow_id, product_id, quantity, customer_id, status, fulfilment,
-                 agency_id, agency_name, agency_distance_km, hold_until, reject_reason)
+                 store_id, store_name, store_distance_km, hold_until, reject_reason)
                values (%s, %s, %s, 1, 'cust-pytest', 'CONFIRMED', 'PICKUP', %s, %s, %s, %s, %s)""",
-            (reservation_id, f"reservation-{reservation_id}", await self.product(), agency_id, agency_name,
+            (reservation_id, f"reservation-{reservation_id}", await self.product(), store_id, store_name,
              distance_km, hold_until, reject_reason),
         )
         if contact:

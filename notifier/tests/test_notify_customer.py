@@ -154,7 +154,7 @@ async def test_the_sink_records_exactly_the_request_that_would_be_sent(seed, poo
 
 
 async def test_older_rows_take_their_missing_facts_from_the_read_model(seed, pool, env):
-    rid = await seed.reservation(agency_name="역삼점", distance_km=0.4)
+    rid = await seed.reservation(store_name="역삼점", distance_km=0.4)
     nid = await seed.notification(rid, "CONFIRMED", {"status": "CONFIRMED", "agencyId": "yeoksam-02", "fulfilment": "PICKUP"})
 
     await env.run(NotifierActivities(pool, SinkSender("sk")).notify_customer, {"reservationId": rid})

@@ -15,7 +15,7 @@ WITH_HOLD = {"TSHOP_CONFIRMED", "TSHOP_REASSIGNED", "TSHOP_REMINDER", "TSHOP_EXP
 CASES = [
     ("ACCEPTED", {}, "TSHOP_ACCEPTED"),
     ("CONFIRMED", {"fallback": False}, "TSHOP_CONFIRMED"),
-    ("CONFIRMED", {"fallback": True, "agency_name": "Tshop 온라인 중앙센터", "distance_km": None}, "TSHOP_DELIVERY"),
+    ("CONFIRMED", {"fallback": True, "store_name": "Tshop 온라인 중앙센터", "distance_km": None}, "TSHOP_DELIVERY"),
     ("REASSIGNED", {}, "TSHOP_REASSIGNED"),
     ("REMINDER", {}, "TSHOP_REMINDER"),
     ("COMPLETED", {}, "TSHOP_COMPLETED"),
@@ -32,7 +32,7 @@ def facts(kind: str, **overrides) -> Facts:
         reservation_id="7KQ2M9XW4ZRT",
         kind=kind,
         product_name="Galaxy S26 Ultra 512GB",
-        agency_name="강남역점",
+        store_name="강남역점",
         distance_km=1.23,
         hold_until=HOLD,
     )
@@ -85,14 +85,14 @@ def test_missing_optional_facts_still_fill_every_variable_of_the_template():
     assert "고객님" in rendered.text_ko  # no name on file
     assert "#{" not in rendered.text_ko + rendered.text_en
 
-    no_store = render(facts("REMINDER", agency_name=None, hold_until=None))
+    no_store = render(facts("REMINDER", store_name=None, hold_until=None))
     assert "▶ 대리점: -" in no_store.text_ko and "▶ 보관기한: -" in no_store.text_ko
     assert set(no_store.parameters) == {"고객명", "상품명", "예약번호", "대리점명", "수령기한"}
     assert "#{" not in no_store.text_ko + no_store.text_en
 
 
 def test_central_delivery_names_the_central_store_when_the_facts_do_not():
-    rendered = render(facts("CONFIRMED", fallback=True, agency_name=None, distance_km=None))
+    rendered = render(facts("CONFIRMED", fallback=True, store_name=None, distance_km=None))
     assert rendered.template_code == "TSHOP_DELIVERY"
     assert "Tshop 온라인 중앙센터" in rendered.text_ko
 

@@ -76,7 +76,7 @@ async function call(
 }
 
 const customer = (sub: string): Principal => ({ role: 'customer', sub });
-const staff = (agencyId: string): Principal => ({ role: 'agency', sub: `staff-${agencyId}`, agencyId });
+const staff = (storeId: string): Principal => ({ role: 'store', sub: `staff-${storeId}`, storeId });
 
 /** A reservation confirmed at `store`, made by an admin for `customerId`. */
 async function confirmed(productId: number, customerId: string, store: { latitude: number; longitude: number }) {
@@ -94,7 +94,7 @@ async function snapshot(productId: number) {
     db.selectFrom('products').select(['name', 'brand', 'price_krw', 'stock']).where('id', '=', productId).executeTakeFirstOrThrow(),
     count('stock_ledger'),
     count('reservations'),
-    db.selectFrom('agencies').select(['capacity', 'is_open']).where('id', '=', 'gangnam').executeTakeFirstOrThrow(),
+    db.selectFrom('stores').select(['capacity', 'is_open']).where('id', '=', 'gangnam').executeTakeFirstOrThrow(),
   ]);
   return { product, ledger: ledger.n, reservations: reservations.n, store };
 }
@@ -182,7 +182,15 @@ describe('who may do what', () => {
     const storeList = await expectStatus(200, myStaff, 'GET', '/reservations');
     expect(storeList.body.items.map((r: Body) => r.id)).toContain(own);
     expect(storeList.body.items.every((r: Body) => r.store?.id === store.id)).toBe(true);
-    await expectStatus(403, myStaff, 'GET', `/reservations?agencyId=${otherStore.id}`);
+    await expectStatus(403, myStaff, 'GET', `/reservations?storeId=${otherStore.id}`);
+    await expectStatus(403, myStaff, 'GET', `/reservations?agencyId=${otherStore.id}`); // its deprecated name
+    // A store token in the earlier wording (role and claim `agency`; one may live 12 h) is its store's staff.
+    const { sign } = await import('hono/jwt');
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const legacy = await sign({ iss: 'tshop-reserve', jti: 'j-legacy', sub: `staff-${store.id}`, role: 'agency', agency: store.id, exp }, TEST_JWT_SECRET, 'HS256');
+    const legacyList = await api.request('/reservations', { headers: { authorization: `Bearer ${legacy}` } }, null);
+    expect(legacyList.status).toBe(200);
+    expect(((await legacyList.json()) as { items: Body[] }).items.map((r) => r.store?.id)).toEqual(storeList.body.items.map((r: Body) => r.store?.id));
     expect((await expectStatus(200, ADMIN, 'GET', '/reservations?customerId=c-other')).body.items.map((r: Body) => r.id)).toEqual([theirs]);
 
     // Cancelling: the customer (own) and admins; staff never; another's is "not found".

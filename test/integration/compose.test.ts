@@ -649,7 +649,7 @@ describe('a worker on a prebuilt bundle', () => {
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
     const confirmed = await eventually(
-      async () => (await (await request(`/reservations/${id}`)).json()) as { status: string; agencyId?: string; agency?: { id: string } },
+      async () => (await (await request(`/reservations/${id}`)).json()) as { status: string; store?: { id: string } },
       (r) => r.status === 'CONFIRMED',
       30_000,
     );

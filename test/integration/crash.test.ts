@@ -114,9 +114,9 @@ it('every reservation reaches its right state across worker SIGKILLs, and the in
 
   expect(await stockOf(db, product.id)).toBe(5);
   // One assignment row per accepted reservation: ACTIVE for the confirmed, RELEASED for the cancelled.
-  const assignments = await db.selectFrom('assignments').select(['reservation_id', 'status', 'agency_id']).where('reservation_id', 'in', accepted).execute();
+  const assignments = await db.selectFrom('assignments').select(['reservation_id', 'status', 'store_id']).where('reservation_id', 'in', accepted).execute();
   expect(assignments).toHaveLength(12);
-  expect(assignments.filter((a) => a.status === 'ACTIVE').every((a) => a.agency_id === store.id && !toCancel.includes(a.reservation_id))).toBe(true);
+  expect(assignments.filter((a) => a.status === 'ACTIVE').every((a) => a.store_id === store.id && !toCancel.includes(a.reservation_id))).toBe(true);
   expect(assignments.filter((a) => a.status === 'ACTIVE')).toHaveLength(7);
   expect(await violationsOf(db, { productIds: [product.id], storeIds: [store.id], reservationIds: results.map((r) => r.body.id ?? r.body.reservationId!) })).toEqual([]);
 

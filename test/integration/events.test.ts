@@ -77,8 +77,8 @@ describe('the event stream', () => {
     const store = await newStore(stack.db, 5);
     const owner: Principal = { role: 'customer', sub: `c-events-${product.id}` };
     const stranger: Principal = { role: 'customer', sub: `c-stranger-${product.id}` };
-    const staff: Principal = { role: 'agency', sub: 'staff-1', agencyId: store.id };
-    const otherStaff: Principal = { role: 'agency', sub: 'staff-2', agencyId: `test-elsewhere-${product.id}` };
+    const staff: Principal = { role: 'store', sub: 'staff-1', storeId: store.id };
+    const otherStaff: Principal = { role: 'store', sub: 'staff-2', storeId: `test-elsewhere-${product.id}` };
     const streams = await Promise.all([owner, stranger, staff, otherStaff, ADMIN].map((p) => listenAs(api, p)));
     const [mine, theirs, staffs, otherStaffs, admins] = streams;
     expect(mine!.events[0]!.event).toBe('ready');
@@ -130,9 +130,9 @@ describe('the development sign-in', () => {
     expect(customer).toMatchObject({ role: 'customer', sub: 'c-1', token: expect.any(String) });
     const list = await fetch(`${api.url}/reservations`, { headers: { authorization: `Bearer ${customer.token}` } });
     expect(list.status).toBe(200);
-    const staff = (await (await login({ role: 'agency', agency: identities.stores[0].id })).json()) as Body;
-    expect(staff).toMatchObject({ role: 'agency', agency: identities.stores[0].id });
-    expect((await login({ role: 'agency', agency: 'no-such-store' })).status).toBe(422);
+    const staff = (await (await login({ role: 'store', store: identities.stores[0].id })).json()) as Body;
+    expect(staff).toMatchObject({ role: 'store', store: identities.stores[0].id });
+    expect((await login({ role: 'store', store: 'no-such-store' })).status).toBe(422);
     expect((await login({ role: 'root' })).status).toBe(400);
   });
 });

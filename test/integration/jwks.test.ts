@@ -54,6 +54,8 @@ it('accepts the provider\'s RS256 and ES256 tokens, picks up a rotated key, refu
 
   expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey))).toBe(200);
   expect(await status(providerToken('ES256', 'ec-1', ec.privateKey))).toBe(200);
+  expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey, { tshop_role: 'store', store: 'gangnam' }))).toBe(200);
+  // Store staff in the earlier wording: role and claim `agency`.
   expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey, { tshop_role: 'agency', agency: 'gangnam' }))).toBe(200);
   // Refused: another issuer or audience, no jti, a lifetime over the role's longest, expired, a key
   // the provider does not publish, a signature of another key, an RSA key named as ES256.

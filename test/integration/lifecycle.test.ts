@@ -218,14 +218,14 @@ describe('the assignment rule', () => {
   it('prefers the nearest store but spreads load to a nearly-as-close idle one, never above capacity', async () => {
     const a = await newStore(db, 10);
     // B is about 0.6 km north of A.
-    await db.updateTable('agencies').set({ latitude: a.latitude + 0.0054, longitude: a.longitude }).where('id', '=', (await newStore(db, 10)).id).execute();
-    const b = (await db.selectFrom('agencies').select('id').where('latitude', '=', a.latitude + 0.0054).executeTakeFirstOrThrow()).id;
+    await db.updateTable('stores').set({ latitude: a.latitude + 0.0054, longitude: a.longitude }).where('id', '=', (await newStore(db, 10)).id).execute();
+    const b = (await db.selectFrom('stores').select('id').where('latitude', '=', a.latitude + 0.0054).executeTakeFirstOrThrow()).id;
     const picks: string[] = [];
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       ids.push(newReservationId());
       const r = await assignStore(db, { reservationId: ids[i]!, latitude: a.latitude, longitude: a.longitude });
-      if (r.outcome === 'ASSIGNED') picks.push(r.assignment.agencyId === a.id ? 'A' : r.assignment.agencyId === b ? 'B' : 'other');
+      if (r.outcome === 'ASSIGNED') picks.push(r.assignment.storeId === a.id ? 'A' : r.assignment.storeId === b ? 'B' : 'other');
     }
     for (const id of ids) await releaseAssignment(db, id);
     // A scores 0.5 km × (1 + load/10), B 0.6 km × (1 + load/10): 0.5, 0.55, 0.6 (tie: nearer wins),
@@ -238,7 +238,7 @@ describe('the assignment rule', () => {
     const results = await Promise.all(
       Array.from({ length: 12 }, () => assignStore(db, { reservationId: newReservationId(), latitude: s.latitude, longitude: s.longitude })),
     );
-    const atStore = results.filter((r) => r.outcome === 'ASSIGNED' && r.assignment.agencyId === s.id);
+    const atStore = results.filter((r) => r.outcome === 'ASSIGNED' && r.assignment.storeId === s.id);
     expect(atStore).toHaveLength(3);
     expect(await activeAt(db, s.id)).toBe(3);
     // The overflow went to other stores (other tests' among them): give those slots back.
@@ -257,7 +257,7 @@ async function confirmedForDelivery() {
   await assignment.stop();
   try {
     const { id } = (await reserve(product.id, { latitude: store.latitude, longitude: store.longitude }, { fulfilment: 'PICKUP' })).body as { id: string };
-    expect(await until(id, 'CONFIRMED', 20_000)).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.agencyId } });
+    expect(await until(id, 'CONFIRMED', 20_000)).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.id } });
     return { product, store, id, send, until };
   } finally {
     await assignment.start();
@@ -281,7 +281,7 @@ describe('fault isolation: the assignment service may be down', () => {
       await assignment.start();
       for (const a of answers) expect((await until(a.body.id, 'CONFIRMED')).store.id).toBe(store.id);
       expect(await activeAt(db, store.id)).toBe(4);
-      const rows = await db.selectFrom('assignments').selectAll().where('agency_id', '=', store.id).execute();
+      const rows = await db.selectFrom('assignments').selectAll().where('store_id', '=', store.id).execute();
       expect(rows).toHaveLength(4);
     } finally {
       await assignment.start();
@@ -346,7 +346,7 @@ describe('fault isolation: the assignment service may be down', () => {
     try {
       const { id } = (await reserve(product.id, { district: '송파구' }, { fulfilment: 'PICKUP' })).body;
       const confirmed = await until(id, 'CONFIRMED', 20_000);
-      expect(confirmed).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.agencyId, distanceKm: null } });
+      expect(confirmed).toMatchObject({ fulfilment: 'DELIVERY', store: { id: CENTRAL_STORE.id, distanceKm: null } });
       const note = await eventually(
         () => db.selectFrom('notifications').selectAll().where('reservation_id', '=', id).where('kind', '=', 'CONFIRMED').executeTakeFirst(),
         (n) => n?.sent_at != null,
@@ -500,8 +500,10 @@ describe('read view', () => {
     const second = await send('GET', `/reservations?customerId=c-list&productId=${product.id}&limit=2&cursor=${first.body.nextCursor}`);
     expect(second.body.items.map((r: Body) => r.id)).toEqual([ids[0]]);
     expect(second.body.nextCursor).toBeNull();
-    const byStore = await send('GET', `/reservations?agencyId=${store.id}&status=CONFIRMED`);
+    const byStore = await send('GET', `/reservations?storeId=${store.id}&status=CONFIRMED`);
     expect(byStore.body.items).toHaveLength(3);
+    // `agencyId`, the parameter's deprecated name, still filters.
+    expect((await send('GET', `/reservations?agencyId=${store.id}&status=CONFIRMED`)).body.items).toHaveLength(3);
     expect((await send('GET', '/reservations?cursor=bogus')).status).toBe(400);
     // Any position the pattern admits is a page (the one after it), here past the end.
     const past = await send('GET', `/reservations?customerId=c-list&productId=${product.id}&cursor=1.${ids[0]}`);

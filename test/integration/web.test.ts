@@ -395,7 +395,7 @@ describe('the web app', () => {
       await expect.poll(() => row.innerText()).toContain('1/2');
       await row.getByRole('button', { name: `Test store ${store.id} 영업 중지` }).click();
       await expect.poll(() => row.locator('[data-field="isOpen"]').innerText()).toBe('영업중지');
-      const isOpen = async () => (await stack.db.selectFrom('agencies').select('is_open').where('id', '=', store.id).executeTakeFirstOrThrow()).is_open;
+      const isOpen = async () => (await stack.db.selectFrom('stores').select('is_open').where('id', '=', store.id).executeTakeFirstOrThrow()).is_open;
       expect(await isOpen()).toBe(false);
       // Still closed after the next refreshes (the server's answer, not only the click).
       await page.waitForTimeout(2_500);

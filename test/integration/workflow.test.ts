@@ -301,7 +301,7 @@ describe('reservationWorkflow', () => {
     worker = await startWorkerWith(activities);
     const handle = await start(worker.taskQueue, { ...LONG, assignmentDeadlineMs: 2_500 });
     const confirmed = await statusOf(handle, 'CONFIRMED');
-    expect(confirmed.store).toEqual({ ...CENTRAL_STORE, distanceKm: null, fallback: true });
+    expect(confirmed.store).toEqual({ agencyId: CENTRAL_STORE.id, agencyName: CENTRAL_STORE.name, distanceKm: null, fallback: true });
     expect(confirmed.fulfilment).toBe('DELIVERY');
     await eventually(async () => calls, (c) => c.includes('record:CONFIRMED') && c.includes('releaseAssignment')); // a late attempt's slot is freed
     await handle.cancel();

@@ -81,7 +81,7 @@ export function SignInPage() {
         token: answer.token,
         role: answer.role,
         sub: answer.sub,
-        ...(answer.agency ? { agency: answer.agency } : {}),
+        ...(answer.store ? { store: answer.store } : {}),
         ...(answer.expiresAt ? { expiresAt: answer.expiresAt } : {}),
         ...extra,
       });
@@ -124,7 +124,7 @@ export function SignInPage() {
       {flash && hasMessage(flash) && <p class="note info">{t(flash)}</p>}
       {session && (
         <p class="note info">
-          {t('signIn.current', { who: session.profile?.name ?? session.agencyName ?? session.sub })}{' '}
+          {t('signIn.current', { who: session.profile?.name ?? session.storeName ?? session.sub })}{' '}
           <a href={HOME[session.role]}>{t('signIn.continue')}</a>
         </p>
       )}
@@ -171,7 +171,7 @@ export function SignInPage() {
                 onSubmit={(e) => {
                   e.preventDefault();
                   const chosen = load.identities.stores.find((s) => s.id === store);
-                  if (chosen) void devLogin({ role: 'agency', agency: chosen.id }, { agencyName: chosen.name });
+                  if (chosen) void devLogin({ role: 'store', store: chosen.id }, { storeName: chosen.name });
                 }}
               >
                 <Field id="signin-store" label={t('signIn.store')}>

@@ -1,5 +1,5 @@
 /**
- * Store staff: their store's confirmed reservations (the API keeps an agency token to its own
+ * Store staff: their store's confirmed reservations (the API keeps a store token to its own
  * store), kept current by the event stream, and the hand-over (`POST /reservations/{id}/complete`)
  * after which a reservation leaves the list.
  */
@@ -119,18 +119,18 @@ function HandOverCard({ reservation: r, onDone }: { reservation: Reservation; on
 export function StorePage() {
   const { t, lang } = useI18n();
   const session = useSession();
-  const agency = session?.agency;
+  const storeId = session?.store;
   const [items, setItems] = useState<Reservation[]>();
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
   const [notice, setNotice] = useState<string>();
   const [query, setQuery] = useState('');
-  const [storeName, setStoreName] = useState(session?.agencyName);
+  const [storeName, setStoreName] = useState(session?.storeName);
   const heading = useRef<HTMLHeadingElement>(null);
   // Reservations handed over from this page: a late event must not bring them back.
   const done = useRef(new Set<string>());
 
-  const belongs = (r: Reservation) => r.status === 'CONFIRMED' && (!agency || r.store?.id === agency) && !done.current.has(r.id);
+  const belongs = (r: Reservation) => r.status === 'CONFIRMED' && (!storeId || r.store?.id === storeId) && !done.current.has(r.id);
   const sorted = (list: Reservation[]) => [...list].sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : 1));
 
   const load = async (after?: string) => {
@@ -148,7 +148,7 @@ export function StorePage() {
         return sorted([...byId.values()]);
       });
       setCursor(page.nextCursor);
-      const named = page.items.find((r) => r.store?.id === agency)?.store?.name;
+      const named = page.items.find((r) => r.store?.id === storeId)?.store?.name;
       if (named) setStoreName((n) => n ?? named);
       setError(undefined);
     } catch (err) {
@@ -158,7 +158,7 @@ export function StorePage() {
   useEffect(() => void load(), []);
 
   const onEvent = (r: Reservation) => {
-    if (agency && r.store?.id === agency && r.store.name) setStoreName((n) => n ?? r.store?.name);
+    if (storeId && r.store?.id === storeId && r.store.name) setStoreName((n) => n ?? r.store?.name);
     setItems((list) => {
       const current = list ?? [];
       const known = current.find((x) => x.id === r.id);
@@ -190,13 +190,13 @@ export function StorePage() {
     <div class="store">
       <PageHeader title={t('store.title')}>
         <p class="lead">
-          {t('store.subtitle', { store: storeName ?? agency ?? '' })} <LiveIndicator state={stream} />
+          {t('store.subtitle', { store: storeName ?? storeId ?? '' })} <LiveIndicator state={stream} />
         </p>
       </PageHeader>
       <section class="section" aria-labelledby="handover-list-title">
         <div class="section-head">
           <h2 id="handover-list-title" tabIndex={-1} ref={heading}>
-            {storeName ?? agency}
+            {storeName ?? storeId}
           </h2>
           {items && <span class="count-pill">{t('store.count', { n: items.length })}</span>}
         </div>
