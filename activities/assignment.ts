@@ -1,6 +1,6 @@
 /** Assignment activities: calls to the assignment service, behind a circuit breaker. */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import type { Kysely } from 'kysely';
 import { outboxEntry } from '../db/repositories/notifications.js';
 import { applyTransition, findContact, findReservation, findWhereAndWhat } from '../db/repositories/reservations.js';
@@ -9,10 +9,10 @@ import { assignmentKey, type AssignedStore, type Fulfilment } from '../shared/co
 import { recordTransition } from './reservation.js';
 
 /** Where a customer without a location is served from: Seoul City Hall. */
-export const DEFAULT_LOCATION = { latitude: 37.5663, longitude: 126.9779 };
+const DEFAULT_LOCATION = { latitude: 37.5663, longitude: 126.9779 };
 
 /** The assignment service did not answer properly (network, timeout, 5xx): counts for the breaker. */
-export class AssignmentUnavailable extends Error {
+class AssignmentUnavailable extends Error {
   override name = 'AssignmentUnavailable';
 }
 

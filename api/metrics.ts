@@ -13,7 +13,7 @@ import type { AppEnv } from './auth.js';
 /** Where the API serves its metrics (public, not counted in its own request metrics). */
 export const METRICS_PATH = '/metrics';
 /** The route label of requests no route matched (404s for unknown paths). */
-export const UNMATCHED_ROUTE = 'unmatched';
+const UNMATCHED_ROUTE = 'unmatched';
 // Probes and scrapes run every few seconds: logged at debug only.
 const QUIET_PATHS = new Set(['/healthz', '/readyz', METRICS_PATH]);
 
@@ -48,7 +48,7 @@ export function createHttpMetrics() {
 export type HttpMetrics = ReturnType<typeof createHttpMetrics>;
 
 /** The pattern of the route that answered (`/reservations/:id`), or `unmatched`. */
-export function routeOf(c: Context): string {
+function routeOf(c: Context): string {
   // Middleware is registered for every method ("ALL"); the last specific match is the endpoint.
   const endpoint = matchedRoutes(c)
     .filter((r) => r.method !== 'ALL')

@@ -51,7 +51,7 @@ const DISTRICT_NAMES = SEOUL_DISTRICTS.flatMap((d) => [d.ko, d.ko.replace(/구$/
 // JSON Schema's dependentRequired (OpenAPI 3.1) states the refine below; the metadata type knows only 3.0's keywords.
 const LOCATION_TOGETHER = { dependentRequired: { latitude: ['longitude'], longitude: ['latitude'] } } as object;
 
-export const CustomerSchema = z
+const CustomerSchema = z
   .strictObject({
     id: z
       .string()
@@ -148,7 +148,7 @@ export const ReservationSchema = z
   })
   .openapi('Reservation');
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),

@@ -4,7 +4,7 @@ import { TERMINAL_STATUSES } from '../shared/contract.js';
 import { haversineKm, storeScore } from './scoring.js';
 import type { Database, Db, Store } from '../db/schema.js';
 
-export interface StoreAssignment {
+interface StoreAssignment {
   reservationId: string;
   storeId: string;
   storeName: string;

@@ -20,7 +20,7 @@ export interface PoolOptions {
  * Every request path is short: a statement that runs for seconds or waits on a lock is a fault to
  * surface (and retry), never something to queue a launch's worth of customers behind.
  */
-export const POOL_TIMEOUTS = { statementTimeoutMs: 15_000, lockTimeoutMs: 5_000, idleInTransactionMs: 30_000 } as const;
+const POOL_TIMEOUTS = { statementTimeoutMs: 15_000, lockTimeoutMs: 5_000, idleInTransactionMs: 30_000 } as const;
 
 export function createDb(connectionString: string, options: PoolOptions = {}): Kysely<Database> {
   const t = { ...POOL_TIMEOUTS, ...options };

@@ -1,11 +1,11 @@
 /** The application's tables as Kysely sees them (one interface per table). */
-import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { ColumnType, Generated, Kysely, Selectable, Transaction } from 'kysely';
 import type { Fulfilment, NotificationKind, ReservationStatus } from '../shared/contract.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 
-export interface ProductTable {
+interface ProductTable {
   id: Generated<number>;
   sku: string;
   name: string;
@@ -21,7 +21,7 @@ export interface ProductTable {
 export type StockMoveKind = 'INITIAL' | 'RESTOCK' | 'RESERVE' | 'RELEASE';
 
 /** Every stock change, exactly once: `idempotency_key` is unique (e.g. `reserve:<reservationId>`). */
-export interface StockLedgerTable {
+interface StockLedgerTable {
   id: Generated<string>;
   product_id: number;
   reservation_id: string | null;
@@ -32,7 +32,7 @@ export interface StockLedgerTable {
 }
 
 /** A store: a dealer store customers pick up from, or the central online store that delivers. */
-export interface StoreTable {
+interface StoreTable {
   id: string;
   name: string;
   district: string;
@@ -49,7 +49,7 @@ export interface StoreTable {
 }
 
 /** Launch-day admission: one row per admitted request until its stock decision (or its lease) ends it. */
-export interface StockClaimTable {
+interface StockClaimTable {
   reservation_id: string;
   product_id: number;
   quantity: number;
@@ -57,10 +57,10 @@ export interface StockClaimTable {
   created_at: CreatedAt;
 }
 
-export type AssignmentStatus = 'ACTIVE' | 'RELEASED' | 'COMPLETED';
+type AssignmentStatus = 'ACTIVE' | 'RELEASED' | 'COMPLETED';
 
 /** Owned by the assignment service: one row per reservation; RELEASED rows are tombstones. */
-export interface AssignmentTable {
+interface AssignmentTable {
   reservation_id: string;
   store_id: string | null;
   status: AssignmentStatus;
@@ -70,7 +70,7 @@ export interface AssignmentTable {
 }
 
 /** Outbox: customer notifications written with the state change they announce; sent by the notifier. */
-export interface NotificationTable {
+interface NotificationTable {
   id: Generated<string>;
   reservation_id: string;
   kind: NotificationKind;
@@ -97,7 +97,7 @@ export interface NotificationTable {
 }
 
 /** The customer-centre read model of a reservation (written by the workflow's activities). */
-export interface ReservationTable {
+interface ReservationTable {
   id: string;
   /** Null when the product was sold out on arrival: refused at once, without a workflow. */
   workflow_id: string | null;
@@ -119,7 +119,7 @@ export interface ReservationTable {
 }
 
 /** Personal data of a reservation, kept here so it never enters workflow history. */
-export interface ReservationContactTable {
+interface ReservationContactTable {
   reservation_id: string;
   customer_id: string;
   name: string | null;
@@ -131,7 +131,7 @@ export interface ReservationContactTable {
 }
 
 /** One row per status a reservation reached: its timeline. */
-export interface ReservationEventTable {
+interface ReservationEventTable {
   id: Generated<string>;
   reservation_id: string;
   status: ReservationStatus;
@@ -140,7 +140,7 @@ export interface ReservationEventTable {
 }
 
 /** One row per (scope, caller, Idempotency-Key): what the key was first used for. */
-export interface IdempotencyKeyTable {
+interface IdempotencyKeyTable {
   scope: string;
   principal: string;
   key: string;
@@ -150,7 +150,7 @@ export interface IdempotencyKeyTable {
 }
 
 /** A bearer token an admin revoked, by its `jti`, until it would have expired anyway. */
-export interface RevokedTokenTable {
+interface RevokedTokenTable {
   jti: string;
   revoked_by: string;
   until: ColumnType<Date, Date | string, Date | string>;
@@ -158,7 +158,7 @@ export interface RevokedTokenTable {
 }
 
 /** Who asked the API for a cancel or a hand-over, and why: kept out of workflow history. */
-export interface ReservationRequestTable {
+interface ReservationRequestTable {
   id: Generated<string>;
   reservation_id: string;
   action: 'cancel' | 'complete';
@@ -186,10 +186,7 @@ export interface Database {
 export type Db = Kysely<Database> | Transaction<Database>;
 
 export type Product = Selectable<ProductTable>;
-export type NewProduct = Insertable<ProductTable>;
 export type Store = Selectable<StoreTable>;
-export type NewStore = Insertable<StoreTable>;
 export type Reservation = Selectable<ReservationTable>;
 export type StockLedgerEntry = Selectable<StockLedgerTable>;
-export type Assignment = Selectable<AssignmentTable>;
 export type Notification = Selectable<NotificationTable>;

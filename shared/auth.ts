@@ -134,7 +134,7 @@ export function resolveAssignmentToken(configured: string | undefined, dataDir: 
  * The configured secret if set; otherwise the one in `file` (mode 0600), made on first use. Two
  * processes starting at once agree: only the first write lands, and both read what it wrote.
  */
-export function resolveDevSecret(configured: string | undefined, file: string, create: boolean): string | undefined {
+function resolveDevSecret(configured: string | undefined, file: string, create: boolean): string | undefined {
   if (configured) return configured;
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   if (!create) return undefined;

@@ -92,7 +92,7 @@ export interface ReservationInput {
 }
 
 /** What a notifier call settled: counts and kinds only, never the customer's contact. */
-export interface NotifyReport {
+interface NotifyReport {
   delivered: number;
   failed: number;
   kinds: NotificationKind[];

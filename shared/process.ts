@@ -1,4 +1,8 @@
-/** Small process helpers for the dev-stack launcher: ports, pids, waiting. */
+/**
+ * Small process helpers for the dev-stack launcher: ports, pids, waiting. Hand-written rather than
+ * execa/tree-kill/detect-port: a few lines over node:net and process.kill, and they also stop a
+ * stale server by the pid an earlier run left in its pid file.
+ */
 import { type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -85,7 +89,7 @@ export function trackChild(pid: number): () => void {
   return () => tracked.delete(pid);
 }
 
-export function killTrackedChildren(): void {
+function killTrackedChildren(): void {
   for (const pid of tracked) {
     try {
       process.kill(pid, 'SIGKILL');

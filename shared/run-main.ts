@@ -28,7 +28,7 @@ export function runMain(name: string, start: (registerStop: (stop: () => Promise
     if (stopping) return;
     stopping = true;
     say(`${name}: ${signal} received, stopping …`);
-    const timer = setTimeout(() => {
+    setTimeout(() => {
       process.stderr.write(`tshop: ${name} did not stop within ${SHUTDOWN_BUDGET_MS} ms; exiting\n`);
       process.exit(1);
     }, SHUTDOWN_BUDGET_MS);

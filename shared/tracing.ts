@@ -4,9 +4,14 @@
  * activities' spans share one trace per reservation and go to `<endpoint>/v1/traces` (OTLP/HTTP).
  */
 import { createRequire } from 'node:module';
+import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
+import type * as Resources from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
+import type * as TraceBase from '@opentelemetry/sdk-trace-base';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type * as TraceNode from '@opentelemetry/sdk-trace-node';
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type * as TemporalOtel from '@temporalio/interceptors-opentelemetry';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
 import type { ActivityInterceptorsFactory, WorkerOptions } from '@temporalio/worker';
 import type { Config } from './config.js';
@@ -19,11 +24,11 @@ const require = createRequire(import.meta.url);
  */
 function otel() {
   return {
-    ...(require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')),
-    ...(require('@opentelemetry/resources') as typeof import('@opentelemetry/resources')),
-    ...(require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base')),
-    ...(require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node')),
-    temporal: require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry'),
+    ...(require('@opentelemetry/exporter-trace-otlp-http') as typeof OtlpHttp),
+    ...(require('@opentelemetry/resources') as typeof Resources),
+    ...(require('@opentelemetry/sdk-trace-base') as typeof TraceBase),
+    ...(require('@opentelemetry/sdk-trace-node') as typeof TraceNode),
+    temporal: require('@temporalio/interceptors-opentelemetry') as typeof TemporalOtel,
   };
 }
 
@@ -36,7 +41,7 @@ interface Tracing {
 let tracing: Tracing | undefined;
 
 /** Where spans are posted for an OTLP base endpoint (as the OTLP spec derives the traces URL). */
-export function tracesUrl(endpoint: string): string {
+function tracesUrl(endpoint: string): string {
   return new URL('v1/traces', endpoint.endsWith('/') ? endpoint : `${endpoint}/`).toString();
 }
 

@@ -4,7 +4,7 @@
  * NHN Cloud's header) and answers a repeat as taken, records every request, and can be taken down
  * (503), made to hold its answers, or stopped.
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
 export interface KakaoRecipient {
   recipientNo: string;
@@ -42,7 +42,9 @@ export async function startFakeKakao(apiKey = 'test-kakao-api-key', senderKey = 
   let down = false;
   /** While set, requests are recorded, then left without an answer until it is cleared. */
   let held: { promise: Promise<void>; release: () => void } | undefined;
-  const server = createServer(async (req, res) => {
+  // A malformed request (the JSON.parse below) ends its connection rather than the test process.
+  const server = createServer((req, res) => void answer(req, res).catch((err: Error) => res.destroy(err)));
+  const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     const key = String(req.headers['x-nc-api-idempotency-key'] ?? '');
     const apiKeyOk = req.headers['x-secret-key'] === apiKey;
@@ -61,7 +63,7 @@ export async function startFakeKakao(apiKey = 'test-kakao-api-key', senderKey = 
         message: { requestId: `req-${requests.length}`, sendResults: [{ recipientSeq: 1, resultCode: 0, resultMessage: 'SUCCESS', recipientGroupingKey: key }] },
       }),
     );
-  });
+  };
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/alimtalk/v2.3/appkeys/test/messages`;
   return {

@@ -32,7 +32,7 @@ export interface CallOptions {
 }
 
 /** Seconds from a Retry-After header (delta-seconds or an HTTP date). */
-export function retryAfterSeconds(header: string | null): number | undefined {
+function retryAfterSeconds(header: string | null): number | undefined {
   if (!header) return undefined;
   if (/^\s*\d+\s*$/.test(header)) return Number(header);
   const at = Date.parse(header);

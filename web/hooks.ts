@@ -4,7 +4,7 @@ import { openEventStream, type StreamState } from './events.js';
 import { getSession, signOut } from './session.js';
 import type { Reservation } from './types.js';
 
-export function usePageVisible(): boolean {
+function usePageVisible(): boolean {
   const [visible, setVisible] = useState(document.visibilityState === 'visible');
   useEffect(() => {
     const update = () => setVisible(document.visibilityState === 'visible');

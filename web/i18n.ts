@@ -425,10 +425,6 @@ function stored(): Lang {
 let current: Lang = stored();
 const listeners = new Set<(lang: Lang) => void>();
 
-export function getLang(): Lang {
-  return current;
-}
-
 /** Applies the language to the document (lang attribute, title). */
 export function applyLang(lang: Lang = current): void {
   document.documentElement.lang = lang;
@@ -449,7 +445,7 @@ export function setLang(lang: Lang): void {
 
 export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
 
-export function translate(lang: Lang, key: MessageKey, params?: Record<string, string | number>): string {
+function translate(lang: Lang, key: MessageKey, params?: Record<string, string | number>): string {
   const text = MESSAGES[lang][key];
   return params ? text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole)) : text;
 }

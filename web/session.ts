@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Role } from './types.js';
 
-export interface Profile {
+interface Profile {
   name?: string;
   phone?: string;
   district?: string;

@@ -37,7 +37,7 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-export type NotificationKind = 'ACCEPTED' | 'REJECTED' | 'CONFIRMED' | 'REASSIGNED' | 'REMINDER' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED';
+type NotificationKind = 'ACCEPTED' | 'REJECTED' | 'CONFIRMED' | 'REASSIGNED' | 'REMINDER' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED';
 
 export interface Notification {
   id: string;

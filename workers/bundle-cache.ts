@@ -28,7 +28,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** SHA-256 over the bundle's inputs: sources, lock file and interceptor modules. */
-export function bundleInputsHash(interceptorModules: string[]): string {
+function bundleInputsHash(interceptorModules: string[]): string {
   const hash = createHash('sha256');
   const lock = ['package-lock.json', 'package.json'].map((f) => path.join(projectRoot, f)).find(existsSync)!;
   const files = [lock, ...SOURCE_DIRS.flatMap((d) => sourceFiles(path.join(projectRoot, d))).sort()];

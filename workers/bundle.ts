@@ -6,8 +6,8 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { tracingWorkflowModules } from '../shared/tracing.js';
 
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
-export const DEFAULT_BUNDLE_PATH = path.join(projectRoot, 'dist', 'workflow-bundle.js');
-export const DEFAULT_TRACING_BUNDLE_PATH = path.join(projectRoot, 'dist', 'workflow-bundle-tracing.js');
+const DEFAULT_BUNDLE_PATH = path.join(projectRoot, 'dist', 'workflow-bundle.js');
+const DEFAULT_TRACING_BUNDLE_PATH = path.join(projectRoot, 'dist', 'workflow-bundle-tracing.js');
 
 /** Where `--out` points: a file, or a directory (existing, or written with a trailing slash) to put workflow-bundle.js in. */
 export function resolveBundleOut(out: string | undefined, tracing = false): string {

@@ -15,7 +15,7 @@ const LEVELS: Record<SdkLogLevel, LogLevel> = { TRACE: 'debug', DEBUG: 'debug', 
  * The SDK's logger interface over shared/log.ts: one JSON line per event, with the SDK's metadata
  * (workflowId, activityType, sdkComponent, …) as fields and the reservationId derived from the workflow id.
  */
-export class JsonSdkLogger implements SdkLogger {
+class JsonSdkLogger implements SdkLogger {
   constructor(private readonly out: Logger) {}
 
   log(level: SdkLogLevel, message: string, meta?: LogMetadata): void {

@@ -1,7 +1,7 @@
 /** Builds the reservation worker: the workflow bundle plus activities wired to their dependencies. */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
 import { cachedWorkflowBundle } from './bundle-cache.js';
 import { DEPLOYMENT_NAME } from '../shared/contract.js';

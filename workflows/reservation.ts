@@ -33,14 +33,14 @@ import type { Confirmation, ConfirmationRequest } from '../activities/assignment
 import { reservationWorkflowBeforeLean } from './legacy/reservation-before-lean.js';
 
 /** The change that gave the saga its current shape; reservations started earlier keep the old code. */
-export const LEAN_RESERVATION = 'lean-reservation';
+const LEAN_RESERVATION = 'lean-reservation';
 /**
  * The store call records the confirmation before the workflow hears its result: a hand-over the
  * read model allowed in between is kept, and applied once the workflow has confirmed too.
  */
-export const COMPLETE_WHILE_CONFIRMING = 'complete-while-confirming';
+const COMPLETE_WHILE_CONFIRMING = 'complete-while-confirming';
 /** The workflow has the Python notifier send the customer's messages (they were sent by a relay before). */
-export const NOTIFY_FROM_WORKFLOW = 'notify-from-workflow';
+const NOTIFY_FROM_WORKFLOW = 'notify-from-workflow';
 
 // The stock decision runs inside the first workflow task, so the customer's answer costs one
 // workflow task and no task-queue round trip. Retried fast, given up (as a rejection) after 30 s.

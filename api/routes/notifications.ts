@@ -3,12 +3,12 @@ import { deliveryState } from '../../db/repositories/notifications.js';
 import type { Notification } from '../../db/schema.js';
 
 /** `01012345678` → `010****5678`: enough for the customer to recognise, nothing for anyone else. */
-export function maskPhone(phone: string): string {
+function maskPhone(phone: string): string {
   return phone.length <= 7 ? '*'.repeat(phone.length) : `${phone.slice(0, 3)}${'*'.repeat(phone.length - 7)}${phone.slice(-4)}`;
 }
 
 /** `홍길동` → `홍**`. */
-export function maskName(name: string): string {
+function maskName(name: string): string {
   const chars = [...name];
   return chars[0] + '*'.repeat(Math.max(1, chars.length - 1));
 }
@@ -26,7 +26,7 @@ function nameIn(request: Record<string, unknown> | null): string | undefined {
 }
 
 /** The recorded Kakao request with every recipient's number and name masked (store staff read these too). */
-export function maskRequest(request: Record<string, unknown> | null): Record<string, unknown> | null {
+function maskRequest(request: Record<string, unknown> | null): Record<string, unknown> | null {
   if (!request) return null;
   const recipients = Array.isArray(request.recipientList) ? (request.recipientList as Recipient[]) : [];
   return {

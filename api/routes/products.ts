@@ -8,7 +8,7 @@ import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
 import { CreateProductSchema, IdempotencyHeader, jsonBody, problems, ProductIdParam, ProductSchema, RestockSchema, UpdateProductSchema } from '../schemas.js';
 
-export function toProductDto(p: Product) {
+function toProductDto(p: Product) {
   return { id: p.id, sku: p.sku, name: p.name, brand: p.brand, priceKrw: p.price_krw, availableStock: p.stock };
 }
 

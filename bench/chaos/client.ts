@@ -3,14 +3,14 @@
  * carries an Idempotency-Key and is repeated with it through outages until a final answer comes.
  * What counts as final, and what was only an outage the retry rode out, is tallied here.
  */
-export type Body = Record<string, unknown>;
+type Body = Record<string, unknown>;
 export interface Answer {
   status: number;
   body: Body;
 }
 
 /** Answers that end a request; anything else is an outage the same key is retried through. */
-export function isFinal(a: Answer): boolean {
+function isFinal(a: Answer): boolean {
   if (a.status < 500) return true;
   // A decision that could not be made is recorded as such: repeating the key replays it.
   return a.body.code === 'STOCK_UNAVAILABLE';

@@ -9,7 +9,7 @@ import { TERMINAL_STATUSES, type ReservationStatus } from '../../shared/contract
 import type { ChaosClient } from './client.js';
 
 export type Fate = 'cancel' | 'complete' | 'expire';
-export type Ending = 'REJECTED' | 'CANCELLED' | 'COMPLETED' | 'EXPIRED';
+type Ending = 'REJECTED' | 'CANCELLED' | 'COMPLETED' | 'EXPIRED';
 
 export interface Journey {
   key: string;

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Side } from './variant.js';
 
-export const SCENARIOS = ['cost', 'seed', 'burst'];
+const SCENARIOS = ['cost', 'seed', 'burst'];
 
 export const USAGE = `usage: npm run bench:compare -- [--base <git-ref>] [--head <git-ref>] [--base-env KEY=VALUE]… [--env KEY=VALUE]…
        [--label <name>] [--runs 4] [--cost-n 160] [--scenarios cost,seed,burst] [--requests 2000]

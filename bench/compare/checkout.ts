@@ -33,7 +33,7 @@ export function thisCheckout(root: string): Checkout {
 }
 
 /** The commit a ref names; throws (before anything is started) if it names none. */
-export function resolveRef(root: string, ref: string): string {
+function resolveRef(root: string, ref: string): string {
   try {
     return git(root, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`);
   } catch {
@@ -61,7 +61,7 @@ export async function addWorktree(root: string, ref: string, hooks: CheckoutHook
 }
 
 /** Removes the worktree and whatever is left of its directory (an add that failed half way). */
-export function removeWorktree(root: string, dir: string): void {
+function removeWorktree(root: string, dir: string): void {
   try {
     git(root, 'worktree', 'remove', '--force', dir);
   } catch {

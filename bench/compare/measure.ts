@@ -10,7 +10,7 @@ import { measureBatch, WARM_UP, type Batch } from '../scenarios/cost.js';
 import { seedCheck, type SeedCheckResult } from '../scenarios/seed.js';
 import { OTHER, type Side, type Variant } from './variant.js';
 
-export interface CompareBatch extends Omit<Batch, 'kind'> {
+interface CompareBatch extends Omit<Batch, 'kind'> {
   side: Side;
   /** First or second in its run (the order alternates from run to run). */
   position: 1 | 2;

@@ -12,7 +12,7 @@ import { trackChild } from '../../shared/process.js';
 import type { Ctx } from '../context.js';
 import { apiFor } from '../http.js';
 import type { Roots } from '../procfs.js';
-import { entryIn, startStack, type Ports, type Stack } from '../stack.js';
+import { startStack, type Ports, type Stack } from '../stack.js';
 import type { Checkout } from './checkout.js';
 
 export type Side = 'A' | 'B';

@@ -40,7 +40,7 @@ function typeName(e: HistoryEvent): string {
   return raw.replace(/^EVENT_TYPE_/, '').toLowerCase().replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 }
 
-export function shapeOf(path: string, endStatus: string, workflowId: string, events: HistoryEvent[]): HistoryShape {
+function shapeOf(path: string, endStatus: string, workflowId: string, events: HistoryEvent[]): HistoryShape {
   const byType: Record<string, number> = {};
   for (const e of events) byType[typeName(e)] = (byType[typeName(e)] ?? 0) + 1;
   const markers = events.filter((e) => e.markerRecordedEventAttributes);

@@ -7,13 +7,13 @@ import { statusWatcher, waitUntilSettled, type Ctx } from '../context.js';
 import { openLoop, summarize, type LatencySummary } from '../load.js';
 import { releaseLatencies } from './burst.js';
 
-export const P99_LIMIT_MS = 300;
+const P99_LIMIT_MS = 300;
 const FIRST_RATE = 10;
 const STEP_FACTOR = 1.25;
 const MAX_RATE = 1_000;
 const MIN_RATE = 1;
 
-export interface Step extends LatencySummary {
+interface Step extends LatencySummary {
   rate: number;
   requests: number;
   errors: number;

@@ -15,7 +15,7 @@ export type Deliverer = 'workflow' | 'drain';
  * What a message is filled from, fixed when it is queued (a later change must not rewrite it).
  * Queued rows outlive a release, so the store's keys keep their first names, as in AssignedStore.
  */
-export interface NotificationFacts {
+interface NotificationFacts {
   status: string;
   agencyId: string | null;
   fulfilment: string;

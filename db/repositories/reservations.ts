@@ -253,11 +253,6 @@ export async function findContact(db: Db, reservationId: string) {
   return db.selectFrom('reservation_contacts').selectAll().where('reservation_id', '=', reservationId).executeTakeFirst();
 }
 
-export async function findContacts(db: Db, reservationIds: string[]) {
-  if (reservationIds.length === 0) return [];
-  return db.selectFrom('reservation_contacts').selectAll().where('reservation_id', 'in', reservationIds).execute();
-}
-
 /** Where a customer last reserved from: the default location of a reservation that names none. */
 export async function lastKnownLocation(db: Db, customerId: string) {
   return db

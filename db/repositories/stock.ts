@@ -46,7 +46,7 @@ export async function recordStockMove(
     .execute();
 }
 
-export async function findStockMove(db: Db, key: string): Promise<StockLedgerEntry | undefined> {
+async function findStockMove(db: Db, key: string): Promise<StockLedgerEntry | undefined> {
   return db.selectFrom('stock_ledger').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
 }
 

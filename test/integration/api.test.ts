@@ -48,7 +48,7 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are asserted field by field
+// `any`: bodies are asserted field by field
 type Body = any;
 interface Sent {
   status: number;

@@ -20,7 +20,7 @@ afterAll(async () => {
   for (const s of servers) await s.close();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are asserted field by field
+// `any`: bodies are asserted field by field
 type Body = any;
 
 /** The API over real HTTP (the event stream is a long response), with the web app and the dev sign-in as asked. */

@@ -75,7 +75,7 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+// `any`: response bodies are asserted field by field
 type Body = any;
 function api(policy: ReservationPolicy = DEFAULT_TEST_POLICY) {
   const app = testApp(db, client, worker.taskQueue, policy);

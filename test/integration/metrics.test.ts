@@ -66,7 +66,7 @@ afterAll(async () => {
 async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
   const original = process.stdout.write.bind(process.stdout);
   let out = '';
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  process.stdout.write = ((chunk: string | Uint8Array) => {
     out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
     return true;
   }) as typeof process.stdout.write;

@@ -35,7 +35,7 @@ afterAll(async () => {
   await kakao?.close();
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+// `any`: response bodies are asserted field by field
 type Body = any;
 const CUSTOMER = { name: '홍길동', phone: '010-1234-5678' };
 

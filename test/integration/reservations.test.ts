@@ -58,7 +58,7 @@ afterAll(async () => {
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const reserve = (productId: number | string, extra: Record<string, unknown> = {}) =>
   app.request('/reservations', json({ productId, customer: { id: 'c-1', name: '홍길동', phone: '010-1234-5678', district: '강남구' }, ...extra }));
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+// `any`: response bodies are asserted field by field
 const read = (res: Response): Promise<any> => res.json();
 const getReservation = async (id: string) => read(await app.request(`/reservations/${id}`));
 

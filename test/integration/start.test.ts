@@ -29,7 +29,7 @@ async function startStack(): Promise<Launched> {
   return l;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are asserted field by field
+// `any`: bodies are asserted field by field
 const call = async (method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
   // The dev stack made its signing secret under the data directory; `npm run token` uses it too.
   const secret = readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8').trim();

@@ -6,16 +6,16 @@
  * API's `Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; …`.
  * Default output: dist/web under the repository root.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 const webDir = path.join(projectRoot, 'web');
-export const DEFAULT_WEB_DIR = path.join(projectRoot, 'dist', 'web');
+const DEFAULT_WEB_DIR = path.join(projectRoot, 'dist', 'web');
 /** Where index.html finds the bundle: the API serves the output directory's files under this path. */
-export const WEB_ASSET_PREFIX = '/app/';
+const WEB_ASSET_PREFIX = '/app/';
 
 /** What an earlier build left in the output directory (and only that: the directory may hold other files). */
 const BUILT = /^(app-[A-Za-z0-9]+\.(js|css)|index\.html)$/;
