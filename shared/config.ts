@@ -174,7 +174,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       devServerPort: e.TEMPORAL_PORT,
       devServerUiPort: e.TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI_PATH,
-      /** `name=value` pragmas for the dev server's SQLite file (see the README's performance section). */
+      /** `name=value` pragmas for the dev server's SQLite file (docs/performance.md, "Settings that matter on launch day"). */
       sqlitePragmas: e.TEMPORAL_SQLITE_PRAGMAS.split(',').map((p) => p.trim()).filter(Boolean),
       /** `key=value` dynamic config added to the dev server's own. */
       devServerDynamicConfig: e.TEMPORAL_DYNAMIC_CONFIG.split(',').map((p) => p.trim()).filter(Boolean),

@@ -51,7 +51,7 @@ export async function createReservationWorker(options: ReservationWorkerOptions)
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     // The build id is stamped on every workflow task this worker completes, so an operator sees which
     // code ran each step. Routing by version stays off: running reservations move to new code, kept
-    // compatible by patched() and the replay tests (see the README).
+    // compatible by patched() and the replay tests (docs/versioning.md).
     workerDeploymentOptions: {
       version: { deploymentName: DEPLOYMENT_NAME, buildId: options.buildId ?? workflowBuildId(code) },
       useWorkerVersioning: false,
