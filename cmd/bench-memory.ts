@@ -15,6 +15,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive, waitUntil } from '../shared/process.js';
@@ -36,25 +37,31 @@ interface Options {
   checkout: string;
 }
 
-function parseArgs(argv: string[]): Options {
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const env: Record<string, string> = {};
-  argv.forEach((a, i) => {
-    if (a !== '--env') return;
-    const [k, ...v] = (argv[i + 1] ?? '').split('=');
-    if (k) env[k] = v.join('=');
+function readOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      load: { type: 'string', default: '50' },
+      'quiet-ms': { type: 'string', default: '10000' },
+      env: { type: 'string', multiple: true, default: [] },
+      label: { type: 'string' },
+      out: { type: 'string' },
+      checkout: { type: 'string' },
+    },
   });
+  const env: Record<string, string> = {};
+  for (const pair of values.env) {
+    const [k, ...v] = pair.split('=');
+    if (k) env[k] = v.join('=');
+  }
   const date = new Date().toISOString().slice(0, 10);
   return {
-    load: Number(value('--load') ?? 50),
-    quietMs: Number(value('--quiet-ms') ?? 10_000),
+    load: Number(values.load),
+    quietMs: Number(values['quiet-ms']),
     env,
-    label: value('--label'),
-    out: path.resolve(value('--out') ?? path.join(root, 'bench', 'results', `${date}-memory.json`)),
-    checkout: path.resolve(value('--checkout') ?? root),
+    label: values.label,
+    out: path.resolve(values.out ?? path.join(root, 'bench', 'results', `${date}-memory.json`)),
+    checkout: path.resolve(values.checkout ?? root),
   };
 }
 
@@ -191,7 +198,7 @@ function gitState(checkout: string): { commit: string; dirty: boolean } {
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = readOptions(process.argv.slice(2));
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-bench-memory-'));
   const stack = startStack(options.checkout, dataDir, options.env);
   const seen = new Set<number>();

@@ -6,16 +6,15 @@
  * WORKFLOW_TRACING_BUNDLE_PATH. `--interceptor-module <path>` (repeatable) names interceptor
  * modules directly (workers/bundle-cache.ts runs it so for a worker without a prebuilt bundle).
  */
+import { parseArgs } from 'node:util';
 import { runMain, say } from '../shared/run-main.js';
-import { StartupError } from '../shared/process.js';
 import { buildWorkflowBundle, resolveBundleOut } from '../workers/bundle.js';
 
 runMain('tshop-build-bundle', async () => {
-  const i = process.argv.indexOf('--out');
-  const out = i >= 0 ? process.argv[i + 1] : undefined;
-  if (i >= 0 && !out) throw new StartupError('--out needs a file or directory');
-  const tracing = process.argv.includes('--tracing');
-  const interceptorModules = process.argv.flatMap((a, j) => (a === '--interceptor-module' ? [process.argv[j + 1]!] : []));
+  const { values } = parseArgs({
+    options: { out: { type: 'string' }, tracing: { type: 'boolean', default: false }, 'interceptor-module': { type: 'string', multiple: true, default: [] } },
+  });
+  const { out, tracing, 'interceptor-module': interceptorModules } = values;
   const outFile = resolveBundleOut(out, tracing);
   const bytes = await buildWorkflowBundle(outFile, { tracing, interceptorModules });
   say(`workflow bundle written to ${outFile} (${Math.round(bytes / 1024)} KiB)`);
