@@ -114,6 +114,10 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => {
     const allowed = allowedOn(c.req.path);
     if (allowed.length === 0) return problemResponse(c, new Problem(404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`));
+    // Routes are matched strictly: only a trailing slash can make a method that has a route miss it.
+    if (allowed.includes(c.req.method)) {
+      return problemResponse(c, new Problem(404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}; without the trailing slash: ${c.req.path.replace(/\/+$/, '')}`));
+    }
     const refusal = new Problem(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allowed.join(', ')}`, {}, { Allow: allowed.join(', ') });
     return problemResponse(c, refusal);
   });

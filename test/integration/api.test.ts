@@ -493,5 +493,9 @@ describe('methods', () => {
       expect(((await res.json()) as { code: string }).code).toBe('METHOD_NOT_ALLOWED');
     }
     expect((await api.request('/no-such-thing')).status).toBe(404);
+    // A trailing slash is a missing route, not a refused method.
+    const slash = await api.request('/reservations/');
+    expect(slash.status).toBe(404);
+    expect(((await slash.json()) as { detail: string }).detail).toContain('without the trailing slash: /reservations');
   });
 });
