@@ -157,6 +157,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 /** An entry point of the checkout at `root`: where it is today, or where an older commit had it (bench:compare --base). */
-function entryIn(root: string, today: string, before: string): string {
+export function entryIn(root: string, today: string, before: string): string {
   return existsSync(path.join(root, today)) ? today : before;
 }

@@ -12,7 +12,7 @@ import { trackChild } from '../../shared/process.js';
 import type { Ctx } from '../context.js';
 import { apiFor } from '../http.js';
 import type { Roots } from '../procfs.js';
-import { startStack, type Ports, type Stack } from '../stack.js';
+import { entryIn, startStack, type Ports, type Stack } from '../stack.js';
 import type { Checkout } from './checkout.js';
 
 export type Side = 'A' | 'B';
@@ -99,11 +99,11 @@ export function crossRoots(a: Variant, b: Variant): void {
 }
 
 /**
- * The side's own invariant check (`db/check.ts` of its checkout, which knows its schema), run against
+ * The side's own invariant check (`cmd/check-invariants.ts` — `db/check.ts` in older commits — of its checkout, which knows its schema), run against
  * its database: the violations, or why the check could not run.
  */
 export function invariantsOf(v: Variant): Promise<string[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(v.checkout.dir, 'db/check.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(v.checkout.dir, entryIn(v.checkout.dir, 'cmd/check-invariants.ts', 'db/check.ts'))], {
     cwd: v.checkout.dir,
     env: { ...process.env, ...v.env, DATABASE_URL: v.stack.databaseUrl, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'pipe'],
