@@ -10,7 +10,7 @@ const NODE_BUILTINS = builtinModules.filter((m) => !m.startsWith('_') && !SANDBO
 
 // Entry points (cmd/) are started, never imported.
 const ENTRY_POINTS = {
-  group: ['**/cmd/*', '!**/cmd/*.css'],
+  group: ['**/cmd/*'],
   message: 'cmd/ holds entry points only; move what you need into a module both can import.',
 };
 

@@ -44,7 +44,7 @@ runMain('tshop', async (onStop) => {
 
   const assignment = await spawnAssignmentService(config, infra.databaseUrl);
   onStop(assignment.close);
-  const { connection, client } = await connectTemporal(infra.temporalAddress, config.temporal.namespace, config.temporal.payloadKeys);
+  const { connection, client } = await connectTemporal(infra.temporalAddress, config.temporal.namespace, config.temporal.payloadKeys, config.temporal.access);
   onStop(() => connection.close());
   say('starting the worker …');
   const worker = await startWorker(config, { db, temporalAddress: infra.temporalAddress, log, metricsPort: workerMetricsPort });

@@ -4,25 +4,20 @@
  * stack's database and Temporal, ready once it says it polls.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { exited, StartupError, terminate, trackChild, waitUntil } from '../shared/process.js';
-import { installPythonTool } from './python.js';
+import { fileStamp, installPythonTool } from './python.js';
 
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
 const notifierDir = path.join(projectRoot, 'notifier');
-
-const requirementsStamp = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 /** Installs one of the notifier's requirement sets into its venv; the venv's python. */
 function installVenv(name: string, requirements: string, say: (line: string) => void): string {
   const venv = path.join(projectRoot, '.tools', name);
   const file = path.join(notifierDir, requirements);
-  const stamp = requirementsStamp(file);
-  const python = installPythonTool(venv, 'python', ['-r', file], stamp);
+  const python = installPythonTool(venv, 'python', ['-r', file], fileStamp(file));
   if (python) return python;
   say(`installing the notifier's Python requirements (notifier/${requirements}) into .tools/${name} failed`);
   throw new StartupError(`could not install notifier/${requirements} into .tools/${name} (needs python3 with venv, and PyPI)`);

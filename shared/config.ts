@@ -220,7 +220,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     web: { dir: path.resolve(e.WEB_DIR), devLogin: e.DEV_LOGIN, workerMetricsUrls: e.WORKER_METRICS_URLS },
     notifier: { taskQueue: e.NOTIFIER_TASK_QUEUE, drainEveryMs: e.NOTIFY_DRAIN_EVERY, kakaoUrl: e.KAKAO_API_URL },
     jwtSecret: e.JWT_SECRET,
-    codecPort: e.CODEC_PORT,
     codec: { host: e.CODEC_HOST, port: e.CODEC_PORT, uiOrigins: e.CODEC_UI_ORIGINS },
     identityProvider: e.AUTH_JWKS_URL
       ? {

@@ -32,7 +32,7 @@ export function temporalConnection(access: TemporalAccess | undefined) {
   return { tls: Object.keys(tls).length > 0 ? tls : true, ...(access.apiKey ? { apiKey: access.apiKey } : {}) };
 }
 
-export async function connectTemporal(address: string, namespace: string, payloadKeys?: PayloadKey[], access?: TemporalAccess) {
+export async function connectTemporal(address: string, namespace: string, payloadKeys: PayloadKey[] | undefined, access: TemporalAccess | undefined) {
   const options = temporalConnection(access);
   try {
     const connection = await Connection.connect({ address, connectTimeout: 5_000, ...options });

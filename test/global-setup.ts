@@ -2,8 +2,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { writeFileSync } from 'node:fs';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { parseConfig } from '../shared/config.js';
@@ -12,6 +10,7 @@ import { prepareDatabase } from '../db/prepare.js';
 import { startInfra } from '../dev/stack.js';
 import { installNotifier, installNotifierTests } from '../dev/notifier.js';
 import { ensureWebBundle } from '../web/build/bundle.js';
+import { buildWorkflowBundle } from '../workers/bundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -48,12 +47,8 @@ export default async function setup(project: TestProject) {
     const db = await openDatabase(infra.databaseUrl);
     await prepareDatabase(db, { seed: true }).finally(() => db.destroy());
     // One workflow bundle for every test file instead of one webpack run per worker.
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: path.resolve('workflows/index.ts'),
-      logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
-    });
     const workflowBundlePath = path.join(dataDir, 'workflow-bundle.js');
-    writeFileSync(workflowBundlePath, code);
+    await buildWorkflowBundle(workflowBundlePath);
     project.provide('databaseUrl', infra.databaseUrl);
     project.provide('temporalAddress', infra.temporalAddress);
     project.provide('workflowBundlePath', workflowBundlePath);

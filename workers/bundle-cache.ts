@@ -52,8 +52,8 @@ function cacheDir(): string {
 
 /** Runs `npm run build:bundle` as a child (same Node, same TypeScript loader); rejects with its stderr. */
 function buildInChild(outFile: string, interceptorModules: string[]): Promise<void> {
-  const script = ['build-bundle.ts', 'build-bundle.js'].map((f) => fileURLToPath(new URL(`../cmd/${f}`, import.meta.url))).find(existsSync)!;
-  const args = [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script, '--out', outFile];
+  const script = fileURLToPath(new URL('../cmd/build-bundle.ts', import.meta.url));
+  const args = ['--import', 'tsx', script, '--out', outFile];
   for (const m of interceptorModules) args.push('--interceptor-module', m);
   const child = spawn(process.execPath, args, { cwd: projectRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

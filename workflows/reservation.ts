@@ -85,7 +85,7 @@ interface Saga {
    * NOTIFY_FROM_WORKFLOW leave theirs to the notifier's drain), changes to tell (each queued its
    * message), how many are told, and whether a call runs.
    */
-  notices: { notifies: boolean; asked: number; told: number; sending: boolean };
+  notices: { notifies: boolean; asked: number; told: number };
 }
 
 /**
@@ -145,7 +145,7 @@ function newSaga(input: ReservationInput, notifies: boolean): Saga {
     round: 1,
     reminded: false,
     background: [],
-    notices: { notifies, asked: 0, told: 0, sending: false },
+    notices: { notifies, asked: 0, told: 0 },
   };
 }
 
@@ -167,9 +167,10 @@ const allTold = ({ notices }: Saga) => notices.told === notices.asked;
 function tell(saga: Saga) {
   const { notices } = saga;
   if (!notices.notifies) return;
+  // Something left untold means a sender is at work: it takes this one too.
+  const idle = allTold(saga);
   notices.asked++;
-  if (notices.sending) return;
-  notices.sending = true;
+  if (!idle) return;
   void CancellationScope.nonCancellable(() => sendNotices(saga));
 }
 
@@ -192,7 +193,6 @@ async function sendNotices(saga: Saga) {
     });
     notices.told = upTo;
   }
-  notices.sending = false;
 }
 
 /** The Python notifier, on its own task queue. */

@@ -2,13 +2,16 @@ import type { Config } from '../../shared/config.js';
 import { listen, type RunningServer } from '../../shared/http.js';
 import { codecAppFromConfig } from './app.js';
 
+/** The codec endpoint's port under `npm start`: CODEC_PORT, or three above the API's. */
+const codecPort = (config: Config) => config.codec.port ?? config.http.port + 3;
+
 /** The codec endpoint of `npm start` (with PAYLOAD_KEYS): beside the Web UI, on loopback. */
-export const codecUrl = (config: Config) => `http://127.0.0.1:${config.codecPort ?? config.http.port + 3}`;
+export const codecUrl = (config: Config) => `http://127.0.0.1:${codecPort(config)}`;
 
 /** Serves the codec endpoint on loopback, for the dev server's Web UI. */
 export async function startCodecServer(config: Config, authSecret: string): Promise<RunningServer | undefined> {
   const ui = config.temporal.devServerUiPort;
   const app = codecAppFromConfig(config, authSecret, [`http://localhost:${ui}`, `http://127.0.0.1:${ui}`]);
   if (!app) return undefined;
-  return listen(app.fetch, '127.0.0.1', Number(new URL(codecUrl(config)).port), 'codec endpoint, CODEC_PORT');
+  return listen(app.fetch, '127.0.0.1', codecPort(config), 'codec endpoint, CODEC_PORT');
 }

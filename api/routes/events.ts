@@ -51,7 +51,7 @@ export function eventRoutes(deps: AppDeps, feed: ReservationFeed): EventStreams 
             wake = undefined;
             continue;
           }
-          await send(stream, principal, change.id);
+          await send(stream, principal, change);
         }
       } finally {
         clearInterval(keepAlive);
@@ -61,9 +61,17 @@ export function eventRoutes(deps: AppDeps, feed: ReservationFeed): EventStreams 
     });
   });
 
+  // The feed hands every listener the same change object: its view is read once, whoever listens.
+  const views = new WeakMap<FeedChange, ReturnType<typeof getReservationView>>();
+  const viewOf = (change: FeedChange) => {
+    let view = views.get(change);
+    if (!view) views.set(change, (view = getReservationView(deps.db, change.id)));
+    return view;
+  };
+
   /** One reservation as the API shows it, if the caller still may see it. */
-  const send = async (stream: SSEStreamingApi, principal: Principal, id: string) => {
-    const view = await getReservationView(deps.db, id);
+  const send = async (stream: SSEStreamingApi, principal: Principal, change: FeedChange) => {
+    const view = await viewOf(change);
     if (!view || !canSee(principal, view)) return;
     await stream.writeSSE({ event: 'reservation', id: `${view.id}:${view.version}`, data: JSON.stringify(toReservationDto(view)) });
   };

@@ -9,14 +9,13 @@
  * naming real Deployments, and no secret value anywhere.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installPythonTool, isExecutable } from '../../dev/python.js';
+import { fileStamp, installPythonTool, isExecutable } from '../../dev/python.js';
 import { parseConfig, requireServices } from '../../shared/config.js';
 import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from '../../shared/contract.js';
 
@@ -70,8 +69,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 beforeAll(() => {
   kustomize = installKustomize();
   const requirements = path.join(root, 'test', 'kubernetes', 'requirements.txt');
-  const stamp = createHash('sha256').update(readFileSync(requirements)).digest('hex');
-  validator = installPythonTool(path.join(root, '.tools', 'kubernetes-validate'), 'kubernetes-validate', ['-r', requirements], stamp);
+  validator = installPythonTool(path.join(root, '.tools', 'kubernetes-validate'), 'kubernetes-validate', ['-r', requirements], fileStamp(requirements));
   if (!kustomize) return;
   for (const overlay of OVERLAYS) {
     const run = spawnSync(kustomize, ['build', path.join(deployDir, overlay)], { encoding: 'utf8' });

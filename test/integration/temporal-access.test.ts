@@ -40,7 +40,7 @@ describe('the connection to Temporal', () => {
 
   it('really uses TLS when asked: the plain dev server cannot be reached that way, and can without it', async () => {
     const address = inject('temporalAddress');
-    const plain = await connectTemporal(address, 'default');
+    const plain = await connectTemporal(address, 'default', undefined, undefined);
     await plain.connection.close();
     await expect(connectTemporal(address, 'default', undefined, parseConfig({ TEMPORAL_API_KEY: 'key-1' }).temporal.access)).rejects.toThrow(StartupError);
   });

@@ -3,13 +3,13 @@
  * PyPI) and one workflow bundle for every file. Starts no server; each file starts its own test
  * server, since skipping time is global to one.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { ensureTemporalTestServer } from '../../dev/temporal-test-server.js';
+import { buildWorkflowBundle } from '../../workers/bundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,16 +19,12 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tshop-unit-'));
   const server = await ensureTemporalTestServer((line) => console.log(`[unit setup] ${line}`));
-  // About a second; once per run instead of once per worker.
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: path.resolve('workflows/index.ts'),
-    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
-  });
-  const bundlePath = path.join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, code);
   project.provide('temporalTestServerPath', server);
+  // About a second; once per run instead of once per worker.
+  const dir = mkdtempSync(path.join(tmpdir(), 'tshop-unit-'));
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  await buildWorkflowBundle(bundlePath);
   project.provide('unitWorkflowBundlePath', bundlePath);
   return () => rmSync(dir, { recursive: true, force: true });
 }

@@ -10,6 +10,7 @@ import { formatDateTime, formatDistance, formatNumber, formatPrice, randomUuid }
 import { announce, useCountdown, usePolling, useReservationStream } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { isCancellable, TERMINAL_STATUSES } from '../labels.js';
+import { mergeNewer } from '../reservations.js';
 import { useSession } from '../session.js';
 import type { Fulfilment, Notification, Page, Product, Reservation } from '../types.js';
 import { findDistrict, SEOUL_DISTRICTS } from '../../db/data/seoul.js';
@@ -20,14 +21,9 @@ import { findDistrict, SEOUL_DISTRICTS } from '../../db/data/seoul.js';
 const PRODUCTS_EVERY_MS = 15_000;
 const MESSAGES_EVERY_MS = 3_000;
 
-/** Newer wins: an event or answer never replaces what a later one said. */
+/** Newest reservation first. */
 function merge(list: Reservation[], incoming: Reservation[]): Reservation[] {
-  const byId = new Map(list.map((r) => [r.id, r]));
-  for (const r of incoming) {
-    const known = byId.get(r.id);
-    if (!known || known.updatedAt <= r.updatedAt) byId.set(r.id, r);
-  }
-  return [...byId.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
+  return mergeNewer(list, incoming).sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
 }
 
 /** Problems after which repeating the same request (same key) can still succeed. */

@@ -9,6 +9,7 @@ import { Facts, Feedback, Field, LiveIndicator, PageHeader, StatusBadge } from '
 import { formatDateTime, formatDistance } from '../format.js';
 import { announce, useReservationStream } from '../hooks.js';
 import { useI18n } from '../i18n.js';
+import { mergeNewer } from '../reservations.js';
 import { useSession } from '../session.js';
 import type { Page, Reservation } from '../types.js';
 
@@ -138,14 +139,9 @@ export function StorePage() {
       const page = await api<Page<Reservation>>(`/reservations?status=CONFIRMED&limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
       const mine = page.items.filter(belongs);
       setItems((list) => {
-        const byId = new Map((after ? (list ?? []) : []).map((r) => [r.id, r]));
-        // Anything the stream brought in while the page loaded stays (when still confirmed).
-        for (const r of list ?? []) if (!after && belongs(r)) byId.set(r.id, r);
-        for (const r of mine) {
-          const known = byId.get(r.id);
-          if (!known || known.updatedAt <= r.updatedAt) byId.set(r.id, r);
-        }
-        return sorted([...byId.values()]);
+        // A first page keeps only what the stream brought in while it loaded (when still confirmed).
+        const kept = after ? (list ?? []) : (list ?? []).filter(belongs);
+        return sorted(mergeNewer(kept, mine));
       });
       setCursor(page.nextCursor);
       const named = page.items.find((r) => r.store?.id === storeId)?.store?.name;
