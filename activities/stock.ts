@@ -5,11 +5,16 @@ import type { ReservationInput } from '../shared/contract.js';
 import { releaseClaim } from '../db/repositories/admission.js';
 import { outboxEntry, queueNotification } from '../db/repositories/notifications.js';
 import { findProduct } from '../db/repositories/products.js';
-import { applyTransition, findReservation, insertReservation, readModelRow, type Transition } from '../db/repositories/reservations.js';
+import { returnAllowance } from '../db/repositories/allowances.js';
+import { applyTransition, findReservation, firstSoldOutRefusal, insertReservation, readModelRow, type Transition } from '../db/repositories/reservations.js';
 import { putBackReservationStock, recordStockMove, stockKeys, takeStock } from '../db/repositories/stock.js';
 import type { Database } from '../db/schema.js';
 
-export type StockDecision = { accepted: true } | { accepted: false; reason: 'OUT_OF_STOCK' };
+/**
+ * `ADMISSION_LAPSED`: the admission was given up before this decision (the API could not start the
+ * workflow and gave the customer's allowance back); nothing is taken.
+ */
+export type StockDecision = { accepted: true } | { accepted: false; reason: 'OUT_OF_STOCK' | 'ADMISSION_LAPSED' };
 
 export function createStockActivities({ db }: { db: Kysely<Database> }) {
   return {
@@ -23,18 +28,23 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         // A retry of an attempt that already committed answers with the recorded decision.
         const existing = await findReservation(trx, input.reservationId);
         if (existing) {
-          return existing.status === 'REJECTED' ? { accepted: false, reason: 'OUT_OF_STOCK' } : { accepted: true };
+          if (existing.status !== 'REJECTED') return { accepted: true };
+          return { accepted: false, reason: existing.reject_reason === 'ADMISSION_LAPSED' ? 'ADMISSION_LAPSED' : 'OUT_OF_STOCK' };
         }
-        await releaseClaim(trx, input.reservationId);
+        const { lapsed } = await releaseClaim(trx, input.reservationId);
         const row = readModelRow(input, 1);
         const facts = { fulfilment: row.fulfilment };
-        const taken = await takeStock(trx, input.productId, input.quantity);
+        const taken = lapsed ? undefined : await takeStock(trx, input.productId, input.quantity);
         if (!taken) {
           const product = await findProduct(trx, input.productId);
           if (!product) throw ApplicationFailure.nonRetryable(`product ${input.productId} does not exist`, 'UnknownProduct');
-          const notification = outboxEntry('REJECTED', { ...facts, productName: product.name, status: 'REJECTED' });
-          await insertReservation(trx, { ...row, status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' }, notification);
-          return { accepted: false, reason: 'OUT_OF_STOCK' };
+          const reason = lapsed ? 'ADMISSION_LAPSED' : 'OUT_OF_STOCK';
+          await returnAllowance(trx, input.reservationId);
+          // A customer is told a product is sold out once; an admission given up is always explained.
+          const tell = lapsed || (await firstSoldOutRefusal(trx, { customerId: input.customerId, productId: input.productId, reservationId: input.reservationId }));
+          const notification = tell ? outboxEntry('REJECTED', { ...facts, productName: product.name, status: 'REJECTED', rejectReason: reason }) : undefined;
+          await insertReservation(trx, { ...row, status: 'REJECTED', rejectReason: reason }, notification);
+          return { accepted: false, reason };
         }
         // Concurrent duplicate attempts collide on the ledger key and roll back their UPDATE.
         await recordStockMove(trx, {
@@ -69,6 +79,7 @@ export function createStockActivities({ db }: { db: Kysely<Database> }) {
         });
         const existing = await findReservation(trx, input.reservationId);
         if (!existing) {
+          await returnAllowance(trx, input.reservationId);
           await insertReservation(trx, row, notification);
           return;
         }

@@ -17,9 +17,15 @@ import { eventRoutes } from './routes/events.js';
 import { launchDeskRoutes } from './routes/launch-desk.js';
 import { webRoutes } from './routes/web.js';
 import { createReservationFeed } from './reservation-feed.js';
+import { createTicketFeed } from './ticket-feed.js';
 import { createRevocationList } from './revocations.js';
 import { DEFAULT_MAX_TTL_SECONDS } from '../shared/auth.js';
 import { createJwksVerifier } from '../shared/jwks.js';
+import { createLine, DEFAULT_LINE } from './line.js';
+import { writeLimits } from './rate-limits.js';
+import { createReserver } from './reserve.js';
+import { ticketRoutes } from './routes/tickets.js';
+import { createSaleBoard } from './sale-board.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -71,18 +77,26 @@ export function createApp(deps: AppDeps) {
   const maxTtlSeconds = deps.tokenMaxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
   const provider = deps.identityProvider ? createJwksVerifier(deps.identityProvider) : undefined;
   app.use('*', authenticate(deps.authSecret, { maxTtlSeconds, leewaySeconds: 30, isRevoked: revocations.isRevoked }, provider));
+  if (deps.rateLimits) app.use('*', writeLimits(deps.db, deps.rateLimits, deps.trustedProxies ?? [], deps.log));
+
+  const linePolicy = deps.line ?? DEFAULT_LINE;
+  const board = createSaleBoard(deps.db, deps.log, linePolicy.boardEveryMs);
+  const reserver = createReserver(deps);
+  const line = createLine({ db: deps.db, log: deps.log, board, reserver, policy: linePolicy, reservationPolicy: deps.policy, notifierTaskQueue: deps.notifierTaskQueue });
 
   app.route('/', healthRoutes(deps));
   // Prometheus text exposition; public like the probes, and (like /docs) not part of the JSON contract.
   app.get(METRICS_PATH, async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
-  app.route('/products', productRoutes(deps));
+  app.route('/products', productRoutes(deps, { board, line }));
   app.route('/stores', storeRoutes(deps));
-  app.route('/reservations', reservationRoutes(deps));
+  app.route('/reservations', reservationRoutes(deps, { reserver, line }));
+  app.route('/tickets', ticketRoutes(deps, line));
   app.route('/tokens', tokenRoutes(deps, revocations, Math.max(...Object.values(maxTtlSeconds))));
   app.route('/docs', docsRoutes());
-  app.route('/launch-desk', launchDeskRoutes(deps));
+  app.route('/launch-desk', launchDeskRoutes(deps, board));
   const feed = createReservationFeed(deps.db, deps.log);
-  const events = eventRoutes(deps, feed);
+  const tickets = createTicketFeed(deps.db, deps.log);
+  const events = eventRoutes(deps, { feed, tickets, board, line, isRevoked: revocations.isRevoked });
   app.route('/events', events.routes);
   if (deps.web) {
     app.route('/', webRoutes(deps.web.dir));
@@ -102,10 +116,9 @@ export function createApp(deps: AppDeps) {
       version: '0.1.0',
       description:
         'Durable phone pre-orders on Temporal. Errors are application/problem+json (RFC 9457) with a stable `code`. ' +
-        'Every route but health, readiness and these docs needs a bearer token. ' +
-        'Prometheus metrics (text format, no token) are served at /metrics, outside this contract, and so are ' +
-        'the web app (/), and the server-sent events of the reservations a token may see (GET /events: ' +
-        '`reservation` events carrying the reservation as GET /reservations/{id} shows it).',
+        'Every route but health, readiness and these docs needs a bearer token. Writes are rate-limited per customer and per ' +
+        'client address (429 RATE_LIMITED, with Retry-After and the RateLimit / RateLimit-Policy fields). ' +
+        'Prometheus metrics (text format, no token) are served at /metrics, outside this contract, and so is the web app (/).',
     },
     security: [{ bearerAuth: [] }],
   });
@@ -122,6 +135,17 @@ export function createApp(deps: AppDeps) {
     return problemResponse(c, refusal);
   });
   app.onError((err, c) => problemResponse(c, toProblem(err, deps.log)));
-  // A stopping server waits for the requests in flight: event streams never end by themselves.
-  return Object.assign(app, { closeStreams: events.closeAll });
+  return Object.assign(app, {
+    line,
+    board,
+    /** Starts admitting from the products' lines (a served API does; an app tested in-process when it needs to). */
+    startLine: () => line.start(),
+    /** Stops: event streams first (a stopping server waits for requests in flight, and they never end by themselves), then the line. */
+    async close() {
+      await events.closeAll();
+      tickets.stop();
+      await line.stop();
+      board.stop();
+    },
+  });
 }

@@ -24,8 +24,16 @@ export interface AppDeps {
   identityProvider?: JwksOptions;
   /** How long a reserve request waits for the stock decision before answering 503 DECISION_PENDING (40 s). */
   decisionDeadlineMs?: number;
-  /** Launch-day admission (defaults: a 10 s lease, Retry-After 1 s). */
+  /** Launch-day admission (defaults: a 10 s lease, 32 units decided at once). */
   admission?: AdmissionPolicy;
+  /** The products' lines (defaults: LINE_* in shared/config.ts). */
+  line?: LinePolicy;
+  /** Write limits per customer and per client address; undefined: none (tests that do not test them). */
+  rateLimits?: RateLimitPolicy;
+  /** Whether a customer needs a verified phone number (their token's) to reserve or join a line (true). */
+  requireVerifiedPhone?: boolean;
+  /** Who may set X-Forwarded-For (proxy-addr's trust list); empty: the connection's own address. */
+  trustedProxies?: string[];
   /** The web app: its built bundle (web/build/esbuild.ts), and whether the development sign-in is on. */
   web?: { dir: string; devLogin: boolean };
   /** The workers' /metrics, where the launch desk reads their assignment breakers (WORKER_METRICS_URLS). */
@@ -35,11 +43,46 @@ export interface AppDeps {
 export interface AdmissionPolicy {
   /** How long an admitted request's claim holds its units if its decision never comes (a crashed API or worker). */
   leaseMs: number;
-  /** What a customer is told to wait, in seconds, while every unit left is held by decisions in flight. */
-  retryAfterSeconds: number;
+  /**
+   * Units of one product being decided at once, at most: a request beyond it takes a place in line,
+   * and the line admits as fast as decisions complete (the automatic admission rate).
+   */
+  maxInFlight: number;
   /**
    * How long this process remembers a product it found with no stock at all, refusing requests for
    * it without asking the database again; a unit given back is offered again at most this much later.
    */
   soldOutMemoryMs: number;
+}
+
+export interface LinePolicy {
+  /** A ticket not kept alive (a poll, an open event stream) for this long leaves the line when its turn comes. */
+  leaseMs: number;
+  /** How often the admitter looks at the lines. */
+  tickMs: number;
+  /** Tickets admitted by one step, at most. */
+  maxBatch: number;
+  /** An admitted ticket whose admission no process finished within this is taken up again. */
+  retryAfterMs: number;
+  /** How often the sale board reads the lines and the catalogue (the catalogue is never older than twice this). */
+  boardEveryMs: number;
+  /** How often the desk's chart sample is taken. */
+  sampleEveryMs: number;
+}
+
+export interface RateLimit {
+  points: number;
+  durationSeconds: number;
+}
+
+export interface RateLimitPolicy {
+  /** Writes per customer token subject, shared by every API process (PostgreSQL); undefined: off. */
+  customerWrites: RateLimit | undefined;
+  /** Writes per store-staff or admin subject; undefined: off. */
+  staffWrites: RateLimit | undefined;
+  /** Writes per client address, per API process: a flood guard (a carrier's NAT puts thousands behind one address); undefined: off. */
+  addressWrites: RateLimit | undefined;
+  /** Open event streams per token, and in all per process. */
+  streamsPerToken: number;
+  streamsInAll: number;
 }

@@ -16,7 +16,19 @@ export type ProblemCode =
   | 'UNKNOWN_PRODUCT'
   | 'UNKNOWN_STORE'
   | 'OUT_OF_STOCK'
-  | 'STOCK_HELD'
+  | 'SALE_NOT_OPEN'
+  | 'SALE_CLOSED'
+  | 'LIMIT_REACHED'
+  | 'ALREADY_QUEUED'
+  | 'TICKET_ENDED'
+  | 'CONTACT_FROM_IDENTITY'
+  | 'PHONE_NOT_VERIFIED'
+  | 'INVALID_PHONE'
+  | 'RATE_LIMITED'
+  | 'TOO_MANY_STREAMS'
+  | 'SALE_ORDER_FIXED'
+  | 'LOTTERY_NEEDS_OPENING'
+  | 'CLOSES_BEFORE_OPENING'
   | 'NOT_CANCELLABLE'
   | 'ALREADY_EXISTS'
   | 'STOCK_UNAVAILABLE'
@@ -43,7 +55,19 @@ const TITLES: Record<ProblemCode, string> = {
   UNKNOWN_PRODUCT: 'No such product',
   UNKNOWN_STORE: 'No such store',
   OUT_OF_STOCK: 'Out of stock',
-  STOCK_HELD: 'Every unit left is held by reservations being decided',
+  SALE_NOT_OPEN: 'The sale has not opened yet',
+  SALE_CLOSED: 'The sale has closed',
+  LIMIT_REACHED: 'You hold as many units of this phone as one customer may',
+  ALREADY_QUEUED: 'You already have a place in this line',
+  TICKET_ENDED: 'This place in line has ended',
+  CONTACT_FROM_IDENTITY: "Your name and number come from your verified identity",
+  PHONE_NOT_VERIFIED: 'A verified phone number is needed',
+  INVALID_PHONE: 'Not a phone number',
+  RATE_LIMITED: 'Too many requests',
+  TOO_MANY_STREAMS: 'Too many open event streams',
+  SALE_ORDER_FIXED: "The line's order can no longer change",
+  LOTTERY_NEEDS_OPENING: 'A lottery needs an opening time',
+  CLOSES_BEFORE_OPENING: 'The closing time comes before the opening',
   NOT_CANCELLABLE: 'The reservation can no longer be cancelled',
   ALREADY_EXISTS: 'Already exists',
   STOCK_UNAVAILABLE: 'The stock decision could not be made',

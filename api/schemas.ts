@@ -31,6 +31,22 @@ export const ReservationIdParam = z.object({
     .openapi({ param: { name: 'id', in: 'path' }, example: '7K3F9Q2M4XTB' }),
 });
 
+const SaleStateSchema = z
+  .enum(['SCHEDULED', 'OPEN', 'PAUSED', 'SOLD_OUT', 'CLOSED'])
+  .openapi({ description: 'SCHEDULED before the opening (join the line), OPEN, PAUSED by the launch desk, SOLD_OUT, CLOSED after the closing time' });
+const QueueOrderSchema = z.enum(['FIFO', 'LOTTERY']).openapi({
+  description: 'How those who joined before the opening are ordered: first-come, or a lottery drawn at the opening from a seed whose SHA-256 is published first',
+});
+
+const SaleSummarySchema = z.object({
+  state: SaleStateSchema,
+  opensAt: z.string().nullable(),
+  closesAt: z.string().nullable(),
+  unitLimit: z.number().int().openapi({ description: 'Units one customer (and one phone number) may hold' }),
+  order: QueueOrderSchema,
+  waiting: z.number().int().openapi({ description: 'Places in line not yet reached' }),
+});
+
 export const ProductSchema = z
   .object({
     id: z.number().int(),
@@ -39,8 +55,99 @@ export const ProductSchema = z
     brand: z.string(),
     priceKrw: z.number().int(),
     availableStock: z.number().int(),
+    sale: SaleSummarySchema,
   })
   .openapi('Product');
+
+export const SaleSchema = z
+  .object({
+    productId: z.number().int(),
+    state: SaleStateSchema,
+    opensAt: z.string().nullable(),
+    closesAt: z.string().nullable(),
+    paused: z.boolean(),
+    unitLimit: z.number().int(),
+    order: QueueOrderSchema,
+    admissionRate: z.number().nullable().openapi({ description: 'Tickets admitted per second as the desk set it; null: as fast as stock decisions complete' }),
+    queue: z.object({
+      issued: z.number().int().openapi({ description: 'Places issued so far' }),
+      admitted: z.number().int().openapi({ description: 'Places passed (admitted, or skipped as gone)' }),
+      waiting: z.number().int(),
+      admittedPerSecond: z.number().nullable().openapi({ description: 'Measured over the last 30 s; null before anything moved' }),
+      lastInLineWaitSeconds: z.number().int().nullable().openapi({ description: 'The estimated wait of the last in line' }),
+      soldOutAt: z.string().nullable(),
+    }),
+    lottery: z.object({
+      seedSha256: z.string().nullable().openapi({ description: 'SHA-256 (hex) of the seed, published before anyone joins' }),
+      seed: z.string().nullable().openapi({ description: 'The seed (hex), revealed at the draw' }),
+      drawnAt: z.string().nullable(),
+      drawn: z.number().int().nullable().openapi({ description: 'Tickets the draw ordered' }),
+    }),
+  })
+  .openapi('Sale');
+
+export const UpdateSaleSchema = z
+  .strictObject({
+    opensAt: z.iso.datetime({ offset: true }).nullable().optional().openapi({ description: 'When the sale opens (null: open now)' }),
+    closesAt: z.iso.datetime({ offset: true }).nullable().optional().openapi({ description: 'When it closes (null: never)' }),
+    paused: z.boolean().optional().openapi({ description: 'Paused: nobody is admitted; the line keeps its places' }),
+    unitLimit: z.number().int().min(1).max(10).optional(),
+    order: QueueOrderSchema.optional(),
+    admissionRate: z.number().min(0.1).max(10_000).nullable().optional().openapi({ description: 'Tickets per second; null: automatic' }),
+  })
+  .refine((p) => Object.keys(p).length > 0, { message: 'change at least one setting' })
+  .openapi('UpdateSale', { minProperties: 1, example: { opensAt: '2026-12-24T10:00:00+09:00', order: 'LOTTERY', unitLimit: 1 } });
+
+export const DrawSchema = z
+  .object({
+    productId: z.number().int(),
+    order: QueueOrderSchema,
+    seedSha256: z.string().nullable(),
+    seed: z.string().nullable(),
+    drawnAt: z.string().nullable(),
+    algorithm: z.string(),
+    tickets: z.array(z.string()).openapi({ description: 'The tickets the draw ordered, first place first' }),
+  })
+  .openapi('Draw');
+
+export const TicketIdParam = z.object({
+  id: z
+    .string()
+    .toUpperCase()
+    .regex(RESERVATION_ID_PATTERN, 'must be a 12-character ticket id')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'Q7K3F9Q2M4XT' }),
+});
+
+export const TicketSchema = z
+  .object({
+    id: z.string(),
+    productId: z.number().int(),
+    status: z.enum(['WAITING', 'ADMITTED', 'RESERVED', 'SOLD_OUT', 'REFUSED', 'LAPSED', 'LEFT', 'CLOSED']).openapi({
+      description:
+        'WAITING in line; ADMITTED: its stock decision is being made; RESERVED (see reservationId); SOLD_OUT before its turn; ' +
+        'REFUSED (see refusal); LAPSED: not kept alive; LEFT; CLOSED: the sale closed',
+    }),
+    sale: z.object({ state: z.enum(['SCHEDULED', 'OPEN', 'PAUSED', 'SOLD_OUT', 'CLOSED', 'UNKNOWN']), opensAt: z.string().nullable(), order: QueueOrderSchema }),
+    position: z.number().int().nullable().openapi({ description: 'Place in line; null until a lottery is drawn, and once no longer waiting' }),
+    ahead: z.number().int().nullable().openapi({ description: 'People ahead' }),
+    estimatedWait: z
+      .object({
+        seconds: z.number().int(),
+        low: z.number().int(),
+        high: z.number().int(),
+        admittedPerSecond: z.number(),
+      })
+      .nullable()
+      .openapi({ description: 'From the measured admission rate (its fastest and slowest spells give the range); null while paused or before anything moved' }),
+    reservationId: z.string().nullable(),
+    refusal: z.string().nullable().openapi({ description: 'Why an admitted ticket got no unit (LIMIT_REACHED, …)' }),
+    joinedAt: z.string(),
+    leaseExpiresAt: z.string().openapi({ description: 'Kept alive by polling it (or an open event stream); past this it leaves the line when its turn comes' }),
+    pollAfterSeconds: z.number().int().nullable().openapi({ description: 'When to ask again (also Retry-After); null once it has ended' }),
+  })
+  .openapi('Ticket');
+
+
 
 const Latitude = z.number().min(-90).max(90);
 const Longitude = z.number().min(-180).max(180);
@@ -82,13 +189,31 @@ export const CreateReservationSchema = z
     fulfilment: z.enum(FULFILMENTS).default('PICKUP').openapi({ description: 'PICKUP at the assigned store, or DELIVERY' }),
     customer: CustomerSchema.optional().openapi({
       description:
-        'Contact and location; left out, the last known location of the customer (or Seoul City Hall) is used. ' +
-        '`customer.id` names whom an admin reserves for; without it (and always for a customer token) the reservation is the caller\'s own',
+        'Location, and for store staff and admins registering a walk-in customer their contact. A customer\'s name and number ' +
+        'come from their token (`name`, and `phone_number` once `phone_number_verified`): a customer sending `name` or `phone` is ' +
+        'refused (422 CONTACT_FROM_IDENTITY). Without a location, the last known one (or Seoul City Hall; a store\'s own for its staff). ' +
+        '`customer.id` names whom an admin or store staff reserve for; without it (and always for a customer token) the reservation is the caller\'s own',
     }),
   })
   .openapi('CreateReservation', {
-    example: { productId: 1, quantity: 1, fulfilment: 'PICKUP', customer: { id: 'c-1', name: '홍길동', phone: '010-1234-5678', district: '강남구' } },
+    example: { productId: 1, quantity: 1, fulfilment: 'PICKUP', customer: { district: '강남구' } },
   });
+
+export const JoinLineSchema = z
+  .strictObject({
+    quantity: z.number().int().min(1).max(2).default(1),
+    fulfilment: z.enum(FULFILMENTS).default('PICKUP'),
+    customer: z
+      .strictObject({
+        district: z.enum(DISTRICT_NAMES).optional(),
+        latitude: z.number().min(-90).max(90).optional(),
+        longitude: z.number().min(-180).max(180).optional(),
+      })
+      .refine((c) => (c.latitude === undefined) === (c.longitude === undefined), { message: 'latitude and longitude go together', path: ['latitude'] })
+      .optional()
+      .openapi({ description: 'Where the customer is, for the store; name and number come from the token', ...LOCATION_TOGETHER }),
+  })
+  .openapi('JoinLine', { example: { quantity: 1, fulfilment: 'PICKUP', customer: { district: '강남구' } } });
 
 export const CompleteReservationSchema = z
   .strictObject({ by: text(64).optional().openapi({ description: 'Staff member who handed the phone over' }) })
@@ -203,6 +328,16 @@ export const retryLater = (description: string) => ({
   description,
   headers: { 'Retry-After': { description: 'Seconds to wait before repeating the request', schema: { type: 'integer' as const } } },
 });
+
+/** A write refused by the rate limits (api/rate-limits.ts). */
+export const rateLimited = {
+  description: 'RATE_LIMITED: too many writes from this customer (or address); repeat after `Retry-After` seconds',
+  headers: {
+    'Retry-After': { description: 'Seconds until the limit allows a write again', schema: { type: 'integer' as const } },
+    'RateLimit-Policy': { description: 'The quota policies (draft-ietf-httpapi-ratelimit-headers): `"customer";q=10;w=60`', schema: { type: 'string' as const } },
+    RateLimit: { description: 'What is left of each: `"customer";r=0;t=42`', schema: { type: 'string' as const } },
+  },
+};
 
 /** The problems every authenticated route can answer, plus route-specific ones. */
 export function problems(specific: Record<number, string | { description: string; headers: HeaderDocs }>, options: { body?: boolean } = {}) {

@@ -18,6 +18,10 @@ export async function startApi(
     policy: config.policy,
     notifierTaskQueue: config.notifier.taskQueue,
     admission: config.admission,
+    line: config.line,
+    rateLimits: config.rateLimits,
+    trustedProxies: config.trustedProxies,
+    requireVerifiedPhone: config.requireVerifiedPhone,
     log: deps.log,
     authSecret: deps.authSecret,
     tokenMaxTtlSeconds: config.tokenMaxTtlSeconds,
@@ -26,10 +30,11 @@ export async function startApi(
     workerMetricsUrls: config.web.workerMetricsUrls,
   });
   const server = await listen(app.fetch, config.http.host, config.http.port, 'API, PORT');
+  app.startLine();
   return {
     url: server.url,
     async close() {
-      await app.closeStreams();
+      await app.close();
       await server.close();
     },
   };

@@ -167,7 +167,117 @@ interface ReservationRequestTable {
   created_at: CreatedAt;
 }
 
+/** A product's sale: when it opens, how its line admits, and the line's counters. */
+interface SaleTable {
+  product_id: number;
+  opens_at: Date | null;
+  closes_at: Date | null;
+  paused: Generated<boolean>;
+  /** Units one customer (and one phone number) may hold at once. */
+  unit_limit: Generated<number>;
+  queue_order: Generated<QueueOrder>;
+  /** Tickets admitted per second, as the desk set it; null: as fast as decisions complete. */
+  admission_rate: number | null;
+  /** The lottery's seed: secret until the draw; its SHA-256 is published when the order is set. */
+  seed: string | null;
+  seed_sha256: string | null;
+  drawn_at: Date | null;
+  drawn_count: number | null;
+  /** Tickets are numbered 1..issued as they join (bigint: pg returns it as a string). */
+  issued: Generated<string>;
+  /** Tickets 1..early_upto joined before the opening (a lottery orders them at the draw). */
+  early_upto: Generated<string>;
+  /** The watermark: every place at or below it has been passed (admitted, or skipped as gone). */
+  admitted: Generated<string>;
+  /** Places at or below it that were still waiting when the product sold out were told SOLD_OUT. */
+  sold_out_upto: Generated<string>;
+  sold_out_at: Date | null;
+  /** The desk's admission rate as a bucket: tickets that may be admitted now, refilled at the rate. */
+  credit: Generated<number>;
+  credited_at: Date | null;
+  updated_at: UpdatedAt;
+}
+
+export type QueueOrder = 'FIFO' | 'LOTTERY';
+export type TicketState = 'WAITING' | 'ADMITTED' | 'RESERVED' | 'SOLD_OUT' | 'REFUSED' | 'LAPSED' | 'LEFT';
+
+/** A customer's place in a product's line; its contact is kept until it ends (personal data). */
+interface QueueTicketTable {
+  id: string;
+  product_id: number;
+  /** The reservation it becomes when admitted (fixed at the join, so a retried admission is the same one). */
+  reservation_id: string;
+  seq: string;
+  /** Its place in line; null for an early ticket of a lottery not drawn yet. */
+  position: string | null;
+  customer_id: string;
+  /** SHA-256 of the customer's number in E.164: one live ticket per number. */
+  phone_key: string | null;
+  quantity: number;
+  fulfilment: Fulfilment;
+  name: string | null;
+  phone: string | null;
+  district: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  state: Generated<TicketState>;
+  /** Why an admitted ticket got no unit (LIMIT_REACHED, OUT_OF_STOCK, …). */
+  refusal: string | null;
+  /** The lease: a ticket nobody kept alive past this leaves the line when its turn comes. */
+  alive_until: ColumnType<Date, Date | string, Date | string>;
+  joined_at: CreatedAt;
+  admitted_at: Date | null;
+  ended_at: Date | null;
+  updated_at: UpdatedAt;
+}
+
+/** Units a customer or a phone number (`holder`) holds of a product; never above `cap`. */
+interface AllowanceTable {
+  product_id: number;
+  holder: string;
+  used: number;
+  cap: number;
+}
+
+/** What one reservation took from its holders' allowances, until it ends without its unit. */
+interface AllowanceUseTable {
+  reservation_id: string;
+  product_id: number;
+  holders: string[];
+  quantity: number;
+  created_at: CreatedAt;
+  decided_at: Date | null;
+  returned_at: Date | null;
+}
+
+/** The one sold-out refusal a customer is told of per product. */
+interface SoldOutRefusalTable {
+  customer_id: string;
+  product_id: number;
+  reservation_id: string;
+  created_at: CreatedAt;
+}
+
+/** The launch desk's charts: a product's figures every few seconds. */
+interface SaleSampleTable {
+  product_id: number;
+  at: Date;
+  stock: number;
+  claimed: number;
+  issued: string;
+  admitted: string;
+  waiting: string;
+  /** Units taken by reservations so far. */
+  accepted: string;
+}
+
 export interface Database {
+  sales: SaleTable;
+  queue_tickets: QueueTicketTable;
+  allowances: AllowanceTable;
+  allowance_uses: AllowanceUseTable;
+  sold_out_refusals: SoldOutRefusalTable;
+  sale_samples: SaleSampleTable;
   products: ProductTable;
   stock_ledger: StockLedgerTable;
   stock_claims: StockClaimTable;
@@ -190,3 +300,5 @@ export type Store = Selectable<StoreTable>;
 export type Reservation = Selectable<ReservationTable>;
 export type StockLedgerEntry = Selectable<StockLedgerTable>;
 export type Notification = Selectable<NotificationTable>;
+export type Sale = Selectable<SaleTable>;
+export type QueueTicket = Selectable<QueueTicketTable>;

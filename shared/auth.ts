@@ -3,15 +3,32 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sign } from 'hono/jwt';
+import { normalizePhone } from './phone.js';
 
 export const ROLES = ['customer', 'store', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * What a token says of the person behind it, as OpenID Connect names it: `name`, and
+ * `phone_number` only when `phone_number_verified` is true (normalized to E.164). A customer's
+ * messages go to that number, and one person's units are counted by it.
+ */
+export interface Identity {
+  name?: string;
+  phone?: string;
+}
+
+/** The token itself: its id (for revocation and per-token caps) and when it expires (seconds). */
+export interface TokenRef {
+  jti?: string;
+  exp?: number;
+}
+
 /** Who is calling: the verified content of a token. */
 export type Principal =
-  | { role: 'customer'; sub: string }
-  | { role: 'store'; sub: string; storeId: string }
-  | { role: 'admin'; sub: string };
+  | ({ role: 'customer'; sub: string } & Identity & TokenRef)
+  | ({ role: 'store'; sub: string; storeId: string } & TokenRef)
+  | ({ role: 'admin'; sub: string } & TokenRef);
 
 const ISSUER = 'tshop-reserve';
 
@@ -38,6 +55,7 @@ export async function signToken(secret: string, principal: Principal, ttlSeconds
       sub: principal.sub,
       role: principal.role,
       ...(principal.role === 'store' ? { store: principal.storeId } : {}),
+      ...(principal.role === 'customer' ? identityClaims(principal) : {}),
       jti: randomBytes(12).toString('base64url'),
       iat: now,
       exp: now + ttlSeconds,
@@ -45,6 +63,14 @@ export async function signToken(secret: string, principal: Principal, ttlSeconds
     secret,
     'HS256',
   );
+}
+
+/** A customer's identity as OpenID Connect claims: our tokens carry a number only once it is verified. */
+function identityClaims(identity: Identity): Record<string, unknown> {
+  return {
+    ...(identity.name ? { name: identity.name } : {}),
+    ...(identity.phone ? { phone_number: identity.phone, phone_number_verified: true } : {}),
+  };
 }
 
 /**
@@ -87,14 +113,25 @@ export function acceptClaims(claims: Record<string, unknown>, policy: TokenPolic
   if (!principal || !withinLifetime(claims, principal.role, policy)) return undefined;
   const jti = claims.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 128 || policy.isRevoked(jti)) return undefined;
-  return principal;
+  return { ...principal, jti, exp: claims.exp as number };
+}
+
+/** A display name fit for a message: 1–40 characters after trimming, no control characters. */
+const NAME = /^[^\u0000-\u001f\u007f]{1,40}$/u;
+
+/** The identity a customer token carries (an unverified or invalid number is none). */
+function identityOf(claims: Record<string, unknown>): Identity {
+  const name = typeof claims.name === 'string' ? claims.name.trim() : '';
+  const number = claims.phone_number_verified === true && typeof claims.phone_number === 'string' ? normalizePhone(claims.phone_number) : undefined;
+  return { ...(NAME.test(name) ? { name } : {}), ...(number ? { phone: number } : {}) };
 }
 
 function principalOf(claims: Record<string, unknown>, names: ClaimNames): Principal | undefined {
   const sub = typeof claims.sub === 'string' && claims.sub.length > 0 && claims.sub.length <= 64 ? claims.sub : undefined;
   if (!sub) return undefined;
   const role = claims[names.role];
-  if (role === 'customer' || role === 'admin') return { role, sub };
+  if (role === 'customer') return { role, sub, ...identityOf(claims) };
+  if (role === 'admin') return { role, sub };
   if (role !== 'store' && role !== LEGACY_STORE) return undefined;
   const store = claims[names.store] ?? claims[LEGACY_STORE];
   return typeof store === 'string' && store ? { role: 'store', sub, storeId: store } : undefined;

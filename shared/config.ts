@@ -24,6 +24,22 @@ const duration = (fallback: string) =>
       return parsed;
     });
 
+/** `<writes>/<window>` (`10/1m`), or `off`. */
+const rateLimit = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      if (v.trim() === 'off') return undefined;
+      const [points, window] = v.split('/');
+      const seconds = window ? ms(window.trim() as StringValue) / 1000 : NaN;
+      if (!/^\d+$/.test(points?.trim() ?? '') || Number(points) < 1 || !Number.isFinite(seconds) || seconds < 1) {
+        ctx.addIssue({ code: 'custom', message: `"${v}" is not a limit such as 10/1m (or off)` });
+        return z.NEVER;
+      }
+      return { points: Number(points), durationSeconds: Math.round(seconds) };
+    });
+
 const EnvSchema = z.object({
   DATA_DIR: z.string().default('./.data'),
   DATABASE_URL: optionalString,
@@ -89,9 +105,30 @@ const EnvSchema = z.object({
   ASSIGNMENT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
   ASSIGNMENT_BREAKER_HALF_OPEN_AFTER: duration('5s'),
   // Launch-day admission: how long an admitted request's claim on its units outlives a crashed API or
-  // worker, and what a customer is told to wait while every unit left is held by decisions in flight.
+  // worker, and how many units of one product may be decided at once before requests take a place
+  // in line (the automatic admission rate is then the rate decisions complete).
   ADMISSION_LEASE: duration('10s'),
-  ADMISSION_RETRY_AFTER: duration('1s'),
+  ADMISSION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32),
+  // The products' lines (docs/launch.md): a ticket not kept alive this long leaves the line at its turn;
+  // how often the admitter looks, how many it admits per step, when an unfinished admission is taken up
+  // again, how often each API process reads the lines and the catalogue, and the desk's chart samples.
+  LINE_TICKET_LEASE: duration('2m'),
+  LINE_TICK: duration('100ms'),
+  LINE_MAX_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
+  LINE_RETRY_AFTER: duration('1m'),
+  SALE_BOARD_EVERY: duration('250ms'),
+  DESK_SAMPLE_EVERY: duration('5s'),
+  // Write limits (`<writes>/<window>`, or `off`): per customer and per staff subject across every API
+  // process, per client address in each (a flood guard: a carrier's NAT puts thousands behind one).
+  RATE_LIMIT_CUSTOMER_WRITES: rateLimit('10/1m'),
+  RATE_LIMIT_STAFF_WRITES: rateLimit('600/1m'),
+  RATE_LIMIT_ADDRESS_WRITES: rateLimit('1200/1m'),
+  EVENT_STREAMS_PER_TOKEN: z.coerce.number().int().min(1).max(100).default(3),
+  EVENT_STREAMS_MAX: z.coerce.number().int().min(1).default(20_000),
+  // Proxies trusted to say who the client is in X-Forwarded-For (proxy-addr: `loopback`, CIDRs); empty: none.
+  TRUSTED_PROXIES: z.string().default('').transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean)),
+  // A customer reserves with a verified phone number from their identity (their messages go there).
+  AUTH_REQUIRE_VERIFIED_PHONE: z.enum(['0', '1', 'true', 'false']).default('1').transform((v) => v === '1' || v === 'true'),
   // How long an API process keeps refusing a product it found with no stock at all without asking
   // the database again (0: ask every time); a unit given back is offered again at most this late.
   ADMISSION_SOLD_OUT_MEMORY: duration('250ms'),
@@ -205,9 +242,26 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     admission: {
       leaseMs: e.ADMISSION_LEASE,
-      retryAfterSeconds: Math.max(1, Math.ceil(e.ADMISSION_RETRY_AFTER / 1000)),
+      maxInFlight: e.ADMISSION_MAX_IN_FLIGHT,
       soldOutMemoryMs: e.ADMISSION_SOLD_OUT_MEMORY,
     },
+    line: {
+      leaseMs: e.LINE_TICKET_LEASE,
+      tickMs: Math.max(10, e.LINE_TICK),
+      maxBatch: e.LINE_MAX_BATCH,
+      retryAfterMs: e.LINE_RETRY_AFTER,
+      boardEveryMs: Math.max(50, e.SALE_BOARD_EVERY),
+      sampleEveryMs: Math.max(1_000, e.DESK_SAMPLE_EVERY),
+    },
+    rateLimits: {
+      customerWrites: e.RATE_LIMIT_CUSTOMER_WRITES,
+      staffWrites: e.RATE_LIMIT_STAFF_WRITES,
+      addressWrites: e.RATE_LIMIT_ADDRESS_WRITES,
+      streamsPerToken: e.EVENT_STREAMS_PER_TOKEN,
+      streamsInAll: e.EVENT_STREAMS_MAX,
+    },
+    trustedProxies: e.TRUSTED_PROXIES,
+    requireVerifiedPhone: e.AUTH_REQUIRE_VERIFIED_PHONE,
     /** Fixed into each reservation when it starts. */
     policy: {
       assignmentDeadlineMs: e.ASSIGNMENT_DEADLINE,

@@ -12,6 +12,8 @@ import { createApp } from '../api/app.js';
 import type { AppDeps } from '../api/deps.js';
 import { createAssignmentApp } from '../assignment/app.js';
 import { signToken, type Principal } from '../shared/auth.js';
+import { normalizePhone } from '../shared/phone.js';
+import { demoPhoneFor } from '../db/data/demo.js';
 import type { NotifierActivities, ReservationPolicy } from '../shared/contract.js';
 import { createProduct } from '../db/repositories/products.js';
 import { checkInvariants } from '../db/invariants.js';
@@ -206,10 +208,14 @@ export const TEST_JWT_SECRET = 'test-only-secret-test-only-secret-0123456789';
 export const ADMIN: Principal = { role: 'admin', sub: 'admin-test' };
 const tokens = new Map<string, Promise<string>>();
 
-/** A bearer token for a principal (signed with the test secret). */
+/**
+ * A bearer token for a principal (signed with the test secret). A customer's carries a verified
+ * number, as an identity provider's would (the demo one for its subject) unless it names one.
+ */
 export function tokenFor(p: Principal): Promise<string> {
   const id = JSON.stringify(p);
-  if (!tokens.has(id)) tokens.set(id, signToken(TEST_JWT_SECRET, p));
+  const principal = p.role === 'customer' && !('phone' in p) ? { ...p, phone: normalizePhone(demoPhoneFor(p.sub))! } : p;
+  if (!tokens.has(id)) tokens.set(id, signToken(TEST_JWT_SECRET, principal));
   return tokens.get(id)!;
 }
 
@@ -222,10 +228,10 @@ export function testApp(
   client: Client,
   taskQueue: string,
   policy: ReservationPolicy = DEFAULT_TEST_POLICY,
-  extra: Pick<AppDeps, 'decisionDeadlineMs' | 'admission' | 'identityProvider' | 'web' | 'workerMetricsUrls'> = {},
+  extra: Pick<AppDeps, 'decisionDeadlineMs' | 'admission' | 'identityProvider' | 'web' | 'workerMetricsUrls' | 'line' | 'rateLimits' | 'requireVerifiedPhone'> = {},
 ) {
   // No sold-out memory unless a test asks for it: a unit given back is reservable at once.
-  const admission = { leaseMs: 10_000, retryAfterSeconds: 1, soldOutMemoryMs: 0 };
+  const admission = { leaseMs: 10_000, soldOutMemoryMs: 0, maxInFlight: 32 };
   const app = createApp({
     db,
     temporal: client,

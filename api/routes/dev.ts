@@ -4,8 +4,9 @@
  * anywhere else the routes do not exist (404), and sign-in is the identity provider's.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { DEMO_CUSTOMERS } from '../../db/data/demo.js';
+import { DEMO_CUSTOMERS, demoNameFor, demoPhoneFor } from '../../db/data/demo.js';
 import { signToken, type Principal } from '../../shared/auth.js';
+import { normalizePhone } from '../../shared/phone.js';
 import { CENTRAL_STORE } from '../../shared/contract.js';
 import type { AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
@@ -23,6 +24,12 @@ const LoginSchema = z
     z.object({ role: z.literal('admin') }),
   ])
   .openapi('DevLogin');
+
+/** A demo customer's token says who they are as an identity provider's would: a name (if known) and a verified number. */
+function demoCustomer(sub: string): Principal {
+  const name = demoNameFor(sub);
+  return { role: 'customer', sub, phone: normalizePhone(demoPhoneFor(sub))!, ...(name ? { name } : {}) };
+}
 
 export function devRoutes(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
@@ -84,7 +91,7 @@ export function devRoutes(deps: AppDeps) {
         if (!known) throw new Problem(422, 'UNKNOWN_STORE', `store ${body.store} does not exist`);
         principal = { role: 'store', sub: `staff-${body.store}`, storeId: body.store };
       } else {
-        principal = body.role === 'admin' ? { role: 'admin', sub: DEMO_ADMIN } : { role: 'customer', sub: body.sub };
+        principal = body.role === 'admin' ? { role: 'admin', sub: DEMO_ADMIN } : demoCustomer(body.sub);
       }
       const token = await signToken(deps.authSecret, principal, DEV_TOKEN_TTL_S);
       const expiresAt = new Date(Date.now() + DEV_TOKEN_TTL_S * 1000).toISOString();

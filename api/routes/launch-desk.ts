@@ -5,9 +5,24 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { productFigures, storeLoads } from '../../db/repositories/launch-desk.js';
+import { listSamples } from '../../db/repositories/sales.js';
 import { requireRole, type AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { problems } from '../schemas.js';
+import type { SaleBoard } from '../sale-board.js';
+import { problems, SaleSchema } from '../schemas.js';
+import { toSaleDto } from './products.js';
+
+/** How far back the desk's charts reach. */
+const CHART_MINUTES = 60;
+
+const SampleSchema = z.object({
+  at: z.string(),
+  stock: z.number().int(),
+  claimed: z.number().int(),
+  waiting: z.number().int().openapi({ description: 'Places in line not yet reached' }),
+  admitted: z.number().int().openapi({ description: 'Places passed so far' }),
+  accepted: z.number().int().openapi({ description: 'Units taken by reservations so far (its slope is reservations per minute)' }),
+});
 
 const BreakerSchema = z.object({
   state: z.enum(['closed', 'open', 'half-open', 'unknown']),
@@ -25,6 +40,8 @@ const LaunchDeskSchema = z
         claimed: z.number().int().openapi({ description: 'Units held by requests being decided' }),
         perMinute: z.number().int().openapi({ description: 'Reservations accepted in the last minute' }),
         counts: z.record(z.string(), z.number().int()).openapi({ description: 'Reservations by status' }),
+        sale: SaleSchema,
+        samples: z.array(SampleSchema).openapi({ description: `The launch's figures every few seconds over the last ${CHART_MINUTES} minutes, oldest first` }),
       }),
     ),
     stores: z.array(
@@ -62,7 +79,7 @@ async function breakers(urls: string[]): Promise<z.infer<typeof BreakerSchema>> 
   return { state, detail: `${states.filter((s) => s === state).length} of ${urls.length} worker(s) ${state}` };
 }
 
-export function launchDeskRoutes(deps: AppDeps) {
+export function launchDeskRoutes(deps: AppDeps, board: SaleBoard) {
   const app = new OpenAPIHono<AppEnv>();
   app.openapi(
     createRoute({
@@ -74,11 +91,24 @@ export function launchDeskRoutes(deps: AppDeps) {
     }),
     async (c) => {
       requireRole(c, 'admin');
-      const [products, stores, breaker] = await Promise.all([productFigures(deps.db), storeLoads(deps.db), breakers(deps.workerMetricsUrls ?? [])]);
+      const [products, stores, breaker, samples, sales] = await Promise.all([
+        productFigures(deps.db),
+        storeLoads(deps.db),
+        breakers(deps.workerMetricsUrls ?? []),
+        listSamples(deps.db, CHART_MINUTES),
+        board.all(),
+      ]);
+      const saleOf = new Map(sales.map((v) => [v.id, toSaleDto(v, board)]));
       return c.json(
         {
           generatedAt: new Date().toISOString(),
-          products,
+          products: products.flatMap((p) => {
+            const sale = saleOf.get(p.id);
+            if (!sale) return [];
+            const own = samples.filter((x) => x.product_id === p.id);
+            const points = own.map((x) => ({ at: x.at.toISOString(), stock: x.stock, claimed: x.claimed, waiting: Number(x.waiting), admitted: Number(x.admitted), accepted: Number(x.accepted) }));
+            return [{ ...p, sale, samples: points }];
+          }),
           stores: stores.map((s) => ({
             id: s.id,
             name: s.name,

@@ -1,28 +1,92 @@
 import { createHash } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { claimIdempotencyKey } from '../../db/repositories/idempotency.js';
-import { createProduct, findProduct, listProducts, restockProduct, updateProduct } from '../../db/repositories/products.js';
-import type { Product } from '../../db/schema.js';
+import { claimIdempotencyKey, releaseIdempotencyKey } from '../../db/repositories/idempotency.js';
+import { createProduct, restockProduct, updateProduct } from '../../db/repositories/products.js';
+import { drawRecord, updateSale } from '../../db/repositories/sales.js';
+import { findTicketOfReservation } from '../../db/repositories/tickets.js';
+import { newReservationId, reservationIdForKey } from '../../shared/ids.js';
 import { requireRole, type AppEnv } from '../auth.js';
+import { customerOf } from '../customers.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
-import { CreateProductSchema, IdempotencyHeader, jsonBody, problems, ProductIdParam, ProductSchema, RestockSchema, UpdateProductSchema } from '../schemas.js';
+import type { Line } from '../line.js';
+import type { SaleBoard, SaleView } from '../sale-board.js';
+import {
+  CreateProductSchema,
+  DrawSchema,
+  IdempotencyHeader,
+  JoinLineSchema,
+  jsonBody,
+  problems,
+  ProductIdParam,
+  ProductSchema,
+  rateLimited,
+  RestockSchema,
+  SaleSchema,
+  TicketSchema,
+  UpdateProductSchema,
+  UpdateSaleSchema,
+} from '../schemas.js';
+import { queueAnswer } from './tickets.js';
 
-function toProductDto(p: Product) {
-  return { id: p.id, sku: p.sku, name: p.name, brand: p.brand, priceKrw: p.price_krw, availableStock: p.stock };
+const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value ?? null)).digest('hex');
+
+function toProductDto(v: SaleView) {
+  return {
+    id: v.id,
+    sku: v.sku,
+    name: v.name,
+    brand: v.brand,
+    priceKrw: v.price_krw,
+    availableStock: v.stock,
+    sale: { state: v.state, opensAt: v.opens_at?.toISOString() ?? null, closesAt: v.closes_at?.toISOString() ?? null, unitLimit: v.unit_limit, order: v.queue_order, waiting: v.waiting },
+  };
+}
+
+/** A sale as the desk and the customers see it: settings, the line's counters, the lottery's record. */
+export function toSaleDto(v: SaleView, board: SaleBoard) {
+  const measured = board.rate(v.id);
+  const perSecond = measured && measured.perSecond > 0 ? measured.perSecond : (v.admission_rate ?? null);
+  return {
+    productId: v.id,
+    state: v.state,
+    opensAt: v.opens_at?.toISOString() ?? null,
+    closesAt: v.closes_at?.toISOString() ?? null,
+    paused: v.paused,
+    unitLimit: v.unit_limit,
+    order: v.queue_order,
+    admissionRate: v.admission_rate,
+    queue: {
+      issued: v.issued,
+      admitted: v.admitted,
+      waiting: v.waiting,
+      admittedPerSecond: measured ? Math.round(measured.perSecond * 10) / 10 : null,
+      lastInLineWaitSeconds: v.waiting > 0 && perSecond ? Math.ceil(v.waiting / perSecond) : null,
+      soldOutAt: v.sold_out_at?.toISOString() ?? null,
+    },
+    lottery: {
+      seedSha256: v.seed_sha256,
+      seed: v.drawn_at ? v.seed : null,
+      drawnAt: v.drawn_at?.toISOString() ?? null,
+      drawn: v.drawn_count,
+    },
+  };
 }
 
 const productBody = (description: string) => ({ description, content: { 'application/json': { schema: ProductSchema } } });
 
 /** The phone catalogue with live stock; admins manage it (every stock change through the ledger). */
-export function productRoutes(deps: AppDeps) {
+export function productRoutes(deps: AppDeps, { board, line }: { board: SaleBoard; line: Line }) {
   const app = new OpenAPIHono<AppEnv>();
 
-  const load = async (id: number) => {
-    const product = await findProduct(deps.db, id);
-    if (!product) throw new Problem(404, 'NOT_FOUND', `no product ${id}`);
-    return product;
+  /** The product and its sale from the board (read again if this process does not know it yet). */
+  const load = async (id: number, maxAgeMs?: number) => {
+    const view = await board.get(id, maxAgeMs);
+    if (!view) throw new Problem(404, 'NOT_FOUND', `no product ${id}`);
+    return view;
   };
+  // The catalogue may be this old (a million open pages poll it; the reserve request decides the stock).
+  const CATALOGUE_AGE_MS = 1_000;
 
   /** Lists every product with its available stock. */
   app.openapi(
@@ -36,7 +100,10 @@ export function productRoutes(deps: AppDeps) {
         ...problems({}),
       },
     }),
-    async (c) => c.json({ items: (await listProducts(deps.db)).map(toProductDto) }, 200),
+    async (c) => {
+      c.header('Cache-Control', 'private, max-age=1');
+      return c.json({ items: (await board.all(CATALOGUE_AGE_MS)).map(toProductDto) }, 200);
+    },
   );
 
   /** One product with its available stock. */
@@ -49,7 +116,10 @@ export function productRoutes(deps: AppDeps) {
       request: { params: ProductIdParam },
       responses: { 200: productBody('The product'), ...problems({ 404: 'No such product' }) },
     }),
-    async (c) => c.json(toProductDto(await load(c.req.valid('param').id)), 200),
+    async (c) => {
+      c.header('Cache-Control', 'private, max-age=1');
+      return c.json(toProductDto(await load(c.req.valid('param').id, CATALOGUE_AGE_MS)), 200);
+    },
   );
 
   /** Admin: adds a product; its initial stock enters through the ledger. */
@@ -67,8 +137,9 @@ export function productRoutes(deps: AppDeps) {
       const body = c.req.valid('json');
       const product = await createProduct(deps.db, body);
       if (!product) throw new Problem(409, 'ALREADY_EXISTS', `a product with sku ${body.sku} exists`);
+      await board.refresh();
       c.header('Location', `/products/${product.id}`);
-      return c.json(toProductDto(product), 201);
+      return c.json(toProductDto(await load(product.id)), 201);
     },
   );
 
@@ -86,7 +157,8 @@ export function productRoutes(deps: AppDeps) {
       requireRole(c, 'admin');
       const updated = await updateProduct(deps.db, c.req.valid('param').id, c.req.valid('json'));
       if (!updated) throw new Problem(404, 'NOT_FOUND', `no product ${c.req.valid('param').id}`);
-      return c.json(toProductDto(updated), 200);
+      await board.refresh();
+      return c.json(toProductDto(await load(updated.id)), 200);
     },
   );
 
@@ -107,7 +179,7 @@ export function productRoutes(deps: AppDeps) {
       const admin = requireRole(c, 'admin');
       const { id } = c.req.valid('param');
       const { quantity } = c.req.valid('json');
-      await load(id);
+      await load(id, 0);
       const key = c.req.valid('header')['idempotency-key'];
       let moveKey = `restock:${id}:${crypto.randomUUID()}`;
       if (key) {
@@ -121,7 +193,152 @@ export function productRoutes(deps: AppDeps) {
         if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different restock');
         moveKey = claim.resourceId;
       }
-      return c.json(toProductDto((await restockProduct(deps.db, id, quantity, moveKey))!), 200);
+      await restockProduct(deps.db, id, quantity, moveKey);
+      await board.refresh();
+      return c.json(toProductDto(await load(id)), 200);
+    },
+  );
+
+  /** Joins a product's line: before the opening, or whenever its line is the way in. */
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/tickets',
+      tags: ['line'],
+      summary: "Join a product's line (customer)",
+      description:
+        'A place in line, from before the opening on: at the opening those who joined early are ordered first-come or by the ' +
+        "sale's lottery, then everyone in order of joining; the line admits as fast as stock decisions complete (or at the desk's " +
+        'rate), and each admitted ticket becomes a reservation. One live ticket per customer and per phone number. Follow it with ' +
+        'GET /tickets/{id} after `Retry-After` (which keeps it alive) or on GET /events.',
+      request: { params: ProductIdParam, headers: IdempotencyHeader, body: jsonBody(JoinLineSchema, false) },
+      responses: {
+        202: {
+          description: 'Your place in line',
+          headers: {
+            Location: { description: 'The ticket', schema: { type: 'string' as const } },
+            'Retry-After': { description: 'Seconds until it is worth asking again', schema: { type: 'integer' as const } },
+          },
+          content: { 'application/json': { schema: TicketSchema } },
+        },
+        ...problems(
+          {
+            403: 'FORBIDDEN: customers only; PHONE_NOT_VERIFIED: your token carries no verified phone number',
+            404: 'No such product',
+            409: 'OUT_OF_STOCK: sold out; SALE_CLOSED; LIMIT_REACHED; ALREADY_QUEUED (`ticketId`)',
+            422: 'IDEMPOTENCY_KEY_REUSED',
+            429: rateLimited,
+          },
+          { body: true },
+        ),
+      },
+    }),
+    async (c) => {
+      const principal = requireRole(c, 'customer');
+      const { id } = c.req.valid('param');
+      const body = JoinLineSchema.parse(c.req.valid('json') ?? {});
+      const sale = await load(id);
+      if (sale.state === 'CLOSED') throw new Problem(409, 'SALE_CLOSED', `the sale of ${sale.name} closed at ${sale.closes_at!.toISOString()}`, { closesAt: sale.closes_at!.toISOString() });
+      if (sale.state === 'SOLD_OUT') throw new Problem(409, 'OUT_OF_STOCK', `${sale.name} is sold out`);
+      const customer = await customerOf(deps, principal, body.customer);
+      const key = c.req.valid('header')['idempotency-key'];
+      const reservationId = key ? reservationIdForKey(principal.sub, `ticket:${id}:${key}`) : newReservationId();
+      if (key) {
+        const claim = await claimIdempotencyKey(deps.db, { scope: `ticket:${id}`, principal: principal.sub, key, requestHash: hashOf(body), resourceId: reservationId });
+        if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+        const earlier = claim.outcome === 'REPLAY' ? await findTicketOfReservation(deps.db, reservationId) : undefined;
+        if (earlier) return queueAnswer(c, line, earlier);
+      }
+      try {
+        const ticket = await line.enqueue({ ...customer.contact, reservationId, productId: id, phoneKey: customer.phoneKey, quantity: body.quantity, fulfilment: body.fulfilment });
+        return queueAnswer(c, line, ticket);
+      } catch (err) {
+        if (key && err instanceof Problem) await releaseIdempotencyKey(deps.db, { scope: `ticket:${id}`, principal: principal.sub, key });
+        throw err;
+      }
+    },
+  );
+
+  /** The sale: its settings, its line's counters and its lottery. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/sale',
+      tags: ['line'],
+      summary: "A product's sale and line",
+      request: { params: ProductIdParam },
+      responses: { 200: { description: 'The sale', content: { 'application/json': { schema: SaleSchema } } }, ...problems({ 404: 'No such product' }) },
+    }),
+    async (c) => c.json(toSaleDto(await load(c.req.valid('param').id), board), 200),
+  );
+
+  /** Admin: the launch desk sets the opening, pauses and resumes, limits and meters. */
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/{id}/sale',
+      tags: ['admin'],
+      summary: 'Set the opening and closing time, pause or resume, the units per customer, the order and the admission rate (admin)',
+      description:
+        'The order can change only before the opening while nobody waits. Choosing LOTTERY (which needs an opening time still to ' +
+        "come) fixes the seed and publishes its SHA-256 at once; the seed itself is revealed at the draw.",
+      request: { params: ProductIdParam, body: jsonBody(UpdateSaleSchema) },
+      responses: {
+        200: { description: 'The sale as it now is', content: { 'application/json': { schema: SaleSchema } } },
+        ...problems({ 404: 'No such product', 409: 'SALE_ORDER_FIXED; LOTTERY_NEEDS_OPENING; CLOSES_BEFORE_OPENING', 429: rateLimited }, { body: true }),
+      },
+    }),
+    async (c) => {
+      requireRole(c, 'admin');
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const change = await updateSale(deps.db, id, {
+        ...(body.opensAt !== undefined ? { opensAt: body.opensAt === null ? null : new Date(body.opensAt) } : {}),
+        ...(body.closesAt !== undefined ? { closesAt: body.closesAt === null ? null : new Date(body.closesAt) } : {}),
+        ...(body.paused !== undefined ? { paused: body.paused } : {}),
+        ...(body.unitLimit !== undefined ? { unitLimit: body.unitLimit } : {}),
+        ...(body.order !== undefined ? { order: body.order } : {}),
+        ...(body.admissionRate !== undefined ? { admissionRate: body.admissionRate } : {}),
+      });
+      if (!change.ok) {
+        if (change.code === 'NOT_FOUND') throw new Problem(404, 'NOT_FOUND', change.detail);
+        throw new Problem(409, change.code === 'ORDER_FIXED' ? 'SALE_ORDER_FIXED' : change.code, change.detail);
+      }
+      deps.log.info('sale changed', { productId: id, change: body });
+      await board.refresh();
+      return c.json(toSaleDto(await load(id), board), 200);
+    },
+  );
+
+  /** The lottery's public record: anyone can recompute the order from it. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/draw',
+      tags: ['line'],
+      summary: "The lottery's record: seed, its digest, and the tickets in the order drawn",
+      description:
+        'Recompute it: take the tickets listed, sort them by the hex SHA-256 of `<seed>:<ticket id>` (UTF-8), ascending; the ' +
+        'first is place 1. Check the seed against `seedSha256`, published before anyone joined.',
+      request: { params: ProductIdParam },
+      responses: { 200: { description: 'The draw', content: { 'application/json': { schema: DrawSchema } } }, ...problems({ 404: 'No such product' }) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const record = await drawRecord(deps.db, id);
+      if (!record) throw new Problem(404, 'NOT_FOUND', `no product ${id}`);
+      return c.json(
+        {
+          productId: id,
+          order: record.order,
+          seedSha256: record.seedSha256,
+          seed: record.seed,
+          drawnAt: record.drawnAt?.toISOString() ?? null,
+          algorithm: 'sort the tickets by lower-case hex SHA-256 of "<seed>:<ticket id>", ascending; ties by ticket id',
+          tickets: record.tickets,
+        },
+        200,
+      );
     },
   );
   return app;

@@ -1,49 +1,21 @@
 import { createHash } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
-import { findDistrict } from '../../db/data/seoul.js';
-import { findProduct } from '../../db/repositories/products.js';
-import { listNotifications, outboxEntry } from '../../db/repositories/notifications.js';
+import { listNotifications } from '../../db/repositories/notifications.js';
 import { toNotificationDto } from './notifications.js';
-import { groupWriter } from '../../db/group-writer.js';
 import { claimIdempotencyKey, findIdempotencyKey, releaseIdempotencyKey } from '../../db/repositories/idempotency.js';
-import { admit } from '../../db/repositories/admission.js';
-import {
-  getReservationView,
-  insertRefusals,
-  lastKnownLocation,
-  listReservations,
-  readModelRow,
-  recordRequest,
-  type PagePosition,
-  type ContactRow,
-  type Refusal,
-} from '../../db/repositories/reservations.js';
-import {
-  cancelSignal,
-  completeSignal,
-  isCancellable,
-  reservationWorkflowId,
-  reserveUpdate,
-  SearchAttributes,
-  STATUS_LABELS,
-  WORKFLOW_TYPE,
-  type ReservationInput,
-  type ReservationState,
-} from '../../shared/contract.js';
+import { getReservationView, listReservations, recordRequest, type PagePosition } from '../../db/repositories/reservations.js';
+import { findTicketOfReservation } from '../../db/repositories/tickets.js';
+import { cancelSignal, completeSignal, isCancellable, reservationWorkflowId, STATUS_LABELS, type ReservationInput } from '../../shared/contract.js';
 import type { Principal } from '../../shared/auth.js';
 import { newReservationId, reservationIdForKey } from '../../shared/ids.js';
-import type { reservationWorkflow } from '../../workflows/reservation.js';
 import { canSee, requireRole, type AppEnv } from '../auth.js';
-import type { AdmissionPolicy, AppDeps } from '../deps.js';
-import type { Logger } from '../../shared/log.js';
+import { customerOf, type Customer } from '../customers.js';
+import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
+import type { Line } from '../line.js';
+import type { Reserver, ReservationView } from '../reserve.js';
 import {
   CancelReservationSchema,
   CompleteReservationSchema,
@@ -54,13 +26,15 @@ import {
   NotificationSchema,
   PatchReservationSchema,
   problems,
+  rateLimited,
   ReservationIdParam,
-  retryLater,
   ReservationSchema,
+  retryLater,
+  TicketSchema,
 } from '../schemas.js';
+import { queueAnswer } from './tickets.js';
 
 type ReservationRow = Omit<Awaited<ReturnType<typeof listReservations>>['items'][number], 'created_micros'>;
-type ReservationView = NonNullable<Awaited<ReturnType<typeof getReservationView>>>;
 
 const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value ?? null)).digest('hex');
 
@@ -77,10 +51,6 @@ function decodeCursor(cursor: string): PagePosition {
   const [createdMicros, id] = cursor.split('.') as [string, string];
   return { createdMicros, id };
 }
-
-// How long a reserve request may wait for the stock decision before answering 503 (AppDeps can say otherwise).
-const DECISION_DEADLINE_MS = 40_000;
-const DEFAULT_ADMISSION: AdmissionPolicy = { leaseMs: 10_000, retryAfterSeconds: 1, soldOutMemoryMs: 250 };
 
 export function toReservationDto(v: ReservationRow & { events?: ReservationView['events'] }) {
   return {
@@ -107,31 +77,9 @@ export function toReservationDto(v: ReservationRow & { events?: ReservationView[
   };
 }
 
-/**
- * Products this process found with no stock at all, for a moment: a launch's rush for a sold-out
- * phone is refused without a database read per request. Only refusals come from here, so it can
- * never let in more than the stock; a unit given back is offered again once the memory lapses.
- */
-function soldOutMemory(ms: number) {
-  const seen = new Map<number, { product: { id: number; name: string }; until: number }>();
-  return {
-    remember(a: { product: { id: number; name: string }; stock: number }) {
-      if (ms > 0 && a.stock === 0) seen.set(a.product.id, { product: a.product, until: Date.now() + ms });
-    },
-    recall(productId: number) {
-      const known = seen.get(productId);
-      if (!known) return undefined;
-      if (known.until > Date.now()) return { outcome: 'SOLD_OUT' as const, product: known.product, stock: 0 };
-      seen.delete(productId);
-      return undefined;
-    },
-  };
-}
-
 /** Reservations: reserve (synchronous stock decision), read, cancel, complete. */
-export function reservationRoutes(deps: AppDeps) {
+export function reservationRoutes(deps: AppDeps, { reserver, line }: { reserver: Reserver; line: Line }) {
   const app = new OpenAPIHono<AppEnv>();
-  const admissionPolicy = deps.admission ?? DEFAULT_ADMISSION;
 
   /** The reservation if the caller may see it; one they may not see is as good as missing. */
   const loadVisible = async (principal: Principal, id: string) => {
@@ -186,151 +134,89 @@ export function reservationRoutes(deps: AppDeps) {
     return toReservationDto(current);
   };
 
-  type Entry = { kind: 'admitted'; productName: string } | { kind: 'sold-out' } | { kind: 'replay' };
-
   type Keyed = { principal: string; key: string; requestHash: string };
-  const soldOut = soldOutMemory(admissionPolicy.soldOutMemoryMs);
-  // Sold-out refusals of many customers at once are recorded together (db/group-writer.ts).
-  const recordRefusal = groupWriter<Refusal>((refusals) => insertRefusals(deps.db, refusals));
 
   /**
-   * Lets a request in, or not: claims its Idempotency-Key (a repeat is answered from the first
-   * request), then its units, saving the contact with them. Sold out: the rejection is recorded
-   * with the contact and the customer's notification. Unknown product or held: nothing is kept,
-   * the key neither, so the customer's repeat is a new attempt.
+   * Reserves for a customer: admission, then (admitted) the stock decision, or (people wait, the
+   * desk meters, the system is busy) a place in line. A refusal that changed nothing gives its
+   * Idempotency-Key back, so the customer's repeat is a new attempt.
    */
-  const admitRequest = async (input: ReservationInput, contact: ContactRow, keyed?: Keyed): Promise<Entry> => {
-    if (keyed) {
-      const claim = await claimIdempotencyKey(deps.db, { scope: 'reserve', ...keyed, resourceId: input.reservationId });
-      if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different reservation');
-      if (claim.outcome === 'REPLAY') return { kind: 'replay' };
-    }
+  const reserve = async (input: ReservationInput, customer: Customer, keyed: Keyed | undefined, log: ReturnType<AppDeps['log']['child']>) => {
+    const contact = { ...customer.contact, reservationId: input.reservationId };
+    let entry;
     try {
-      return await enter(input, contact);
+      entry = await reserver.enter(input, contact, customer.holders, 'direct');
     } catch (err) {
-      if (keyed && err instanceof Problem && (err.code === 'STOCK_HELD' || err.code === 'UNKNOWN_PRODUCT')) {
-        await releaseIdempotencyKey(deps.db, { scope: 'reserve', principal: keyed.principal, key: keyed.key });
-      }
+      if (keyed && err instanceof Problem) await releaseIdempotencyKey(deps.db, { scope: 'reserve', principal: keyed.principal, key: keyed.key });
+      throw err;
+    }
+    if (entry.kind === 'sold-out') {
+      log.info('stock decision', { status: 'REJECTED', rejectReason: 'OUT_OF_STOCK', soldOutOnArrival: true });
+      throw new Problem(409, 'OUT_OF_STOCK', `product ${input.productId} has fewer than ${input.quantity} unit(s) left`, { reservationId: entry.reservationId });
+    }
+    if (entry.kind !== 'admitted') return { queued: true as const };
+    try {
+      return { view: await reserver.decide(input, entry.productName, Boolean(keyed), log) };
+    } catch (err) {
+      // Not started, or not known to be: an unkeyed request is not repeated as itself, so its admission ends here.
+      if (!keyed && !(err instanceof Problem)) await reserver.abandon(input.reservationId);
       throw err;
     }
   };
 
-  const enter = async (input: ReservationInput, contact: ContactRow): Promise<Entry> => {
-    const claim = { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: admissionPolicy.leaseMs };
-    const admission = soldOut.recall(input.productId) ?? (await admit(deps.db, claim, contact));
-    if (admission.outcome === 'SOLD_OUT') soldOut.remember(admission);
-    switch (admission.outcome) {
-      case 'UNKNOWN_PRODUCT':
-        throw new Problem(422, 'UNKNOWN_PRODUCT', `product ${input.productId} does not exist`);
-      case 'HELD':
-        throw new Problem(
-          503,
-          'STOCK_HELD',
-          `every unit of product ${input.productId} left is held by reservations being decided right now; nothing was recorded. ` +
-            `Repeat the request in ${admissionPolicy.retryAfterSeconds} s: a unit comes free if a decision fails or a reservation is cancelled`,
-          { retryAfterSeconds: admissionPolicy.retryAfterSeconds },
-          { 'Retry-After': String(admissionPolicy.retryAfterSeconds) },
-        );
-      case 'SOLD_OUT': {
-        // Refused without a workflow: the notifier's drain tells the customer.
-        const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
-        const notification = outboxEntry('REJECTED', { productName: admission.product.name, status: row.status, fulfilment: row.fulfilment }, 'drain');
-        await recordRefusal({ row, contact, notification });
-        return { kind: 'sold-out' };
-      }
-      case 'ADMITTED':
-        return { kind: 'admitted', productName: admission.product.name };
-    }
-  };
-
-  /** Starts the workflow (or joins it, for a keyed repeat) and waits for its stock decision. */
-  const decide = async (input: ReservationInput, productName: string | undefined, keyed: boolean, log: Logger) => {
-    const { reservationId } = input;
-    const workflowId = reservationWorkflowId(reservationId);
-    const product = productName ?? (await findProduct(deps.db, input.productId))?.name ?? `product ${input.productId}`;
-    const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
-      workflowId,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      // With a key, a concurrent repeat joins the first request's workflow and update.
-      workflowIdConflictPolicy: keyed ? 'USE_EXISTING' : 'FAIL',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      memo: { product, quantity: input.quantity, fulfilment: input.fulfilment },
-      // Shown at the top of the Web UI's workflow page; ids and product only, never contact data.
-      staticSummary: `${product} ×${input.quantity} · ${input.fulfilment} · customer ${input.customerId}`,
-      typedSearchAttributes: [
-        { key: SearchAttributes.status, value: 'PENDING' },
-        { key: SearchAttributes.productId, value: String(input.productId) },
-        { key: SearchAttributes.customerId, value: input.customerId },
-      ],
-    });
+  /** Takes a place in line for a request that could not be decided at once. */
+  const enqueue = async (input: ReservationInput, customer: Customer, keyed: Keyed | undefined) => {
     try {
-      const state = await deps.temporal.withDeadline(Date.now() + (deps.decisionDeadlineMs ?? DECISION_DEADLINE_MS), async () => {
-        try {
-          return await deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: 'reserve' });
-        } catch (err) {
-          if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw err;
-        }
-        // The server ends one long poll after about 20 s (no worker free, say): wait on, up to our deadline.
-        return deps.temporal.workflow.getHandle(workflowId).getUpdateHandle<ReservationState>('reserve').result();
-      });
-      log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
+      return await line.enqueue({ ...customer.contact, reservationId: input.reservationId, productId: input.productId, phoneKey: customer.phoneKey, quantity: input.quantity, fulfilment: input.fulfilment });
     } catch (err) {
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        log.warn('stock decision still pending at the deadline', { error: err });
-        throw new Problem(503, 'DECISION_PENDING', 'the stock decision is taking longer than usual and will still be made: repeat the request with the same Idempotency-Key, or read the reservation', {
-          reservationId,
-          workflowId,
-        });
-      }
-      // A keyed repeat that arrives after the workflow closed: the recorded decision answers it.
-      if (!(keyed && err instanceof WorkflowExecutionAlreadyStartedError)) {
-        log.warn('reserve did not complete', { error: err });
-        throw err;
-      }
+      if (keyed && err instanceof Problem) await releaseIdempotencyKey(deps.db, { scope: 'reserve', principal: keyed.principal, key: keyed.key });
+      throw err;
     }
-    return getReservationView(deps.db, reservationId);
   };
 
-  /** Reserves a phone: answers 201 (stock taken) or 409 (no stock) once the stock decision is made. */
+  /** Reserves a phone: 201 (stock taken) or 409 (no stock) once the stock decision is made, or 202 with a place in line. */
   app.openapi(
     createRoute({
       method: 'post',
       path: '/',
       tags: ['reservations'],
-      summary: 'Reserve a phone (customer, or admin on behalf of one)',
+      summary: 'Reserve a phone (customer; store staff or admin for a walk-in customer)',
       description:
-        'The stock decision is made before the answer: 201 when stock was reserved, 409 OUT_OF_STOCK when the product is sold out ' +
-        '(recorded as a REJECTED reservation; the customer is notified). While every unit left is held by reservations still being ' +
-        'decided, the answer is 503 STOCK_HELD with `Retry-After`: nothing was recorded, and repeating the request after that many ' +
-        'seconds gets a unit if a decision fails or a reservation is cancelled, else 409. ' +
-        'Without `customer`, a customer token reserves for itself from its last known location (or Seoul City Hall).',
+        'When nobody waits in the product\'s line and the system keeps up, the stock decision is made before the answer: 201 when ' +
+        'stock was reserved, 409 OUT_OF_STOCK when the product is sold out (recorded as a REJECTED reservation; the customer is told ' +
+        'once per product). When people wait, the launch desk meters admission, or more are arriving than decisions complete, the ' +
+        'answer is 202 with a place in line (a Ticket: follow it with GET /tickets/{id} after `Retry-After`, or on GET /events). ' +
+        'Before the opening: 409 SALE_NOT_OPEN naming it (join the line with POST /products/{id}/tickets). Units per customer and per ' +
+        'phone number are limited by the sale (409 LIMIT_REACHED). Writes are rate-limited (429, with RateLimit headers).',
       request: { headers: IdempotencyHeader, body: jsonBody(CreateReservationSchema) },
       responses: {
         201: reservationBody('Accepted: stock reserved'),
+        202: {
+          description: 'A place in line: the answer comes when its turn does',
+          headers: {
+            Location: { description: 'The ticket', schema: { type: 'string' as const } },
+            'Retry-After': { description: 'Seconds until the ticket is worth asking about again', schema: { type: 'integer' as const } },
+          },
+          content: { 'application/json': { schema: TicketSchema } },
+        },
         ...problems({
-          409: 'OUT_OF_STOCK: sold out; recorded as a rejected reservation',
-          422: 'UNKNOWN_PRODUCT: no such product; IDEMPOTENCY_KEY_REUSED: the key was used with a different body',
+          403: 'FORBIDDEN: not your own; PHONE_NOT_VERIFIED: your token carries no verified phone number',
+          409:
+            'OUT_OF_STOCK: sold out (recorded as a rejected reservation); SALE_NOT_OPEN (with `opensAt` and Retry-After); SALE_CLOSED; ' +
+            'LIMIT_REACHED (with `unitLimit`); ALREADY_QUEUED: you (or your number) already have a place in this line (`ticketId`)',
+          422: 'UNKNOWN_PRODUCT; IDEMPOTENCY_KEY_REUSED: the key was used with a different body; CONTACT_FROM_IDENTITY: a customer sent a name or phone; INVALID_PHONE',
+          429: rateLimited,
           503: retryLater(
-            'STOCK_HELD: every unit left is held by reservations being decided; nothing recorded, repeat after `Retry-After` seconds. ' +
-              'STOCK_UNAVAILABLE: the decision could not be made, nothing reserved; DECISION_PENDING: not made within 40 s but still coming ' +
+            'STOCK_UNAVAILABLE: the decision could not be made, nothing reserved; DECISION_PENDING: not made within 40 s but still coming ' +
               '(repeat with the same Idempotency-Key or read the reservation)',
           ),
         }, { body: true }),
       },
     }),
     async (c) => {
-      const principal = requireRole(c, 'customer', 'admin');
+      const principal = requireRole(c, 'customer', 'admin', 'store');
       const body = c.req.valid('json');
-      const given = body.customer;
-      if (principal.role === 'customer' && given?.id !== undefined && given.id !== principal.sub) {
-        throw new Problem(403, 'FORBIDDEN', 'customers reserve for themselves only');
-      }
-      // Without customer.id a reservation is the caller's own, whoever the caller is.
-      const customerId = principal.role === 'customer' ? principal.sub : (given?.id ?? principal.sub);
-      // Every name the contract admits is a district's.
-      const district = given?.district === undefined ? undefined : findDistrict(given.district);
-
+      const customer = await customerOf(deps, principal, body.customer);
       const key = c.req.valid('header')['idempotency-key'];
       // With a key, the key becomes the reservation (and so workflow) id: Temporal itself refuses a second start.
       const reservationId = key ? reservationIdForKey(principal.sub, key) : newReservationId();
@@ -341,37 +227,36 @@ export function reservationRoutes(deps: AppDeps) {
         reservationId,
         productId: body.productId,
         quantity: body.quantity,
-        customerId,
+        customerId: customer.customerId,
         fulfilment: body.fulfilment,
         policy: deps.policy,
         notifierTaskQueue: deps.notifierTaskQueue,
       };
-      // Personal data goes to PostgreSQL only; the workflow gets ids and numbers.
-      const known = given?.latitude === undefined && !district ? await lastKnownLocation(deps.db, customerId) : undefined;
-      const contact: ContactRow = {
-        reservationId,
-        customerId,
-        name: given?.name ?? known?.name ?? null,
-        phone: given?.phone ?? known?.phone ?? null,
-        district: district?.ko ?? known?.district ?? null,
-        latitude: given?.latitude ?? district?.latitude ?? known?.latitude ?? null,
-        longitude: given?.longitude ?? district?.longitude ?? known?.longitude ?? null,
-      };
-
-      const entry = await admitRequest(input, contact, key ? { principal: principal.sub, key, requestHash: hashOf(body) } : undefined);
-      if (entry.kind === 'sold-out') {
-        log.info('stock decision', { status: 'REJECTED', rejectReason: 'OUT_OF_STOCK', soldOutOnArrival: true });
-        throw new Problem(409, 'OUT_OF_STOCK', `product ${input.productId} has fewer than ${input.quantity} unit(s) left`, { reservationId });
+      const keyed = key ? { principal: principal.sub, key, requestHash: hashOf(body) } : undefined;
+      if (keyed) {
+        const claim = await claimIdempotencyKey(deps.db, { scope: 'reserve', ...keyed, resourceId: reservationId });
+        if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different reservation');
+        // A repeat is answered from what the first request left: its reservation, or its place in line.
+        if (claim.outcome === 'REPLAY') {
+          const recorded = await getReservationView(deps.db, reservationId);
+          if (recorded) return answer(c, recorded);
+          const ticket = await findTicketOfReservation(deps.db, reservationId);
+          if (ticket) return queueAnswer(c, line, ticket);
+        }
       }
-      // A repeat whose decision is recorded is answered from the record, as the first time.
-      const recorded = entry.kind === 'replay' ? await getReservationView(deps.db, reservationId) : undefined;
-      const view = recorded ?? (await decide(input, entry.kind === 'admitted' ? entry.productName : undefined, Boolean(key), log));
-      if (!view) throw new Problem(503, 'STOCK_UNAVAILABLE', 'the stock decision was not recorded; nothing was reserved', { reservationId, workflowId });
-      if (view.status === 'REJECTED') throw rejection(view);
-      c.header('Location', `/reservations/${reservationId}`);
-      return c.json(toReservationDto(view), 201);
+      const reserved = await reserve(input, customer, keyed, log);
+      if ('queued' in reserved) return queueAnswer(c, line, await enqueue(input, customer, keyed));
+      if (!reserved.view) throw new Problem(503, 'STOCK_UNAVAILABLE', 'the stock decision was not recorded; nothing was reserved', { reservationId, workflowId });
+      return answer(c, reserved.view);
     },
   );
+
+  /** A reservation as the reserve call answers it: 201, or its rejection. */
+  const answer = (c: Parameters<Parameters<typeof app.openapi>[1]>[0], view: ReservationView) => {
+    if (view.status === 'REJECTED') throw rejection(view);
+    c.header('Location', `/reservations/${view.id}`);
+    return c.json(toReservationDto(view), 201);
+  };
 
   /** Lists reservations from the read view, newest first, filtered and paginated. */
   app.openapi(

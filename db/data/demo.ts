@@ -1,4 +1,5 @@
 /** Demo catalogue and dealer stores seeded by `npm start` (idempotently). */
+import { createHash } from 'node:crypto';
 import { SEOUL_DISTRICTS } from './seoul.js';
 
 export const DEMO_PRODUCTS = [
@@ -57,3 +58,19 @@ export const DEMO_CUSTOMERS = [
   { sub: 'c-4', name: '최유진', phone: '010-1111-0004', district: '종로구' },
   { sub: 'c-5', name: 'Alex Kim', phone: '010-1111-0005', district: '용산구' },
 ] as const;
+
+/**
+ * The number a demo identity's token carries: a demo customer's own, else one made from the subject
+ * (010-9xxx-xxxx), so that every development token has a verified number, as the identity
+ * provider's would.
+ */
+export function demoPhoneFor(sub: string): string {
+  const known = DEMO_CUSTOMERS.find((c) => c.sub === sub);
+  if (known) return known.phone;
+  const n = createHash('sha256').update(sub).digest().readUInt32BE(0) % 10_000_000;
+  const digits = String(n).padStart(7, '0');
+  return `010-9${digits.slice(0, 3)}-${digits.slice(3)}`;
+}
+
+/** The name a demo identity's token carries, if it is a demo customer. */
+export const demoNameFor = (sub: string): string | undefined => DEMO_CUSTOMERS.find((c) => c.sub === sub)?.name;

@@ -12,6 +12,7 @@ import * as m0009 from './0009_reservation_requests.js';
 import * as m0010 from './0010_kakao_notifier.js';
 import * as m0011 from './0011_reservation_feed.js';
 import * as m0012 from './0012_store_naming.js';
+import * as m0013 from './0013_launch_sales.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0010_kakao_notifier': m0010,
   '0011_reservation_feed': m0011,
   '0012_store_naming': m0012,
+  '0013_launch_sales': m0013,
 };

@@ -24,6 +24,7 @@ export async function createProduct(
       .onConflict((oc) => oc.column('sku').doNothing())
       .returningAll()
       .executeTakeFirst();
+    if (product) await trx.insertInto('sales').values({ product_id: product.id }).execute();
     if (product && p.stock > 0) {
       await recordStockMove(trx, {
         productId: product.id,

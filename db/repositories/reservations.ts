@@ -30,8 +30,8 @@ export function readModelRow(input: ReservationInput, version: number) {
   };
 }
 
-/** Inserts a reservation with its first timeline event and, in the same statement, the customer's notification. */
-export async function insertReservation(db: Db, r: NewReservationRow, notification: OutboxEntry): Promise<void> {
+/** Inserts a reservation with its first timeline event and, in the same statement, the customer's notification (if any). */
+export async function insertReservation(db: Db, r: NewReservationRow, notification: OutboxEntry | undefined): Promise<void> {
   await sql`
     with r as (
       insert into reservations (id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason)
@@ -39,7 +39,7 @@ export async function insertReservation(db: Db, r: NewReservationRow, notificati
       returning id
     ), e as (
       insert into reservation_events (reservation_id, status, detail) select id, ${r.status}::text, ${r.rejectReason ?? null}::text from r
-    ), n as (${queueFrom('r', notification)})
+    )${notification ? sql`, n as (${queueFrom('r', notification)})` : sql``}
     select 1`.execute(db);
 }
 
@@ -52,11 +52,13 @@ export interface Refusal {
 
 /**
  * Records refused reservations, each with its timeline event, contact and notification, in one
- * statement however many there are (rows that exist already are left as they are).
+ * statement however many there are. A customer is refused (and told) a sold-out product once: a
+ * repeat records nothing and is answered with the first refusal's id. Returns, per refusal, the
+ * reservation that stands for it.
  */
-export async function insertRefusals(db: Db, refusals: Refusal[]): Promise<void> {
+export async function insertRefusals(db: Db, refusals: Refusal[]): Promise<string[]> {
   const column = <T>(pick: (r: Refusal) => T) => refusals.map(pick);
-  await sql`
+  const { rows } = await sql<{ id: string; stands_for: string | null }>`
     with given as (
       select * from unnest(
         ${column((r) => r.row.id)}::text[], ${column((r) => r.row.workflowId)}::text[], ${column((r) => r.row.productId)}::int[],
@@ -68,9 +70,16 @@ export async function insertRefusals(db: Db, refusals: Refusal[]): Promise<void>
         ${column((r) => r.notification.deliverer)}::text[]
       ) as g(id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason,
              name, phone, district, latitude, longitude, kind, payload, deliverer)
+    ), chosen as (
+      select distinct on (customer_id, product_id) customer_id, product_id, id from given order by customer_id, product_id, id
+    ), first as (
+      insert into sold_out_refusals (customer_id, product_id, reservation_id)
+      select customer_id, product_id, id from chosen
+      on conflict do nothing
+      returning reservation_id as id
     ), r as (
       insert into reservations (id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason)
-      select id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason from given
+      select id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason from given join first using (id)
       on conflict (id) do nothing
       returning id
     ), e as (
@@ -80,10 +89,31 @@ export async function insertRefusals(db: Db, refusals: Refusal[]): Promise<void>
       insert into reservation_contacts (reservation_id, customer_id, name, phone, district, latitude, longitude)
       select g.id, g.customer_id, g.name, g.phone, g.district, g.latitude, g.longitude from given g join r using (id)
       on conflict (reservation_id) do nothing
+    ), n as (
+      insert into notifications (reservation_id, kind, payload, deliverer)
+      select g.id, g.kind, g.payload, g.deliverer from given g join r using (id)
+      on conflict (reservation_id, kind) do nothing
     )
-    insert into notifications (reservation_id, kind, payload, deliverer)
-    select g.id, g.kind, g.payload, g.deliverer from given g join r using (id)
-    on conflict (reservation_id, kind) do nothing`.execute(db);
+    select g.id, coalesce(f.id, s.reservation_id) as stands_for from given g
+    join chosen c on c.customer_id = g.customer_id and c.product_id = g.product_id
+    left join first f on f.id = c.id
+    left join sold_out_refusals s on s.customer_id = g.customer_id and s.product_id = g.product_id`.execute(db);
+  const standsFor = new Map(rows.map((r) => [r.id, r.stands_for ?? r.id]));
+  return refusals.map((r) => standsFor.get(r.row.id) ?? r.row.id);
+}
+
+/**
+ * Whether this is the first time the customer is refused the product as sold out (recording it so);
+ * a later refusal is recorded without telling them again.
+ */
+export async function firstSoldOutRefusal(db: Db, r: { customerId: string; productId: number; reservationId: string }): Promise<boolean> {
+  const row = await db
+    .insertInto('sold_out_refusals')
+    .values({ customer_id: r.customerId, product_id: r.productId, reservation_id: r.reservationId })
+    .onConflict((oc) => oc.doNothing())
+    .returning('reservation_id')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function findReservation(db: Db, id: string): Promise<Reservation | undefined> {

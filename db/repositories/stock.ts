@@ -1,6 +1,7 @@
 /** Stock moves: every change is an atomic UPDATE plus one ledger row with a unique key. */
 import { sql } from 'kysely';
 import type { Db, StockLedgerEntry, StockMoveKind } from '../schema.js';
+import { returnAllowance } from './allowances.js';
 
 export const stockKeys = {
   reserve: (reservationId: string) => `reserve:${reservationId}`,
@@ -59,10 +60,11 @@ export async function listStockMoves(db: Db, filter: { reservationId?: string; p
 
 /**
  * Returns a reservation's stock with one RELEASE move, unless it took none or already gave it
- * back; the quantity put back. Run in a transaction: a concurrent duplicate collides on the
- * release key and rolls back its UPDATE.
+ * back, and its customer's allowance with it; the quantity put back. Run in a transaction: a
+ * concurrent duplicate collides on the release key and rolls back its UPDATE.
  */
 export async function putBackReservationStock(trx: Db, reservationId: string): Promise<number> {
+  await returnAllowance(trx, reservationId);
   const taken = await findStockMove(trx, stockKeys.reserve(reservationId));
   if (!taken || (await findStockMove(trx, stockKeys.release(reservationId)))) return 0;
   const quantity = -taken.delta;

@@ -1,6 +1,7 @@
 /**
  * Launch-day admission against the real PostgreSQL and Temporal: never more claims than units, even
- * from several API processes at once; a lost claim ends with its lease; a freed unit is offered again.
+ * from several API processes at once; a lost claim ends with its lease; a freed unit is offered again;
+ * a request that cannot be decided at once gets a place in line, never a "try again".
  */
 import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
@@ -16,6 +17,7 @@ import type { ReservationInput } from '../../shared/contract.js';
 import {
   ADMIN,
   connectClient,
+  eventually,
   DEFAULT_TEST_POLICY,
   newProduct,
   openTestDb,
@@ -49,7 +51,11 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-const claimOf = (productId: number, leaseMs = 10_000) => ({ reservationId: newReservationId(), productId, quantity: 1, leaseMs });
+/** A ticket's admission (no gate but units and allowance), each for a customer of its own. */
+const claimOf = (productId: number, leaseMs = 10_000) => {
+  const reservationId = newReservationId();
+  return { reservationId, productId, quantity: 1, leaseMs, holders: [`customer:c-${reservationId}`], via: 'line' as const, maxInFlight: 1_000 };
+};
 
 async function claimed(productId: number) {
   const product = await db.selectFrom('products').select(['claimed', 'stock']).where('id', '=', productId).executeTakeFirstOrThrow();
@@ -120,7 +126,7 @@ describe('sold-out refusals', () => {
     const product = await newProduct(db, 0);
     const refusal = (i: number) => {
       const id = newReservationId();
-      const row = { ...readModelRow(input(product.id, id), 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
+      const row = { ...readModelRow(input(product.id, id), 1), customerId: `c-group-${i}`, workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
       const contact = { reservationId: id, customerId: `c-group-${i}`, name: `이름 ${i}`, phone: null, district: '중구', latitude: 37.56, longitude: 126.99 };
       const notification = outboxEntry('REJECTED', { productName: product.name, status: 'REJECTED', fulfilment: 'PICKUP' }, 'drain');
       return { row, contact, notification };
@@ -139,40 +145,54 @@ describe('sold-out refusals', () => {
     // No workflow will deliver them: the notifier's drain does, filling the sold-out template from these facts.
     expect(notes.every((n) => n.deliverer === 'drain' && n.payload.reason === 'OUT_OF_STOCK' && n.payload.productName === product.name)).toBe(true);
     expect(contacts.find((c) => c.reservation_id === ids[1])?.name).toBe('이름 2');
+
+    // A customer is refused (and told) a sold-out product once: their repeats, together or later, record nothing.
+    const again = [refusal(2), refusal(2)];
+    expect(await insertRefusals(db, again)).toEqual([ids[1], ids[1]]);
+    const repeats = await db.selectFrom('reservations').select('id').where('id', 'in', again.map((r) => r.row.id)).execute();
+    expect(repeats).toEqual([]);
   });
 });
 
 describe('POST /reservations while every unit left is held', () => {
-  it('answers 503 STOCK_HELD with Retry-After and records nothing; the same key gets the unit once it is free', async () => {
+  it('answers 202 with a place in line and records no reservation; the ticket gets the unit once it is free', async () => {
     const product = await newProduct(db, 1);
     const inFlight = claimOf(product.id);
     expect((await admit(db, inFlight)).outcome).toBe('ADMITTED');
-    const { request } = testApp(db, client, worker.taskQueue);
-    const send = () =>
-      request('/reservations', {
+    const { app, request } = testApp(db, client, worker.taskQueue);
+    try {
+      const held = await request('/reservations', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': `held-${product.id}-key` },
         body: JSON.stringify({ productId: product.id, customer: { id: 'c-held', district: '강남구' } }),
       });
-    const held = await send();
-    expect(held.status).toBe(503);
-    expect(held.headers.get('retry-after')).toBe('1');
-    expect(await held.json()).toMatchObject({ code: 'STOCK_HELD', retryAfterSeconds: 1 });
-    const recorded = await db.selectFrom('reservations').select('id').where('product_id', '=', product.id).execute();
-    expect(recorded).toEqual([]);
+      expect(held.status).toBe(202);
+      const ticket = (await held.json()) as { id: string; status: string; position: number; ahead: number };
+      expect(held.headers.get('location')).toBe(`/tickets/${ticket.id}`);
+      expect(Number(held.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(ticket).toMatchObject({ status: 'WAITING', position: 1, ahead: 0 });
+      const recorded = await db.selectFrom('reservations').select('id').where('product_id', '=', product.id).execute();
+      expect(recorded).toEqual([]);
 
-    // The decision in flight failed: its unit is free, and the customer's repeat (same key) gets it.
-    await releaseClaim(db, inFlight.reservationId);
-    const taken = await send();
-    expect(taken.status).toBe(201);
-    expect(await stockOf(db, product.id)).toBe(0);
+      // The decision in flight failed: its unit is free, and the line gives it to the ticket.
+      await releaseClaim(db, inFlight.reservationId);
+      const ended = await eventually(
+        async () => (await (await request(`/tickets/${ticket.id}`)).json()) as { status: string; reservationId: string | null },
+        (t) => t.status === 'RESERVED',
+      );
+      expect(await stockOf(db, product.id)).toBe(0);
+      const reservation = await db.selectFrom('reservations').select(['status', 'workflow_id']).where('id', '=', ended.reservationId!).executeTakeFirstOrThrow();
+      expect(reservation.workflow_id).not.toBeNull();
+    } finally {
+      await app.close();
+    }
   });
 });
 
 describe('a product with no stock at all', () => {
   it('is refused from memory for a moment, then asked about again: a unit given back is offered once the memory lapses', async () => {
     const product = await newProduct(db, 0);
-    const { request } = testApp(db, client, worker.taskQueue, DEFAULT_TEST_POLICY, { admission: { leaseMs: 10_000, retryAfterSeconds: 1, soldOutMemoryMs: 400 } });
+    const { request } = testApp(db, client, worker.taskQueue, DEFAULT_TEST_POLICY, { admission: { leaseMs: 10_000, soldOutMemoryMs: 400, maxInFlight: 32 } });
     const reserve = () =>
       request('/reservations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: product.id, customer: { id: 'c-memory', district: '중구' } }) });
     expect((await reserve()).status).toBe(409);
@@ -183,9 +203,9 @@ describe('a product with no stock at all', () => {
     expect(await remembered.json()).toMatchObject({ code: 'OUT_OF_STOCK' });
     await new Promise((r) => setTimeout(r, 450));
     expect((await reserve()).status).toBe(201);
-    // Every refusal was recorded, as any other.
+    // The customer was refused (and told) once: the repeat was answered with the first refusal.
     const refused = await db.selectFrom('reservations').select('id').where('product_id', '=', product.id).where('status', '=', 'REJECTED').execute();
-    expect(refused).toHaveLength(2);
+    expect(refused).toHaveLength(1);
   });
 });
 
@@ -212,20 +232,23 @@ describe('several API processes at once', () => {
     const units = 15;
     const product = await newProduct(db, units);
     const authorization = `Bearer ${await tokenFor(ADMIN)}`;
-    // A customer's app: repeats after Retry-After while units are held, until 201 or 409.
+    // A customer's app: a reservation at once, or a place in line followed until it ends.
     const customer = async (i: number) => {
       const base = `http://127.0.0.1:${ports[i % ports.length]}`;
-      const held: number[] = [];
+      const res = await fetch(`${base}/reservations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ productId: product.id, customer: { id: `c-multi-${i}`, district: '마포구' } }),
+      });
+      const body = (await res.json()) as { code?: string; id?: string; status?: string };
+      if (res.status !== 202) return { status: res.status, code: body.code, queued: false };
       for (;;) {
-        const res = await fetch(`${base}/reservations`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization },
-          body: JSON.stringify({ productId: product.id, customer: { id: `c-multi-${i}`, district: '마포구' } }),
-        });
-        const body = (await res.json()) as { code?: string };
-        if (res.status !== 503 || body.code !== 'STOCK_HELD') return { status: res.status, code: body.code, held: held.length };
-        held.push(Number(res.headers.get('retry-after')));
-        await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after')) * 1000));
+        const follow = await fetch(`${base}/tickets/${body.id}`, { headers: { authorization } });
+        const ticket = (await follow.json()) as { status: string; pollAfterSeconds: number | null };
+        if (ticket.status === 'RESERVED') return { status: 201, queued: true };
+        if (ticket.status === 'SOLD_OUT') return { status: 409, code: 'OUT_OF_STOCK', queued: true };
+        if (ticket.pollAfterSeconds === null) return { status: 0, code: ticket.status, queued: true };
+        await new Promise((r) => setTimeout(r, Math.min(ticket.pollAfterSeconds!, 1) * 1000));
       }
     };
     const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => customer(i)));

@@ -107,7 +107,7 @@ describe('the event stream', () => {
     const api = await serve();
     expect((await api.request('/events', {}, null)).status).toBe(401);
     const s = await listenAs(api, ADMIN);
-    await api.app.closeStreams();
+    await api.app.close();
     await s.done;
   });
 });

@@ -47,7 +47,7 @@ beforeAll(async () => {
   const built = await buildWeb(webDir);
   expect(built.files).toEqual(expect.arrayContaining(['index.html', expect.stringMatching(/^app-\w+\.js$/), expect.stringMatching(/^app-\w+\.css$/)]));
   api = testApp(stack.db, stack.client, stack.worker.taskQueue, undefined, { web: { dir: webDir, devLogin: true } });
-  closeStreams = () => api.app.closeStreams();
+  closeStreams = () => api.app.close();
   server = await listen(api.app.fetch, '127.0.0.1', 0, 'web test');
   base = server.url;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -561,7 +561,7 @@ describe('the web app', () => {
       await page.getByText('먼저 로그인해 주세요.').waitFor();
     } finally {
       await page.context().close();
-      await noDev.app.closeStreams();
+      await noDev.app.close();
       await other.close();
     }
   }, 90_000);

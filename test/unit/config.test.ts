@@ -15,10 +15,19 @@ describe('parseConfig', () => {
   });
 
   it('reads durations such as 30s, 10m, 7d, and never reminds before the hold begins', () => {
-    const config = parseConfig({ HOLD_PERIOD: '2h', REMINDER_BEFORE: '3d', ASSIGNMENT_DEADLINE: '30s', ADMISSION_RETRY_AFTER: '1500ms' });
+    const config = parseConfig({ HOLD_PERIOD: '2h', REMINDER_BEFORE: '3d', ASSIGNMENT_DEADLINE: '30s', LINE_TICKET_LEASE: '90s' });
     expect(config.policy).toEqual({ assignmentDeadlineMs: 30_000, holdPeriodMs: 7_200_000, reminderBeforeMs: 7_200_000 });
-    // Retry-After is whole seconds, rounded up, at least 1.
-    expect(config.admission.retryAfterSeconds).toBe(2);
+    expect(config.line.leaseMs).toBe(90_000);
+  });
+
+  it('reads write limits as <writes>/<window> or off, and refuses anything else', () => {
+    const config = parseConfig({ RATE_LIMIT_CUSTOMER_WRITES: '5/30s', RATE_LIMIT_ADDRESS_WRITES: 'off' });
+    expect(config.rateLimits.customerWrites).toEqual({ points: 5, durationSeconds: 30 });
+    expect(config.rateLimits.staffWrites).toEqual({ points: 600, durationSeconds: 60 });
+    expect(config.rateLimits.addressWrites).toBeUndefined();
+    for (const bad of ['5', '0/1m', 'x/1m', '5/0s', '5/soon']) {
+      expect(() => parseConfig({ RATE_LIMIT_CUSTOMER_WRITES: bad }), bad).toThrow(/RATE_LIMIT_CUSTOMER_WRITES: .* is not a limit/);
+    }
   });
 
   it('treats blank optional variables as unset, and splits lists', () => {

@@ -91,7 +91,7 @@ describe('problem+json', () => {
   it("is what a handler's failure answers, with the problem's headers", async () => {
     const app = new OpenAPIHono();
     app.get('/held', () => {
-      throw new Problem(503, 'STOCK_HELD', 'every unit left is held', { retryAfterSeconds: 2 }, { 'Retry-After': '2' });
+      throw new Problem(503, 'DECISION_PENDING', 'the decision is still being made', { retryAfterSeconds: 2 }, { 'Retry-After': '2' });
     });
     app.onError((err, c) => problemResponse(c, toProblem(err, recordingLogger().log)));
     const res = await app.request('/held');

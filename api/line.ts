@@ -1,0 +1,299 @@
+/**
+ * A product's line, as the API runs it: joining (tickets issued in groups), what a ticket shows
+ * (place, people ahead, an estimated wait from the measured admission rate), keeping tickets alive,
+ * and the admitter, which lets the next tickets in, in order, and turns each into a reservation
+ * through the same admission and decision as a request by itself. Every API process runs an
+ * admitter; the sale's row lets one at a time step each line.
+ */
+import type { Kysely } from 'kysely';
+import { groupWriter } from '../db/group-writer.js';
+import { admitNext, recordSamples, type AdmittedTicket, type TickPolicy } from '../db/repositories/sales.js';
+import { endLapsedTicket, extendLeases, issueTickets, settleTicket, type Join, type JoinResult, type TicketOutcome } from '../db/repositories/tickets.js';
+import { holderKeys } from '../db/repositories/allowances.js';
+import type { Database, QueueTicket } from '../db/schema.js';
+import type { ReservationInput, ReservationPolicy } from '../shared/contract.js';
+import { newReservationId } from '../shared/ids.js';
+import type { Logger } from '../shared/log.js';
+import type { LinePolicy } from './deps.js';
+import { Problem } from './errors.js';
+import type { Reserver } from './reserve.js';
+import type { MeasuredRate, SaleBoard, SaleView } from './sale-board.js';
+
+export const DEFAULT_LINE: LinePolicy = { leaseMs: 120_000, tickMs: 100, maxBatch: 200, retryAfterMs: 60_000, boardEveryMs: 250, sampleEveryMs: 5_000 };
+
+export type TicketStatus = 'WAITING' | 'ADMITTED' | 'RESERVED' | 'SOLD_OUT' | 'REFUSED' | 'LAPSED' | 'LEFT' | 'CLOSED';
+
+export interface TicketView {
+  id: string;
+  productId: number;
+  status: TicketStatus;
+  sale: { state: SaleView['state'] | 'UNKNOWN'; opensAt: string | null; order: 'FIFO' | 'LOTTERY' };
+  position: number | null;
+  ahead: number | null;
+  estimatedWait: { seconds: number; low: number; high: number; admittedPerSecond: number } | null;
+  reservationId: string | null;
+  refusal: string | null;
+  joinedAt: string;
+  leaseExpiresAt: string;
+  pollAfterSeconds: number | null;
+}
+
+const ENDED: Partial<Record<QueueTicket['state'], TicketStatus>> = { RESERVED: 'RESERVED', SOLD_OUT: 'SOLD_OUT', REFUSED: 'REFUSED', LAPSED: 'LAPSED', LEFT: 'LEFT' };
+
+/** Seconds until the opening, or 0 once open. */
+const untilOpening = (sale: SaleView, nowMs: number) => (sale.opens_at ? Math.max(0, (sale.opens_at.getTime() - nowMs) / 1000) : 0);
+
+/**
+ * The wait of someone with `ahead` people in front: at the measured rate (its slowest and fastest
+ * spells giving the range), or the desk's rate before anything was measured; none while paused.
+ */
+function estimate(sale: SaleView, ahead: number, measured: MeasuredRate | undefined, nowMs: number) {
+  if (sale.state === 'PAUSED' || sale.state === 'CLOSED') return null;
+  const rate = measured && measured.perSecond > 0 ? measured : sale.admission_rate ? { perSecond: sale.admission_rate, low: sale.admission_rate, high: sale.admission_rate } : undefined;
+  if (!rate) return null;
+  const places = ahead + 1;
+  const before = untilOpening(sale, nowMs);
+  const at = (perSecond: number) => Math.ceil(before + places / Math.max(perSecond, rate.perSecond / 10));
+  return { seconds: at(rate.perSecond), low: at(Math.max(rate.high, rate.perSecond)), high: at(Math.min(rate.low, rate.perSecond)), admittedPerSecond: Math.round(rate.perSecond * 10) / 10 };
+}
+
+/** When a waiting page should ask again: soon near the front, seldom far back (never past half a lease). */
+function pollAfter(status: TicketStatus, wait: TicketView['estimatedWait'], leaseMs: number): number | null {
+  if (status !== 'WAITING' && status !== 'ADMITTED') return null;
+  if (status === 'ADMITTED') return 1;
+  const most = Math.max(1, Math.floor(leaseMs / 2000));
+  if (!wait) return Math.min(5, most);
+  return Math.min(most, Math.max(1, Math.ceil(wait.low / 4)));
+}
+
+/** What a ticket shows now: its row where it has ended, else the line's counters (positions are never written while waiting). */
+export function ticketView(t: QueueTicket, sale: SaleView | undefined, measured: MeasuredRate | undefined, leaseMs: number, nowMs = Date.now()): TicketView {
+  const position = t.position === null ? null : Number(t.position);
+  let status: TicketStatus = ENDED[t.state] ?? (t.state === 'ADMITTED' ? 'ADMITTED' : 'WAITING');
+  if (status === 'WAITING' && sale) {
+    if (Number(t.seq) <= sale.sold_out_upto) status = 'SOLD_OUT';
+    else if (t.alive_until.getTime() <= nowMs) status = 'LAPSED';
+    else if (position !== null && position <= sale.admitted) status = 'ADMITTED';
+    else if (sale.state === 'CLOSED') status = 'CLOSED';
+  }
+  const waiting = status === 'WAITING';
+  const ahead = waiting && sale && position !== null ? Math.max(0, position - sale.admitted - 1) : null;
+  const wait = waiting && sale && ahead !== null ? estimate(sale, ahead, measured, nowMs) : null;
+  return {
+    id: t.id,
+    productId: t.product_id,
+    status,
+    sale: { state: sale?.state ?? 'UNKNOWN', opensAt: sale?.opens_at?.toISOString() ?? null, order: sale?.queue_order ?? 'FIFO' },
+    position: waiting ? position : null,
+    ahead,
+    estimatedWait: wait,
+    reservationId: t.state === 'RESERVED' ? t.reservation_id : null,
+    refusal: t.refusal,
+    joinedAt: t.joined_at.toISOString(),
+    leaseExpiresAt: t.alive_until.toISOString(),
+    pollAfterSeconds: pollAfter(status, wait, leaseMs),
+  };
+}
+
+export interface LineDeps {
+  db: Kysely<Database>;
+  log: Logger;
+  board: SaleBoard;
+  reserver: Reserver;
+  policy: LinePolicy;
+  /** What each new reservation's workflow is given (time limits, the notifier's queue). */
+  reservationPolicy: ReservationPolicy;
+  notifierTaskQueue: string;
+}
+
+export function createLine(deps: LineDeps) {
+  const { db, log, board, reserver, policy } = deps;
+  const issue = groupWriter<Join, JoinResult>((joins) => issueTickets(db, joins));
+  // Leases are extended in groups too: a poll marks its ticket, the next flush extends every one marked.
+  const extend = groupWriter<string>((ids) => extendLeases(db, ids, policy.leaseMs));
+
+  /** Joins the line; a ticket left to lapse is ended first, and a lost race is run once more alone. */
+  const join = async (j: Omit<Join, 'leaseMs'>): Promise<JoinResult> => {
+    const entry = { ...j, leaseMs: policy.leaseMs };
+    let result = await issue(entry);
+    if (result.outcome === 'LAPSED_TICKET') {
+      await endLapsedTicket(db, result.ticketId);
+      result = await issue(entry);
+    }
+    if (result.outcome === 'RETRY') result = await issue(entry);
+    if (result.outcome === 'ISSUED') {
+      // A served API admits from the start; an app run in-process (a test) from its first ticket.
+      if (stopped) api.start();
+      wake();
+    }
+    return result;
+  };
+
+  /** A place in line for a customer, or the problem why not (ids: a fresh ticket, the given reservation). */
+  const enqueue = async (j: Omit<Join, 'leaseMs' | 'id'>): Promise<QueueTicket> => {
+    const result = await join({ ...j, id: newReservationId() });
+    switch (result.outcome) {
+      case 'ISSUED':
+        return result.ticket;
+      case 'LIMIT_REACHED':
+        throw new Problem(409, 'LIMIT_REACHED', 'you (or your phone number) already hold as many units of this phone as one customer may');
+      case 'ALREADY_QUEUED':
+        throw new Problem(409, 'ALREADY_QUEUED', result.own ? `you already have a place in this line: ticket ${result.ticketId}` : 'your phone number already has a place in this line', result.own ? { ticketId: result.ticketId } : {});
+      default:
+        throw new Problem(409, 'ALREADY_QUEUED', 'another request of yours is joining this line right now');
+    }
+  };
+
+  /** A page or a stream showed the ticket: keep it alive when half its lease has gone. */
+  const touch = (t: QueueTicket, nowMs = Date.now()) => {
+    if (t.state !== 'WAITING' || t.alive_until.getTime() <= nowMs) return;
+    if (t.alive_until.getTime() - nowMs < policy.leaseMs / 2) void extend(t.id).catch((err: unknown) => log.warn('line: lease extension failed', { error: err }));
+  };
+
+  const view = (t: QueueTicket) => ticketView(t, board.peek(t.product_id), board.rate(t.product_id), policy.leaseMs);
+  /** The view, with the board read first if this process has not read the product's line lately. */
+  const show = async (t: QueueTicket) => {
+    await board.get(t.product_id, 2 * policy.boardEveryMs);
+    return view(t);
+  };
+
+  // ---- the admitter ----
+  const tickPolicy: TickPolicy = {
+    maxInFlight: reserver.policy.maxInFlight,
+    maxBatch: policy.maxBatch,
+    retryAfterMs: policy.retryAfterMs,
+    burstSeconds: 2,
+  };
+  const stepping = new Set<number>();
+  const inFlight = new Map<number, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let sampler: NodeJS.Timeout | undefined;
+  let stopReading: (() => void) | undefined;
+  let stopped = true;
+  let pending: Promise<unknown>[] = [];
+
+  /** Whether a line has work: people waiting, admissions to finish, a draw or a sell-out to announce. */
+  const hasWork = (v: SaleView) =>
+    v.state !== 'SCHEDULED' &&
+    (v.waiting > 0 || v.in_admission > 0 || (v.queue_order === 'LOTTERY' && v.seed !== null && v.drawn_at === null && v.early_upto > 0));
+
+  const step = async (productId: number) => {
+    if (stepping.has(productId) || stopped) return;
+    stepping.add(productId);
+    try {
+      const tick = await admitNext(db, productId, tickPolicy);
+      if (tick.kind === 'admitted') for (const ticket of tick.tickets) track(productId, admitTicket(ticket));
+      if (tick.kind === 'sold-out' || tick.kind === 'drawn' || (tick.kind === 'admitted' && tick.passed > 0)) void board.refresh().catch(() => undefined);
+    } catch (err) {
+      log.warn('line: admission step failed; trying again', { productId, error: err });
+    } finally {
+      stepping.delete(productId);
+    }
+  };
+
+  const track = (productId: number, work: Promise<void>) => {
+    inFlight.set(productId, (inFlight.get(productId) ?? 0) + 1);
+    const done = work.finally(() => {
+      inFlight.set(productId, (inFlight.get(productId) ?? 1) - 1);
+      pending = pending.filter((p) => p !== done);
+      // A decision made frees a unit for the next in line: step again at once.
+      void step(productId);
+    });
+    pending.push(done);
+  };
+
+  // The sale board's last read, as the admitter and the sampler saw it.
+  let views: SaleView[] = [];
+  const look = (current: SaleView[]) => {
+    views = current;
+    for (const v of current) if (hasWork(v)) void step(v.id);
+  };
+
+  /** Something joined: look now rather than at the next tick. */
+  const wake = () => {
+    if (!stopped) void board.refresh().then(look).catch(() => undefined);
+  };
+
+  // The desk's charts: a sample of every product whose figures moved since its last one (and each minute).
+  const sampled = new Map<number, { figures: string; at: number }>();
+  const sample = async () => {
+    const now = Date.now();
+    const due = views.filter((v) => {
+      const figures = `${v.stock}|${v.claimed}|${v.issued}|${v.admitted}`;
+      const last = sampled.get(v.id);
+      if (last && last.figures === figures && now - last.at < 60_000) return false;
+      sampled.set(v.id, { figures, at: now });
+      return true;
+    });
+    await recordSamples(db, due.map((v) => v.id));
+  };
+
+  /** One admitted ticket becomes a reservation, or is told why not; what happened is written on it. */
+  const admitTicket = async (t: AdmittedTicket): Promise<void> => {
+    const input: ReservationInput = {
+      reservationId: t.reservation_id,
+      productId: t.product_id,
+      quantity: t.quantity,
+      customerId: t.customer_id,
+      fulfilment: t.fulfilment,
+      policy: deps.reservationPolicy,
+      notifierTaskQueue: deps.notifierTaskQueue,
+    };
+    const contact = { reservationId: t.reservation_id, customerId: t.customer_id, name: t.name, phone: t.phone, district: t.district, latitude: t.latitude, longitude: t.longitude };
+    const ticketLog = log.child({ ticketId: t.id, reservationId: t.reservation_id });
+    let outcome: TicketOutcome;
+    try {
+      outcome = await admitAndDecide(input, contact, holderKeys(t.customer_id, t.phone_key), ticketLog);
+    } catch (err) {
+      // Left admitted: any process takes it up again after the retry time (the same reservation id).
+      ticketLog.warn('line: admission failed; it is taken up again', { error: err });
+      return;
+    }
+    await settleTicket(db, t.id, outcome);
+  };
+
+  const admitAndDecide = async (input: ReservationInput, contact: Parameters<Reserver['enter']>[1], holders: string[], ticketLog: Logger): Promise<TicketOutcome> => {
+    let entry;
+    try {
+      entry = await reserver.enter(input, contact, holders, 'line');
+    } catch (err) {
+      if (err instanceof Problem) return { state: 'REFUSED', refusal: err.code };
+      throw err;
+    }
+    if (entry.kind === 'held' || entry.kind === 'queue') return { state: 'RETRY' };
+    if (entry.kind === 'sold-out') return { state: 'SOLD_OUT' };
+    const decided = await reserver.decide(input, entry.productName, true, ticketLog);
+    if (!decided) throw new Error('the stock decision was not recorded');
+    if (decided.status !== 'REJECTED') return { state: 'RESERVED' };
+    return decided.reject_reason === 'OUT_OF_STOCK' ? { state: 'SOLD_OUT' } : { state: 'REFUSED', refusal: decided.reject_reason ?? 'REJECTED' };
+  };
+
+  const api = {
+    enqueue,
+    touch,
+    view,
+    show,
+    /** Starts this process's admitter (and the desk's sampler); idempotent. */
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      stopReading = board.keepReading();
+      timer = setInterval(() => void board.all(policy.tickMs).then(look).catch(() => undefined), policy.tickMs);
+      timer.unref();
+      sampler = setInterval(() => void sample().catch((err: unknown) => log.warn('line: chart sample failed', { error: err })), policy.sampleEveryMs);
+      sampler.unref();
+    },
+    /** Stops admitting and waits for the admissions in flight. */
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      clearInterval(sampler);
+      stopReading?.();
+      await Promise.allSettled(pending);
+    },
+    inFlight: (productId: number) => inFlight.get(productId) ?? 0,
+  };
+  return api;
+}
+
+export type Line = ReturnType<typeof createLine>;
