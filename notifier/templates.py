@@ -5,11 +5,18 @@ placeholders), so the content here is what would be registered. The English text
 fallback sent as an LMS when KakaoTalk cannot deliver. Kakao refuses a message that does not fill
 every variable of its registered template, so an optional fact that is unknown (a reservation
 without a measured distance) is sent as `-` rather than left out.
+
+A message goes out under Tshop's KakaoTalk channel, so a value taken from data (the customer's
+name, the product's, the store's) is cleaned before it fills a variable: letters, digits, spaces
+and `- ' ( ) ,` only, nothing that reads as a link, and a bounded length (`clean_text`). The other
+variables (reservation id, distance, dates) are made by code and checked.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -23,6 +30,26 @@ UNKNOWN = "-"
 KINDS = ("ACCEPTED", "REJECTED", "CONFIRMED", "REASSIGNED", "REMINDER", "COMPLETED", "CANCELLED", "EXPIRED")
 
 _PLACEHOLDER = re.compile(r"#\{([^}]*)\}")
+
+# A Korean name is 2-5 syllables and 20 still fits a long Western one; catalogue product names run
+# to 23 characters and store names to 16: room to spare, and every message stays far below
+# AlimTalk's 1,000 characters.
+NAME_MAX = 20
+PRODUCT_MAX = 40
+STORE_MAX = 30
+
+# Punctuation a name may need and a link cannot be made of (no . : / @ # ? & = %). The middle dot
+# is left out too: between two words it reads as a domain's dot ("evil·com").
+_PUNCTUATION = frozenset("-'(),")
+# Phone keyboards type curly quotes and dashes for the ASCII ones kept above.
+_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u2010": "-", "\u2011": "-", "\u2013": "-", "\u2014": "-"})
+# Modifier letters (Lm) are not kept: several are drawn as a dot or a colon (ꓸ ː).
+_LETTERS = frozenset({"Lu", "Ll", "Lt", "Lo"})
+# Letters drawn as a dot (ㆍ, NFKC ᆞ, is Korean keyboards' middle dot), and the Hangul fillers,
+# not drawn at all (a name of them would read as blank).
+_UNSHOWN_LETTERS = frozenset("\u318d\u119e\u1427\u18df\ua78f\u0887" "\u115f\u1160\u3164\uffa0")
+_LINK_WORDS = re.compile(r"https?|www", re.IGNORECASE)
+_RESERVATION_ID = re.compile(r"[0-9A-Za-z]{1,32}")
 
 
 class TemplateError(ValueError):
@@ -152,8 +179,10 @@ def template_for(facts: Facts) -> Template:
     if facts.kind == "CONFIRMED":
         return TEMPLATES["TSHOP_DELIVERY" if facts.fallback else "TSHOP_CONFIRMED"]
     if facts.kind == "REJECTED":
-        # Only a failed stock decision is "try again"; anything else means there was none left.
-        return TEMPLATES["TSHOP_REJECTED" if facts.reason == "STOCK_UNAVAILABLE" else "TSHOP_SOLD_OUT"]
+        # Only a stock decision that found none left is "sold out" (older rows carry no reason);
+        # any other refusal took nothing, so the customer may try again.
+        sold_out = facts.reason in (None, "", "OUT_OF_STOCK")
+        return TEMPLATES["TSHOP_SOLD_OUT" if sold_out else "TSHOP_REJECTED"]
     code = _BY_KIND.get(facts.kind)
     if code is None:
         raise TemplateError(f"no template for notification kind {facts.kind!r}")
@@ -172,15 +201,44 @@ def render(facts: Facts, customer_name: str | None = None) -> Rendered:
 
 
 def _variables(facts: Facts, customer_name: str | None) -> dict[str, str | None]:
-    store = facts.store_name or (CENTRAL_STORE_NAME if facts.fallback else None)
+    store = clean_text(facts.store_name, STORE_MAX) or (CENTRAL_STORE_NAME if facts.fallback else None)
     return {
-        "고객명": (customer_name or "").strip() or DEFAULT_CUSTOMER_NAME,
-        "상품명": facts.product_name,
-        "예약번호": facts.reservation_id,
+        "고객명": clean_text(customer_name, NAME_MAX) or DEFAULT_CUSTOMER_NAME,
+        "상품명": clean_text(facts.product_name, PRODUCT_MAX) or None,
+        "예약번호": _checked_id(facts.reservation_id),
         "대리점명": store,
         "거리": format_distance(facts.distance_km),
         "수령기한": format_kst(facts.hold_until),
     }
+
+
+def clean_text(value: object, limit: int) -> str:
+    """A value from data as a message may show it: letters, digits, single spaces and `- ' ( ) ,`,
+    no "http" or "www", at most `limit` characters; "" when nothing is left."""
+    if value is None:
+        return ""
+    # NFKC first: full-width and other compatibility forms (ｈｔｔｐ ． ／ ：) become the ASCII
+    # characters the filter drops.
+    text = unicodedata.normalize("NFKC", str(value)).translate(_FOLD)
+    text = "".join(map(_kept, text))
+    while _LINK_WORDS.search(text):  # again: a removal can join the halves of another ("hthttptp")
+        text = _LINK_WORDS.sub("", text)
+    return " ".join(text.split())[:limit].rstrip()
+
+
+def _kept(char: str) -> str:
+    if char.isspace():
+        return " "
+    category = unicodedata.category(char)
+    if char in _PUNCTUATION or category == "Nd" or (category in _LETTERS and char not in _UNSHOWN_LETTERS):
+        return char
+    return ""
+
+
+def _checked_id(reservation_id: str | None) -> str | None:
+    if reservation_id and not (isinstance(reservation_id, str) and _RESERVATION_ID.fullmatch(reservation_id)):
+        raise TemplateError("the reservation id is not 1-32 letters and digits")
+    return reservation_id
 
 
 def _fill(lines: tuple[str, ...], values: dict[str, str | None]) -> tuple[str, list[str]]:
@@ -200,7 +258,8 @@ def _fill(lines: tuple[str, ...], values: dict[str, str | None]) -> tuple[str, l
 
 
 def format_distance(km: float | None) -> str | None:
-    return None if km is None else f"{km:.1f}km"
+    # Not finite or negative is a broken measurement, not a distance to show.
+    return None if km is None or not math.isfinite(km) or km < 0 else f"{km:.1f}km"
 
 
 def format_kst(moment: datetime | None) -> str | None:
