@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
 import type { Kysely } from 'kysely';
 import { findSlotsOfEndedReservations } from '../assignment/repository.js';
+import { returnOrphanedAllowances } from '../db/repositories/allowances.js';
 import { leaveToDrain, outboxEntry } from '../db/repositories/notifications.js';
 import { applyTransition } from '../db/repositories/reservations.js';
 import { putBackReservationStock } from '../db/repositories/stock.js';
@@ -19,6 +20,8 @@ export interface ReconcileInput {
   lookbackMs?: number;
   /** A slot still held this long after its reservation ended is released. */
   slotGraceMs?: number;
+  /** An admission's allowance with no decision and no reservation this long after is given back. */
+  allowanceOrphanMs?: number;
 }
 
 export interface ReconcileReport {
@@ -30,9 +33,13 @@ export interface ReconcileReport {
   repaired: string[];
   /** Store slots (assignment keys) released because their reservation had ended. */
   slotsReleased: string[];
+  /** Admissions no decision followed (the API died before the workflow's start): their allowances given back. */
+  allowancesReturned: string[];
 }
 
-const DEFAULTS = { lookbackMs: 24 * 3_600_000, slotGraceMs: 60_000 };
+// Far past the longest a decision can take once its workflow runs (30 s): only a start that never
+// happened, or workers down this long, leave an admission undecided; a decision after it refuses.
+const DEFAULTS = { lookbackMs: 24 * 3_600_000, slotGraceMs: 60_000, allowanceOrphanMs: 15 * 60_000 };
 const OPEN: ReservationStatus[] = ['ACCEPTED', 'CONFIRMED', 'CANCEL_REQUESTED'];
 // Written by the reconciler after the workflow has closed: above any version the workflow or a
 // late attempt of its activities can still write, so nothing overwrites the settled state.
@@ -47,9 +54,9 @@ export interface ReconcileDeps {
 export function createReconcileActivities(deps: ReconcileDeps) {
   return {
     async reconcile(input: ReconcileInput = {}): Promise<ReconcileReport> {
-      const { lookbackMs, slotGraceMs } = { ...DEFAULTS, ...input };
+      const { lookbackMs, slotGraceMs, allowanceOrphanMs } = { ...DEFAULTS, ...input };
       const closed = await closedReservationWorkflows(lookbackMs);
-      const report: ReconcileReport = { closedWorkflows: closed.size, compensated: [], repaired: [], slotsReleased: [] };
+      const report: ReconcileReport = { closedWorkflows: closed.size, compensated: [], repaired: [], slotsReleased: [], allowancesReturned: [] };
       for (const row of await openReservationsAmong(deps.db, [...closed.keys()])) {
         const wf = closed.get(row.id)!;
         const final = finalStatusOf(wf);
@@ -57,6 +64,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         (final ? report.repaired : report.compensated).push(row.id);
       }
       report.slotsReleased = await releaseOrphanSlots(deps, slotGraceMs);
+      report.allowancesReturned = await returnOrphanedAllowances(deps.db, allowanceOrphanMs);
       record(report);
       return report;
     },
@@ -168,9 +176,14 @@ async function releaseOrphanSlots(deps: ReconcileDeps, graceMs: number): Promise
 function record(report: ReconcileReport) {
   const { log, metricMeter } = Context.current();
   const repairs = metricMeter.createCounter('reconciler_repairs', 'repairs', 'What the reconciler settled, by kind');
-  const counts = { compensated: report.compensated.length, repaired: report.repaired.length, slot_released: report.slotsReleased.length };
+  const counts = {
+    compensated: report.compensated.length,
+    repaired: report.repaired.length,
+    slot_released: report.slotsReleased.length,
+    allowance_returned: report.allowancesReturned.length,
+  };
   for (const [kind, n] of Object.entries(counts)) if (n > 0) repairs.add(n, { kind });
   const fields = { closedWorkflows: report.closedWorkflows, ...counts, reservations: [...report.compensated, ...report.repaired] };
-  if (counts.compensated + counts.repaired + counts.slot_released > 0) log.warn('reconciler: repaired', fields);
+  if (Object.values(counts).some((n) => n > 0)) log.warn('reconciler: repaired', fields);
   else log.info('reconciler: nothing to repair', fields);
 }

@@ -3,7 +3,9 @@ import { Context, log } from '@temporalio/activity';
 import type { Kysely } from 'kysely';
 import {
   purgeEndedReservations,
+  purgeEndedTickets,
   purgeIdempotencyKeys,
+  purgeLaunchRecords,
   purgeLapsedRevocations,
   purgeSlotTombstones,
   type PurgeCounts,
@@ -22,7 +24,7 @@ export function createRetentionActivities({ db }: { db: Kysely<Database> }) {
     /** Purges in batches (short transactions), heartbeating between them; idempotent. */
     async purgePersonalData({ retentionMs }: RetentionInput): Promise<PurgeCounts> {
       const cutoff = new Date(Date.now() - retentionMs);
-      const counts: PurgeCounts = { reservations: 0, contacts: 0, requests: 0, notifications: 0, idempotencyKeys: 0, slotTombstones: 0, revokedTokens: 0 };
+      const counts: PurgeCounts = { reservations: 0, contacts: 0, requests: 0, notifications: 0, idempotencyKeys: 0, slotTombstones: 0, revokedTokens: 0, tickets: 0, samples: 0 };
       for (;;) {
         const batch = await purgeEndedReservations(db, cutoff, BATCH);
         counts.reservations += batch.reservations;
@@ -32,6 +34,13 @@ export function createRetentionActivities({ db }: { db: Kysely<Database> }) {
         Context.current().heartbeat(counts.reservations);
         if (batch.reservations < BATCH) break;
       }
+      for (;;) {
+        const purged = await purgeEndedTickets(db, cutoff, BATCH);
+        counts.tickets += purged;
+        Context.current().heartbeat(counts.reservations + counts.tickets);
+        if (purged < BATCH) break;
+      }
+      counts.samples = await purgeLaunchRecords(db, cutoff);
       counts.idempotencyKeys = await purgeIdempotencyKeys(db, cutoff);
       counts.slotTombstones = await purgeSlotTombstones(db, cutoff);
       counts.revokedTokens = await purgeLapsedRevocations(db);

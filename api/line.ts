@@ -162,7 +162,7 @@ export function createLine(deps: LineDeps) {
     maxInFlight: reserver.policy.maxInFlight,
     maxBatch: policy.maxBatch,
     retryAfterMs: policy.retryAfterMs,
-    burstSeconds: 2,
+    burstSeconds: 1,
   };
   const stepping = new Set<number>();
   const inFlight = new Map<number, number>();

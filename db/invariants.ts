@@ -58,6 +58,27 @@ export async function checkInvariants(db: Kysely<Database>, options: InvariantOp
     where l.reservation_id is not null and not exists (select 1 from reservations r where r.id = l.reservation_id)`.execute(db);
   for (const l of strays.rows) violations.push(`stock move ${l.id} belongs to reservation ${l.reservation_id}, which does not exist`);
 
+  // Every holder's allowance is exactly the units of its uses not given back, and no use of a
+  // reservation that ended without its unit is still held (beyond its decision still on its way).
+  const allowances = await sql<{ product_id: number; holder: string; used: number; held: string | null }>`
+    select a.product_id, a.holder, a.used,
+      (select sum(u.quantity) from allowance_uses u
+        where u.product_id = a.product_id and u.returned_at is null and a.holder = any(u.holders)) as held
+    from allowances a
+    where a.used <> coalesce((select sum(u.quantity) from allowance_uses u
+        where u.product_id = a.product_id and u.returned_at is null and a.holder = any(u.holders)), 0)`.execute(db);
+  for (const a of allowances.rows) violations.push(`product ${a.product_id}: ${a.holder} uses ${a.used} units but its reservations hold ${a.held ?? 0}`);
+  const unreturned = await sql<{ reservation_id: string; product_id: number; status: string }>`
+    select u.reservation_id, u.product_id, r.status from allowance_uses u join reservations r on r.id = u.reservation_id
+    where u.returned_at is null and r.status in ('REJECTED', 'CANCELLED', 'EXPIRED')`.execute(db);
+  for (const u of unreturned.rows) violations.push(`product ${u.product_id}: reservation ${u.reservation_id} is ${u.status} but still holds its allowance`);
+
+  // A line's watermark never passes a place still waiting to be let in.
+  const skipped = await sql<{ id: string; product_id: number }>`
+    select t.id, t.product_id from queue_tickets t join sales s on s.product_id = t.product_id
+    where t.state = 'WAITING' and t.position <= s.admitted and t.seq > s.sold_out_upto`.execute(db);
+  for (const t of skipped.rows) violations.push(`product ${t.product_id}: ticket ${t.id} waits behind the watermark`);
+
   // A finished reservation holds no store slot (beyond a release still on its way).
   const slots = await findSlotsOfEndedReservations(db, options.slotGraceMs);
   for (const a of slots) violations.push(`assignment ${a.key} is ACTIVE but its reservation is ${a.status}`);

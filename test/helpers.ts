@@ -366,14 +366,20 @@ export async function activeAt(db: Kysely<Database>, storeId: string): Promise<n
 }
 
 /**
- * A customer's app: repeats the request while every unit left is held by decisions in flight
- * (503 STOCK_HELD), after the Retry-After it was given, until it gets a decision.
+ * A customer's app: sends a reserve and, if it was given a place in line (202), follows the ticket
+ * until it ends; answers as the reserve would have at once (201 with the reservation, or 409
+ * OUT_OF_STOCK), or with the ticket if it ended otherwise.
  */
-export async function whileHeld<T extends { status: number; body: { code?: string; retryAfterSeconds?: number } }>(send: () => Promise<T>): Promise<T> {
+// `any`: the bodies are whatever the API answered
+export async function untilDecided<T extends { status: number; body: any }>(reserve: () => Promise<T>, get: (path: string) => Promise<T>): Promise<T> {
+  const first = await reserve();
+  if (first.status !== 202) return first;
   for (;;) {
-    const answer = await send();
-    if (answer.status !== 503 || answer.body.code !== 'STOCK_HELD') return answer;
-    await new Promise((r) => setTimeout(r, (answer.body.retryAfterSeconds ?? 1) * 1000));
+    const ticket = await get(`/tickets/${first.body.id as string}`);
+    if (ticket.body.status === 'RESERVED') return { ...(await get(`/reservations/${ticket.body.reservationId as string}`)), status: 201 };
+    if (ticket.body.status === 'SOLD_OUT') return { ...ticket, status: 409, body: { code: 'OUT_OF_STOCK', ticket: ticket.body } };
+    if (ticket.body.pollAfterSeconds === null) return ticket;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -16,12 +16,16 @@ export interface PurgeCounts {
   idempotencyKeys: number;
   slotTombstones: number;
   revokedTokens: number;
+  /** Places in line whose contact was purged (the ticket and its place stay: a lottery's record lists it). */
+  tickets: number;
+  /** The desk's chart samples. */
+  samples: number;
 }
 
 const ENDED = [...TERMINAL_STATUSES];
 
 /** Purges up to `limit` reservations that ended before `cutoff`; a reservation already purged is not counted again. */
-export async function purgeEndedReservations(db: Db, cutoff: Date, limit: number): Promise<Omit<PurgeCounts, 'idempotencyKeys' | 'slotTombstones' | 'revokedTokens'>> {
+export async function purgeEndedReservations(db: Db, cutoff: Date, limit: number): Promise<Pick<PurgeCounts, 'reservations' | 'contacts' | 'requests' | 'notifications'>> {
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ id: string }>`
       select r.id from reservations r
@@ -70,4 +74,32 @@ export async function purgeSlotTombstones(db: Db, cutoff: Date): Promise<number>
 /** Revocations of tokens that have expired anyway. */
 export async function purgeLapsedRevocations(db: Db): Promise<number> {
   return Number((await db.deleteFrom('revoked_tokens').where('until', '<', new Date()).executeTakeFirst()).numDeletedRows);
+}
+
+/**
+ * The contact of places in line that ended before `cutoff`, or were left to lapse that long ago
+ * (they end LAPSED now); up to `limit`. A ticket admitted keeps its contact until its admission ends.
+ */
+export async function purgeEndedTickets(db: Db, cutoff: Date, limit: number): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    with due as (
+      select id from queue_tickets
+      where (ended_at < ${cutoff} or (ended_at is null and state = 'WAITING' and alive_until < ${cutoff}))
+        and (name is not null or phone is not null or district is not null or latitude is not null)
+      limit ${limit}
+      for update skip locked
+    ), purged as (
+      update queue_tickets t set name = null, phone = null, district = null, latitude = null, longitude = null,
+        state = case when t.state = 'WAITING' then 'LAPSED' else t.state end, ended_at = coalesce(t.ended_at, now()), updated_at = now()
+      from due where t.id = due.id
+      returning 1
+    )
+    select count(*)::int as n from purged`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+/** The desk's chart samples, and the record of whom a sold-out product was refused to, older than `cutoff`. */
+export async function purgeLaunchRecords(db: Db, cutoff: Date): Promise<number> {
+  await db.deleteFrom('sold_out_refusals').where('created_at', '<', cutoff).execute();
+  return Number((await db.deleteFrom('sale_samples').where('at', '<', cutoff).executeTakeFirst()).numDeletedRows);
 }

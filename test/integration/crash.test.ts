@@ -18,7 +18,7 @@ import {
   startAssignmentService,
   stockOf,
   testApp,
-  whileHeld,
+  untilDecided,
   type TestAssignmentService,
 } from '../helpers.js';
 import { killGroup, type Launched } from '../processes.js';
@@ -79,7 +79,7 @@ it('every reservation reaches its right state across worker SIGKILLs, and the in
   assignment.setFailing(true);
   const answers = Promise.all(
     Array.from({ length: 20 }, (_, i) =>
-      whileHeld(() => send('POST', '/reservations', { productId: product.id, customer: { id: `c-crash-${i}`, latitude: store.latitude, longitude: store.longitude } })),
+      untilDecided(() => send('POST', '/reservations', { productId: product.id, customer: { id: `c-crash-${i}`, latitude: store.latitude, longitude: store.longitude } }), (p) => send('GET', p)),
     ),
   );
   const waitingForStore = await eventually(() => statusCount('ACCEPTED'), (n) => n >= 3);

@@ -27,7 +27,7 @@ import {
   startTestWorker,
   stockOf,
   testApp,
-  whileHeld,
+  untilDecided,
   type TestAssignmentService,
   type TestWorker,
 } from '../helpers.js';
@@ -91,7 +91,7 @@ function api(policy: ReservationPolicy = DEFAULT_TEST_POLICY) {
   return {
     send,
     reserve: (productId: number, customer: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-      whileHeld(() => send('POST', '/reservations', { productId, customer: { id: 'c-life', phone: '010-9876-5432', ...customer }, ...extra })),
+      untilDecided(() => send('POST', '/reservations', { productId, customer: { id: 'c-life', phone: '010-9876-5432', ...customer }, ...extra }), (p) => send('GET', p)),
     get: async (id: string): Promise<Body> => (await send('GET', `/reservations/${id}`)).body,
     until: (id: string, status: string, timeoutMs = 30_000) =>
       eventually(async () => (await send('GET', `/reservations/${id}`)).body, (r: Body) => r.status === status, timeoutMs),

@@ -8,7 +8,7 @@ import type { ReconcileReport } from '../../activities/reconcile.js';
 import { checkInvariants } from '../../db/invariants.js';
 import { RECONCILE_WORKFLOW_TYPE, reservationWorkflowId } from '../../shared/contract.js';
 import { ensureReconcilerSchedule } from '../../workers/schedules.js';
-import { activeAt, eventually, newProduct, newStore, stockOf, testApp, useTestStack, whileHeld } from '../helpers.js';
+import { activeAt, eventually, newProduct, newStore, stockOf, testApp, useTestStack, untilDecided } from '../helpers.js';
 
 type Body = Record<string, any>; // `any`: bodies are asserted field by field
 
@@ -34,7 +34,7 @@ function api() {
     get,
     until: (id: string, status: string) => eventually(() => get(id), (r) => r.status === status, 20_000),
     reserveAt: async (productId: number, store: { latitude: number; longitude: number }) =>
-      (await whileHeld(() => send('POST', '/reservations', { productId, customer: { id: 'c-rec', latitude: store.latitude, longitude: store.longitude } }))).body.id as string,
+      (await untilDecided(() => send('POST', '/reservations', { productId, customer: { id: 'c-rec', latitude: store.latitude, longitude: store.longitude } }), (p) => send('GET', p))).body.id as string,
   };
 }
 

@@ -79,6 +79,6 @@ it('purges personal data, free text, sent notifications, old keys and tombstones
 
   // A second run finds nothing more to do.
   const again = await client.workflow.execute(RETENTION_WORKFLOW_TYPE, { taskQueue: worker.taskQueue, workflowId: `retention-again-${Date.now()}`, args: [{ retentionMs: 30 * DAY }] });
-  expect(again).toEqual({ reservations: 0, contacts: 0, requests: 0, notifications: 0, idempotencyKeys: 0, slotTombstones: 0, revokedTokens: 0 });
+  expect(again).toEqual({ reservations: 0, contacts: 0, requests: 0, notifications: 0, idempotencyKeys: 0, slotTombstones: 0, revokedTokens: 0, tickets: 0, samples: 0 });
   expect(await violationsOf(db, { productIds: [product.id], storeIds: [store.id], reservationIds: [old1, old2, recent] })).toEqual([]);
 });
