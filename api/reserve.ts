@@ -30,8 +30,11 @@ export type ReservationView = NonNullable<Awaited<ReturnType<typeof getReservati
 /** What admission made of a request. */
 export type Entry =
   | { kind: 'admitted'; productName: string }
-  /** Sold out: refused and recorded (once per customer); `reservationId` is the refusal that stands for it. */
-  | { kind: 'sold-out'; reservationId: string }
+  /**
+   * Sold out. A request by itself is refused and recorded (once per customer): `reservationId` is
+   * the refusal that stands for it. A place in line that finds it sold out is no reservation: none.
+   */
+  | { kind: 'sold-out'; reservationId: string | null }
   /** A request by itself that must take a place in line. */
   | { kind: 'queue' }
   /** The line's ticket asked for units that every decision in flight holds: admitted again next. */
@@ -101,6 +104,7 @@ export function createReserver(deps: AppDeps) {
       case 'HELD':
         return { kind: 'held' };
       case 'SOLD_OUT': {
+        if (via === 'line') return { kind: 'sold-out', reservationId: null };
         // Refused without a workflow: the notifier's drain tells the customer (once per product).
         const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
         const notification = outboxEntry('REJECTED', { productName: admission.product.name, status: row.status, fulfilment: row.fulfilment }, 'drain');

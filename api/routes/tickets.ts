@@ -97,7 +97,7 @@ export function ticketRoutes(deps: AppDeps, line: Line) {
       const principal = c.get('principal');
       const { id } = c.req.valid('param');
       const ticket = await load(principal, id);
-      if (!(await leaveLine(deps.db, id))) throw new Problem(409, 'TICKET_ENDED', `ticket ${id} is no longer waiting`, { status: line.view(ticket).status });
+      if (!(await leaveLine(deps.db, id))) throw new Problem(409, 'TICKET_ENDED', `ticket ${id} is no longer waiting`, { ticketStatus: line.view(ticket).status });
       return c.json(await line.show((await findTicket(deps.db, id))!), 200);
     },
   );

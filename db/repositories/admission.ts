@@ -69,7 +69,10 @@ async function tryClaim(db: Db, c: ClaimRequest, contact?: ContactRow) {
       ? sql`and not sale.not_open and not sale.closed and not sale.queueing and p.claimed + ${c.quantity} <= ${c.maxInFlight}`
       : sql``;
   const { rows } = await sql<ClaimRow>`
-    with sale as (
+    with repeat as (
+      -- The same reservation asked before (a keyed repeat, a ticket taken up again): admitted already.
+      select exists (select 1 from allowance_uses u where u.reservation_id = ${c.reservationId}) as repeat
+    ), sale as (
       select s.unit_limit, s.opens_at, s.closes_at,
         coalesce(s.opens_at > now(), false) as not_open,
         coalesce(s.closes_at <= now(), false) as closed,
@@ -82,8 +85,8 @@ async function tryClaim(db: Db, c: ClaimRequest, contact?: ContactRow) {
       ) as over_limit
     ), admitted as (
       update products p set claimed = claimed + ${c.quantity}
-      from sale, held
-      where p.id = ${c.productId} and p.stock - p.claimed >= ${c.quantity}
+      from sale, held, repeat
+      where p.id = ${c.productId} and not repeat.repeat and p.stock - p.claimed >= ${c.quantity}
         and not held.over_limit and ${c.quantity} <= sale.unit_limit ${gate}
       returning p.id
     ), used as (
@@ -100,9 +103,9 @@ async function tryClaim(db: Db, c: ClaimRequest, contact?: ContactRow) {
       select ${c.reservationId}::text, id, ${c.quantity}::int, now() + ${c.leaseMs}::int * interval '1 millisecond' from admitted
       returning reservation_id as id
     )${contact ? sql`, contact as (${contactFrom('claim', contact)})` : sql``}
-    select p.id, p.name, p.stock, p.claimed, exists (select 1 from claim) as admitted,
+    select p.id, p.name, p.stock, p.claimed, exists (select 1 from claim) or repeat.repeat as admitted,
       sale.unit_limit, sale.opens_at, sale.closes_at, sale.not_open, sale.closed, sale.queueing, held.over_limit
-    from products p cross join sale cross join held where p.id = ${c.productId}`.execute(db);
+    from products p cross join sale cross join held cross join repeat where p.id = ${c.productId}`.execute(db);
   return rows[0];
 }
 

@@ -287,6 +287,12 @@ async function passWindow(trx: Db, sale: LockedSale, budget: { units: number; ti
  * told SOLD_OUT by the sale's row alone (`sold_out_upto`), however many they are.
  */
 async function sellOut(trx: Db, sale: LockedSale): Promise<number> {
+  // Admitted tickets that hold no claim and no decision cannot get a unit now: told SOLD_OUT too.
+  await sql`
+    update queue_tickets t set state = 'SOLD_OUT', refusal = 'OUT_OF_STOCK', ended_at = now(), updated_at = now()
+    where t.product_id = ${sale.product_id} and t.state = 'ADMITTED'
+      and not exists (select 1 from stock_claims c where c.reservation_id = t.reservation_id)
+      and not exists (select 1 from reservations r where r.id = t.reservation_id)`.execute(trx);
   const issued = Number(sale.issued);
   if (issued <= Number(sale.sold_out_upto) && Number(sale.admitted) >= issued) return 0;
   await trx

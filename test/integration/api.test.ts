@@ -159,13 +159,38 @@ describe('who may do what', () => {
     await expectStatus(409, ADMIN, 'PATCH', '/stores/{id}', { id: store.id }, { body: { capacity: 0 } }); // it holds a reservation
     await expectStatus(404, ADMIN, 'PATCH', '/stores/{id}', { id: 'no-such-store' }, { body: { open: true } });
 
-    // Reserving: customers for themselves, admins for anyone, store staff never.
+    // Reserving: customers for themselves, admins for anyone, store staff for a walk-in customer.
+    // c-own holds one of this product already: the desk allows more here.
+    await expectStatus(200, ADMIN, 'PATCH', '/products/{id}/sale', { id: product.id }, { body: { unitLimit: 5 } });
     await expectStatus(201, mine, 'POST', '/reservations', {}, { body: { productId: product.id } });
     await expectStatus(403, mine, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { id: 'c-other' } } });
-    await expectStatus(403, myStaff, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { id: 'c-x' } } });
+    const walkIn = await expectStatus(201, myStaff, 'POST', '/reservations', {}, { body: { productId: product.id, customer: { id: 'c-walk-in', phone: '010-4444-0001' } } });
+    expect(walkIn.body.customerId).toBe('c-walk-in');
     // Without customer.id an admin's reservation is the admin's own (the contract says so; no hidden rule).
     const adminOwn = await expectStatus(201, ADMIN, 'POST', '/reservations', {}, { body: { productId: product.id } });
     expect(adminOwn.body.customerId).toBe(ADMIN.sub);
+
+    // A product's sale and line: everyone reads the sale and the draw; admins set it; customers join
+    // and follow their own places (anyone else's is "not found"), and leave.
+    const later = await newProduct(db, 5);
+    await expectStatus(403, mine, 'PATCH', '/products/{id}/sale', { id: later.id }, { body: { paused: true } });
+    const scheduled = await expectStatus(200, ADMIN, 'PATCH', '/products/{id}/sale', { id: later.id }, { body: { opensAt: new Date(Date.now() + 3_600_000).toISOString(), order: 'LOTTERY' } });
+    expect(scheduled.body).toMatchObject({ state: 'SCHEDULED', order: 'LOTTERY', lottery: { seedSha256: expect.any(String), seed: null } });
+    for (const who of [mine, myStaff, ADMIN]) {
+      await expectStatus(200, who, 'GET', '/products/{id}/sale', { id: later.id });
+      await expectStatus(200, who, 'GET', '/products/{id}/draw', { id: later.id });
+    }
+    for (const who of [myStaff, ADMIN]) await expectStatus(403, who, 'POST', '/products/{id}/tickets', { id: later.id }, { body: {} });
+    const place = await expectStatus(202, mine, 'POST', '/products/{id}/tickets', { id: later.id }, { body: { customer: { district: '강남구' } } });
+    await expectStatus(409, mine, 'POST', '/products/{id}/tickets', { id: later.id }, { body: {} });
+    expect((await expectStatus(200, mine, 'GET', '/tickets')).body.items.map((t: Body) => t.id)).toContain(place.body.id);
+    await expectStatus(200, mine, 'GET', '/tickets/{id}', { id: place.body.id });
+    await expectStatus(200, ADMIN, 'GET', '/tickets/{id}', { id: place.body.id });
+    for (const who of [other, myStaff]) await expectStatus(404, who, 'GET', '/tickets/{id}', { id: place.body.id });
+    await expectStatus(404, other, 'DELETE', '/tickets/{id}', { id: place.body.id });
+    expect((await expectStatus(200, mine, 'DELETE', '/tickets/{id}', { id: place.body.id })).body.status).toBe('LEFT');
+    expect((await expectStatus(409, mine, 'DELETE', '/tickets/{id}', { id: place.body.id })).body.code).toBe('TICKET_ENDED');
+    expect((await expectStatus(401, null, 'GET', '/events')).body.code).toBe('UNAUTHENTICATED');
 
     // Reading: own (customer), own store (staff), anything (admin); the rest is "not found".
     for (const route of ['/reservations/{id}', '/reservations/{id}/notifications']) {

@@ -3,6 +3,7 @@
  * plain-JSON signal from the CLI or the Web UI still works, and a new key takes over while
  * reservations sealed with the old one carry on.
  */
+import { demoPhoneFor } from '../../db/data/demo.js';
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { expect, it } from 'vitest';
@@ -24,7 +25,7 @@ it('seals every payload, lets plain-JSON signals through, and rotates keys witho
     const res = await testApp(db, client, taskQueue).request('/reservations', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ productId: product.id, customer: { id: `c-codec-${name}`, phone: '010-2222-3333', latitude: store.latitude, longitude: store.longitude } }),
+      body: JSON.stringify({ productId: product.id, customer: { id: `c-codec-${name}`, phone: demoPhoneFor(`c-codec-${name}`), latitude: store.latitude, longitude: store.longitude } }),
     });
     expect(res.status).toBe(201);
     return ((await res.json()) as { id: string }).id;

@@ -12,6 +12,7 @@ import { CENTRAL_STORE, reservationWorkflowId, type ReservationPolicy } from '..
 import { notifyDrainWorkflow } from '../../workflows/notify-drain.js';
 import { startFakeKakao, type FakeKakao } from '../kakao.js';
 import { newReservationId } from '../../shared/ids.js';
+import { demoPhoneFor } from '../../db/data/demo.js';
 import {
   activeAt,
   connectClient,
@@ -90,8 +91,11 @@ function api(policy: ReservationPolicy = DEFAULT_TEST_POLICY) {
   };
   return {
     send,
-    reserve: (productId: number, customer: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-      untilDecided(() => send('POST', '/reservations', { productId, customer: { id: 'c-life', phone: '010-9876-5432', ...customer }, ...extra }), (p) => send('GET', p)),
+    // An admin registering the customer, with a number of the customer's own (one unit per customer and per number).
+    reserve: (productId: number, customer: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+      const id = (customer.id as string | undefined) ?? 'c-life';
+      return untilDecided(() => send('POST', '/reservations', { productId, customer: { id, phone: demoPhoneFor(id), ...customer }, ...extra }), (p) => send('GET', p));
+    },
     get: async (id: string): Promise<Body> => (await send('GET', `/reservations/${id}`)).body,
     until: (id: string, status: string, timeoutMs = 30_000) =>
       eventually(async () => (await send('GET', `/reservations/${id}`)).body, (r: Body) => r.status === status, timeoutMs),
@@ -135,9 +139,10 @@ describe('sold out on arrival', () => {
       args: [{ notifierTaskQueue: notifierQueueOf(worker.taskQueue), maxMs: 3_000 }],
     });
     const sent = kakao.to(refused.body.reservationId);
-    expect(sent.map((m) => [m.kind, m.request.templateCode, m.request.recipientList[0]!.recipientNo])).toEqual([['REJECTED', 'TSHOP_SOLD_OUT', '01098765432']]);
+    const number = demoPhoneFor('c-late').replaceAll('-', '');
+    expect(sent.map((m) => [m.kind, m.request.templateCode, m.request.recipientList[0]!.recipientNo])).toEqual([['REJECTED', 'TSHOP_SOLD_OUT', number]]);
     const listed = (await send('GET', `/reservations/${refused.body.reservationId}/notifications`)).body.items;
-    expect(listed.map((n: Body) => [n.kind, n.status, n.channel, n.request.recipientList[0].recipientNo])).toEqual([['REJECTED', 'SENT', 'kakao', '010****5432']]);
+    expect(listed.map((n: Body) => [n.kind, n.status, n.channel, n.request.recipientList[0].recipientNo])).toEqual([['REJECTED', 'SENT', 'kakao', `${number.slice(0, 3)}****${number.slice(-4)}`]]);
 
     // The stock a cancellation gives back is reservable again: the fast path reads committed stock.
     expect((await send('POST', `/reservations/${taken.body.id}/cancel`)).status).toBe(202);
@@ -185,7 +190,8 @@ describe('the happy path: confirmed at the nearest store, notified, completed', 
       ['CONFIRMED', 'TSHOP_CONFIRMED'],
       ['COMPLETED', 'TSHOP_COMPLETED'],
     ]);
-    expect(sent.every((m) => m.request.senderKey === kakao.env.KAKAO_SENDER_KEY && m.request.recipientList[0]!.recipientNo === '01098765432')).toBe(true);
+    const number = demoPhoneFor('c-life').replaceAll('-', '');
+    expect(sent.every((m) => m.request.senderKey === kakao.env.KAKAO_SENDER_KEY && m.request.recipientList[0]!.recipientNo === number)).toBe(true);
     expect(Object.values(sent[1]!.request.recipientList[0]!.templateParameter)).toContain(`Test store ${store.id}`);
     expect(kakao.requests.filter((r) => r.key.includes(id)).every((r) => r.apiKeyOk)).toBe(true);
     const listed = await send('GET', `/reservations/${id}/notifications`);
@@ -491,6 +497,8 @@ describe('read view', () => {
     const product = await newProduct(db, 5);
     const store = await newStore(db, 5);
     const { reserve, send, until } = api();
+    // This customer holds three: the desk allows three per customer here.
+    await db.updateTable('sales').set({ unit_limit: 3 }).where('product_id', '=', product.id).execute();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await reserve(product.id, { id: 'c-list', latitude: store.latitude, longitude: store.longitude })).body.id);
     for (const id of ids) await until(id, 'CONFIRMED');

@@ -2,6 +2,7 @@
  * Retention against the real servers: the Schedule operators see, and what a run purges from
  * reservations that ended long enough ago — and what it keeps for the figures.
  */
+import { demoPhoneFor } from '../../db/data/demo.js';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RETENTION_WORKFLOW_TYPE } from '../../shared/contract.js';
@@ -30,7 +31,7 @@ it('purges personal data, free text, sent notifications, old keys and tombstones
   const product = await newProduct(db, 3);
   const store = await newStore(db, 5);
   const reserve = async (name: string, key: string) =>
-    (await send('POST', '/reservations', { productId: product.id, customer: { id: `c-${key}`, name, phone: '010-5555-0000', latitude: store.latitude, longitude: store.longitude } }, { 'idempotency-key': key })).body.id as string;
+    (await send('POST', '/reservations', { productId: product.id, customer: { id: `c-${key}`, name, phone: demoPhoneFor(`c-${key}`), latitude: store.latitude, longitude: store.longitude } }, { 'idempotency-key': key })).body.id as string;
   const until = (id: string, status: string) => eventually(async () => (await send('GET', `/reservations/${id}`)).body.status, (s) => s === status, 30_000);
 
   const [old1, old2, recent] = [await reserve('김옛날', `ret-a-${Date.now()}`), await reserve('이옛날', `ret-b-${Date.now()}`), await reserve('박요즘', `ret-c-${Date.now()}`)];

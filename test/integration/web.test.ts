@@ -3,11 +3,12 @@
  * over HTTP — real PostgreSQL, Temporal, worker, assignment service and Python notifier — as a
  * customer on a phone, store staff and the launch desk use it: every change seen without
  * reloading (the event stream, the desk's polling), Korean first and English on request, the
- * reserve flow by keyboard alone, and no unlabelled control on any page.
+ * reserve flow by keyboard alone, a place in a launch's line followed to its end, the desk's sale
+ * controls and charts, and no unlabelled control on any page.
  * `UPDATE_WEB_SCREENSHOTS=1 npx vitest run test/integration/web.test.ts` also rewrites docs/web-*.png.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../web/build/esbuild.js';
 import { listen, type RunningServer } from '../../shared/http.js';
 import { STATUS_LABELS } from '../../shared/contract.js';
+import type { Principal } from '../../shared/auth.js';
+import { DEFAULT_LINE } from '../../api/line.js';
 import { SseParser, type SseEvent } from '../../web/sse.js';
 import { STATUS_LABELS as WEB_STATUS_LABELS } from '../../web/labels.js';
+import { formatWait, fromSeoulInput, toSeoulInput } from '../../web/format.js';
+import { perMinute } from '../../web/samples.js';
+import type { Sale, SalePatch, Sample, Ticket } from '../../web/types.js';
 import { eventually, newProduct, newStore, stockOf, testApp, tokenFor, useTestStack } from '../helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -46,7 +52,8 @@ beforeAll(async () => {
   webDir = mkdtempSync(path.join(tmpdir(), 'tshop-web-test-'));
   const built = await buildWeb(webDir);
   expect(built.files).toEqual(expect.arrayContaining(['index.html', expect.stringMatching(/^app-\w+\.js$/), expect.stringMatching(/^app-\w+\.css$/)]));
-  api = testApp(stack.db, stack.client, stack.worker.taskQueue, undefined, { web: { dir: webDir, devLogin: true } });
+  // The desk's chart samples every second (not five): a chart has points within a test's seconds.
+  api = testApp(stack.db, stack.client, stack.worker.taskQueue, undefined, { web: { dir: webDir, devLogin: true }, line: { ...DEFAULT_LINE, sampleEveryMs: 1_000 } });
   closeStreams = () => api.app.close();
   server = await listen(api.app.fetch, '127.0.0.1', 0, 'web test');
   base = server.url;
@@ -151,12 +158,16 @@ async function tabTo(page: Page, what: string, match: (f: Awaited<ReturnType<typ
   throw new Error(`Tab never reached ${what} in ${max} presses`);
 }
 
+/** A walk-in's number of its own (units are limited per phone number too). */
+let walkIns = 0;
+const walkInPhone = () => `010-5${String(randomInt(1000)).padStart(3, '0')}-${String(++walkIns).padStart(4, '0')}`;
+
 /** Reserves `productId` through the API as an admin for a customer standing at `where`. */
 async function reserveViaApi(productId: number, customerId: string, where: { latitude: number; longitude: number }) {
   const res = await api.request('/reservations', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ productId, quantity: 1, fulfilment: 'PICKUP', customer: { id: customerId, name: '테스트', phone: '010-5555-0000', ...where } }),
+    body: JSON.stringify({ productId, quantity: 1, fulfilment: 'PICKUP', customer: { id: customerId, name: '테스트', phone: walkInPhone(), ...where } }),
   });
   const body = (await res.json()) as { id: string; status: string };
   expect(res.status, JSON.stringify(body)).toBe(201);
@@ -168,6 +179,55 @@ async function reservationOf(id: string) {
   return (await res.json()) as { id: string; status: string; store: { id: string; name: string; distanceKm: number | null; address: string | null } | null };
 }
 const untilStatus = (id: string, status: string) => eventually(() => reservationOf(id), (r) => r.status === status, LIVE_TIMEOUT_MS);
+
+const json = { 'content-type': 'application/json' };
+const customer = (sub: string): Principal => ({ role: 'customer', sub });
+
+/** The desk sets a product's sale (as an admin, through the API). */
+async function setSale(productId: number, patch: SalePatch): Promise<Sale> {
+  const res = await api.request(`/products/${productId}/sale`, { method: 'PATCH', headers: json, body: JSON.stringify(patch) });
+  const body = (await res.json()) as Sale;
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  return body;
+}
+
+async function saleOf(productId: number): Promise<Sale> {
+  return (await (await api.request(`/products/${productId}/sale`)).json()) as Sale;
+}
+
+/** A customer takes a place in a product's line through the API. */
+async function joinViaApi(productId: number, sub: string): Promise<Ticket> {
+  const res = await api.request(`/products/${productId}/tickets`, { method: 'POST', headers: json, body: JSON.stringify({ customer: { district: '강남구' } }) }, customer(sub));
+  const body = (await res.json()) as Ticket;
+  expect(res.status, JSON.stringify(body)).toBe(202);
+  return body;
+}
+
+async function ticketOf(id: string, sub: string): Promise<Ticket> {
+  return (await (await api.request(`/tickets/${id}`, {}, customer(sub))).json()) as Ticket;
+}
+
+/** Waits for the desk's next `n` refreshes (its "as of" time moves on with each). */
+async function refreshes(page: Page, n: number) {
+  const lead = page.locator('.page-header .lead');
+  for (let i = 0; i < n; i++) {
+    const before = await lead.innerText();
+    await expect.poll(() => lead.innerText(), { timeout: UI_TIMEOUT_MS }).not.toBe(before);
+  }
+}
+
+/**
+ * Lets exactly one more place of a paused line in: resumes, waits until the line has passed it,
+ * pauses again. At 0.5 tickets a second the line lets in one at a time, two seconds apart: far
+ * longer than the pause takes to follow.
+ */
+async function admitOne(productId: number) {
+  const before = (await saleOf(productId)).queue.admitted;
+  await setSale(productId, { paused: false });
+  await eventually(() => saleOf(productId), (s) => s.queue.admitted > before, UI_TIMEOUT_MS);
+  const after = await setSale(productId, { paused: true });
+  expect(after.queue.admitted, 'the line let in more than one').toBe(before + 1);
+}
 
 describe('the bundle and what it relies on', () => {
   it('keeps its copy of the status labels equal to the contract', () => {
@@ -191,6 +251,22 @@ describe('the bundle and what it relies on', () => {
     }
   });
 
+  it('says a wait as people do, reads the desk\'s times in Seoul, and takes reservations per minute from the slope of the units taken', () => {
+    expect(formatWait({ seconds: 180, low: 120, high: 300 }, 'ko')).toBe('약 3분 (2–5분)');
+    expect(formatWait({ seconds: 180, low: 120, high: 300 }, 'en')).toBe('about 3 min (2–5 min)');
+    expect(formatWait({ seconds: 40, low: 30, high: 50 }, 'ko')).toBe('약 40초 (30초–50초)');
+    expect(formatWait({ seconds: 600, low: 590, high: 610 }, 'ko')).toBe('약 10분');
+    expect(formatWait({ seconds: 4000, low: 3000, high: 5000 }, 'ko')).toBe('약 1시간 7분 (50분–1시간 23분)');
+    expect(toSeoulInput('2026-12-24T01:00:00.000Z')).toBe('2026-12-24T10:00');
+    expect(fromSeoulInput('2026-12-24T10:00')).toBe('2026-12-24T10:00:00+09:00');
+    expect(fromSeoulInput('')).toBeNull();
+    // Samples are taken when figures move: `accepted` holds between them, so the minute before a
+    // sample starts at the last sample a minute or more before it.
+    const at = (s: number) => new Date(Date.UTC(2026, 11, 24, 1, 0, s)).toISOString();
+    const samples: Sample[] = [0, 10, 30, 70, 75, 140].map((s, i) => ({ at: at(s), stock: 0, claimed: 0, waiting: 0, admitted: 0, accepted: [0, 5, 20, 30, 34, 34][i]! }));
+    expect(perMinute(samples)).toEqual([0, 5, 20, 30 - 5, 34 - 5, 34 - 34]);
+  });
+
   it('serves the page and its hashed assets under the Content-Security-Policy, with nothing inline', async () => {
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
@@ -199,7 +275,10 @@ describe('the bundle and what it relies on', () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(html).not.toMatch(/<style|\sstyle=/);
     const assets = [...html.matchAll(/(?:src|href)="(\/app\/app-\w+\.(?:js|css))"/g)].map((m) => m[1]!);
-    expect(assets).toHaveLength(2);
+    // The stylesheet, the entry script, and the chunk it shares with the desk's charts (preloaded).
+    expect(assets.filter((a) => a.endsWith('.css'))).toHaveLength(1);
+    expect(html).toMatch(/<script type="module" src="\/app\/app-\w+\.js"><\/script>/);
+    expect(html).toMatch(/<link rel="modulepreload" href="\/app\/app-\w+\.js" \/>/);
     for (const asset of assets) expect((await fetch(`${base}${asset}`)).status).toBe(200);
   });
 });
@@ -232,11 +311,11 @@ describe('the web app', () => {
         await card.getByRole('button', { name: `${product.name} 예약하기` }).click();
         const dialog = page.getByRole('dialog');
         await dialog.waitFor();
-        // Filled in from the demo identity; the district is chosen here.
+        // Whom the messages go to comes from the identity, shown, not asked; the district is chosen here.
         const identities = (await (await fetch(`${base}/dev/identities`)).json()) as { customers: { sub: string; name: string; phone: string }[] };
         const demo = identities.customers.find((c) => c.sub === 'c-4')!;
-        expect(await dialog.getByLabel('이름').inputValue()).toBe(demo.name);
-        expect(await dialog.getByLabel('휴대폰 번호').inputValue()).toBe(demo.phone);
+        expect(await dialog.locator('[data-field="contact"]').innerText()).toBe(`${demo.name} · ${demo.phone}`);
+        expect(await dialog.locator('input[name="name"], input[name="phone"]').count()).toBe(0);
         await dialog.getByLabel('자치구 (서울)').selectOption('강남구');
         await expectAllLabelled(page, 'the reserve dialog');
         await dialog.getByRole('button', { name: '예약 신청', exact: true }).click();
@@ -536,6 +615,205 @@ describe('the web app', () => {
       await close(page);
     }
   }, 90_000);
+
+  it("a launch's line on a phone: joined before the opening, the place kept and the people ahead going as they are admitted, the turn becoming a reservation, and the one behind told it sold out", async () => {
+    const product = await newProduct(stack.db, 3);
+    // Opening in ten minutes, the desk letting in one every two seconds: the wait is estimated before anything moves.
+    const opensAt = new Date(Math.ceil((Date.now() + 10 * 60_000) / 60_000) * 60_000).toISOString();
+    await setSale(product.id, { opensAt, admissionRate: 0.5 });
+    for (const sub of [`c-web-${suffix}-line-a`, `c-web-${suffix}-line-b`]) await joinViaApi(product.id, sub);
+
+    const page = await openPage(PHONE);
+    const behind = await openPage(PHONE);
+    // The page with the stream open never needs to ask about its ticket.
+    const asked: string[] = [];
+    page.on('request', (req) => void (/^\/tickets\/\w+$/.test(new URL(req.url()).pathname) && asked.push(req.url())));
+    try {
+      await page.goto(`${base}/`);
+      await page.locator('button[data-sub="c-2"]').click();
+      await page.waitForURL(/#\/customer$/);
+      await page.getByText('실시간 연결됨').waitFor();
+      await markDocument(page);
+
+      // The catalogue: the opening, counting down, and the line to join.
+      await page.getByLabel('휴대폰 검색').fill(product.name);
+      const card = page.locator(`[data-product-id="${product.id}"]`);
+      await expect.poll(() => card.getAttribute('data-sale'), { timeout: UI_TIMEOUT_MS }).toBe('SCHEDULED');
+      expect(await card.locator('[data-field="sale"]').innerText()).toMatch(/판매 시작\s+\d+분( \d+초)? 후/);
+      await card.getByRole('button', { name: `${product.name} 줄 서기` }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByRole('heading', { name: `${product.name} 줄 서기` }).waitFor();
+      await dialog.getByLabel('자치구 (서울)').selectOption('마포구');
+      await expectAllLabelled(page, 'the join dialog');
+      await dialog.getByRole('button', { name: '줄 서기', exact: true }).click();
+      await dialog.waitFor({ state: 'detached' });
+
+      // Third in line, two ahead, about ten minutes (the opening, then the desk's rate); the card has the focus.
+      const ticket = page.locator('article[data-ticket-id]', { hasText: product.name });
+      await ticket.waitFor();
+      const ticketId = (await ticket.getAttribute('data-ticket-id'))!;
+      await expect.poll(() => inPage(page, 'document.activeElement && document.activeElement.dataset.ticketId'), { timeout: UI_TIMEOUT_MS }).toBe(ticketId);
+      const shown = (field: string) => ticket.locator(`[data-field="${field}"]`).innerText();
+      expect(await shown('position')).toBe('3번째');
+      expect(await shown('ahead')).toBe('2명');
+      expect(await shown('wait')).toMatch(/^약 1[01]분/);
+      expect(await ticket.innerText()).toMatch(/판매 시작[\s\S]*\d+분( \d+초)? 후[\s\S]*선착순/);
+      await card.getByRole('button', { name: `${product.name} 내 대기 순번 보기` }).waitFor();
+      await expectAllLabelled(page, 'the customer page with a place in line');
+      if (SCREENSHOTS) {
+        await inPage(page, 'document.activeElement && document.activeElement.blur()');
+        writeFileSync(docs('queue'), await page.screenshot());
+      }
+
+      // Someone behind, on a phone whose page cannot open the event stream: it keeps its ticket by asking.
+      const last = await joinViaApi(product.id, 'c-5');
+      expect(last.position).toBe(4);
+      await behind.route(`${base}/events`, (route) => route.abort());
+      const polls: { asked: number; answered?: number; after?: number | null }[] = [];
+      behind.on('request', (req) => void (new URL(req.url()).pathname === `/tickets/${last.id}` && polls.push({ asked: Date.now() })));
+      behind.on('response', (res) => {
+        if (new URL(res.url()).pathname !== `/tickets/${last.id}`) return;
+        const poll = polls.at(-1)!;
+        poll.answered = Date.now();
+        void res.json().then((t: Ticket) => void (poll.after = t.pollAfterSeconds), () => undefined);
+      });
+      await behind.goto(`${base}/`);
+      await behind.locator('button[data-sub="c-5"]').click();
+      await behind.waitForURL(/#\/customer$/);
+      const theirs = behind.locator(`article[data-ticket-id="${last.id}"]`);
+      await expect.poll(() => theirs.locator('[data-field="ahead"]').innerText(), { timeout: UI_TIMEOUT_MS }).toBe('3명');
+
+      // The opening, paused; then one at a time: the people ahead go, the place stays.
+      await setSale(product.id, { opensAt: null, paused: true });
+      await admitOne(product.id);
+      await expect.poll(() => shown('ahead'), { timeout: UI_TIMEOUT_MS }).toBe('1명');
+      expect(await shown('position')).toBe('3번째');
+      await admitOne(product.id);
+      await expect.poll(() => shown('ahead'), { timeout: UI_TIMEOUT_MS }).toBe('0명');
+
+      // Its turn: admitted, then reserved; the reservation appears among the customer's own.
+      await setSale(product.id, { paused: false });
+      await expect.poll(() => ticket.getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('RESERVED');
+      const { reservationId } = await ticketOf(ticketId, 'c-2');
+      const reservation = page.locator(`article[data-reservation-id="${reservationId}"]`);
+      await reservation.waitFor({ timeout: LIVE_TIMEOUT_MS });
+      expect(await reservation.innerText()).toContain(product.name);
+      expect(await ticket.innerText()).toContain('예약되었습니다');
+      await ticket.getByRole('button', { name: '예약 보기' }).click();
+      await expect.poll(() => inPage(page, 'document.activeElement && document.activeElement.dataset.reservationId'), { timeout: UI_TIMEOUT_MS }).toBe(reservationId);
+      expect(asked, 'the page with a stream asked about its ticket').toEqual([]);
+      await stillSameDocument(page);
+
+      // The one behind: sold out, and told so on its page, which learnt it by asking.
+      await new Promise((r) => setTimeout(r, 8000));
+      console.log('DEBUG polls', JSON.stringify(polls), await theirs.innerText(), await behind.locator('.live').innerText(), JSON.stringify(await ticketOf(last.id, 'c-5')));
+      await expect.poll(() => theirs.getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('SOLD_OUT');
+      expect(await theirs.innerText()).toContain('차례가 오기 전에 모두 예약되어 품절되었습니다');
+      expect((await ticketOf(last.id, 'c-5')).status).toBe('SOLD_OUT');
+      expect(polls.length, 'the page without a stream never asked').toBeGreaterThan(0);
+      // Never sooner than each answer said (a little slack for the two clocks' view of the same moment).
+      for (let i = 1; i < polls.length; i++) {
+        const before = polls[i - 1]!;
+        if (before.after !== undefined && before.after !== null) expect(polls[i]!.asked - before.answered!).toBeGreaterThanOrEqual(before.after * 1000 - 200);
+      }
+      await theirs.getByRole('button', { name: `${product.name} 알림 닫기` }).click();
+      await theirs.waitFor({ state: 'detached' });
+    } finally {
+      await close(page);
+      await close(behind);
+    }
+  }, 150_000);
+
+  it('the launch desk sets a sale (opening, admission rate), opens, pauses and resumes it, charts the launch (reservations per minute, people waiting, units left) and publishes a lottery', async () => {
+    const product = await newProduct(stack.db, 20);
+    const page = await openPage({ ...DESKTOP, viewport: { width: 1280, height: 1500 } });
+    try {
+      await page.goto(`${base}/`);
+      await page.getByRole('button', { name: '런치 데스크 로그인' }).click();
+      await page.waitForURL(/#\/desk$/);
+      await page.getByLabel('상품 검색').fill(product.name);
+      const card = page.locator(`[data-product-id="${product.id}"]`);
+      const field = (name: string) => card.locator(`[data-field="${name}"]`).innerText();
+      await expect.poll(() => field('saleState'), { timeout: UI_TIMEOUT_MS }).toBe('판매 중');
+      await markDocument(page);
+
+      // An opening tomorrow at 10:00 in Seoul and a fixed admission rate, set in the form.
+      const tomorrow = `${toSeoulInput(new Date(Date.now() + 86_400_000).toISOString()).slice(0, 10)}T10:00`;
+      await card.getByText(`${product.name} 판매 설정`).click();
+      await card.getByLabel('판매 시작 (서울 시각)').fill(tomorrow);
+      await card.getByLabel('직접 지정').check();
+      await card.getByLabel('초당 입장 인원').fill('2');
+      const save = card.getByRole('button', { name: `${product.name} 판매 설정 저장` });
+      await save.click();
+      await card.getByText(`${product.name} 판매 설정을 저장했습니다.`).waitFor();
+      const scheduled = await saleOf(product.id);
+      expect(Date.parse(scheduled.opensAt!)).toBe(Date.parse(fromSeoulInput(tomorrow)!));
+      expect(scheduled.admissionRate).toBe(2);
+      await expect.poll(() => field('saleState'), { timeout: UI_TIMEOUT_MS }).toBe('판매 전');
+
+      // Eight customers line up before the opening.
+      for (let i = 0; i < 8; i++) await joinViaApi(product.id, `c-web-${suffix}-desk-${i}`);
+      await expect.poll(() => field('waiting'), { timeout: UI_TIMEOUT_MS }).toBe('8');
+
+      // Open now (the opening cleared); pause, which holds through the next refreshes, and resume.
+      await card.getByLabel('판매 시작 (서울 시각)').fill('');
+      await save.click();
+      await expect.poll(async () => (await saleOf(product.id)).opensAt, { timeout: UI_TIMEOUT_MS }).toBeNull();
+      await card.getByRole('button', { name: `${product.name} 판매 일시 중지` }).click();
+      await expect.poll(() => field('saleState'), { timeout: UI_TIMEOUT_MS }).toBe('일시 중지');
+      expect((await saleOf(product.id)).paused).toBe(true);
+      await refreshes(page, 2);
+      expect(await field('saleState')).toBe('일시 중지');
+      await card.getByRole('button', { name: `${product.name} 판매 재개` }).click();
+      await expect.poll(() => field('saleState'), { timeout: UI_TIMEOUT_MS }).toBe('판매 중');
+      expect((await saleOf(product.id)).paused).toBe(false);
+      await expect.poll(() => stockOf(stack.db, product.id), { timeout: LIVE_TIMEOUT_MS }).toBe(12);
+      await expect.poll(() => field('waiting'), { timeout: UI_TIMEOUT_MS }).toBe('0');
+
+      // The charts: the product chosen from its card, three charts drawn in the page, each said in words.
+      await card.getByRole('button', { name: `${product.name} 차트 보기` }).click();
+      await expect.poll(() => page.getByLabel('차트 상품').inputValue(), { timeout: UI_TIMEOUT_MS }).toBe(String(product.id));
+      const charts = page.locator(`.chart-grid[data-chart-product="${product.id}"]`);
+      await expect.poll(() => charts.locator('figure canvas').count(), { timeout: UI_TIMEOUT_MS }).toBe(3);
+      for (const name of ['분당 예약', '대기 인원', '남은 재고']) await charts.getByRole('figure', { name }).waitFor();
+      const summary = (kind: string) => charts.locator(`[data-chart="${kind}"] [data-field="summary"]`).innerText();
+      await expect.poll(() => summary('stock'), { timeout: UI_TIMEOUT_MS }).toMatch(/^지금 12대 · 최고 20대/);
+      await expect.poll(() => summary('waiting'), { timeout: UI_TIMEOUT_MS }).toMatch(/^지금 0명 · 최고 8명/);
+      expect(await summary('perMinute')).toMatch(/최고 [1-8]건\/분/);
+      expect(await charts.locator('.u-legend').first().innerText()).toContain('분당 예약');
+      await page.locator('.chart-table summary').click();
+      expect(await page.locator('.chart-table thead').innerText()).toMatch(/분당 예약 \(건\/분\)\s+대기 인원 \(명\)\s+남은 재고 \(대\)/);
+      expect(await page.locator('.chart-table tbody tr').count()).toBeGreaterThan(0);
+      await expectAllLabelled(page, 'the launch desk with its sale controls and charts');
+      if (SCREENSHOTS) {
+        await page.locator('.chart-table summary').click();
+        await page.mouse.move(0, 0);
+        await inPage(page, 'window.scrollTo(0, 0)');
+        writeFileSync(docs('desk-launch'), await page.screenshot());
+      }
+
+      // A lottery: its seed's digest published at once; the seed and the draw's record once it opens.
+      const lottery = await newProduct(stack.db, 1);
+      await setSale(lottery.id, { opensAt: new Date(Date.now() + 3_600_000).toISOString(), order: 'LOTTERY' });
+      const joined = await joinViaApi(lottery.id, `c-web-${suffix}-lottery`);
+      expect(joined.position).toBeNull();
+      await page.getByLabel('상품 검색').fill(lottery.name);
+      const lotteryCard = page.locator(`[data-product-id="${lottery.id}"]`);
+      const digest = (await saleOf(lottery.id)).lottery.seedSha256!;
+      await expect.poll(() => lotteryCard.locator('[data-field="seedSha256"]').innerText(), { timeout: UI_TIMEOUT_MS }).toBe(digest);
+      expect(await lotteryCard.innerText()).toContain('판매 시작 때 추첨합니다');
+      // A lottery's opening is always one still to come when it is set: a few seconds from now.
+      await setSale(lottery.id, { opensAt: new Date(Date.now() + 3_000).toISOString() });
+      const drawn = await eventually(() => saleOf(lottery.id), (s) => s.lottery.seed !== null, UI_TIMEOUT_MS);
+      expect(createHash('sha256').update(drawn.lottery.seed!).digest('hex')).toBe(digest);
+      await lotteryCard.getByRole('button', { name: `추첨 기록 보기: ${lottery.name}` }).click();
+      await lotteryCard.getByRole('region', { name: `${lottery.name} 추첨 기록` }).getByText(joined.id).waitFor();
+      expect(await lotteryCard.innerText()).toContain(drawn.lottery.seed!);
+      await stillSameDocument(page);
+    } finally {
+      await close(page);
+    }
+  }, 150_000);
 
   it('without the development sign-in, the page says a token is needed and accepts a pasted one', async () => {
     const noDev = testApp(stack.db, stack.client, stack.worker.taskQueue, undefined, { web: { dir: webDir, devLogin: false } });
