@@ -6,6 +6,8 @@ import { acceptClaims, DEFAULT_TOKEN_POLICY, signToken, verifyToken, type TokenP
 const SECRET = 'unit-test-secret-unit-test-secret-0123456789';
 const now = () => Math.floor(Date.now() / 1000);
 const claims = (extra: Record<string, unknown> = {}) => ({ iss: 'tshop-reserve', sub: 'c-1', role: 'customer', jti: 'j-1', iat: now(), exp: now() + 600, ...extra });
+/** A principal as a verified token gives it: with the token's id and expiry. */
+const fromToken = (p: object) => ({ ...p, jti: expect.any(String), exp: expect.any(Number) });
 
 describe('signToken and verifyToken', () => {
   it('round-trip each kind of principal', async () => {
@@ -14,7 +16,7 @@ describe('signToken and verifyToken', () => {
       { role: 'store', sub: 'staff-1', storeId: 'gangnam' },
       { role: 'admin', sub: 'ops-1' },
     ] as const) {
-      expect(await verifyToken(SECRET, await signToken(SECRET, principal))).toEqual(principal);
+      expect(await verifyToken(SECRET, await signToken(SECRET, principal))).toEqual(fromToken(principal));
     }
   });
 
@@ -24,7 +26,7 @@ describe('signToken and verifyToken', () => {
     expect(jti(a)).not.toBe(jti(b));
     const revoked: TokenPolicy = { ...DEFAULT_TOKEN_POLICY, isRevoked: (id) => id === jti(a) };
     expect(await verifyToken(SECRET, a, revoked)).toBeUndefined();
-    expect(await verifyToken(SECRET, b, revoked)).toEqual({ role: 'customer', sub: 'c-1' });
+    expect(await verifyToken(SECRET, b, revoked)).toEqual(fromToken({ role: 'customer', sub: 'c-1' }));
   });
 
   it('refuse another secret, a changed payload, a changed algorithm, and what is no JWT', async () => {
@@ -50,7 +52,7 @@ describe('signToken and verifyToken', () => {
   it("refuse another issuer's token signed with the same secret", async () => {
     const token = await sign(claims({ iss: 'someone-else' }), SECRET, 'HS256');
     expect(await verifyToken(SECRET, token)).toBeUndefined();
-    expect(await verifyToken(SECRET, await sign(claims(), SECRET, 'HS256'))).toEqual({ role: 'customer', sub: 'c-1' });
+    expect(await verifyToken(SECRET, await sign(claims(), SECRET, 'HS256'))).toEqual(fromToken({ role: 'customer', sub: 'c-1' }));
   });
 });
 
@@ -58,13 +60,13 @@ describe('acceptClaims', () => {
   const accept = (extra: Record<string, unknown>) => acceptClaims(claims(extra), DEFAULT_TOKEN_POLICY);
 
   it('needs a subject, a known role, a store for store staff, an exp and a jti', () => {
-    expect(accept({})).toEqual({ role: 'customer', sub: 'c-1' });
+    expect(accept({})).toEqual(fromToken({ role: 'customer', sub: 'c-1' }));
     expect(accept({ sub: '' })).toBeUndefined();
     expect(accept({ sub: 'x'.repeat(65) })).toBeUndefined();
     expect(accept({ role: 'root' })).toBeUndefined();
     expect(accept({ role: 'store' })).toBeUndefined();
     expect(accept({ role: 'store', store: '' })).toBeUndefined();
-    expect(accept({ role: 'store', store: 'gangnam' })).toEqual({ role: 'store', sub: 'c-1', storeId: 'gangnam' });
+    expect(accept({ role: 'store', store: 'gangnam' })).toEqual(fromToken({ role: 'store', sub: 'c-1', storeId: 'gangnam' }));
     expect(accept({ exp: undefined })).toBeUndefined();
     expect(accept({ jti: undefined })).toBeUndefined();
     expect(accept({ jti: 'x'.repeat(129) })).toBeUndefined();
@@ -78,12 +80,40 @@ describe('acceptClaims', () => {
   });
 
   it('accepts store staff tokens in the earlier wording (role and claim `agency`) as the store role', () => {
-    expect(accept({ role: 'agency', agency: 'gangnam' })).toEqual({ role: 'store', sub: 'c-1', storeId: 'gangnam' });
+    expect(accept({ role: 'agency', agency: 'gangnam' })).toEqual(fromToken({ role: 'store', sub: 'c-1', storeId: 'gangnam' }));
     expect(accept({ role: 'agency' })).toBeUndefined();
   });
 
   it("reads an identity provider's own claim names", () => {
     const idp = { sub: 'u-9', groups: 'store', shop: 'jamsil', jti: 'j', exp: now() + 60 };
-    expect(acceptClaims(idp, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop' })).toEqual({ role: 'store', sub: 'u-9', storeId: 'jamsil' });
+    expect(acceptClaims(idp, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop' })).toEqual(fromToken({ role: 'store', sub: 'u-9', storeId: 'jamsil' }));
+  });
+});
+
+describe("a customer's identity", () => {
+  const accept = (extra: Record<string, unknown>) => acceptClaims(claims(extra), DEFAULT_TOKEN_POLICY);
+
+  it('takes the name and the number a provider verified, the number in E.164', () => {
+    expect(accept({ name: '홍길동', phone_number: '010-1234-5678', phone_number_verified: true })).toMatchObject({ name: '홍길동', phone: '+821012345678' });
+    expect(accept({ phone_number: '+82 10 1234 5678', phone_number_verified: true })).toMatchObject({ phone: '+821012345678' });
+  });
+
+  it('ignores a number not verified, not a number, or not a string, and a name that is no name', () => {
+    for (const extra of [
+      { phone_number: '010-1234-5678' },
+      { phone_number: '010-1234-5678', phone_number_verified: 'true' },
+      { phone_number: '12345', phone_number_verified: true },
+      { phone_number: 1012345678, phone_number_verified: true },
+    ]) {
+      expect(accept(extra), JSON.stringify(extra)).not.toHaveProperty('phone');
+    }
+    for (const name of ['', '   ', 'a\u0000b', 'x'.repeat(41), 42]) expect(accept({ name })).not.toHaveProperty('name');
+  });
+
+  it('is what our own customer tokens carry, verified', async () => {
+    const token = await signToken(SECRET, { role: 'customer', sub: 'c-1', name: '김민수', phone: '+821011110001' });
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(payload).toMatchObject({ name: '김민수', phone_number: '+821011110001', phone_number_verified: true });
+    expect(await verifyToken(SECRET, token)).toEqual(fromToken({ role: 'customer', sub: 'c-1', name: '김민수', phone: '+821011110001' }));
   });
 });

@@ -98,7 +98,7 @@ describe('problem+json', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.headers.get('retry-after')).toBe('2');
-    expect(await res.json()).toMatchObject({ code: 'STOCK_HELD', status: 503, instance: '/held', retryAfterSeconds: 2 });
+    expect(await res.json()).toMatchObject({ code: 'DECISION_PENDING', status: 503, instance: '/held', retryAfterSeconds: 2 });
   });
 });
 
