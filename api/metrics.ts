@@ -14,8 +14,10 @@ import type { AppEnv } from './auth.js';
 export const METRICS_PATH = '/metrics';
 /** The route label of requests no route matched (404s for unknown paths). */
 const UNMATCHED_ROUTE = 'unmatched';
-// Probes and scrapes run every few seconds: logged at debug only.
+// Probes and scrapes run every few seconds, and so does every waiting page's poll of its place in
+// line (a launch's hundred thousand of them): logged at debug only, unless they fail.
 const QUIET_PATHS = new Set(['/healthz', '/readyz', METRICS_PATH]);
+const QUIET_ROUTES = new Set(['GET /tickets/:id', 'GET /products', 'GET /products/:id']);
 
 /** A fresh registry with the API's request counter and latency histogram and the process metrics. */
 export function createHttpMetrics() {
@@ -86,7 +88,8 @@ export function observeRequests(metrics: HttpMetrics, log: Logger): MiddlewareHa
       ms: Math.round(elapsed),
       ...(reservationId ? { reservationId } : {}),
     };
-    if (QUIET_PATHS.has(c.req.path)) log.debug('request', fields);
+    const quiet = QUIET_PATHS.has(c.req.path) || (status < 400 && QUIET_ROUTES.has(`${c.req.method} ${route}`));
+    if (quiet) log.debug('request', fields);
     else log.info('request', fields);
   };
 }
