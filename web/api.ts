@@ -39,7 +39,16 @@ function retryAfterSeconds(header: string | null): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
-export async function api<T>(path: string, options: CallOptions = {}): Promise<T> {
+/** A successful answer: its status (201 and 202 mean different things) and its body. */
+export interface Answer<T> {
+  status: number;
+  body: T;
+  /** Seconds until the request is worth repeating (Retry-After), when the server said so. */
+  retryAfter?: number;
+}
+
+/** Calls the API and answers with the status too; failures are thrown as ApiError. */
+export async function call<T>(path: string, options: CallOptions = {}): Promise<Answer<T>> {
   const token = options.token ?? getSession()?.token;
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (token) headers.authorization = `Bearer ${token}`;
@@ -58,9 +67,10 @@ export async function api<T>(path: string, options: CallOptions = {}): Promise<T
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'NETWORK', 'Network error', (err as Error).message);
   }
+  const retryAfter = retryAfterSeconds(res.headers.get('retry-after'));
   if (res.ok) {
     const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, ...(retryAfter !== undefined ? { retryAfter } : {}) };
   }
   const problem = (await res.json().catch(() => ({}))) as { code?: unknown; title?: unknown; detail?: unknown; retryAfterSeconds?: unknown };
   const error = new ApiError(
@@ -68,9 +78,14 @@ export async function api<T>(path: string, options: CallOptions = {}): Promise<T
     typeof problem.code === 'string' ? problem.code : `HTTP_${res.status}`,
     typeof problem.title === 'string' ? problem.title : res.statusText || `HTTP ${res.status}`,
     typeof problem.detail === 'string' ? problem.detail : '',
-    retryAfterSeconds(res.headers.get('retry-after')) ?? (typeof problem.retryAfterSeconds === 'number' ? problem.retryAfterSeconds : undefined),
+    retryAfter ?? (typeof problem.retryAfterSeconds === 'number' ? problem.retryAfterSeconds : undefined),
   );
   // The session's token no longer works (expired, revoked): sign in again.
   if (res.status === 401 && !options.token && token) signOut('sessionExpired');
   throw error;
+}
+
+/** Calls the API and answers with the body. */
+export async function api<T>(path: string, options: CallOptions = {}): Promise<T> {
+  return (await call<T>(path, options)).body;
 }

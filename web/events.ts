@@ -1,11 +1,12 @@
 /**
  * The server-sent events of `GET /events`, read with fetch (EventSource cannot send the bearer
  * token): `ready` once connected, then `reservation` with the reservation's JSON whenever one the
- * caller may see changes, and keep-alive comments every 15 s. The connection is opened again with
+ * caller may see changes, `ticket` with a customer's place in line whenever it moves or changes
+ * state (an open stream also keeps those places alive), and keep-alive comments every 15 s. The connection is opened again with
  * exponential backoff (and jitter) whenever it drops or stays silent too long; a 401 ends the session.
  */
 import { SseParser } from './sse.js';
-import type { Reservation } from './types.js';
+import type { Reservation, Ticket } from './types.js';
 
 export type StreamState = 'connecting' | 'open' | 'retrying' | 'stopped';
 
@@ -13,6 +14,7 @@ export interface StreamHandlers {
   /** The current token (read at every connection). */
   token(): string | undefined;
   onReservation(reservation: Reservation): void;
+  onTicket?(ticket: Ticket): void;
   /** Connected (again): changes made while disconnected were not sent, so reload what is shown. */
   onReady?(): void;
   onState?(state: StreamState): void;
@@ -61,9 +63,11 @@ export function openEventStream(handlers: StreamHandlers, options: StreamOptions
           attempt = 0;
           setState('open');
           handlers.onReady?.();
-        } else if (event.event === 'reservation') {
+        } else if (event.event === 'reservation' || event.event === 'ticket') {
           try {
-            handlers.onReservation(JSON.parse(event.data) as Reservation);
+            const data: unknown = JSON.parse(event.data);
+            if (event.event === 'reservation') handlers.onReservation(data as Reservation);
+            else handlers.onTicket?.(data as Ticket);
           } catch {
             // A malformed event is skipped; the next reload shows the truth.
           }

@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { openEventStream, type StreamState } from './events.js';
 import { getSession, signOut } from './session.js';
-import type { Reservation } from './types.js';
+import type { Reservation, Ticket } from './types.js';
 
 function usePageVisible(): boolean {
   const [visible, setVisible] = useState(document.visibilityState === 'visible');
@@ -42,23 +42,44 @@ export function usePolling(fn: (signal: AbortSignal) => Promise<void>, intervalM
   }, [visible, enabled, intervalMs]);
 }
 
-/** The reservation events of the signed-in caller, with the stream's state for the page to show. */
-export function useReservationStream(onReservation: (r: Reservation) => void, onReady: () => void): StreamState {
+export interface StreamListeners {
+  reservation(r: Reservation): void;
+  /** A customer's place in line moved or changed state. */
+  ticket?(t: Ticket): void;
+  /** Connected (again): reload what is shown, since changes made meanwhile were not sent. */
+  ready(): void;
+}
+
+/** The events of the signed-in caller, with the stream's state for the page to show. */
+export function useEventStream(listeners: StreamListeners): StreamState {
   const [state, setState] = useState<StreamState>('connecting');
-  const handlers = useRef({ onReservation, onReady });
-  handlers.current = { onReservation, onReady };
+  const latest = useRef(listeners);
+  latest.current = listeners;
   useEffect(
     () =>
       openEventStream({
         token: () => getSession()?.token,
-        onReservation: (r) => handlers.current.onReservation(r),
-        onReady: () => handlers.current.onReady(),
+        onReservation: (r) => latest.current.reservation(r),
+        onTicket: (t) => latest.current.ticket?.(t),
+        onReady: () => latest.current.ready(),
         onState: setState,
         onUnauthorized: () => signOut('sessionExpired'),
       }),
     [],
   );
   return state;
+}
+
+/** The time now, again every `everyMs` (countdowns); one timer per component that shows it. */
+export function useNow(everyMs = 1_000, enabled = true): number {
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    if (!enabled) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs, enabled]);
+  return now;
 }
 
 /** Says something to screen-reader users through the app's polite live region. */

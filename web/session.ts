@@ -19,7 +19,7 @@ export interface Session {
   store?: string;
   storeName?: string;
   expiresAt?: string;
-  /** A customer's contact details, to fill in the reservation form. */
+  /** A customer's name and number as their token carries them (the messages go there), and their district. */
   profile?: Profile;
 }
 
@@ -92,7 +92,8 @@ export function readToken(token: string): Omit<Session, 'token'> | undefined {
     const sub = claims.sub;
     if (typeof sub !== 'string' || !sub) return undefined;
     const expiresAt = typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : undefined;
-    if (role === 'customer' || role === 'admin') return { role, sub, ...(expiresAt ? { expiresAt } : {}) };
+    if (role === 'admin') return { role, sub, ...(expiresAt ? { expiresAt } : {}) };
+    if (role === 'customer') return { role, sub, ...(expiresAt ? { expiresAt } : {}), ...profileOf(claims) };
     // A store token may still carry the role and claim `agency`, their former names.
     const store = claims.store ?? claims.agency;
     if ((role === 'store' || role === 'agency') && typeof store === 'string') return { role: 'store', sub, store, ...(expiresAt ? { expiresAt } : {}) };
@@ -100,6 +101,14 @@ export function readToken(token: string): Omit<Session, 'token'> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A customer's name and verified number from their token's claims (OpenID Connect's `name`, `phone_number`). */
+function profileOf(claims: Record<string, unknown>): { profile?: Profile } {
+  const profile: Profile = {};
+  if (typeof claims.name === 'string') profile.name = claims.name;
+  if (claims.phone_number_verified === true && typeof claims.phone_number === 'string') profile.phone = claims.phone_number;
+  return Object.keys(profile).length > 0 ? { profile } : {};
 }
 
 /** A message for the sign-in page, set when the app sends someone there. */

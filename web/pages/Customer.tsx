@@ -1,19 +1,21 @@
 /**
- * The customer's page: the phones with live stock, reserving one (by district or the phone's
- * location, with an Idempotency-Key per attempt), their reservations kept current by the event
- * stream, the messages they were sent, and cancelling.
+ * The customer's page: the phones with their sale (on sale now, opening later with a countdown,
+ * paused, sold out, closed), reserving one or joining its line, the places in line followed live,
+ * the reservations kept current by the event stream, the messages sent, and cancelling.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.js';
+import { api } from '../api.js';
 import { Facts, Feedback, Field, LiveIndicator, PageHeader, StatusBadge } from '../components.js';
-import { formatDateTime, formatDistance, formatNumber, formatPrice, randomUuid } from '../format.js';
-import { announce, useCountdown, usePolling, useReservationStream } from '../hooks.js';
+import { formatDateTime, formatDistance, formatDuration, formatNumber, formatPrice, randomUuid } from '../format.js';
+import { announce, useEventStream, useNow, usePolling } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { isCancellable, TERMINAL_STATUSES } from '../labels.js';
 import { mergeNewer } from '../reservations.js';
 import { useSession } from '../session.js';
-import type { Fulfilment, Notification, Page, Product, Reservation } from '../types.js';
-import { findDistrict, SEOUL_DISTRICTS } from '../../db/data/seoul.js';
+import { useTicketPolling, useTicketStore } from '../tickets.js';
+import type { Notification, Page, Product, Reservation, Ticket } from '../types.js';
+import { announceTicket, LineSection, type TicketActions } from './Line.js';
+import { modeOf, ReserveDialog, retryable } from './ReserveDialog.js';
 
 // On launch day tens of thousands of customers have this page open: every one reading the catalogue
 // every few seconds would be thousands of requests a second. The stock shown is a guide; the
@@ -26,24 +28,116 @@ function merge(list: Reservation[], incoming: Reservation[]): Reservation[] {
   return mergeNewer(list, incoming).sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
 }
 
-/** Problems after which repeating the same request (same key) can still succeed. */
-function retryable(err: unknown): boolean {
-  if (!(err instanceof ApiError)) return true;
-  if (err.code === 'STOCK_UNAVAILABLE') return false; // recorded as refused: the same key would replay it
-  return err.status === 0 || err.status >= 500;
+/** Moves the keyboard focus to an element of the page (a card), if it is there. */
+function focusOn(id: string): boolean {
+  const el = document.getElementById(id);
+  if (!el) return false;
+  el.focus();
+  el.scrollIntoView({ block: 'nearest' });
+  return true;
 }
 
-function Catalogue({ products, error, onReserve }: { products: Product[] | undefined; error: unknown; onReserve: (p: Product, trigger: HTMLElement) => void }) {
+/** What a product's sale says under its name: the opening with a countdown, the pause, the line. */
+function SaleLine({ product: p, now }: { product: Product; now: number }) {
+  const { t, lang } = useI18n();
+  const { sale } = p;
+  if (sale.state === 'SCHEDULED' && sale.opensAt) {
+    const left = (Date.parse(sale.opensAt) - now) / 1000;
+    return (
+      <p class="sale-line" data-field="sale">
+        <time dateTime={sale.opensAt}>{t('catalogue.opensAt', { time: formatDateTime(sale.opensAt, lang) })}</time>{' '}
+        <span class="countdown">{left > 0 ? t('catalogue.opensIn', { d: formatDuration(left, lang) }) : t('catalogue.openingNow')}</span>
+        {sale.order === 'LOTTERY' && <span class="chip">{t('catalogue.lottery')}</span>}
+      </p>
+    );
+  }
+  if (sale.state === 'PAUSED') {
+    return (
+      <p class="sale-line" data-field="sale">
+        <span class="chip chip-paused">{t('catalogue.paused')}</span> <span class="small muted">{t('catalogue.pausedNote')}</span>
+      </p>
+    );
+  }
+  if (sale.state === 'CLOSED') {
+    return (
+      <p class="sale-line" data-field="sale">
+        <span class="chip chip-closed">{t('catalogue.closed')}</span>
+      </p>
+    );
+  }
+  return sale.waiting > 0 && sale.state === 'OPEN' ? (
+    <p class="sale-line small muted" data-field="sale">
+      {t('catalogue.waiting', { n: formatNumber(sale.waiting, lang) })}
+    </p>
+  ) : null;
+}
+
+/** The product's button: reserve, join its line, the customer's own place in it, or why neither. */
+function ProductAction({ product: p, ticket, onReserve }: { product: Product; ticket: Ticket | undefined; onReserve: (p: Product, trigger: HTMLElement) => void }) {
+  const { t } = useI18n();
+  if (ticket) {
+    return (
+      <button type="button" class="button ghost" aria-label={t('catalogue.myTicketLabel', { name: p.name })} onClick={() => focusOn(`ticket-${ticket.id}`)}>
+        {t('catalogue.myTicket')}
+      </button>
+    );
+  }
+  const { state } = p.sale;
+  if (state === 'SOLD_OUT' || state === 'CLOSED' || (state === 'OPEN' && p.availableStock <= 0)) {
+    return (
+      <button type="button" class="button" disabled aria-label={`${p.name}: ${state === 'CLOSED' ? t('catalogue.closed') : t('catalogue.soldOut')}`}>
+        {state === 'CLOSED' ? t('catalogue.closed') : t('catalogue.soldOut')}
+      </button>
+    );
+  }
+  const join = modeOf(p) === 'join';
+  return (
+    <button type="button" class="button" aria-label={t(join ? 'catalogue.joinLabel' : 'catalogue.reserveLabel', { name: p.name })} onClick={(e) => onReserve(p, e.currentTarget)}>
+      {join ? t('catalogue.joinLine') : t('catalogue.reserve')}
+    </button>
+  );
+}
+
+function Catalogue({
+  products,
+  error,
+  ticketFor,
+  onReserve,
+  onOpening,
+}: {
+  products: Product[] | undefined;
+  error: unknown;
+  ticketFor: (productId: number) => Ticket | undefined;
+  onReserve: (p: Product, trigger: HTMLElement) => void;
+  /** An opening shown as still to come has come: the catalogue is read again. */
+  onOpening: () => void;
+}) {
   const { t, lang } = useI18n();
   const [query, setQuery] = useState('');
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
     return (products ?? []).filter((p) => !q || `${p.name} ${p.brand} ${p.sku}`.toLowerCase().includes(q));
   }, [products, query]);
+  const scheduled = shown.some((p) => p.sale.state === 'SCHEDULED');
+  const now = useNow(1_000, scheduled);
+  const opened = shown.some((p) => p.sale.state === 'SCHEDULED' && p.sale.opensAt && Date.parse(p.sale.opensAt) <= now);
+  // Read again until the catalogue says it opened (the server's clock decides), spread over two
+  // seconds so that every open page does not ask at the same instant.
+  useEffect(() => {
+    if (!opened) return;
+    const timer = setTimeout(onOpening, Math.random() * 2_000);
+    const again = setInterval(onOpening, 3_000);
+    return () => {
+      clearTimeout(timer);
+      clearInterval(again);
+    };
+  }, [opened]);
   return (
     <section class="section" aria-labelledby="catalogue-title">
       <div class="section-head">
-        <h2 id="catalogue-title">{t('catalogue.title')}</h2>
+        <h2 id="catalogue-title" tabIndex={-1}>
+          {t('catalogue.title')}
+        </h2>
         {products && <span class="muted small">{t('catalogue.count', { n: products.length })}</span>}
       </div>
       <Field id="catalogue-search" label={t('catalogue.search')} className="search">
@@ -54,9 +148,9 @@ function Catalogue({ products, error, onReserve }: { products: Product[] | undef
       {products && shown.length === 0 && <p class="muted">{t('catalogue.empty')}</p>}
       <ul class="product-grid">
         {shown.map((p) => {
-          const soldOut = p.availableStock <= 0;
+          const soldOut = p.availableStock <= 0 || p.sale.state === 'SOLD_OUT';
           return (
-            <li key={p.id} class="card product" data-product-id={p.id}>
+            <li key={p.id} class="card product" data-product-id={p.id} data-sale={p.sale.state}>
               <div class="product-info">
                 <div class="product-brand">{p.brand}</div>
                 <h3 class="product-name">{p.name}</h3>
@@ -66,185 +160,14 @@ function Catalogue({ products, error, onReserve }: { products: Product[] | undef
                     {soldOut ? t('catalogue.soldOut') : t('catalogue.stock', { n: formatNumber(p.availableStock, lang) })}
                   </span>
                 </div>
+                <SaleLine product={p} now={now} />
               </div>
-              <button
-                type="button"
-                class="button"
-                disabled={soldOut}
-                aria-label={t('catalogue.reserveLabel', { name: p.name })}
-                onClick={(e) => onReserve(p, e.currentTarget)}
-              >
-                {soldOut ? t('catalogue.soldOut') : t('catalogue.reserve')}
-              </button>
+              <ProductAction product={p} ticket={ticketFor(p.id)} onReserve={onReserve} />
             </li>
           );
         })}
       </ul>
     </section>
-  );
-}
-
-type Geo = { state: 'off' } | { state: 'locating' } | { state: 'on'; latitude: number; longitude: number } | { state: 'failed'; reason: 'geoDenied' | 'geoUnavailable' | 'geoUnsupported' };
-
-function ReserveDialog({ product, onClose, onReserved }: { product: Product; onClose: () => void; onReserved: (r: Reservation) => void }) {
-  const { t, lang } = useI18n();
-  const session = useSession();
-  const dialog = useRef<HTMLDialogElement>(null);
-  const heading = useRef<HTMLHeadingElement>(null);
-  const profile = session?.profile ?? {};
-  const [fulfilment, setFulfilment] = useState<Fulfilment>('PICKUP');
-  const [name, setName] = useState(profile.name ?? '');
-  const [phone, setPhone] = useState(profile.phone ?? '');
-  const [district, setDistrict] = useState(() => (profile.district ? (findDistrict(profile.district)?.ko ?? '') : ''));
-  const [geo, setGeo] = useState<Geo>({ state: 'off' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [wait, startWait] = useCountdown();
-  // The attempt: its Idempotency-Key and the body it was sent with. A retry of the same body reuses the key.
-  const attempt = useRef<{ key: string; body: string } | undefined>(undefined);
-
-  useEffect(() => {
-    const d = dialog.current;
-    if (!d) return;
-    if (!d.open) d.showModal();
-    heading.current?.focus();
-    const closed = () => onClose();
-    d.addEventListener('close', closed);
-    return () => d.removeEventListener('close', closed);
-  }, []);
-
-  const locate = () => {
-    if (!('geolocation' in navigator) || !window.isSecureContext) {
-      setGeo({ state: 'failed', reason: 'geoUnsupported' });
-      return;
-    }
-    setGeo({ state: 'locating' });
-    navigator.geolocation.getCurrentPosition(
-      (pos) => setGeo({ state: 'on', latitude: pos.coords.latitude, longitude: pos.coords.longitude }),
-      (err) => setGeo({ state: 'failed', reason: err.code === err.PERMISSION_DENIED ? 'geoDenied' : 'geoUnavailable' }),
-      { enableHighAccuracy: false, timeout: 15_000, maximumAge: 60_000 },
-    );
-  };
-
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    if (busy || wait > 0) return;
-    const where =
-      geo.state === 'on'
-        ? { latitude: Math.round(geo.latitude * 1e6) / 1e6, longitude: Math.round(geo.longitude * 1e6) / 1e6 }
-        : district
-          ? { district }
-          : {};
-    const body = { productId: product.id, quantity: 1, fulfilment, customer: { name: name.trim(), phone: phone.trim(), ...where } };
-    const json = JSON.stringify(body);
-    const key = attempt.current?.body === json ? attempt.current.key : randomUuid();
-    attempt.current = { key, body: json };
-    setBusy(true);
-    setError(undefined);
-    try {
-      const reservation = await api<Reservation>('/reservations', { method: 'POST', body, idempotencyKey: key });
-      attempt.current = undefined;
-      onReserved(reservation);
-      dialog.current?.close();
-    } catch (err) {
-      if (!retryable(err)) attempt.current = undefined;
-      if (err instanceof ApiError && err.code === 'STOCK_HELD') startWait(err.retryAfter ?? 1);
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const geoText =
-    geo.state === 'locating'
-      ? t('form.locating')
-      : geo.state === 'on'
-        ? t('form.locationSet', { lat: geo.latitude.toFixed(4), lng: geo.longitude.toFixed(4) })
-        : geo.state === 'failed'
-          ? t(`form.${geo.reason}`)
-          : '';
-
-  return (
-    <dialog ref={dialog} class="dialog" aria-labelledby="reserve-title">
-      <form class="stack" onSubmit={(e) => void submit(e)}>
-        <div class="dialog-head">
-          <h2 id="reserve-title" ref={heading} tabIndex={-1}>
-            {t('form.title', { name: product.name })}
-          </h2>
-          <p class="muted">
-            {t('form.price')}: {formatPrice(product.priceKrw, lang)} · {t('catalogue.stock', { n: formatNumber(product.availableStock, lang) })}
-          </p>
-        </div>
-        <fieldset class="choices">
-          <legend>{t('form.fulfilment')}</legend>
-          {(['PICKUP', 'DELIVERY'] as const).map((f) => (
-            <label class="choice" key={f}>
-              <input type="radio" name="fulfilment" value={f} checked={fulfilment === f} onChange={() => setFulfilment(f)} />
-              <span>{f === 'PICKUP' ? t('form.pickup') : t('form.delivery')}</span>
-            </label>
-          ))}
-        </fieldset>
-        <div class="two">
-          <Field id="reserve-name" label={t('form.name')}>
-            <input id="reserve-name" name="name" required maxLength={100} autocomplete="name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </Field>
-          <Field id="reserve-phone" label={t('form.phone')}>
-            <input
-              id="reserve-phone"
-              name="phone"
-              type="tel"
-              required
-              inputMode="tel"
-              pattern="\+?[0-9 \-]{7,20}"
-              autocomplete="tel"
-              placeholder="010-1234-5678"
-              value={phone}
-              onInput={(e) => setPhone(e.currentTarget.value)}
-            />
-          </Field>
-        </div>
-        <fieldset class="location">
-          <legend>{t('form.location')}</legend>
-          <p class="hint" id="location-hint">
-            {t('form.locationHint')}
-          </p>
-          <Field id="reserve-district" label={t('form.district')}>
-            <select id="reserve-district" name="district" value={district} disabled={geo.state === 'on'} aria-describedby="location-hint" onChange={(e) => setDistrict(e.currentTarget.value)}>
-              <option value="">{t('form.districtNone')}</option>
-              {SEOUL_DISTRICTS.map((d) => (
-                <option key={d.ko} value={d.ko}>
-                  {lang === 'ko' ? d.ko : `${d.en} (${d.ko})`}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <div class="row">
-            {geo.state === 'on' ? (
-              <button type="button" class="button ghost small" onClick={() => setGeo({ state: 'off' })}>
-                {t('form.clearLocation')}
-              </button>
-            ) : (
-              <button type="button" class="button ghost small" disabled={geo.state === 'locating'} onClick={locate}>
-                <span aria-hidden="true">◎ </span>
-                {t('form.useLocation')}
-              </button>
-            )}
-          </div>
-          <p class={`geo-status ${geo.state === 'failed' ? 'error-text' : ''}`} aria-live="polite">
-            {geoText}
-          </p>
-        </fieldset>
-        <Feedback error={error} retrySeconds={wait > 0 ? wait : undefined} success={busy ? t('form.submitting') : undefined} />
-        <div class="dialog-actions">
-          <button type="button" class="button ghost" onClick={() => dialog.current?.close()}>
-            {t('close')}
-          </button>
-          <button type="submit" class="button primary" disabled={busy || wait > 0}>
-            {wait > 0 ? t('retryIn', { s: wait }) : error && attempt.current ? t('retry') : t('form.submit')}
-          </button>
-        </div>
-      </form>
-    </dialog>
   );
 }
 
@@ -423,6 +346,7 @@ export function CustomerPage() {
     }
   };
   usePolling(loadProducts, PRODUCTS_EVERY_MS);
+  const productName = (id: number) => products?.find((p) => p.id === id)?.name ?? t('line.product', { id });
 
   const loadReservations = async () => {
     try {
@@ -434,7 +358,6 @@ export function CustomerPage() {
       setListError(err);
     }
   };
-  useEffect(() => void loadReservations(), []);
 
   const loadMore = async () => {
     if (!cursor) return;
@@ -455,22 +378,44 @@ export function CustomerPage() {
     // "Reserved, a store is being assigned" holds only until the reservation moves on.
     if (r.status !== 'ACCEPTED') setNotice((n) => (n?.id === r.id ? undefined : n));
   };
-  const stream = useReservationStream(upsert, () => void loadReservations());
 
-  // After reserving, the new reservation's card takes the focus.
+  /** A ticket that became a reservation: the reservation joins the list (the stream may bring it too). */
+  const fetchReservation = async (id: string) => {
+    try {
+      upsert(await api<Reservation>(`/reservations/${id}`));
+    } catch (err) {
+      setListError(err);
+    }
+  };
+
+  const tickets = useTicketStore((ticket, before) => {
+    announceTicket(ticket, before, productName(ticket.productId), t);
+    if (ticket.status === 'RESERVED' && ticket.reservationId) void fetchReservation(ticket.reservationId);
+    // A place taken or ended changes what the catalogue offers (its line's length too).
+    if (before && before.status !== ticket.status) void loadProducts();
+  });
+  const stream = useEventStream({
+    reservation: upsert,
+    ticket: tickets.upsert,
+    ready: () => {
+      void loadReservations();
+      void tickets.load();
+    },
+  });
+  useTicketPolling(tickets, stream);
+  useEffect(() => {
+    void loadReservations();
+    void tickets.load();
+  }, []);
+
+  // After reserving or joining, the new card takes the focus.
   useEffect(() => {
     const id = focusAfter.current;
-    if (!id) return;
-    const el = document.getElementById(`reservation-${id}`);
-    if (el) {
-      focusAfter.current = undefined;
-      el.focus();
-      el.scrollIntoView({ block: 'nearest' });
-    }
-  }, [reservations]);
+    if (id && focusOn(id)) focusAfter.current = undefined;
+  }, [reservations, tickets.tickets]);
 
   const reserved = (r: Reservation) => {
-    focusAfter.current = r.id;
+    focusAfter.current = `reservation-${r.id}`;
     trigger.current = null;
     upsert(r);
     const text = t('form.reserved', { name: r.product.name });
@@ -479,7 +424,38 @@ export function CustomerPage() {
     void loadProducts();
   };
 
+  const queued = (ticket: Ticket) => {
+    focusAfter.current = `ticket-${ticket.id}`;
+    trigger.current = null;
+    tickets.upsert(ticket);
+    announce(t('form.queued', { name: productName(ticket.productId) }));
+    void loadProducts();
+  };
+
+  const actions: TicketActions = {
+    productName,
+    paused: (id) => products?.find((p) => p.id === id)?.sale.state === 'PAUSED',
+    onLeft: (ticket) => {
+      tickets.upsert(ticket);
+      announce(t('line.left', { product: productName(ticket.productId) }));
+      // Its card is gone: the focus goes to the catalogue, where the phone can be had again.
+      document.getElementById('catalogue-title')?.focus();
+    },
+    onJoinAgain: (ticket, el) => {
+      const product = products?.find((p) => p.id === ticket.productId);
+      if (!product) return;
+      trigger.current = el;
+      setReserving(product);
+    },
+    onDismiss: (ticket) => {
+      tickets.dismiss(ticket.id);
+      document.getElementById('catalogue-title')?.focus();
+    },
+    onShowReservation: (id) => void focusOn(`reservation-${id}`),
+  };
+
   const name = session?.profile?.name ?? session?.sub ?? '';
+  const shownTickets = tickets.tickets ?? [];
   return (
     <div class="customer">
       <PageHeader title={t('customer.title')}>
@@ -487,10 +463,13 @@ export function CustomerPage() {
           {t('customer.hello', { name })} <LiveIndicator state={stream} />
         </p>
       </PageHeader>
+      {(shownTickets.length > 0 || tickets.error !== undefined) && <LineSection tickets={shownTickets} error={tickets.error} actions={actions} />}
       <div class="customer-layout">
         <Catalogue
           products={products}
           error={productsError}
+          ticketFor={tickets.liveFor}
+          onOpening={() => void loadProducts()}
           onReserve={(p, el) => {
             trigger.current = el;
             setNotice(undefined);
@@ -499,7 +478,9 @@ export function CustomerPage() {
         />
         <section class="section" aria-labelledby="reservations-title">
           <div class="section-head">
-            <h2 id="reservations-title">{t('reservations.title')}</h2>
+            <h2 id="reservations-title" tabIndex={-1}>
+              {t('reservations.title')}
+            </h2>
           </div>
           <Feedback error={listError} success={notice?.text} />
           {!reservations && !listError && <p class="muted">{t('loading')}</p>}
@@ -520,6 +501,11 @@ export function CustomerPage() {
         <ReserveDialog
           product={reserving}
           onReserved={reserved}
+          onQueued={queued}
+          onStale={() => {
+            void loadProducts();
+            void tickets.load();
+          }}
           onClose={() => {
             setReserving(undefined);
             // Closed without reserving: back to the button that opened it.

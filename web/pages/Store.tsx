@@ -7,7 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { Facts, Feedback, Field, LiveIndicator, PageHeader, StatusBadge } from '../components.js';
 import { formatDateTime, formatDistance } from '../format.js';
-import { announce, useReservationStream } from '../hooks.js';
+import { announce, useEventStream } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { mergeNewer } from '../reservations.js';
 import { useSession } from '../session.js';
@@ -167,7 +167,7 @@ export function StorePage() {
       return known ? current.filter((x) => x.id !== r.id) : current;
     });
   };
-  const stream = useReservationStream(onEvent, () => void load());
+  const stream = useEventStream({ reservation: onEvent, ready: () => void load() });
 
   const handedOver = (r: Reservation) => {
     done.current.add(r.id);
