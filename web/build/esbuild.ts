@@ -1,7 +1,8 @@
 /**
  * Bundles the web app (web/main.tsx,
  * Preact) ahead of time with esbuild into content-hashed files, `app-<hash>.js` and
- * `app-<hash>.css`, and writes `index.html` (from web/index.html) referencing them as
+ * `app-<hash>.css` (and the chunks a page loads when it needs them, `app-<hash>.js` too: the desk's
+ * charts), and writes `index.html` (from web/index.html) referencing them as
  * `/app/<file>`. Nothing is fetched at run time and nothing is inline, so the page runs under the
  * API's `Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; …`.
  * Default output: dist/web under the repository root.
@@ -31,6 +32,9 @@ export async function buildWeb(outDir: string = DEFAULT_WEB_DIR): Promise<{ outD
     outdir: out,
     entryNames: '[name]-[hash]',
     assetNames: '[name]-[hash]',
+    // Code only one page needs (the charts library) is loaded by that page, not by every customer's.
+    chunkNames: 'app-[hash]',
+    splitting: true,
     bundle: true,
     minify: true,
     format: 'esm',
@@ -55,9 +59,19 @@ export async function buildWeb(outDir: string = DEFAULT_WEB_DIR): Promise<{ outD
   const css = entry[1].cssBundle ? path.basename(entry[1].cssBundle) : undefined;
   if (!css) throw new Error('esbuild produced no stylesheet for web/main.tsx (web/styles.css not imported?)');
 
+  // The chunks the entry imports at once (code shared with a page's lazy chunk): fetched beside it, not after it.
+  const preloads = entry[1].imports
+    .filter((i) => i.kind === 'import-statement' && !i.external)
+    .map((i) => `<link rel="modulepreload" href="${WEB_ASSET_PREFIX}${path.basename(i.path)}" />`)
+    .join('\n    ');
   const template = readFileSync(path.join(webDir, 'index.html'), 'utf8');
-  if (!template.includes('%APP_JS%') || !template.includes('%APP_CSS%')) throw new Error('web/index.html lacks the %APP_JS% or %APP_CSS% placeholder');
-  const html = template.replaceAll('%APP_JS%', `${WEB_ASSET_PREFIX}${js}`).replaceAll('%APP_CSS%', `${WEB_ASSET_PREFIX}${css}`);
+  if (!template.includes('%APP_JS%') || !template.includes('%APP_CSS%') || !template.includes('%APP_PRELOAD%')) {
+    throw new Error('web/index.html lacks the %APP_JS%, %APP_CSS% or %APP_PRELOAD% placeholder');
+  }
+  const html = template
+    .replaceAll('%APP_JS%', `${WEB_ASSET_PREFIX}${js}`)
+    .replaceAll('%APP_CSS%', `${WEB_ASSET_PREFIX}${css}`)
+    .replace('%APP_PRELOAD%', preloads);
   writeFileSync(path.join(out, 'index.html'), html);
 
   const files = [js, css, 'index.html'];

@@ -1,16 +1,20 @@
 /**
  * The launch desk (admin): `GET /launch-desk` every 2 s while the page is visible — units left,
- * reservations per minute and the counts per product, the assignment service's breaker, every
- * store's load — with restock and opening/closing stores.
+ * reservations per minute and the counts per product, each product's sale and line (with its
+ * controls), charts of the launch, the assignment service's breaker, every store's load — with
+ * restock and opening/closing stores.
  */
-import { useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.js';
 import { describeError, Feedback, Field, PageHeader } from '../components.js';
 import { formatNumber, formatTime, randomUuid } from '../format.js';
 import { announce, usePolling } from '../hooks.js';
 import { useI18n } from '../i18n.js';
-import type { DeskCounts, LaunchDesk } from '../types.js';
+import type { DeskCounts, LaunchDesk, Sale } from '../types.js';
 import { findDistrict } from '../../db/data/seoul.js';
+import { busiest } from '../samples.js';
+import { SalePanel } from './DeskSale.js';
+import type { LaunchCharts as LaunchChartsType } from './LaunchCharts.js';
 
 const EVERY_MS = 2_000;
 /** The counts shown per product (CANCEL_REQUESTED and PENDING are passing states: in the total only). */
@@ -20,10 +24,37 @@ type DeskProduct = LaunchDesk['products'][number];
 type DeskStore = LaunchDesk['stores'][number];
 type Sort = 'load' | 'name' | 'district';
 
+type Charts = { LaunchCharts: typeof LaunchChartsType };
+
+/** The charts' module (and uPlot with it), loaded by this page only: customers' pages never need it. */
+function useCharts(): { charts?: Charts; error?: unknown } {
+  const [loaded, setLoaded] = useState<{ charts?: Charts; error?: unknown }>({});
+  useEffect(() => {
+    import('./LaunchCharts.js').then(
+      (charts) => setLoaded({ charts }),
+      (error: unknown) => setLoaded({ error }),
+    );
+  }, []);
+  return loaded;
+}
+
 const total = (counts: DeskCounts) => Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0);
 const ratio = (s: DeskStore) => (s.capacity > 0 ? s.active / s.capacity : s.active > 0 ? 1 : 0);
 
-function ProductCard({ product: p, onRestocked }: { product: DeskProduct; onRestocked: () => void }) {
+/** The sale's settings that a change from here sets (an answer from the server agrees once they match). */
+const settingsOf = (s: Sale) => JSON.stringify([s.opensAt && Date.parse(s.opensAt), s.closesAt && Date.parse(s.closesAt), s.paused, s.unitLimit, s.order, s.admissionRate]);
+
+function ProductCard({
+  product: p,
+  onRestocked,
+  onSaleChanged,
+  onChart,
+}: {
+  product: DeskProduct;
+  onRestocked: () => void;
+  onSaleChanged: (s: Sale) => void;
+  onChart: () => void;
+}) {
   const { t, lang } = useI18n();
   const [quantity, setQuantity] = useState('10');
   const [busy, setBusy] = useState(false);
@@ -58,7 +89,12 @@ function ProductCard({ product: p, onRestocked }: { product: DeskProduct; onRest
   const inputId = `restock-${p.id}`;
   return (
     <li class="card desk-product" data-product-id={p.id}>
-      <h3 class="desk-product-name">{p.name}</h3>
+      <div class="desk-product-head">
+        <h3 class="desk-product-name">{p.name}</h3>
+        <button type="button" class="button ghost small" aria-label={t('charts.showLabel', { name: p.name })} onClick={onChart}>
+          {t('charts.show')}
+        </button>
+      </div>
       <div class="desk-stock">
         <div class={`big-number ${p.stock <= 0 ? 'out' : ''}`} data-field="stock">
           {formatNumber(p.stock, lang)}
@@ -85,6 +121,7 @@ function ProductCard({ product: p, onRestocked }: { product: DeskProduct; onRest
           </div>
         ))}
       </dl>
+      <SalePanel productId={p.id} name={p.name} sale={p.sale} onChanged={onSaleChanged} />
       <form class="restock" onSubmit={(e) => void restock(e)}>
         <label class="sr-only" for={inputId}>
           {t('desk.restockQty', { name: p.name })}
@@ -163,6 +200,10 @@ export function DeskPage() {
   const [closedOnly, setClosedOnly] = useState(false);
   // Store changes made here, shown until an answer from the server agrees (or for 10 s at most).
   const [overrides, setOverrides] = useState<Record<string, { store: DeskStore; at: number }>>({});
+  // Sale changes made here, likewise: a refresh that left before the change must not undo it on screen.
+  const [saleOverrides, setSaleOverrides] = useState<Record<number, { sale: Sale; at: number }>>({});
+  const [chartProduct, setChartProduct] = useState<number>();
+  const { charts, error: chartsError } = useCharts();
 
   const load = async (signal?: AbortSignal) => {
     try {
@@ -172,6 +213,14 @@ export function DeskPage() {
         const kept = Object.entries(o).filter(([id, { store, at }]) => Date.now() - at < 10_000 && answer.stores.find((s) => s.id === id)?.isOpen !== store.isOpen);
         return kept.length === Object.keys(o).length ? o : Object.fromEntries(kept);
       });
+      setSaleOverrides((o) => {
+        const kept = Object.entries(o).filter(([id, { sale, at }]) => {
+          const polled = answer.products.find((p) => p.id === Number(id))?.sale;
+          return Date.now() - at < 10_000 && polled !== undefined && settingsOf(polled) !== settingsOf(sale);
+        });
+        return kept.length === Object.keys(o).length ? o : Object.fromEntries(kept);
+      });
+      setChartProduct((id) => id ?? busiest(answer.products));
       setError(undefined);
     } catch (err) {
       if ((err as Error).name !== 'AbortError') setError(err);
@@ -179,10 +228,17 @@ export function DeskPage() {
   };
   usePolling(load, EVERY_MS);
 
+  const allProducts = useMemo(() => (desk?.products ?? []).map((p) => (saleOverrides[p.id] ? { ...p, sale: saleOverrides[p.id]!.sale } : p)), [desk, saleOverrides]);
   const products = useMemo(() => {
     const q = productQuery.trim().toLowerCase();
-    return (desk?.products ?? []).filter((p) => !q || p.name.toLowerCase().includes(q) || String(p.id) === q);
-  }, [desk, productQuery]);
+    return allProducts.filter((p) => !q || p.name.toLowerCase().includes(q) || String(p.id) === q);
+  }, [allProducts, productQuery]);
+  const showChart = (id: number) => {
+    setChartProduct(id);
+    const heading = document.getElementById('charts-title');
+    heading?.focus();
+    heading?.scrollIntoView({ block: 'start' });
+  };
 
   const allStores = useMemo(() => (desk?.stores ?? []).map((s) => overrides[s.id]?.store ?? s), [desk, overrides]);
   const stores = useMemo(() => {
@@ -240,6 +296,9 @@ export function DeskPage() {
         </dl>
       )}
 
+      {desk && charts && <charts.LaunchCharts desk={desk} productId={chartProduct} onSelect={setChartProduct} />}
+      {chartsError !== undefined && <Feedback error={chartsError} />}
+
       <section class={`section breaker breaker-${breaker.state}`} aria-labelledby="breaker-title">
         <h2 id="breaker-title">{t('desk.breaker')}</h2>
         <p class="breaker-state" aria-live="polite" aria-atomic="true">
@@ -260,7 +319,13 @@ export function DeskPage() {
         {desk && products.length === 0 && <p class="muted">{t('desk.noProducts')}</p>}
         <ul class="desk-products">
           {products.map((p) => (
-            <ProductCard key={p.id} product={p} onRestocked={() => void load()} />
+            <ProductCard
+              key={p.id}
+              product={p}
+              onRestocked={() => void load()}
+              onSaleChanged={(sale) => setSaleOverrides((o) => ({ ...o, [p.id]: { sale, at: Date.now() } }))}
+              onChart={() => showChart(p.id)}
+            />
           ))}
         </ul>
       </section>
