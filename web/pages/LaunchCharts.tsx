@@ -170,7 +170,7 @@ export function LaunchCharts({ desk, productId, onSelect }: { desk: LaunchDesk; 
         </h2>
       </div>
       {charted.length === 0 ? (
-        <p class="muted">{t('charts.none')}</p>
+        <p class="muted">{t('charts.empty')}</p>
       ) : (
         <Field id="chart-product" label={t('charts.product')} className="search">
           <select id="chart-product" name="chart-product" value={productId === undefined ? '' : String(productId)} onChange={(e) => onSelect(Number(e.currentTarget.value))}>
