@@ -89,7 +89,8 @@ export async function updateSale(db: Kysely<Database>, productId: number, patch:
         return { ok: false, code: 'ORDER_FIXED', detail: 'the order is set before the opening, while nobody waits in line' };
       }
     }
-    if (order === 'LOTTERY' && (!opensAt || opensAt <= now)) {
+    // Choosing a lottery needs an opening still to come (there is nobody to draw among otherwise).
+    if (order === 'LOTTERY' && current.queue_order !== 'LOTTERY' && (!opensAt || opensAt <= now)) {
       return { ok: false, code: 'LOTTERY_NEEDS_OPENING', detail: 'a lottery orders those who join before an opening time still to come: set opensAt' };
     }
     // A new opening after a draw is a new sale: a new draw, with a new seed (a pending seed stays, its digest already published).

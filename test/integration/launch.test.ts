@@ -142,6 +142,8 @@ describe('the lottery', () => {
     const rows = await ticketRows(product.id);
     expect(rows.map((r) => r.id)).toEqual(recomputed);
     expect((await setSale(api, product.id, { order: 'FIFO' })).body.code).toBe('SALE_ORDER_FIXED');
+    // The rest of the sale's settings still change once it has opened.
+    expect((await setSale(api, product.id, { paused: true })).body).toMatchObject({ state: 'PAUSED', order: 'LOTTERY' });
   });
 });
 
