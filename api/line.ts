@@ -27,13 +27,15 @@ export interface TicketView {
   id: string;
   productId: number;
   status: TicketStatus;
-  sale: { state: SaleView['state'] | 'UNKNOWN'; opensAt: string | null; order: 'FIFO' | 'LOTTERY' };
+  sale: { state: SaleView['state'] | 'UNKNOWN'; opensAt: string | null; order: 'FIFO' | 'LOTTERY'; unitsLeft: number | null };
   position: number | null;
   ahead: number | null;
   estimatedWait: { seconds: number; low: number; high: number; admittedPerSecond: number } | null;
   reservationId: string | null;
   refusal: string | null;
   joinedAt: string;
+  /** When its row last changed: of two views of one ticket, the later wins. */
+  updatedAt: string;
   leaseExpiresAt: string;
   pollAfterSeconds: number | null;
 }
@@ -57,11 +59,14 @@ function estimate(sale: SaleView, ahead: number, measured: MeasuredRate | undefi
   return { seconds: at(rate.perSecond), low: at(Math.max(rate.high, rate.perSecond)), high: at(Math.min(rate.low, rate.perSecond)), admittedPerSecond: Math.round(rate.perSecond * 10) / 10 };
 }
 
-/** When a waiting page should ask again: soon near the front, seldom far back (never past half a lease). */
+/** A waiting page without the event stream learns of a sell-out at its next ask: at most this late. */
+const MOST_POLL_S = 20;
+
+/** When a waiting page should ask again: soon near the front, seldom far back (never past half a lease, nor 20 s). */
 function pollAfter(status: TicketStatus, wait: TicketView['estimatedWait'], leaseMs: number): number | null {
   if (status !== 'WAITING' && status !== 'ADMITTED') return null;
   if (status === 'ADMITTED') return 1;
-  const most = Math.max(1, Math.floor(leaseMs / 2000));
+  const most = Math.max(1, Math.min(MOST_POLL_S, Math.floor(leaseMs / 2000)));
   if (!wait) return Math.min(5, most);
   return Math.min(most, Math.max(1, Math.ceil(wait.low / 4)));
 }
@@ -71,7 +76,9 @@ export function ticketView(t: QueueTicket, sale: SaleView | undefined, measured:
   const position = t.position === null ? null : Number(t.position);
   let status: TicketStatus = ENDED[t.state] ?? (t.state === 'ADMITTED' ? 'ADMITTED' : 'WAITING');
   if (status === 'WAITING' && sale) {
-    if (Number(t.seq) <= sale.sold_out_upto) status = 'SOLD_OUT';
+    // Waiting when it sold out: SOLD_OUT; a place the watermark had passed before is being let in
+    // (a copy of the row read just before the sell-out says WAITING; the row says how it ended).
+    if (Number(t.seq) <= sale.sold_out_upto && (position === null || position > sale.sold_out_from)) status = 'SOLD_OUT';
     else if (t.alive_until.getTime() <= nowMs) status = 'LAPSED';
     else if (position !== null && position <= sale.admitted) status = 'ADMITTED';
     else if (sale.state === 'CLOSED') status = 'CLOSED';
@@ -83,13 +90,14 @@ export function ticketView(t: QueueTicket, sale: SaleView | undefined, measured:
     id: t.id,
     productId: t.product_id,
     status,
-    sale: { state: sale?.state ?? 'UNKNOWN', opensAt: sale?.opens_at?.toISOString() ?? null, order: sale?.queue_order ?? 'FIFO' },
+    sale: { state: sale?.state ?? 'UNKNOWN', opensAt: sale?.opens_at?.toISOString() ?? null, order: sale?.queue_order ?? 'FIFO', unitsLeft: sale ? sale.stock : null },
     position: waiting ? position : null,
     ahead,
     estimatedWait: wait,
     reservationId: t.state === 'RESERVED' ? t.reservation_id : null,
     refusal: t.refusal,
     joinedAt: t.joined_at.toISOString(),
+    updatedAt: t.updated_at.toISOString(),
     leaseExpiresAt: t.alive_until.toISOString(),
     pollAfterSeconds: pollAfter(status, wait, leaseMs),
   };

@@ -127,7 +127,12 @@ export const TicketSchema = z
         'WAITING in line; ADMITTED: its stock decision is being made; RESERVED (see reservationId); SOLD_OUT before its turn; ' +
         'REFUSED (see refusal); LAPSED: not kept alive; LEFT; CLOSED: the sale closed',
     }),
-    sale: z.object({ state: z.enum(['SCHEDULED', 'OPEN', 'PAUSED', 'SOLD_OUT', 'CLOSED', 'UNKNOWN']), opensAt: z.string().nullable(), order: QueueOrderSchema }),
+    sale: z.object({
+      state: z.enum(['SCHEDULED', 'OPEN', 'PAUSED', 'SOLD_OUT', 'CLOSED', 'UNKNOWN']),
+      opensAt: z.string().nullable(),
+      order: QueueOrderSchema,
+      unitsLeft: z.number().int().nullable().openapi({ description: 'Units in stock now: with `ahead`, how likely a unit is left at your turn' }),
+    }),
     position: z.number().int().nullable().openapi({ description: 'Place in line; null until a lottery is drawn, and once no longer waiting' }),
     ahead: z.number().int().nullable().openapi({ description: 'People ahead' }),
     estimatedWait: z
@@ -142,6 +147,7 @@ export const TicketSchema = z
     reservationId: z.string().nullable(),
     refusal: z.string().nullable().openapi({ description: 'Why an admitted ticket got no unit (LIMIT_REACHED, …)' }),
     joinedAt: z.string(),
+    updatedAt: z.string().openapi({ description: 'When the ticket itself last changed (of two answers, the later wins)' }),
     leaseExpiresAt: z.string().openapi({ description: 'Kept alive by polling it (or an open event stream); past this it leaves the line when its turn comes' }),
     pollAfterSeconds: z.number().int().nullable().openapi({ description: 'When to ask again (also Retry-After); null once it has ended' }),
   })

@@ -76,7 +76,8 @@ export async function checkInvariants(db: Kysely<Database>, options: InvariantOp
   // A line's watermark never passes a place still waiting to be let in.
   const skipped = await sql<{ id: string; product_id: number }>`
     select t.id, t.product_id from queue_tickets t join sales s on s.product_id = t.product_id
-    where t.state = 'WAITING' and t.position <= s.admitted and t.seq > s.sold_out_upto`.execute(db);
+    where t.state = 'WAITING' and t.position <= s.admitted
+      and not (t.seq <= s.sold_out_upto and t.position > s.sold_out_from)`.execute(db);
   for (const t of skipped.rows) violations.push(`product ${t.product_id}: ticket ${t.id} waits behind the watermark`);
 
   // A finished reservation holds no store slot (beyond a release still on its way).

@@ -189,8 +189,10 @@ interface SaleTable {
   early_upto: Generated<string>;
   /** The watermark: every place at or below it has been passed (admitted, or skipped as gone). */
   admitted: Generated<string>;
-  /** Places at or below it that were still waiting when the product sold out were told SOLD_OUT. */
+  /** Tickets numbered at or below it that were still waiting when it sold out were told SOLD_OUT… */
   sold_out_upto: Generated<string>;
+  /** …those whose place was above this watermark of the sell-out (the ones below had been let in). */
+  sold_out_from: Generated<string>;
   sold_out_at: Date | null;
   /** The desk's admission rate as a bucket: tickets that may be admitted now, refilled at the rate. */
   credit: Generated<number>;

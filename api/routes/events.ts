@@ -45,9 +45,10 @@ interface Sources {
   isRevoked(jti: string): boolean;
 }
 
-/** Whether a waiting ticket moved enough to be worth an event: its state, or a tenth of its wait ahead. */
+/** Whether a ticket moved enough to be worth an event: its state or its sale's, or a tenth of the people ahead. */
 function moved(before: TicketView | undefined, now: TicketView): boolean {
-  if (!before || before.status !== now.status || before.position !== now.position) return true;
+  if (!before || before.status !== now.status || before.position !== now.position || before.sale.state !== now.sale.state) return true;
+  if ((before.estimatedWait === null) !== (now.estimatedWait === null)) return true;
   if (before.ahead === null || now.ahead === null) return before.ahead !== now.ahead;
   return Math.abs(before.ahead - now.ahead) >= Math.max(1, Math.floor(before.ahead / 10));
 }

@@ -75,6 +75,31 @@ export function toSaleDto(v: SaleView, board: SaleBoard) {
 
 const productBody = (description: string) => ({ description, content: { 'application/json': { schema: ProductSchema } } });
 
+/** A draw, once made, never changes: each process reads its record once (a public URL anyone may fetch). */
+function drawCache(deps: AppDeps) {
+  const read = async (productId: number) => {
+    const record = (await drawRecord(deps.db, productId))!;
+    return {
+      productId,
+      order: record.order,
+      seedSha256: record.seedSha256,
+      seed: record.seed,
+      drawnAt: record.drawnAt?.toISOString() ?? null,
+      algorithm: 'sort the tickets by lower-case hex SHA-256 of "<seed>:<ticket id>", ascending; ties by ticket id',
+      tickets: record.tickets,
+    };
+  };
+  const drawn = new Map<string, ReturnType<typeof read>>();
+  return {
+    of(sale: SaleView) {
+      if (!sale.drawn_at) return read(sale.id);
+      const key = `${sale.id}@${sale.drawn_at.getTime()}`;
+      if (!drawn.has(key)) drawn.set(key, read(sale.id).catch((err: unknown) => (drawn.delete(key), Promise.reject(err))));
+      return drawn.get(key)!;
+    },
+  };
+}
+
 /** The phone catalogue with live stock; admins manage it (every stock change through the ledger). */
 export function productRoutes(deps: AppDeps, { board, line }: { board: SaleBoard; line: Line }) {
   const app = new OpenAPIHono<AppEnv>();
@@ -87,6 +112,7 @@ export function productRoutes(deps: AppDeps, { board, line }: { board: SaleBoard
   };
   // The catalogue may be this old (a million open pages poll it; the reserve request decides the stock).
   const CATALOGUE_AGE_MS = 1_000;
+  const draws = drawCache(deps);
 
   /** Lists every product with its available stock. */
   app.openapi(
@@ -316,29 +342,22 @@ export function productRoutes(deps: AppDeps, { board, line }: { board: SaleBoard
       method: 'get',
       path: '/{id}/draw',
       tags: ['line'],
-      summary: "The lottery's record: seed, its digest, and the tickets in the order drawn",
+      summary: "The lottery's record: seed, its digest, and the tickets in the order drawn (public)",
       description:
         'Recompute it: take the tickets listed, sort them by the hex SHA-256 of `<seed>:<ticket id>` (UTF-8), ascending; the ' +
-        'first is place 1. Check the seed against `seedSha256`, published before anyone joined.',
+        'first is place 1. Check the seed against `seedSha256`, published before anyone joined. Needs no token: anyone may check a draw.',
+      security: [],
       request: { params: ProductIdParam },
-      responses: { 200: { description: 'The draw', content: { 'application/json': { schema: DrawSchema } } }, ...problems({ 404: 'No such product' }) },
+      responses: {
+        200: { description: 'The draw', content: { 'application/json': { schema: DrawSchema } } },
+        ...problems({ 404: 'No such product' }),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const record = await drawRecord(deps.db, id);
-      if (!record) throw new Problem(404, 'NOT_FOUND', `no product ${id}`);
-      return c.json(
-        {
-          productId: id,
-          order: record.order,
-          seedSha256: record.seedSha256,
-          seed: record.seed,
-          drawnAt: record.drawnAt?.toISOString() ?? null,
-          algorithm: 'sort the tickets by lower-case hex SHA-256 of "<seed>:<ticket id>", ascending; ties by ticket id',
-          tickets: record.tickets,
-        },
-        200,
-      );
+      const sale = await load(id);
+      c.header('Cache-Control', sale.drawn_at ? 'public, max-age=3600' : 'no-store');
+      return c.json(await draws.of(sale), 200);
     },
   );
   return app;

@@ -13,6 +13,7 @@ import * as m0010 from './0010_kakao_notifier.js';
 import * as m0011 from './0011_reservation_feed.js';
 import * as m0012 from './0012_store_naming.js';
 import * as m0013 from './0013_launch_sales.js';
+import * as m0014 from './0014_sold_out_from.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0011_reservation_feed': m0011,
   '0012_store_naming': m0012,
   '0013_launch_sales': m0013,
+  '0014_sold_out_from': m0014,
 };

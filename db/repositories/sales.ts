@@ -32,6 +32,7 @@ export interface SaleRow {
   early_upto: number;
   admitted: number;
   sold_out_upto: number;
+  sold_out_from: number;
   sold_out_at: Date | null;
   /** Tickets admitted whose admission has not finished. */
   in_admission: number;
@@ -44,7 +45,7 @@ export async function readSales(db: Db): Promise<SaleRow[]> {
     select p.id, p.sku, p.name, p.brand, p.price_krw, p.stock, p.claimed,
       s.opens_at, s.closes_at, s.paused, s.unit_limit, s.queue_order, s.admission_rate, s.seed, s.seed_sha256,
       s.drawn_at, s.drawn_count, s.issued::float8 as issued, s.early_upto::float8 as early_upto,
-      s.admitted::float8 as admitted, s.sold_out_upto::float8 as sold_out_upto, s.sold_out_at,
+      s.admitted::float8 as admitted, s.sold_out_upto::float8 as sold_out_upto, s.sold_out_from::float8 as sold_out_from, s.sold_out_at,
       (select count(*)::int from queue_tickets t where t.product_id = p.id and t.state = 'ADMITTED') as in_admission, now() as now
     from products p join sales s on s.product_id = p.id
     order by p.id`.execute(db);
@@ -296,9 +297,17 @@ async function sellOut(trx: Db, sale: LockedSale): Promise<number> {
       and not exists (select 1 from reservations r where r.id = t.reservation_id)`.execute(trx);
   const issued = Number(sale.issued);
   if (issued <= Number(sale.sold_out_upto) && Number(sale.admitted) >= issued) return 0;
+  // A second sell-out (after a restock): the first one's waiting tickets are written SOLD_OUT now,
+  // once, so that one watermark of the sell-out stays enough to tell the rest.
+  if (Number(sale.sold_out_upto) > 0) {
+    await sql`
+      update queue_tickets set state = 'SOLD_OUT', refusal = 'OUT_OF_STOCK', ended_at = now(), updated_at = now()
+      where product_id = ${sale.product_id} and state = 'WAITING' and seq <= ${sale.sold_out_upto}
+        and (position is null or position > ${sale.sold_out_from})`.execute(trx);
+  }
   await trx
     .updateTable('sales')
-    .set({ sold_out_upto: String(issued), admitted: String(issued), sold_out_at: sql`now()`, updated_at: sql`now()` })
+    .set({ sold_out_upto: String(issued), sold_out_from: sale.admitted, admitted: String(issued), sold_out_at: sql`now()`, updated_at: sql`now()` })
     .where('product_id', '=', sale.product_id)
     .execute();
   return issued - Number(sale.admitted);

@@ -11,7 +11,7 @@ function sale(over: Partial<SaleView> = {}): SaleView {
   const row = {
     id: 1, sku: 'p', name: 'Phone', brand: 'B', price_krw: 1, stock: 100, claimed: 0, opens_at: null, closes_at: null, paused: false,
     unit_limit: 1, queue_order: 'FIFO' as const, admission_rate: null, seed: null, seed_sha256: null, drawn_at: null, drawn_count: null,
-    issued: 1_000, early_upto: 0, admitted: 100, sold_out_upto: 0, sold_out_at: null, in_admission: 0, now: new Date(NOW), ...over,
+    issued: 1_000, early_upto: 0, admitted: 100, sold_out_upto: 0, sold_out_from: 0, sold_out_at: null, in_admission: 0, now: new Date(NOW), ...over,
   };
   return { ...row, state: saleStateOf(row), waiting: row.issued - row.admitted, readAt: NOW };
 }
@@ -48,17 +48,20 @@ describe('a waiting ticket', () => {
     expect(view).toMatchObject({ status: 'WAITING', position: null, ahead: null, estimatedWait: null, sale: { order: 'LOTTERY', state: 'SCHEDULED' } });
   });
 
-  it('asks again soon near the front, seldom far back, and never later than half its lease', () => {
+  it('asks again soon near the front, seldom far back, and never later than 20 s (a sell-out is learned at the next ask)', () => {
     const near = ticketView(ticket({ position: '101' }), sale(), rate(10), LEASE, NOW);
     const far = ticketView(ticket({ position: '90000', seq: '90000' }), sale({ issued: 100_000 }), rate(10), LEASE, NOW);
     expect(near.pollAfterSeconds).toBe(1);
-    expect(far.pollAfterSeconds).toBe(LEASE / 2000);
+    expect(far.pollAfterSeconds).toBe(20);
   });
 });
 
 describe('a ticket whose turn has passed', () => {
   it('reads SOLD_OUT once the product sold out with it still waiting, however many there are', () => {
-    expect(ticketView(ticket(), sale({ stock: 0, sold_out_upto: 1_000, admitted: 1_000 }), rate(40), LEASE, NOW)).toMatchObject({ status: 'SOLD_OUT', position: null, pollAfterSeconds: null });
+    const soldOut = sale({ stock: 0, sold_out_upto: 1_000, sold_out_from: 100, admitted: 1_000 });
+    expect(ticketView(ticket(), soldOut, rate(40), LEASE, NOW)).toMatchObject({ status: 'SOLD_OUT', position: null, pollAfterSeconds: null });
+    // A copy of a row read before the sell-out, of a place already let in: not SOLD_OUT (its row tells how it ended).
+    expect(ticketView(ticket({ position: '90' }), soldOut, rate(40), LEASE, NOW).status).toBe('ADMITTED');
   });
 
   it('reads LAPSED when nobody kept it alive, ADMITTED once the watermark passed it, CLOSED after the closing', () => {
