@@ -1,5 +1,6 @@
-/** The goals of issue #10, set next to what this run measured. Reported, never asserted. */
-import type { Results } from './report.js';
+/** The goals of issue #10 and of launch day, set next to what this run measured. Reported, never asserted. */
+import { hasPhases, type PhaseFigures, type Results } from './report.js';
+import type { LaunchResult } from './scenarios/launch.js';
 
 type Goal = Results['goals'][number];
 
@@ -13,7 +14,39 @@ const atMost = (goal: string, value: number, limit: number, unit: string): Goal 
   met: value <= limit,
 });
 
+const exactly = (goal: string, value: number, target: number): Goal => ({ goal, target: `${target}`, measured: `${value}`, met: value === target });
+
+/** Launch day, per launch: the thresholds of the launch-day brief (bench/README.md). */
+function launchGoals(l: LaunchResult): Goal[] {
+  const on = (goal: string) => `launch ${l.label}: ${goal}`;
+  // Both orders admit by place; a lottery's places must also be the ones its published seed gives.
+  const seedOk = l.draw !== undefined && l.draw.seed_matches_digest && l.draw.digest_published_before_joins;
+  const order = [
+    exactly(on('admitted ahead of an earlier place still waiting'), l.order_check.out_of_order, 0),
+    ...(l.draw
+      ? [
+          exactly(on('draw recomputed from seed and tickets: places differing (published + stored)'), l.draw.published_order_mismatches + l.draw.stored_position_mismatches, 0),
+          { goal: on('sha256(seed) = the digest published before the joins'), target: 'yes', measured: seedOk ? 'yes' : 'no', met: seedOk },
+        ]
+      : []),
+  ];
+  return [
+    exactly(on('units accepted'), l.accepted, l.units),
+    exactly(on('errors'), l.errors, 0),
+    exactly(on('workflows started (read model)'), l.workflows.read_model, l.units),
+    exactly(on('workflows started (Temporal, by ProductId)'), l.workflows.temporal, l.units),
+    atMost(on('join p99'), l.join_latency.all.p99_ms, 50, ' ms'),
+    ...order,
+    atMost(on('CPU of the system per customer without a unit'), l.cpu.per_customer_without_unit_ms, 3, ' ms'),
+    exactly(on('customers or phone numbers holding more than the limit'), l.limit.customers_over_limit + l.limit.phones_over_limit, 0),
+  ];
+}
+
 export function goals(r: Omit<Results, 'goals'>): Goal[] {
+  return [...(hasPhases(r) ? phaseGoals(r) : []), ...r.launch.flatMap(launchGoals)];
+}
+
+function phaseGoals(r: Omit<Results, 'goals'> & PhaseFigures): Goal[] {
   const ours = r.cost.cpu_ms_per_item.ours ?? {};
   const cpuTotal = ['api', 'worker', 'notifier', 'temporal', 'postgres', 'assignment', 'load generator', 'infra launcher'].reduce((s, t) => s + (ours[t] ?? 0), 0);
   const b = r.burst;

@@ -50,6 +50,8 @@ export interface Api {
   admin: Call;
   /** A customer's own token (cached per customer id). */
   customer(sub: string): Promise<Call>;
+  /** A customer whose token carries a verified phone number (E.164), as a launch's customers must; not cached. */
+  verifiedCustomer(sub: string, phone: string): Promise<Call>;
   newProduct(stock: number): Promise<number>;
   /** POST /reservations as an admin on behalf of customer `bench-<i mod 5000>`, from a Seoul district. */
   reserve(productId: number, i: number): Promise<Answer>;
@@ -63,6 +65,9 @@ export async function apiFor(baseUrl: string, secret: string): Promise<Api> {
     async customer(sub) {
       if (!customers.has(sub)) customers.set(sub, caller(baseUrl, await signToken(secret, { role: 'customer', sub })));
       return customers.get(sub)!;
+    },
+    async verifiedCustomer(sub, phone) {
+      return caller(baseUrl, await signToken(secret, { role: 'customer', sub, phone }));
     },
     async newProduct(stock) {
       const sku = `bench-${newReservationId().toLowerCase()}`;

@@ -6,10 +6,12 @@ import type { LatencySummary } from './load.js';
 import type { BurstResult, CancelStormResult } from './scenarios/burst.js';
 import type { CostResult, costRatios, WorkflowKind } from './scenarios/cost.js';
 import type { HistoryShape } from './scenarios/history.js';
+import type { LaunchResult } from './scenarios/launch.js';
 import type { SeedCheckResult } from './scenarios/seed.js';
 import type { CancelAtRateResult, SustainedResult } from './scenarios/sustained.js';
 
-export interface Results {
+/** What every run reports. */
+interface RunFigures {
   timestamp: string;
   quick: boolean;
   duration_s: number;
@@ -17,8 +19,16 @@ export interface Results {
   machine: Record<string, unknown>;
   settings: Record<string, unknown>;
   processes: Record<string, number>;
-  idle: { memory: Record<string, TreeMemory>; commands: Record<string, Record<string, number>>; cpu_ms_per_s: Record<string, number>; quiet_seconds: number };
   peak_memory: { memory: Record<string, TreeMemory>; samples: number; sample_ms: number; pss_every_nth_sample: number };
+  launch: LaunchResult[];
+  goals: { goal: string; target: string; measured: string; met: boolean }[];
+  invariants_ok: boolean;
+  violations: string[];
+}
+
+/** The phases before the launch days, left out of a `--launch` run. */
+export interface PhaseFigures {
+  idle: { memory: Record<string, TreeMemory>; commands: Record<string, Record<string, number>>; cpu_ms_per_s: Record<string, number>; quiet_seconds: number };
   cost: Omit<CostResult, 'rawSqlProduct'>;
   ratios: ReturnType<typeof costRatios>;
   history: HistoryShape[];
@@ -27,16 +37,20 @@ export interface Results {
   cancel_storm: CancelStormResult;
   sustained: SustainedResult;
   cancel_at_rate: CancelAtRateResult;
-  goals: { goal: string; target: string; measured: string; met: boolean }[];
-  invariants_ok: boolean;
-  violations: string[];
 }
+
+export type Results = RunFigures & Partial<PhaseFigures>;
+export type AllPhases = RunFigures & PhaseFigures;
+
+/** Whether the run had the phases before the launch days (not `--launch`). */
+export const hasPhases = <T extends Partial<PhaseFigures>>(r: T): r is T & PhaseFigures => r.cost !== undefined;
 
 /** Writes latest.json and the dated copy (the date of the run) under bench/results/. */
 export function writeResults(dir: string, results: Results): string[] {
   mkdirSync(dir, { recursive: true });
   const text = `${JSON.stringify(results, null, 2)}\n`;
-  const dated = `${results.timestamp.slice(0, 10)}-${results.quick ? 'quick' : 'full'}.json`;
+  const kind = `${results.settings.launch_only ? 'launch-' : ''}${results.quick ? 'quick' : 'full'}`;
+  const dated = `${results.timestamp.slice(0, 10)}-${kind}.json`;
   const files = [path.join(dir, 'latest.json'), path.join(dir, dated)];
   for (const f of files) writeFileSync(f, text);
   return files;
@@ -56,14 +70,14 @@ const table = (head: string[], rows: (string | number)[][]) => [
 const lat = (s: LatencySummary) => `${f1(s.p50_ms)} / ${f1(s.p95_ms)} / ${f1(s.p99_ms)} / ${f1(s.max_ms)}`;
 
 /** A line saying which trees were not measured (PostgreSQL or Temporal given from outside), if any. */
-function unmeasured(r: Results): string[] {
+function unmeasured(r: AllPhases): string[] {
   const missing = ['temporal', 'postgres'].filter((t) => r.processes[t] === undefined);
   return missing.length === 0
     ? []
     : ['', `Not measured: ${missing.join(' and ')} (given by TEMPORAL_ADDRESS / DATABASE_URL, not started by the bench); the totals leave them out.`];
 }
 
-function cpuTable(r: Results): string[] {
+function cpuTable(r: AllPhases): string[] {
   const kinds = Object.keys(r.cost.cpu_ms_per_item) as WorkflowKind[];
   const total = (k: WorkflowKind) => TREE_ORDER.reduce((s, t) => s + (r.cost.cpu_ms_per_item[k]![t] ?? 0), 0);
   const rows = TREE_ORDER.map((t) => [t, ...kinds.map((k) => f1(r.cost.cpu_ms_per_item[k]![t]))]);
@@ -75,7 +89,7 @@ function cpuTable(r: Results): string[] {
   ]);
 }
 
-function memoryTable(r: Results): string[] {
+function memoryTable(r: AllPhases): string[] {
   const trees = TREE_ORDER.filter((t) => r.idle.memory[t]);
   const system = trees.filter((t) => t !== 'load generator');
   const sum = (k: 'rssKiB' | 'pssKiB') => system.reduce((s, t) => s + (r.idle.memory[t]?.[k] ?? 0), 0);
@@ -86,12 +100,12 @@ function memoryTable(r: Results): string[] {
   ]);
 }
 
-function historyTable(r: Results): string[] {
+function historyTable(r: AllPhases): string[] {
   return table(['path', 'ends', 'events', 'workflow tasks', 'activities', 'local-activity markers', 'other markers', 'timers', 'SA upserts', 'signals', 'updates'],
     r.history.map((h) => [h.path, h.note ?? h.end_status, h.events, h.workflow_tasks, h.activity_tasks, h.local_activity_markers, h.other_markers, h.timers, h.search_attribute_upserts, h.signals, h.updates]));
 }
 
-function burstLines(r: Results): string[] {
+function burstLines(r: AllPhases): string[] {
   const b = r.burst;
   return [
     `Launch burst: ${b.requests} requests from ${b.clients} clients for ${b.units} units in ${b.seconds} s (${b.throughput_per_s} requests/s, ${b.attempts_per_s} attempts/s): ` +
@@ -109,7 +123,7 @@ function burstLines(r: Results): string[] {
   ];
 }
 
-function loadLines(r: Results): string[] {
+function loadLines(r: AllPhases): string[] {
   const s = r.sustained;
   const c = r.cancel_at_rate;
   return [
@@ -124,16 +138,75 @@ function loadLines(r: Results): string[] {
   ];
 }
 
-export function markdown(r: Results): string {
+const n0 = (x: number) => x.toLocaleString('en');
+const codes = (answers: Record<string, number>) => Object.entries(answers).map(([k, v]) => `${k} ×${n0(v)}`).join(', ') || 'none';
+const latencies = (s: LatencySummary) => `${f1(s.p50_ms)} / ${f1(s.p99_ms)} / ${f1(s.max_ms)}`;
+
+/** The rows of the launch table: one column per launch. */
+const LAUNCH_ROWS: [string, (l: LaunchResult) => string][] = [
+  ['customers (before the opening)', (l) => `${n0(l.customers)} (${n0(l.early_joiners)})`],
+  ['arrivals', (l) => `${l.arrival.rate_per_s}/s: ${l.arrival.early_window_s} s before the opening (+${l.arrival.gap_before_opening_s} s), ${l.arrival.later_window_s} s after`],
+  ['units accepted / units', (l) => `${n0(l.accepted)} / ${n0(l.units)}`],
+  ['outcomes', (l) => `unit at once ${n0(l.outcomes.unit_at_once)}, from the line ${n0(l.outcomes.unit_from_line)}; told SOLD_OUT ${n0(l.outcomes.told_sold_out)}, refused at once ${n0(l.outcomes.refused_at_once)}, ticket refused ${n0(l.outcomes.refused_tickets)}`],
+  ['errors', (l) => `${l.errors}${l.error_examples.length ? ` (e.g. ${l.error_examples.join('; ')})` : ''}`],
+  ['workflows: read model / Temporal (ProductId)', (l) => `${n0(l.workflows.read_model)} / ${n0(l.workflows.temporal)}`],
+  ['join ms p50 / p99 / max: all', (l) => `${latencies(l.join_latency.all)} (n ${n0(l.join_latency.all.n)})`],
+  ['… placed in line (202)', (l) => `${latencies(l.join_latency.placed_in_line)} (n ${n0(l.join_latency.placed_in_line.n)})`],
+  ['… unit at once (201)', (l) => `${latencies(l.join_latency.unit_at_once)} (n ${n0(l.join_latency.unit_at_once.n)})`],
+  ['… refused at once (409 OUT_OF_STOCK)', (l) => `${latencies(l.join_latency.refused_at_once)} (n ${n0(l.join_latency.refused_at_once.n)})`],
+  ['… due before the opening', (l) => `${latencies(l.join_latency.before_opening)} (n ${n0(l.join_latency.before_opening.n)})`],
+  ['… due from the opening to sold_out_at', (l) => `${latencies(l.join_latency.until_sold_out)} (n ${n0(l.join_latency.until_sold_out.n)})`],
+  ['… due after sold_out_at', (l) => `${latencies(l.join_latency.after_sold_out)} (n ${n0(l.join_latency.after_sold_out.n)})`],
+  ['polls (per customer), ms p50 / p99 / max', (l) => `${n0(l.polls.n)} (${l.polls.per_customer}), ${latencies(l.polls.latency)}`],
+  ['admitted ahead of an earlier place still waiting', (l) => `${l.order_check.out_of_order} of ${n0(l.order_check.admitted)} admitted`],
+  ['draw recomputed: published / stored mismatches', (l) => (l.draw ? `${l.draw.published_order_mismatches} / ${l.draw.stored_position_mismatches} (${n0(l.draw.drawn)} drawn, ${n0(l.draw.early_placed)} early placed)` : '–')],
+  ['sha256(seed) = digest; digest as published before the joins', (l) => (l.draw ? `${l.draw.seed_matches_digest ? 'yes' : '**no**'}; ${l.draw.digest_published_before_joins ? 'yes' : '**no**'}` : '–')],
+  ['last unit after the opening', (l) => `${l.sold_out.last_unit_after_opening_s} s`],
+  ['sale sold_out_at after the last unit', (l) => `${l.sold_out.sale_marked_after_ms} ms`],
+  ['waiting customers told SOLD_OUT after the last unit, ms p50 / p99 / max', (l) => `${latencies(l.sold_out.told_after_last_unit)} (n ${n0(l.sold_out.told_after_last_unit.n)}; never told ${l.sold_out.never_told})`],
+  ['**CPU per customer without a unit** (system)', (l) => `**${f1(l.cpu.per_customer_without_unit_ms)} ms** (${n0(l.cpu.system_ms)} ms over ${l.cpu.window_s} s)`],
+  ['… by process, ms per customer without a unit', (l) => perCustomer(l)],
+  ['… before the opening (early joiners joining and polling)', (l) => `${n0(l.cpu.before_opening.system_ms)} ms, ${f1(l.cpu.before_opening.per_early_joiner_ms)} ms per early joiner`],
+  ['refusal messages after the window', (l) => `${l.cpu.messages_after.seconds} s, ${n0(l.cpu.messages_after.system_ms)} ms (${f1(l.cpu.messages_after.per_refused_ms)} ms per refusal)`],
+  ['duplicates: customers × requests; answers', (l) => `${l.limit.duplicating_customers} × ${l.limit.duplicate_requests / Math.max(1, l.limit.duplicating_customers)}; ${codes(l.limit.duplicate_answers)}; let through ${l.limit.duplicates_let_through}`],
+  ['holding more than the limit: customers / phones', (l) => `${l.limit.customers_over_limit} / ${l.limit.phones_over_limit} (limit ${l.limit.unit_limit})`],
+  ['estimated waits', (l) => estimateLine(l)],
+];
+
+/** Each process's CPU over the window per customer without a unit (the load generator's too, apart). */
+function perCustomer(l: LaunchResult): string {
+  const without = Math.max(1, l.customers - l.accepted);
+  return TREE_ORDER.filter((t) => l.cpu.per_process_ms[t] !== undefined)
+    .map((t) => `${t} ${(l.cpu.per_process_ms[t]! / without).toFixed(2)}`)
+    .join(', ');
+}
+
+function estimateLine(l: LaunchResult): string {
+  const { shown, turn_came: came, sold_out_instead: out } = l.estimates;
+  const cameText = came.n
+    ? `${n0(came.n)} whose turn came: estimated ${came.median_estimated_s} s, waited ${came.median_waited_s} s (medians), |error| ${came.median_error_s} s, ${Math.round(came.within_range * 100)} % within the range shown`
+    : 'none whose turn came';
+  const outText = out.n ? `${n0(out.n)} told SOLD_OUT instead: estimated ${out.median_estimated_s} s, told after ${out.median_told_after_s} s (medians)` : 'none told SOLD_OUT after one';
+  return `shown to ${n0(shown)}: ${cameText}; ${outText}`;
+}
+
+function launchLines(r: Results): string[] {
+  if (r.launch.length === 0) return [];
+  return [
+    '### Launch day (customers joining a line, following their tickets)',
+    '',
+    ...table(['', ...r.launch.map((l) => l.label)], LAUNCH_ROWS.map(([name, cell]) => [name, ...r.launch.map(cell)])),
+    '',
+    `Stack settings: ${Object.entries(r.settings.stack_env as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', ')} (the per-customer write limit stays on).`,
+    '',
+  ];
+}
+
+/** The sections of the phases before the launch days. */
+function phaseLines(r: AllPhases): string[] {
   const seed = r.seed_check;
   const ratios = r.ratios;
   return [
-    `## Benchmark ${r.timestamp}${r.quick ? ' (--quick)' : ''}, ${Math.round(r.duration_s)} s`,
-    '',
-    `Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.platform}, Node ${r.machine.node}. Every process on the same cores.`,
-    '',
-    `Phases (s): ${Object.entries(r.phase_seconds).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
-    '',
     `### CPU per reservation (${r.settings.cost_per_batch} per batch, ${r.settings.cost_concurrency} concurrent, ${r.settings.runs} interleaved runs, pooled; until all CONFIRMED)`,
     '',
     ...cpuTable(r),
@@ -167,6 +240,20 @@ export function markdown(r: Results): string {
     '',
     ...table(['ratio', 'value', 'min', 'max'], Object.entries(ratios).map(([k, v]) => [k.replaceAll('_', ' '), v.value, v.min, v.max])),
     '',
+  ];
+}
+
+export function markdown(r: Results): string {
+  const kind = r.settings.launch_only ? ' (--launch)' : '';
+  return [
+    `## Benchmark ${r.timestamp}${r.quick ? ' (--quick)' : ''}${kind}, ${Math.round(r.duration_s)} s`,
+    '',
+    `Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.platform}, Node ${r.machine.node}. Every process on the same cores.`,
+    '',
+    `Phases (s): ${Object.entries(r.phase_seconds).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    '',
+    ...(hasPhases(r) ? phaseLines(r) : []),
+    ...launchLines(r),
     '### Goals (reported, not asserted)',
     '',
     ...table(['goal', 'target', 'measured', 'met'], r.goals.map((g) => [g.goal, g.target, g.measured, g.met ? 'yes' : '**no**'])),

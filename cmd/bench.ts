@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick] [--runs 3] [--requests N] [--concurrency C] [--cost-n M] [--old-skeleton]`:
+ * `npm run bench [-- --quick] [--runs 3] [--requests N] [--concurrency C] [--cost-n M] [--old-skeleton]
+ * [--launch] [--launch-customers N] [--launch-rate R]`:
  * starts the stack as separate processes (bench/stack.ts), drives its HTTP API from this process and
  * reports what a reservation costs (CPU per process, memory, history shape) and how the system
- * behaves under load (launch burst, seed check, sustained rate, cancellations), next to baselines
- * run in this process. Checks the invariants (exit 1 if one breaks), prints Markdown, and writes
- * bench/results/latest.json plus a dated copy.
+ * behaves under load (launch burst, seed check, sustained rate, cancellations, launch day with its
+ * line), next to baselines run in this process. `--launch` runs the launch day alone. Checks the
+ * invariants (exit 1 if one breaks), prints Markdown, and writes bench/results/latest.json plus a
+ * dated copy.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,9 +26,10 @@ import { sleep } from '../bench/load.js';
 import { startMemorySampler, type MemorySampler } from '../bench/memory-sampler.js';
 import { commandsOf, cpuMsBetween, cpuTicks, treeMemory, type Roots } from '../bench/procfs.js';
 import { markdown, writeResults, type Results } from '../bench/report.js';
-import { cancelStorm, launchBurst } from '../bench/scenarios/burst.js';
+import { cancelStorm, launchBurst, type BurstResult } from '../bench/scenarios/burst.js';
 import { costRatios, measureCost } from '../bench/scenarios/cost.js';
 import { historyShapes } from '../bench/scenarios/history.js';
+import { DEFAULT_RATE_PER_S, earlyJoiners, launch, warmUp, type LaunchOptions, type LaunchResult } from '../bench/scenarios/launch.js';
 import { seedCheck } from '../bench/scenarios/seed.js';
 import { cancelAtRate, halfOf, sustainedRate } from '../bench/scenarios/sustained.js';
 import { startStack } from '../bench/stack.js';
@@ -40,9 +43,23 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string' },
     'cost-n': { type: 'string' },
     'old-skeleton': { type: 'boolean', default: false },
+    launch: { type: 'boolean', default: false },
+    'launch-customers': { type: 'string' },
+    'launch-rate': { type: 'string' },
   },
 });
 const QUICK = args.quick!;
+const LAUNCH_ONLY = args.launch!;
+// The bench's customers all come from 127.0.0.1, and its admin stands for many store staff: the
+// per-address and per-staff write limits would measure themselves. The per-customer limit stays on.
+const STACK_ENV = { RATE_LIMIT_ADDRESS_WRITES: 'off', RATE_LIMIT_STAFF_WRITES: 'off' };
+const launchCustomers = Number(args['launch-customers'] ?? (QUICK ? 10_000 : 100_000));
+const launchRate = Number(args['launch-rate'] ?? DEFAULT_RATE_PER_S);
+/** Quick: both orders at N. Full: the lottery at N, first-come at a tenth (see bench/README.md). */
+const launches: LaunchOptions[] = [
+  { order: 'LOTTERY', customers: launchCustomers, ratePerSecond: launchRate },
+  { order: 'FIFO', customers: QUICK || args['launch-customers'] ? launchCustomers : Math.round(launchCustomers / 10), ratePerSecond: launchRate },
+];
 const settings = {
   requests: Number(args.requests ?? (QUICK ? 2_000 : 10_000)),
   burst_clients: Number(args.concurrency ?? 48),
@@ -56,6 +73,9 @@ const settings = {
   step_seconds: QUICK ? 4 : 10,
   cancel_at_rate_seconds: QUICK ? 8 : 20,
   old_skeleton: args['old-skeleton']!,
+  launch_only: LAUNCH_ONLY,
+  launches: launches.map((l) => ({ order: l.order, customers: l.customers, arrivals_per_s: l.ratePerSecond, early_joiners: earlyJoiners(l.customers) })),
+  stack_env: STACK_ENV,
 };
 
 const SETTLE_MS = 3_000;
@@ -129,21 +149,23 @@ async function idle(roots: Roots, seconds: number) {
   return { memory, commands: commandsOf(roots), cpu_ms_per_s: Object.fromEntries(Object.entries(cpu).map(([k, ms]) => [k, Math.round((ms / seconds) * 10) / 10])), quiet_seconds: seconds };
 }
 
-async function invariants(db: Kysely<Database>, rawSqlProduct: number, burst: { accepted: number; units: number }) {
+async function invariants(db: Kysely<Database>, rawSqlProduct: number | undefined, burst: BurstResult | undefined, days: LaunchResult[]) {
   const report = await checkInvariants(db);
   // The raw-SQL baseline moved stock outside any reservation: its product is left out.
   const violations = report.violations.filter((v) => !v.startsWith(`product ${rawSqlProduct}:`));
-  if (burst.accepted > burst.units) violations.push(`launch burst accepted ${burst.accepted} for ${burst.units} units`);
+  if (burst && burst.accepted > burst.units) violations.push(`launch burst accepted ${burst.accepted} for ${burst.units} units`);
+  for (const l of days) if (l.accepted > l.units) violations.push(`launch ${l.label} accepted ${l.accepted} for ${l.units} units`);
   return violations;
 }
 
 async function setUp() {
-  const stack = await startStack({ root, dataDir, say: done, onStoppable: (stop) => void processes.push(stop) });
+  const stack = await startStack({ root, dataDir, say: done, onStoppable: (stop) => void processes.push(stop), env: STACK_ENV });
   const db = await openDatabase(stack.databaseUrl, { max: 20 });
   resources.push(() => db.destroy());
   const connection = await Connection.connect({ address: stack.temporalAddress });
   resources.push(() => connection.close());
-  const baselineQueue = await startBaselineWorker(stack.temporalAddress);
+  // A launch-only run has no baselines: their idle worker would only take the load generator's CPU.
+  const baselineQueue = LAUNCH_ONLY ? '' : await startBaselineWorker(stack.temporalAddress);
   const sampler: MemorySampler = startMemorySampler();
   processes.push(() => sampler.kill());
   const roots: Roots = { ...stack.roots, 'memory sampler': sampler.pid };
@@ -155,12 +177,9 @@ async function setUp() {
   return { ctx, sampler };
 }
 
-async function main(): Promise<boolean> {
-  const started = performance.now();
-  const { ctx, sampler } = await phase('start', setUp);
-  done(`stack up: ${Object.entries(ctx.roots).map(([k, pid]) => `${k} ${pid}`).join(', ')}`);
+/** Every phase but the launch day: cost, memory, history, the seed's check, burst, sustained rate. */
+async function otherPhases(ctx: Ctx) {
   const idleFigures = await phase('idle', () => idle(ctx.roots, settings.quiet_seconds));
-
   const history = await phase('history', () => historyShapes(ctx));
   done(`history shapes: ${history.map((h) => `${h.path} ${h.events}`).join(', ')}`);
   const seed = await phase('seed check', () => seedCheck(ctx, settings.seed_check_seconds));
@@ -182,14 +201,39 @@ async function main(): Promise<boolean> {
   done(`sustained rate: knee ${sustained.knee_per_s}/s; at ${sustained.half.rate}/s p99 ${sustained.half.p99_ms} ms`);
   const cancels = await phase('cancel at rate', () => cancelAtRate(ctx, halfOf(sustained.knee_per_s), settings.cancel_at_rate_seconds));
   done(`cancel at ${cancels.rate}/s: ${cancels.cancels} cancelled, stock back p99 ${cancels.restored.p99_ms} ms`);
+  const { acceptedIds: _ids, ...burstFigures } = burst;
+  const { rawSqlProduct, ...costFigures } = cost;
+  const figures = { idle: idleFigures, cost: costFigures, ratios: costRatios(cost), history, seed_check: seed, burst: burstFigures, cancel_storm: storm, sustained, cancel_at_rate: cancels };
+  return { figures, rawSqlProduct, burst };
+}
+
+/** The launch days, one after the other. */
+async function launchDays(ctx: Ctx): Promise<LaunchResult[]> {
+  if (LAUNCH_ONLY) await phase('launch warm-up', () => warmUp(ctx, launchRate));
+  const days: LaunchResult[] = [];
+  for (const options of launches) {
+    const day = await phase(`launch ${options.order}`, () => launch(ctx, options));
+    done(
+      `launch ${day.label}: ${day.accepted}/${day.units} units, ${day.errors} errors, join p99 ${day.join_latency.all.p99_ms} ms, ` +
+        `${day.cpu.per_customer_without_unit_ms} ms CPU per customer without a unit`,
+    );
+    days.push(day);
+  }
+  return days;
+}
+
+async function main(): Promise<boolean> {
+  const started = performance.now();
+  const { ctx, sampler } = await phase('start', setUp);
+  done(`stack up: ${Object.entries(ctx.roots).map(([k, pid]) => `${k} ${pid}`).join(', ')}`);
+  const others = LAUNCH_ONLY ? undefined : await otherPhases(ctx);
+  const days = await launchDays(ctx);
 
   progress('checking invariants …');
-  const violations = await invariants(ctx.db, cost.rawSqlProduct, burst);
+  const violations = await invariants(ctx.db, others?.rawSqlProduct, others?.burst, days);
   done(violations.length === 0 ? 'invariants hold' : `INVARIANTS BROKEN:\n  ${violations.join('\n  ')}`);
   const peak = await sampler.stop();
 
-  const { acceptedIds: _ids, ...burstFigures } = burst;
-  const { rawSqlProduct: _raw, ...costFigures } = cost;
   const cpus = os.cpus();
   const partial = {
     timestamp: new Date().toISOString(),
@@ -199,16 +243,9 @@ async function main(): Promise<boolean> {
     machine: { cpus: cpus.length, cpu_model: cpus[0]?.model ?? 'unknown', memory_gib: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version },
     settings,
     processes: ctx.roots,
-    idle: idleFigures,
     peak_memory: { memory: peak.peak, samples: peak.samples, sample_ms: peak.sampleMs, pss_every_nth_sample: peak.pssEvery },
-    cost: costFigures,
-    ratios: costRatios(cost),
-    history,
-    seed_check: seed,
-    burst: burstFigures,
-    cancel_storm: storm,
-    sustained,
-    cancel_at_rate: cancels,
+    ...others?.figures,
+    launch: days,
     invariants_ok: violations.length === 0,
     violations,
   };
