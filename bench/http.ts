@@ -53,13 +53,18 @@ export interface Api {
   /** A customer whose token carries a verified phone number (E.164), as a launch's customers must; not cached. */
   verifiedCustomer(sub: string, phone: string): Promise<Call>;
   newProduct(stock: number): Promise<number>;
-  /** POST /reservations as an admin on behalf of customer `bench-<i mod 5000>`, from a Seoul district. */
+  /**
+   * POST /reservations as an admin on behalf of a customer of its own (`bench-<n>`, n counting every
+   * call of this process), from the Seoul district of `i`: a sale allows one unit per customer, so a
+   * customer reserving twice would be refused LIMIT_REACHED.
+   */
   reserve(productId: number, i: number): Promise<Answer>;
 }
 
 export async function apiFor(baseUrl: string, secret: string): Promise<Api> {
   const admin = caller(baseUrl, await signToken(secret, { role: 'admin', sub: 'bench' }));
   const customers = new Map<string, Call>();
+  let reserved = 0;
   return {
     admin,
     async customer(sub) {
@@ -77,7 +82,7 @@ export async function apiFor(baseUrl: string, secret: string): Promise<Api> {
     },
     reserve(productId, i) {
       const d = SEOUL_DISTRICTS[i % SEOUL_DISTRICTS.length]!;
-      return admin('POST', '/reservations', { productId, customer: { id: `bench-${i % 5000}`, district: d.ko } });
+      return admin('POST', '/reservations', { productId, customer: { id: `bench-${reserved++}`, district: d.ko } });
     },
   };
 }
