@@ -202,7 +202,11 @@ export function createCrowd(customers: Customer[], follow = true) {
     });
     if (kinds.includes('unit')) fate.unitAtOnce = true;
     const placed = answers.filter((_, n) => kinds[n] === 'ticket');
-    if (!fate.unitAtOnce && placed.length === 0 && kinds.includes('sold_out')) fate.refusedAtOnce = true;
+    if (!fate.unitAtOnce && placed.length === 0) {
+      if (kinds.includes('sold_out')) fate.refusedAtOnce = true;
+      // Every answer refused the customer as already served, yet none served them.
+      else if (duplicating && kinds.includes('limited')) error('join: every request refused as a duplicate, none took a place');
+    }
     for (const a of placed) {
       const view = a.body as unknown as TicketView;
       fate.tickets.push(view.id);
