@@ -383,6 +383,31 @@ export async function untilDecided<T extends { status: number; body: any }>(rese
   }
 }
 
+/** Reads a server-sent event stream into `events` (each with its JSON data and when it came) until it ends or is aborted. */
+export function readEventStream(res: Response) {
+  const events: { event: string; data: any; at: number }[] = [];
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body!) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = [...block.matchAll(/^data: (.*)$/gm)].map((m) => m[1]).join('\n');
+          if (event) events.push({ event, data: data ? JSON.parse(data) : null, at: Date.now() });
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  return { events, done };
+}
+
 /** A workflow's whole history as text, payloads decoded: what an operator (or a leak) could read. */
 export async function historyText(handle: { fetchHistory(): Promise<unknown> }): Promise<string> {
   return JSON.stringify(await handle.fetchHistory(), (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value));

@@ -17,7 +17,7 @@ import { canSee, type AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
 import type { Line, TicketView } from '../line.js';
-import type { Audience, FeedChange, ReservationFeed } from '../reservation-feed.js';
+import { audienceKey, type Audience, type FeedChange, type ReservationFeed } from '../reservation-feed.js';
 import type { SaleBoard, SaleView } from '../sale-board.js';
 import type { TicketFeed } from '../ticket-feed.js';
 import { problems } from '../schemas.js';
@@ -118,7 +118,7 @@ export function eventRoutes(deps: AppDeps, sources: Sources): EventStreams {
         };
         open.set(stream, () => wake?.());
         const audience: Audience = principal.role === 'admin' ? 'everything' : principal.role === 'store' ? { storeId: principal.storeId } : { customerId: principal.sub };
-        const unsubscribes = [feed.subscribe(audience, (change) => push({ kind: 'reservation', change }))];
+        const unsubscribes = [feed.subscribe(audienceKey(audience), (change) => push({ kind: 'reservation', change }))];
         const watched = new Map<string, { ticket: QueueTicket; shown?: TicketView }>();
         if (principal.role === 'customer') unsubscribes.push(...(await watchTickets(principal.sub, watched, push)));
         stream.onAbort(() => wake?.());

@@ -203,14 +203,3 @@ export async function settleTicket(db: Db, id: string, outcome: TicketOutcome): 
   const state: TicketState = outcome.state;
   await q.set({ state, refusal: outcome.state === 'REFUSED' ? outcome.refusal : null, ended_at: sql`now()`, updated_at: sql`now()` }).execute();
 }
-
-/** Tickets changed since `since` (with a look-back), for the event stream's feed. */
-export async function ticketsChangedSince(db: Db, since: Date, lookBackMs: number, limit: number) {
-  return db
-    .selectFrom('queue_tickets')
-    .select(['id', 'customer_id', 'product_id', 'state', 'updated_at'])
-    .where('updated_at', '>', new Date(since.getTime() - lookBackMs))
-    .orderBy('updated_at')
-    .limit(limit)
-    .execute();
-}

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listen } from '../../shared/http.js';
 import type { Principal } from '../../shared/auth.js';
-import { ADMIN, eventually, newProduct, newStore, testApp, tokenFor, useTestStack, untilDecided } from '../helpers.js';
+import { ADMIN, eventually, newProduct, newStore, readEventStream, testApp, tokenFor, untilDecided, useTestStack } from '../helpers.js';
 
 const stack = useTestStack();
 const webDir = mkdtempSync(path.join(tmpdir(), 'tshop-web-'));
@@ -46,26 +46,7 @@ async function listenAs(api: Awaited<ReturnType<typeof serve>>, as: Principal) {
   const res = await api.request('/events', { signal: controller.signal }, as);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  const events: { event: string; data: Body }[] = [];
-  const done = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body!) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = [...block.matchAll(/^data: (.*)$/gm)].map((m) => m[1]).join('\n');
-          if (event) events.push({ event, data: data ? JSON.parse(data) : null });
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
+  const { events, done } = readEventStream(res);
   await eventually(async () => events.length, (n) => n > 0);
   return { events, stop: () => controller.abort(), done, of: (id: string) => events.filter((e) => e.event === 'reservation' && e.data.id === id).map((e) => e.data.status) };
 }

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../shared/auth.js';
 import { listen } from '../../shared/http.js';
 import type { LinePolicy } from '../../api/deps.js';
-import { ADMIN, eventually, newProduct, stockOf, TEST_JWT_SECRET, testApp, tokenFor, useTestStack } from '../helpers.js';
+import { ADMIN, eventually, newProduct, readEventStream, stockOf, TEST_JWT_SECRET, testApp, tokenFor, useTestStack } from '../helpers.js';
 
 const stack = useTestStack();
 const LINE: LinePolicy = { leaseMs: 60_000, tickMs: 50, maxBatch: 200, retryAfterMs: 5_000, boardEveryMs: 100, sampleEveryMs: 1_000 };
@@ -368,30 +368,18 @@ describe('the launch desk', () => {
   });
 });
 
-/** An event stream read into `tickets` (with the time each arrived) until stopped. */
+/** An event stream whose `ticket` events (with the time each came) are read until stopped. */
 async function openStream(base: string, who: Principal) {
   const controller = new AbortController();
   const res = await fetch(`${base}/events`, { headers: { authorization: `Bearer ${await tokenFor(who)}` }, signal: controller.signal });
   expect(res.status).toBe(200);
-  const tickets: { at: number; data: Body }[] = [];
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body!) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (/^event: ticket$/m.test(block)) tickets.push({ at: Date.now(), data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) });
-        }
-      }
-    } catch {
-      // stopped
-    }
-  })();
-  return { tickets, stop: () => controller.abort() };
+  const { events } = readEventStream(res);
+  return {
+    get tickets() {
+      return events.filter((e) => e.event === 'ticket');
+    },
+    stop: () => controller.abort(),
+  };
 }
 
 /** A customer token made by hand, with whatever identity claims a provider might send. */
