@@ -3,6 +3,7 @@ import http from 'node:http';
 import { SEOUL_DISTRICTS } from '../db/data/seoul.js';
 import { signToken } from '../shared/auth.js';
 import { newReservationId } from '../shared/ids.js';
+import { normalizePhone } from '../shared/phone.js';
 
 export interface Answer {
   status: number;
@@ -48,10 +49,13 @@ export function caller(baseUrl: string, token: string): Call {
 
 export interface Api {
   admin: Call;
-  /** A customer's own token (cached per customer id). */
-  customer(sub: string): Promise<Call>;
   /** A customer whose token carries a verified phone number (E.164), as a launch's customers must; not cached. */
   verifiedCustomer(sub: string, phone: string): Promise<Call>;
+  /**
+   * A new customer of its own, as a real user is: `<tag>-<n>` (n counting every one of this process)
+   * with a verified number of its own, +8210 2xxx xxxx (the launch day's customers have 1xxx xxxx).
+   */
+  newCustomer(tag: string): Promise<Call>;
   newProduct(stock: number): Promise<number>;
   /**
    * POST /reservations as an admin on behalf of a customer of its own (`bench-<n>`, n counting every
@@ -63,16 +67,20 @@ export interface Api {
 
 export async function apiFor(baseUrl: string, secret: string): Promise<Api> {
   const admin = caller(baseUrl, await signToken(secret, { role: 'admin', sub: 'bench' }));
-  const customers = new Map<string, Call>();
   let reserved = 0;
+  let made = 0;
   return {
     admin,
-    async customer(sub) {
-      if (!customers.has(sub)) customers.set(sub, caller(baseUrl, await signToken(secret, { role: 'customer', sub })));
-      return customers.get(sub)!;
-    },
     async verifiedCustomer(sub, phone) {
       return caller(baseUrl, await signToken(secret, { role: 'customer', sub, phone }));
+    },
+    async newCustomer(tag) {
+      const n = made++;
+      if (n >= 10_000_000) throw new Error('the bench ran out of phone numbers for new customers');
+      const phone = `+8210${20_000_000 + n}`;
+      // One in 10,000 checked, as the launch day does: the range is valid as a whole.
+      if (n % 10_000 === 0 && normalizePhone(phone) !== phone) throw new Error(`${phone} is not a valid number`);
+      return caller(baseUrl, await signToken(secret, { role: 'customer', sub: `${tag}-${n}`, phone }));
     },
     async newProduct(stock) {
       const sku = `bench-${newReservationId().toLowerCase()}`;
