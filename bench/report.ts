@@ -108,17 +108,19 @@ function historyTable(r: AllPhases): string[] {
 function burstLines(r: AllPhases): string[] {
   const b = r.burst;
   return [
-    `Launch burst: ${b.requests} requests from ${b.clients} clients for ${b.units} units in ${b.seconds} s (${b.throughput_per_s} requests/s, ${b.attempts_per_s} attempts/s): ` +
-      `${b.accepted} accepted, ${b.sold_out} sold out (409), ${b.stock_held_answers} STOCK_HELD answers, ${b.errors} errors; ` +
-      `${b.workflows_started} workflows started; every accepted one CONFIRMED ${b.all_confirmed_after_s} s after the first request.` +
+    `Launch burst: ${b.requests} customers from ${b.clients} clients for ${b.units} units in ${b.seconds} s (${b.throughput_per_s} customers/s, ${b.attempts_per_s} requests/s with the polls): ` +
+      `${b.accepted} accepted, ${b.sold_out} sold out, ${b.errors} errors; ${b.queued} placed in line (202), of whom ${b.accepted_from_line} got a unit and ${b.sold_out_from_line} were told SOLD_OUT ` +
+      `(${b.polls} polls); ${b.workflows_started} workflows started; every accepted one CONFIRMED ${b.all_confirmed_after_s} s after the first request.` +
       (b.error_examples.length ? ` Errors e.g.: ${b.error_examples.join('; ')}` : ''),
     '',
     ...table(['burst latency (ms)', 'n', 'p50 / p95 / p99 / max'], [
-      ['accepted (201), per attempt', b.latency.accepted.n, lat(b.latency.accepted)],
-      ['rejections (409 + STOCK_HELD), per attempt', b.latency.rejections.n, lat(b.latency.rejections)],
+      ['accepted (201)', b.latency.accepted.n, lat(b.latency.accepted)],
+      ['answers without a unit (409 + 202)', b.latency.rejections.n, lat(b.latency.rejections)],
       ['  of which 409 OUT_OF_STOCK', b.latency.sold_out.n, lat(b.latency.sold_out)],
-      ['  of which 503 STOCK_HELD', b.latency.stock_held.n, lat(b.latency.stock_held)],
-      ['per customer request (first send → final answer)', b.latency.per_request.n, lat(b.latency.per_request)],
+      ['  of which 202, a place in line', b.latency.queued.n, lat(b.latency.queued)],
+      ['placed in line: first send → the ticket\'s final answer', b.latency.queued_to_final.n, lat(b.latency.queued_to_final)],
+      ['polls of the tickets (GET /tickets/{id})', b.latency.polls.n, lat(b.latency.polls)],
+      ['per customer (first send → final answer)', b.latency.per_request.n, lat(b.latency.per_request)],
     ]),
   ];
 }

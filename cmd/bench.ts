@@ -194,7 +194,7 @@ async function otherPhases(ctx: Ctx) {
     }),
   );
   const burst = await phase('launch burst', () => launchBurst(ctx, settings.requests, settings.burst_clients));
-  done(`launch burst: ${burst.accepted} accepted, ${burst.sold_out} sold out, ${burst.stock_held_answers} STOCK_HELD, ${burst.errors} errors in ${burst.seconds} s`);
+  done(`launch burst: ${burst.accepted} accepted, ${burst.sold_out} sold out, ${burst.queued} placed in line, ${burst.errors} errors in ${burst.seconds} s`);
   const storm = await phase('cancel storm', () => cancelStorm(ctx, burst, settings.burst_clients));
   done(`cancel storm: ${storm.cancels} cancelled, stock back p99 ${storm.restored.p99_ms} ms`);
   const sustained = await phase('sustained rate', () => sustainedRate(ctx, settings.step_seconds));

@@ -124,7 +124,7 @@ export async function compareBurst(sides: Record<Side, Variant>, requests: numbe
   const out = {} as Record<Side, BurstFigures>;
   for (const side of ['A', 'B'] as const) {
     const { acceptedIds: _ids, ...figures } = await launchBurst(sides[side].ctx, requests, clients);
-    sides[side].ctx.done(`launch burst: ${figures.accepted} accepted, ${figures.sold_out} sold out, ${figures.stock_held_answers} STOCK_HELD, ${figures.errors} errors in ${figures.seconds} s`);
+    sides[side].ctx.done(`launch burst: ${figures.accepted} accepted, ${figures.sold_out} sold out, ${figures.queued} placed in line, ${figures.errors} errors in ${figures.seconds} s`);
     out[side] = figures;
   }
   return out;

@@ -120,20 +120,22 @@ function seedLines(s: Record<Side, SeedCheckResult>): string[] {
 function burstLines(b: Record<Side, BurstFigures>): string[] {
   const count = (name: string, pick: (x: BurstFigures) => number) => [name, pick(b.A), pick(b.B), ratio(pick(b.B), pick(b.A))];
   return [
-    `### Launch burst (${b.A.requests} requests from ${b.A.clients} clients for ${b.A.units} units, STOCK_HELD repeated after Retry-After; A first, then B)`,
+    `### Launch burst (${b.A.requests} customers from ${b.A.clients} clients for ${b.A.units} units, a place in line followed to its end; A first, then B)`,
     '',
     ...table(['', 'A', 'B', 'B/A'], [
-      count('accepted (201)', (x) => x.accepted),
-      count('sold out (409)', (x) => x.sold_out),
-      count('STOCK_HELD answers (503)', (x) => x.stock_held_answers),
+      count('accepted (201, or a ticket RESERVED)', (x) => x.accepted),
+      count('sold out (409, or a ticket SOLD_OUT)', (x) => x.sold_out),
+      // None for a checkout from before the line: it answered 503 STOCK_HELD, repeated after Retry-After.
+      count('placed in line (202)', (x) => x.queued),
       count('errors', (x) => x.errors),
       count('workflows started', (x) => x.workflows_started),
-      count('requests/s', (x) => x.throughput_per_s),
+      count('customers/s', (x) => x.throughput_per_s),
       count('seconds', (x) => x.seconds),
       count('all accepted CONFIRMED after (s)', (x) => x.all_confirmed_after_s),
       ...latencyRows('accepted', b.A.latency.accepted, b.B.latency.accepted).slice(0, 2),
-      ...latencyRows('rejections', b.A.latency.rejections, b.B.latency.rejections).slice(0, 2),
-      ...latencyRows('per customer request', b.A.latency.per_request, b.B.latency.per_request).slice(0, 2),
+      ...latencyRows('without a unit (409 + 202)', b.A.latency.rejections, b.B.latency.rejections).slice(0, 2),
+      ...latencyRows('placed in line → final answer', b.A.latency.queued_to_final, b.B.latency.queued_to_final).slice(0, 2),
+      ...latencyRows('per customer', b.A.latency.per_request, b.B.latency.per_request).slice(0, 2),
     ]),
   ];
 }
