@@ -1,9 +1,12 @@
 /**
  * Sustained rate (open model): the rate grows by 25 % a step until p99 passes the limit or an error
  * appears; the last rate that held is the knee. At half the knee: the plain latencies, then
- * reservations cancelled shortly after each is confirmed, timing cancel → stock restored.
+ * reservations cancelled shortly after each is confirmed, timing cancel → stock restored. Each
+ * request is a customer of its own; one answered 202 (a place in line: more than 32 units being
+ * decided at once) follows its ticket, and its latency is to the ticket's final answer.
  */
 import { statusWatcher, waitUntilSettled, type Ctx } from '../context.js';
+import { reserveFollowing } from '../follow.js';
 import { openLoop, summarize, type LatencySummary } from '../load.js';
 import { releaseLatencies } from './burst.js';
 
@@ -17,6 +20,8 @@ interface Step extends LatencySummary {
   rate: number;
   requests: number;
   errors: number;
+  /** Requests answered 202 with a place in line (followed to their final answer). */
+  queued: number;
 }
 
 export interface SustainedResult {
@@ -29,9 +34,10 @@ const roundRate = (r: number) => Math.round(r * 10) / 10;
 
 async function step(ctx: Ctx, product: number, rate: number, seconds: number): Promise<Step> {
   const count = Math.max(1, Math.round(rate * seconds));
-  const loop = await openLoop(rate, count, (i) => ctx.api.reserve(product, i));
-  const errors = loop.results.filter((r) => r.error || r.value?.status !== 201).length;
-  return { rate, requests: count, errors, ...summarize(loop.results.map((r) => r.ms)) };
+  const loop = await openLoop(rate, count, (i) => reserveFollowing(() => ctx.api.reserve(product, i), ctx.api.admin));
+  const errors = loop.results.filter((r) => r.error || r.value?.outcome !== 'accepted').length;
+  const queued = loop.results.filter((r) => r.value?.ticket).length;
+  return { rate, requests: count, errors, queued, ...summarize(loop.results.map((r) => r.ms)) };
 }
 
 export async function sustainedRate(ctx: Ctx, stepSeconds: number): Promise<SustainedResult> {
@@ -67,6 +73,8 @@ export const halfOf = (knee: number) => Math.max(MIN_RATE, roundRate(knee / 2));
 export interface CancelAtRateResult {
   rate: number;
   reservations: number;
+  /** Reserves answered 202 with a place in line (followed to their final answer). */
+  queued: number;
   cancels: number;
   /** Cancelled after a wait for CONFIRMED that timed out (so during the assignment instead). */
   cancelled_unconfirmed: number;
@@ -86,9 +94,9 @@ export async function cancelAtRate(ctx: Ctx, rate: number, seconds: number): Pro
   let reserveErrors = 0;
   let cancelErrors = 0;
   const loop = await openLoop(rate, Math.max(1, Math.round(rate * seconds)), async (i) => {
-    const r = await ctx.api.reserve(product, i);
-    if (r.status !== 201) return void reserveErrors++;
-    const id = r.body.id as string;
+    const r = await reserveFollowing(() => ctx.api.reserve(product, i), ctx.api.admin);
+    if (r.outcome !== 'accepted') return void reserveErrors++;
+    const id = r.reservationId!;
     // Cancelled in the background, so the reserve latency measured is the reserve's alone.
     void (async () => {
       if (!(await watcher.when(id, 'CONFIRMED', CONFIRM_WAIT_MS))) unconfirmed++;
@@ -99,13 +107,14 @@ export async function cancelAtRate(ctx: Ctx, rate: number, seconds: number): Pro
     })().catch(() => cancelErrors++);
     return r;
   });
-  const accepted = loop.results.filter((r) => r.value?.status === 201).length;
+  const accepted = loop.results.filter((r) => r.value?.outcome === 'accepted').length;
   // Every accepted one is cancelled (or counted as an error) before the latencies are read.
   const settled = () => requestedAt.size + cancelErrors >= accepted;
   for (const deadline = Date.now() + 60_000; !settled() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
   return {
     rate,
     reservations: loop.results.length,
+    queued: loop.results.filter((r) => r.value?.ticket).length,
     cancels: requestedAt.size,
     cancelled_unconfirmed: unconfirmed,
     errors: reserveErrors + cancelErrors + loop.results.filter((r) => r.error).length,
