@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import { groupWriter } from '../db/group-writer.js';
 import { admitNext, recordSamples, type AdmittedTicket, type TickPolicy } from '../db/repositories/sales.js';
-import { endLapsedTicket, extendLeases, issueTickets, settleTicket, type Join, type JoinResult, type TicketOutcome } from '../db/repositories/tickets.js';
+import { endLapsedTicket, extendLeases, findTicket, issueTickets, settleTicket, type Join, type JoinResult, type TicketOutcome } from '../db/repositories/tickets.js';
 import { holderKeys } from '../db/repositories/allowances.js';
 import type { Database, QueueTicket } from '../db/schema.js';
 import type { ReservationInput, ReservationPolicy } from '../shared/contract.js';
@@ -30,7 +30,7 @@ export interface TicketView {
   sale: { state: SaleView['state'] | 'UNKNOWN'; opensAt: string | null; order: 'FIFO' | 'LOTTERY'; unitsLeft: number | null };
   position: number | null;
   ahead: number | null;
-  estimatedWait: { seconds: number; low: number; high: number; admittedPerSecond: number } | null;
+  estimatedWait: { seconds: number; low: number; high: number; admittedPerSecond: number; soldOutLikely: boolean; soldOutInSeconds: number | null } | null;
   reservationId: string | null;
   refusal: string | null;
   joinedAt: string;
@@ -48,6 +48,8 @@ const untilOpening = (sale: SaleView, nowMs: number) => (sale.opens_at ? Math.ma
 /**
  * The wait of someone with `ahead` people in front: at the measured rate (its slowest and fastest
  * spells giving the range), or the desk's rate before anything was measured; none while paused.
+ * A place takes a unit or none, so units go no faster than places: with more people ahead than
+ * units left, the stock is likely gone first, and when (`soldOutInSeconds`) is the honest answer.
  */
 function estimate(sale: SaleView, ahead: number, measured: MeasuredRate | undefined, nowMs: number) {
   if (sale.state === 'PAUSED' || sale.state === 'CLOSED') return null;
@@ -56,19 +58,38 @@ function estimate(sale: SaleView, ahead: number, measured: MeasuredRate | undefi
   const places = ahead + 1;
   const before = untilOpening(sale, nowMs);
   const at = (perSecond: number) => Math.ceil(before + places / Math.max(perSecond, rate.perSecond / 10));
-  return { seconds: at(rate.perSecond), low: at(Math.max(rate.high, rate.perSecond)), high: at(Math.min(rate.low, rate.perSecond)), admittedPerSecond: Math.round(rate.perSecond * 10) / 10 };
+  const unitsLeft = Math.max(0, sale.stock - sale.claimed);
+  const soldOutLikely = places > unitsLeft;
+  return {
+    seconds: at(rate.perSecond),
+    low: at(Math.max(rate.high, rate.perSecond)),
+    high: at(Math.min(rate.low, rate.perSecond)),
+    admittedPerSecond: Math.round(rate.perSecond * 10) / 10,
+    soldOutLikely,
+    soldOutInSeconds: soldOutLikely ? Math.ceil(before + unitsLeft / rate.perSecond) : null,
+  };
 }
 
 /** A waiting page without the event stream learns of a sell-out at its next ask: at most this late. */
 const MOST_POLL_S = 20;
 
-/** When a waiting page should ask again: soon near the front, seldom far back (never past half a lease, nor 20 s). */
-function pollAfter(status: TicketStatus, wait: TicketView['estimatedWait'], leaseMs: number): number | null {
+/** 0–2 s, the same for a ticket every time: pages told "at the opening" do not all ask in one instant. */
+const spreadOf = (id: string) => id.charCodeAt(id.length - 1) % 3;
+
+/**
+ * When a waiting page should ask again. Before the opening nothing moves: at the opening (spread
+ * over two seconds). After it: soon near the front, seldom far back, by the time the stock is likely
+ * gone if that comes first; never past 20 s, nor half a lease (asking keeps the ticket alive).
+ */
+function pollAfter(t: QueueTicket, status: TicketStatus, sale: SaleView | undefined, wait: TicketView['estimatedWait'], leaseMs: number, nowMs: number): number | null {
   if (status !== 'WAITING' && status !== 'ADMITTED') return null;
   if (status === 'ADMITTED') return 1;
-  const most = Math.max(1, Math.min(MOST_POLL_S, Math.floor(leaseMs / 2000)));
+  const halfLease = Math.max(1, Math.floor(leaseMs / 2000));
+  if (sale?.state === 'SCHEDULED') return Math.min(halfLease, Math.ceil(untilOpening(sale, nowMs)) + 1 + spreadOf(t.id));
+  const most = Math.min(MOST_POLL_S, halfLease);
   if (!wait) return Math.min(5, most);
-  return Math.min(most, Math.max(1, Math.ceil(wait.low / 4)));
+  const next = Math.min(Math.ceil(wait.low / 4), wait.soldOutInSeconds ?? Infinity);
+  return Math.min(most, Math.max(1, next));
 }
 
 /** What a ticket shows now: its row where it has ended, else the line's counters (positions are never written while waiting). */
@@ -99,7 +120,7 @@ export function ticketView(t: QueueTicket, sale: SaleView | undefined, measured:
     joinedAt: t.joined_at.toISOString(),
     updatedAt: t.updated_at.toISOString(),
     leaseExpiresAt: t.alive_until.toISOString(),
-    pollAfterSeconds: pollAfter(status, wait, leaseMs),
+    pollAfterSeconds: pollAfter(t, status, sale, wait, leaseMs, nowMs),
   };
 }
 
@@ -132,7 +153,7 @@ export function createLine(deps: LineDeps) {
     if (result.outcome === 'ISSUED') {
       // A served API admits from the start; an app run in-process (a test) from its first ticket.
       if (stopped) api.start();
-      wake();
+      void step(j.productId);
     }
     return result;
   };
@@ -142,6 +163,7 @@ export function createLine(deps: LineDeps) {
     const result = await join({ ...j, id: newReservationId() });
     switch (result.outcome) {
       case 'ISSUED':
+        remember(result.ticket);
         return result.ticket;
       case 'LIMIT_REACHED':
         throw new Problem(409, 'LIMIT_REACHED', 'you (or your phone number) already hold as many units of this phone as one customer may');
@@ -155,7 +177,10 @@ export function createLine(deps: LineDeps) {
   /** A page or a stream showed the ticket: keep it alive when half its lease has gone. */
   const touch = (t: QueueTicket, nowMs = Date.now()) => {
     if (t.state !== 'WAITING' || t.alive_until.getTime() <= nowMs) return;
-    if (t.alive_until.getTime() - nowMs < policy.leaseMs / 2) void extend(t.id).catch((err: unknown) => log.warn('line: lease extension failed', { error: err }));
+    if (t.alive_until.getTime() - nowMs >= policy.leaseMs / 2) return;
+    void extend(t.id).catch((err: unknown) => log.warn('line: lease extension failed', { error: err }));
+    const known = waiting.get(t.id);
+    if (known) known.alive_until = new Date(nowMs + policy.leaseMs);
   };
 
   const view = (t: QueueTicket) => ticketView(t, board.peek(t.product_id), board.rate(t.product_id), policy.leaseMs);
@@ -163,6 +188,34 @@ export function createLine(deps: LineDeps) {
   const show = async (t: QueueTicket) => {
     await board.get(t.product_id, 2 * policy.boardEveryMs);
     return view(t);
+  };
+
+  // Waiting tickets as this process last read them: a waiting ticket's row does not change until its
+  // turn comes (its place is the line's counters), so a page asking every few seconds costs no read.
+  const waiting = new Map<string, QueueTicket>();
+  const MAX_KNOWN = 500_000;
+  const remember = (t: QueueTicket) => {
+    waiting.delete(t.id);
+    if (t.state !== 'WAITING') return;
+    if (waiting.size >= MAX_KNOWN) waiting.delete(waiting.keys().next().value!);
+    waiting.set(t.id, t);
+  };
+  /**
+   * A ticket by id: as last read while the line says it still waits (an undrawn lottery place only
+   * until the opening), else read again; another process's writes to it (an admission, a leave)
+   * come with its turn.
+   */
+  const find = async (id: string): Promise<QueueTicket | undefined> => {
+    const known = waiting.get(id);
+    if (known) {
+      const sale = await board.get(known.product_id, 2 * policy.boardEveryMs);
+      const current = view(known).status === 'WAITING' && (known.position !== null || sale?.state === 'SCHEDULED');
+      if (current) return known;
+    }
+    const row = await findTicket(db, id);
+    if (row) remember(row);
+    else waiting.delete(id);
+    return row;
   };
 
   // ---- the admitter ----
@@ -191,7 +244,8 @@ export function createLine(deps: LineDeps) {
     try {
       const tick = await admitNext(db, productId, tickPolicy);
       if (tick.kind === 'admitted') for (const ticket of tick.tickets) track(productId, admitTicket(ticket));
-      if (tick.kind === 'sold-out' || tick.kind === 'drawn' || (tick.kind === 'admitted' && tick.passed > 0)) void board.refresh().catch(() => undefined);
+      // Everyone waiting is told at the board's next read: read it now.
+      if (tick.kind === 'sold-out' && tick.told > 0) void board.refresh().catch(() => undefined);
     } catch (err) {
       log.warn('line: admission step failed; trying again', { productId, error: err });
     } finally {
@@ -217,10 +271,6 @@ export function createLine(deps: LineDeps) {
     for (const v of current) if (hasWork(v)) void step(v.id);
   };
 
-  /** Something joined: look now rather than at the next tick. */
-  const wake = () => {
-    if (!stopped) void board.refresh().then(look).catch(() => undefined);
-  };
 
   // The desk's charts: a sample of every product whose figures moved since its last one (and each minute).
   const sampled = new Map<number, { figures: string; at: number }>();
@@ -278,6 +328,9 @@ export function createLine(deps: LineDeps) {
 
   const api = {
     enqueue,
+    find,
+    /** The customer left (through this process): forget the copy. */
+    forget: (id: string) => void waiting.delete(id),
     touch,
     view,
     show,

@@ -20,6 +20,7 @@ import type { Logger } from '../shared/log.js';
 import type { reservationWorkflow } from '../workflows/reservation.js';
 import type { AdmissionPolicy, AppDeps } from './deps.js';
 import { Problem } from './errors.js';
+import type { SaleBoard } from './sale-board.js';
 
 // How long a reserve request may wait for the stock decision before answering 503 (AppDeps can say otherwise).
 const DECISION_DEADLINE_MS = 40_000;
@@ -32,7 +33,8 @@ export type Entry =
   | { kind: 'admitted'; productName: string }
   /**
    * Sold out. A request by itself is refused and recorded (once per customer): `reservationId` is
-   * the refusal that stands for it. A place in line that finds it sold out is no reservation: none.
+   * the refusal that stands for it. A place in line that finds it sold out is no reservation, and
+   * neither is a refusal after a sell-out through the line: none.
    */
   | { kind: 'sold-out'; reservationId: string | null }
   /** A request by itself that must take a place in line. */
@@ -85,14 +87,36 @@ function soldOutMemory(ms: number) {
   };
 }
 
-export function createReserver(deps: AppDeps) {
+/** How old the sale board's read of a line may be to send a request straight to it. */
+const LINE_SEEN_MS = 1_000;
+
+export function createReserver(deps: AppDeps, board: SaleBoard) {
   const policy = deps.admission ?? DEFAULT_ADMISSION;
   const soldOut = soldOutMemory(policy.soldOutMemoryMs);
+
+  /**
+   * Whether this process saw the product's line engaged a moment ago (people waiting, the desk
+   * metering or pausing): a request by itself then takes its place at once, without the claim it
+   * would not get. Always fair: the claim's own gate is the authority on letting anyone in.
+   */
+  const lineEngaged = (productId: number) => {
+    const seen = board.peek(productId);
+    return seen !== undefined && Date.now() - seen.readAt < LINE_SEEN_MS && seen.state !== 'SCHEDULED' && seen.state !== 'CLOSED' && seen.stock > 0 &&
+      (seen.waiting > 0 || seen.paused || seen.admission_rate !== null);
+  };
+
+  /**
+   * A sold-out refusal is recorded (a REJECTED reservation, its customer told once) unless the
+   * product sold out through its line: then everyone who waited was told, and the rush arriving
+   * after is answered on the page only, not as hundreds of thousands of reservations and messages.
+   */
+  const recorded = (productId: number) => !board.peek(productId)?.sold_out_at;
   // Sold-out refusals of many customers at once are recorded together (db/group-writer.ts).
   const recordRefusal = groupWriter<Refusal, string>((refusals) => insertRefusals(deps.db, refusals));
 
   /** Claims units and allowance for a reservation, or says why not (refusals are thrown as problems). */
   const enter = async (input: ReservationInput, contact: ContactRow, holders: string[], via: 'direct' | 'line'): Promise<Entry> => {
+    if (via === 'direct' && lineEngaged(input.productId)) return { kind: 'queue' };
     const claim = { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: policy.leaseMs, holders, via, maxInFlight: policy.maxInFlight };
     const admission = soldOut.recall(input.productId) ?? (await admit(deps.db, claim, contact));
     soldOut.remember(admission);
@@ -104,7 +128,7 @@ export function createReserver(deps: AppDeps) {
       case 'HELD':
         return { kind: 'held' };
       case 'SOLD_OUT': {
-        if (via === 'line') return { kind: 'sold-out', reservationId: null };
+        if (via === 'line' || !recorded(input.productId)) return { kind: 'sold-out', reservationId: null };
         // Refused without a workflow: the notifier's drain tells the customer (once per product).
         const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
         const notification = outboxEntry('REJECTED', { productName: admission.product.name, status: row.status, fulfilment: row.fulfilment }, 'drain');

@@ -141,6 +141,8 @@ export const TicketSchema = z
         low: z.number().int(),
         high: z.number().int(),
         admittedPerSecond: z.number(),
+        soldOutLikely: z.boolean().openapi({ description: 'More people are ahead than units are left: the stock is likely gone before your turn' }),
+        soldOutInSeconds: z.number().int().nullable().openapi({ description: 'When the stock is likely gone, at the measured rate (when soldOutLikely)' }),
       })
       .nullable()
       .openapi({ description: 'From the measured admission rate (its fastest and slowest spells give the range); null while paused or before anything moved' }),

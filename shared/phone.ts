@@ -7,10 +7,19 @@
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
 
+// Every customer request's token names its number: parsed once per number and process (a few
+// hundred thousand numbers take some tens of megabytes at most; past that, the oldest go first).
+const parsed = new Map<string, string | undefined>();
+const MAX_PARSED = 200_000;
+
 /** The number in E.164 (`+821012345678`), or undefined when it is not a valid number. */
 export function normalizePhone(value: string): string | undefined {
-  const parsed = parsePhoneNumberFromString(value, 'KR');
-  return parsed?.isValid() ? parsed.number : undefined;
+  if (parsed.has(value)) return parsed.get(value);
+  const number = parsePhoneNumberFromString(value, 'KR');
+  const e164 = number?.isValid() ? number.number : undefined;
+  if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value!);
+  parsed.set(value, e164);
+  return e164;
 }
 
 /** The key of the one-per-number rule: SHA-256 of the E.164 form. */

@@ -152,7 +152,7 @@ export function reservationRoutes(deps: AppDeps, { reserver, line }: { reserver:
     }
     if (entry.kind === 'sold-out') {
       log.info('stock decision', { status: 'REJECTED', rejectReason: 'OUT_OF_STOCK', soldOutOnArrival: true });
-      throw new Problem(409, 'OUT_OF_STOCK', `product ${input.productId} has fewer than ${input.quantity} unit(s) left`, { reservationId: entry.reservationId });
+      throw new Problem(409, 'OUT_OF_STOCK', `product ${input.productId} has fewer than ${input.quantity} unit(s) left`, entry.reservationId ? { reservationId: entry.reservationId } : {});
     }
     if (entry.kind !== 'admitted') return { queued: true as const };
     try {

@@ -29,7 +29,7 @@ export function ticketRoutes(deps: AppDeps, line: Line) {
 
   /** The ticket if the caller may follow it; one they may not is as good as missing. */
   const load = async (principal: Principal, id: string) => {
-    const ticket = await findTicket(deps.db, id);
+    const ticket = await line.find(id);
     if (!ticket || !mayFollow(principal, ticket)) throw new Problem(404, 'NOT_FOUND', `no ticket ${id}`);
     return ticket;
   };
@@ -97,6 +97,7 @@ export function ticketRoutes(deps: AppDeps, line: Line) {
       const principal = c.get('principal');
       const { id } = c.req.valid('param');
       const ticket = await load(principal, id);
+      line.forget(id);
       if (!(await leaveLine(deps.db, id))) throw new Problem(409, 'TICKET_ENDED', `ticket ${id} is no longer waiting`, { ticketStatus: line.view(ticket).status });
       return c.json(await line.show((await findTicket(deps.db, id))!), 200);
     },

@@ -61,7 +61,11 @@ export async function restockProduct(db: Kysely<Database>, id: number, quantity:
       .onConflict((oc) => oc.column('idempotency_key').doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (inserted) await putBackStock(trx, id, quantity);
+    if (inserted) {
+      await putBackStock(trx, id, quantity);
+      // A restock ends a sell-out: from now on the product is for sale again, its refusals as ever.
+      await trx.updateTable('sales').set({ sold_out_at: null, updated_at: sql`now()` }).where('product_id', '=', id).execute();
+    }
     return findProduct(trx, id);
   });
 }

@@ -297,6 +297,11 @@ async function sellOut(trx: Db, sale: LockedSale): Promise<number> {
       and not exists (select 1 from reservations r where r.id = t.reservation_id)`.execute(trx);
   const issued = Number(sale.issued);
   if (issued <= Number(sale.sold_out_upto) && Number(sale.admitted) >= issued) return 0;
+  // Tickets issued since the sell-out (joins racing it) are told too: the same sell-out, on.
+  if (Number(sale.sold_out_upto) > 0 && Number(sale.admitted) === Number(sale.sold_out_upto)) {
+    await trx.updateTable('sales').set({ sold_out_upto: String(issued), admitted: String(issued), updated_at: sql`now()` }).where('product_id', '=', sale.product_id).execute();
+    return issued - Number(sale.admitted);
+  }
   // A second sell-out (after a restock): the first one's waiting tickets are written SOLD_OUT now,
   // once, so that one watermark of the sell-out stays enough to tell the rest.
   if (Number(sale.sold_out_upto) > 0) {

@@ -223,6 +223,11 @@ describe('the line', () => {
       expect(polled.filter((p) => p.status === 'RESERVED')).toHaveLength(1);
       expect(polled.filter((p) => p.status === 'SOLD_OUT')).toHaveLength(29);
       expect(await workflowsOf(product.id)).toBe(1);
+      // The rush arriving after the sell-out is answered on the page: no reservation, no message.
+      const late = await reserve(api, product.id, customer('c-late'));
+      expect(late.status).toBe(409);
+      expect(late.body.code).toBe('OUT_OF_STOCK');
+      expect(late.body).not.toHaveProperty('reservationId');
       const refused = await stack.db.selectFrom('reservations').select('id').where('product_id', '=', product.id).where('status', '=', 'REJECTED').execute();
       expect(refused).toEqual([]);
     } finally {

@@ -29,11 +29,19 @@ const rate = (perSecond: number, low = perSecond, high = perSecond): MeasuredRat
 
 describe('a waiting ticket', () => {
   it('counts the people ahead from the watermark, and waits for them at the measured rate, the range from its slowest and fastest spells', () => {
-    const view = ticketView(ticket(), sale(), rate(40, 20, 80), LEASE, NOW);
+    const view = ticketView(ticket(), sale({ stock: 1_000 }), rate(40, 20, 80), LEASE, NOW);
     expect(view).toMatchObject({ status: 'WAITING', position: 500, ahead: 399 });
     // 400 places at 40 a second: 10 s; at 80: 5 s; at 20: 20 s.
-    expect(view.estimatedWait).toEqual({ seconds: 10, low: 5, high: 20, admittedPerSecond: 40 });
+    expect(view.estimatedWait).toEqual({ seconds: 10, low: 5, high: 20, admittedPerSecond: 40, soldOutLikely: false, soldOutInSeconds: null });
     expect(view.pollAfterSeconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('says honestly when fewer units are left than people ahead: the stock is likely gone first, and when; the page asks then', () => {
+    // 100 units for 400 places at 40 a second: gone in about 3 s, long before this turn's 10 s.
+    const view = ticketView(ticket(), sale({ stock: 100 }), rate(40, 20, 80), LEASE, NOW);
+    expect(view.estimatedWait).toMatchObject({ seconds: 10, soldOutLikely: true, soldOutInSeconds: 3 });
+    expect(view.sale.unitsLeft).toBe(100);
+    expect(view.pollAfterSeconds).toBe(2);
   });
 
   it('uses the desk rate before anything was measured, adds the time to the opening, and knows nothing while paused', () => {
@@ -50,9 +58,15 @@ describe('a waiting ticket', () => {
 
   it('asks again soon near the front, seldom far back, and never later than 20 s (a sell-out is learned at the next ask)', () => {
     const near = ticketView(ticket({ position: '101' }), sale(), rate(10), LEASE, NOW);
-    const far = ticketView(ticket({ position: '90000', seq: '90000' }), sale({ issued: 100_000 }), rate(10), LEASE, NOW);
+    const far = ticketView(ticket({ position: '90000', seq: '90000' }), sale({ issued: 100_000, stock: 1_000_000 }), rate(10), LEASE, NOW);
     expect(near.pollAfterSeconds).toBe(1);
     expect(far.pollAfterSeconds).toBe(20);
+    // Before the opening nothing moves: ask at the opening (spread over two seconds), within half a lease.
+    const early = ticketView(ticket({ position: null }), sale({ opens_at: new Date(NOW + 30_000), admitted: 0 }), undefined, LEASE, NOW);
+    expect(early.pollAfterSeconds).toBeGreaterThanOrEqual(31);
+    expect(early.pollAfterSeconds).toBeLessThanOrEqual(33);
+    const muchEarlier = ticketView(ticket({ position: null }), sale({ opens_at: new Date(NOW + 3_600_000), admitted: 0 }), undefined, LEASE, NOW);
+    expect(muchEarlier.pollAfterSeconds).toBe(LEASE / 2000);
   });
 });
 
