@@ -64,14 +64,17 @@ export interface Ticket {
   id: string;
   productId: number;
   status: TicketStatus;
-  sale: { state: SaleState | 'UNKNOWN'; opensAt: string | null; order: LineOrder };
+  sale: { state: SaleState | 'UNKNOWN'; opensAt: string | null; order: LineOrder; unitsLeft: number | null };
   /** Null until a lottery is drawn, and once no longer waiting. */
   position: number | null;
   ahead: number | null;
-  estimatedWait: { seconds: number; low: number; high: number; admittedPerSecond: number } | null;
+  /** `soldOutLikely`: more people ahead than units left; `soldOutInSeconds`: when they are likely gone. */
+  estimatedWait: { seconds: number; low: number; high: number; admittedPerSecond: number; soldOutLikely: boolean; soldOutInSeconds: number | null } | null;
   reservationId: string | null;
   refusal: string | null;
   joinedAt: string;
+  /** When the ticket itself last changed. */
+  updatedAt: string;
   leaseExpiresAt: string;
   /** When to ask again; null once it has ended. */
   pollAfterSeconds: number | null;

@@ -53,6 +53,17 @@ function Waiting({ ticket, paused }: { ticket: Ticket; paused: boolean }) {
         rows={[
           [t('line.ahead'), ticket.ahead === null ? null : <span data-field="ahead">{t('line.aheadValue', { n: formatNumber(ticket.ahead, lang) })}</span>],
           [t('line.wait'), <span data-field="wait">{waitText(ticket, paused, t, lang)}</span>],
+          [t('line.unitsLeft'), ticket.sale.unitsLeft === null ? null : <span data-field="units-left">{formatNumber(ticket.sale.unitsLeft, lang)}</span>],
+          [
+            t('line.outlook'),
+            ticket.estimatedWait?.soldOutLikely ? (
+              <span class="warning-text" data-field="outlook">
+                {ticket.estimatedWait.soldOutInSeconds === null
+                  ? t('line.soldOutLikely')
+                  : t('line.soldOutLikelyIn', { d: formatDuration(ticket.estimatedWait.soldOutInSeconds, lang) })}
+              </span>
+            ) : null,
+          ],
           [t('line.opensAt'), ticket.sale.state === 'SCHEDULED' && ticket.sale.opensAt ? <Opening opensAt={ticket.sale.opensAt} /> : null],
           [t('line.order'), t(`order.${ticket.sale.order}`)],
         ]}
