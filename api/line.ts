@@ -226,7 +226,6 @@ export function createLine(deps: LineDeps) {
     burstSeconds: 1,
   };
   const stepping = new Set<number>();
-  const inFlight = new Map<number, number>();
   let timer: NodeJS.Timeout | undefined;
   let sampler: NodeJS.Timeout | undefined;
   let stopReading: (() => void) | undefined;
@@ -254,13 +253,14 @@ export function createLine(deps: LineDeps) {
   };
 
   const track = (productId: number, work: Promise<void>) => {
-    inFlight.set(productId, (inFlight.get(productId) ?? 0) + 1);
-    const done = work.finally(() => {
-      inFlight.set(productId, (inFlight.get(productId) ?? 1) - 1);
-      pending = pending.filter((p) => p !== done);
-      // A decision made frees a unit for the next in line: step again at once.
-      void step(productId);
-    });
+    const done = work
+      // Its outcome not written (the database away): the ticket stays admitted and is taken up again.
+      .catch((err: unknown) => log.warn('line: an admission did not finish; it is taken up again', { productId, error: err }))
+      .finally(() => {
+        pending = pending.filter((p) => p !== done);
+        // A decision made frees a unit for the next in line: step again at once.
+        void step(productId);
+      });
     pending.push(done);
   };
 
@@ -270,7 +270,6 @@ export function createLine(deps: LineDeps) {
     views = current;
     for (const v of current) if (hasWork(v)) void step(v.id);
   };
-
 
   // The desk's charts: a sample of every product whose figures moved since its last one (and each minute).
   const sampled = new Map<number, { figures: string; at: number }>();
@@ -352,7 +351,6 @@ export function createLine(deps: LineDeps) {
       stopReading?.();
       await Promise.allSettled(pending);
     },
-    inFlight: (productId: number) => inFlight.get(productId) ?? 0,
   };
   return api;
 }
