@@ -1,7 +1,8 @@
 /**
  * The chaos run's customers and operators talk to the API as a careful client would: every write
- * carries an Idempotency-Key and is repeated with it through outages until a final answer comes.
- * What counts as final, and what was only an outage the retry rode out, is tallied here.
+ * carries an Idempotency-Key and is repeated with it through outages until a final answer comes; a
+ * place in line (202) is followed until it ends. What counts as final, and what was only an outage
+ * the retry rode out, is tallied here.
  */
 type Body = Record<string, unknown>;
 export interface Answer {
@@ -19,9 +20,21 @@ function isFinal(a: Answer): boolean {
 export interface Tally {
   /** 5xx answers and connection errors a keyed request was repeated through, by code. */
   retried: Record<string, number>;
-  /** STOCK_HELD answers waited out after their Retry-After (the admission's design, not an outage). */
-  held: number;
+  /** Polls of places in line (GET /tickets/{id}), and those that failed (an outage, asked again). */
+  polls: number;
+  pollsFailed: number;
 }
+
+/** The fields of a ticket (GET /tickets/{id}, or a reserve's 202) the run reads. */
+export interface TicketView {
+  id: string;
+  status: string;
+  reservationId: string | null;
+  refusal: string | null;
+  pollAfterSeconds: number | null;
+}
+
+const STILL_OPEN = new Set(['WAITING', 'ADMITTED']);
 
 /** `authorization` gives the header to send now (admin tokens live an hour: a long run renews them). */
 export function createClient(base: string, authorization: () => string, tally: Tally) {
@@ -42,16 +55,11 @@ export function createClient(base: string, authorization: () => string, tally: T
   /** Repeats a (keyed) request until a final answer, or undefined when `deadline` passes without one. */
   const final = async (method: string, route: string, body: unknown, key: string | undefined, deadline: number): Promise<Answer | undefined> => {
     while (Date.now() < deadline) {
-      let wait = 1_000;
+      const wait = 1_000;
       try {
         const a = await send(method, route, body, key);
         if (isFinal(a)) return a;
-        if (a.body.code === 'STOCK_HELD') {
-          tally.held++;
-          wait = Number(a.body.retryAfterSeconds ?? 1) * 1_000;
-        } else {
-          count(tally, String(a.body.code ?? a.status));
-        }
+        count(tally, String(a.body.code ?? a.status));
       } catch (err) {
         count(tally, errorCode(err));
       }
@@ -76,7 +84,37 @@ export function createClient(base: string, authorization: () => string, tally: T
     return last;
   };
 
-  return { send, final, until };
+  /**
+   * Follows a place in line as its page would: asks after each pollAfterSeconds (which keeps it
+   * alive) until it ends, riding out outages; its last view, or undefined when `deadline` passes first.
+   */
+  const follow = async (first: TicketView, deadline: number): Promise<TicketView | undefined> => {
+    let view = first;
+    let wait = (first.pollAfterSeconds ?? 1) * 1_000;
+    while (STILL_OPEN.has(view.status)) {
+      await sleep(wait);
+      if (Date.now() >= deadline) return undefined;
+      // A failed poll is asked again a second later.
+      wait = 1_000;
+      try {
+        tally.polls++;
+        const a = await send('GET', `/tickets/${first.id}`);
+        if (a.status === 200) {
+          view = a.body as unknown as TicketView;
+          wait = (view.pollAfterSeconds ?? 1) * 1_000;
+        } else if (a.status < 500) {
+          return { ...view, status: `${a.status} ${String(a.body.code ?? '')}`.trim() };
+        } else {
+          tally.pollsFailed++;
+        }
+      } catch {
+        tally.pollsFailed++;
+      }
+    }
+    return view;
+  };
+
+  return { send, final, until, follow };
 }
 export type ChaosClient = ReturnType<typeof createClient>;
 

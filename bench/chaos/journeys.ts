@@ -1,12 +1,14 @@
 /**
- * One customer's journey through the chaos run: reserve, then one of the lifecycle's endings —
- * cancel soon after, collect the phone at the store (complete), or never come (the hold expires).
- * Each journey records what its answers promise, which the run checks against the final state.
+ * One customer's journey through the chaos run: reserve (a place in line, 202, followed until it
+ * ends: RESERVED is the reservation it names, SOLD_OUT a refusal with no reservation), then one of
+ * the lifecycle's endings — cancel soon after, collect the phone at the store (complete), or never
+ * come (the hold expires). Each journey records what its answers promise, which the run checks
+ * against the final state.
  */
 import { randomUUID } from 'node:crypto';
 import { SEOUL_DISTRICTS } from '../../db/data/seoul.js';
 import { TERMINAL_STATUSES, type ReservationStatus } from '../../shared/contract.js';
-import type { ChaosClient } from './client.js';
+import type { ChaosClient, TicketView } from './client.js';
 
 export type Fate = 'cancel' | 'complete' | 'expire';
 type Ending = 'REJECTED' | 'CANCELLED' | 'COMPLETED' | 'EXPIRED';
@@ -16,8 +18,13 @@ export interface Journey {
   fate: Fate;
   /** The reserve call's final answer (its status code), once there is one. */
   reserve?: number;
-  /** From the first request to the final answer, through every retry. */
+  /** From the first request to the final answer, through every retry (a 202's: its place in line). */
   decidedMs?: number;
+  /** A place in line the reserve was answered with (202): how it ended, and when (from the first request). */
+  ticket?: { id: string; ended?: string; endedMs?: number };
+  /** Whether the customer got a unit: 201, or a ticket RESERVED. */
+  accepted?: boolean;
+  /** The reservation: the 201's, or the one a RESERVED ticket names (a direct 409's recorded refusal too). */
   id?: string;
   /** Where the answers put the reservation. */
   expected?: Ending;
@@ -54,11 +61,37 @@ export async function runJourney(c: ChaosClient, j: Journey, o: JourneyOptions):
   if (!answer) return void (j.failure = 'reserve: no final answer');
   j.decidedMs = Date.now() - started;
   j.reserve = answer.status;
-  j.id = (answer.body.id ?? answer.body.reservationId) as string | undefined;
+  if (answer.status === 202) return followTicket(c, j, answer.body as unknown as TicketView, started, o);
+  // A refusal on arrival is recorded (reservationId) unless the product sold out through its line (null).
+  j.id = (answer.body.id ?? answer.body.reservationId ?? undefined) as string | undefined;
   if (answer.status === 409 && answer.body.code === 'OUT_OF_STOCK') return void (j.expected = 'REJECTED');
   if (answer.status !== 201 || !j.id) return void (j.failure = `reserve answered ${answer.status} ${String(answer.body.code ?? '')}`);
-  if (j.fate === 'cancel') return cancel(c, j, j.id, o);
-  if (j.fate === 'complete') return collect(c, j, j.id, o);
+  j.accepted = true;
+  return lifecycle(c, j, j.id, o);
+}
+
+/**
+ * A place in line, followed until it ends: RESERVED goes on with the reservation it names; SOLD_OUT
+ * is a refusal with no reservation of the journey's (verify.ts checks the ticket's own row); anything
+ * else fails the journey.
+ */
+async function followTicket(c: ChaosClient, j: Journey, first: TicketView, started: number, o: JourneyOptions) {
+  j.ticket = { id: first.id };
+  const ended = await c.follow(first, started + o.answerWithinMs);
+  if (!ended) return void (j.failure = `ticket ${first.id}: still waiting after ${o.answerWithinMs / 1000} s`);
+  j.ticket.ended = ended.status;
+  j.ticket.endedMs = Date.now() - started;
+  if (ended.status === 'SOLD_OUT') return;
+  if (ended.status !== 'RESERVED' || !ended.reservationId) return void (j.failure = `ticket ${first.id} ended ${ended.status}${ended.refusal ? ` (${ended.refusal})` : ''}`);
+  j.id = ended.reservationId;
+  j.accepted = true;
+  return lifecycle(c, j, j.id, o);
+}
+
+/** What the customer does with the reservation: cancel, collect, or let it expire. */
+async function lifecycle(c: ChaosClient, j: Journey, id: string, o: JourneyOptions): Promise<void> {
+  if (j.fate === 'cancel') return cancel(c, j, id, o);
+  if (j.fate === 'complete') return collect(c, j, id, o);
   j.expected = 'EXPIRED';
 }
 
