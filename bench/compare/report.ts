@@ -111,9 +111,9 @@ function latencyRows(name: string, a: LatencySummary, b: LatencySummary): (strin
 
 function seedLines(s: Record<Side, SeedCheckResult>): string[] {
   return [
-    `### The seed's check (${s.A.users} users back to back for ${s.A.seconds} s; A first, then B)`,
+    `### The seed's check (${s.A.users} users back to back for ${s.A.seconds} s, each request a customer of its own; A first, then B)`,
     '',
-    ...table(['', 'A', 'B', 'B/A'], [['reservations', s.A.n, s.B.n, ratio(s.B.n, s.A.n)], ['errors', s.A.errors, s.B.errors, ''], ...latencyRows('latency', s.A, s.B)]),
+    ...table(['', 'A', 'B', 'B/A'], [['reservations (201)', s.A.n, s.B.n, ratio(s.B.n, s.A.n)], ['errors', s.A.errors, s.B.errors, ''], ...latencyRows('201s', s.A, s.B)]),
   ];
 }
 
