@@ -19,7 +19,7 @@ import { Problem } from './errors.js';
 import type { Reserver } from './reserve.js';
 import type { MeasuredRate, SaleBoard, SaleView } from './sale-board.js';
 
-export const DEFAULT_LINE: LinePolicy = { leaseMs: 120_000, tickMs: 100, maxBatch: 200, retryAfterMs: 60_000, boardEveryMs: 250, sampleEveryMs: 5_000 };
+export const DEFAULT_LINE: LinePolicy = { leaseMs: 120_000, tickMs: 100, maxBatch: 200, retryAfterMs: 15_000, boardEveryMs: 250, sampleEveryMs: 5_000 };
 
 export type TicketStatus = 'WAITING' | 'ADMITTED' | 'RESERVED' | 'SOLD_OUT' | 'REFUSED' | 'LAPSED' | 'LEFT' | 'CLOSED';
 
@@ -72,6 +72,8 @@ function estimate(sale: SaleView, ahead: number, measured: MeasuredRate | undefi
 
 /** A waiting page without the event stream learns of a sell-out at its next ask: at most this late. */
 const MOST_POLL_S = 20;
+/** Places this close to the front are asked about every second while the line's pace is unknown. */
+const NEAR_FRONT = 50;
 
 /** 0–2 s, the same for a ticket every time: pages told "at the opening" do not all ask in one instant. */
 const spreadOf = (id: string) => id.charCodeAt(id.length - 1) % 3;
@@ -81,14 +83,16 @@ const spreadOf = (id: string) => id.charCodeAt(id.length - 1) % 3;
  * over two seconds). After it: soon near the front, seldom far back, by the time the stock is likely
  * gone if that comes first; never past 20 s, nor half a lease (asking keeps the ticket alive).
  */
-function pollAfter(t: QueueTicket, status: TicketStatus, sale: SaleView | undefined, wait: TicketView['estimatedWait'], leaseMs: number, nowMs: number): number | null {
+function pollAfter(t: QueueTicket, status: TicketStatus, sale: SaleView | undefined, ahead: number | null, wait: TicketView['estimatedWait'], leaseMs: number, nowMs: number): number | null {
   if (status !== 'WAITING' && status !== 'ADMITTED') return null;
   if (status === 'ADMITTED') return 1;
   const halfLease = Math.max(1, Math.floor(leaseMs / 2000));
   if (sale?.state === 'SCHEDULED') return Math.min(halfLease, Math.ceil(untilOpening(sale, nowMs)) + 1 + spreadOf(t.id));
   const most = Math.min(MOST_POLL_S, halfLease);
-  if (!wait) return Math.min(5, most);
-  const next = Math.min(Math.ceil(wait.low / 4), wait.soldOutInSeconds ?? Infinity);
+  // Nothing measured yet: near the front the turn may be a moment away.
+  if (!wait) return Math.min(ahead !== null && ahead < NEAR_FRONT ? 1 : 5, most);
+  // Likely sold out first: by then, and no later than 10 s (the rate may still be finding its pace).
+  const next = wait.soldOutLikely ? Math.min(10, wait.soldOutInSeconds ?? 10) : Math.ceil(wait.low / 4);
   return Math.min(most, Math.max(1, next));
 }
 
@@ -120,7 +124,7 @@ export function ticketView(t: QueueTicket, sale: SaleView | undefined, measured:
     joinedAt: t.joined_at.toISOString(),
     updatedAt: t.updated_at.toISOString(),
     leaseExpiresAt: t.alive_until.toISOString(),
-    pollAfterSeconds: pollAfter(t, status, sale, wait, leaseMs, nowMs),
+    pollAfterSeconds: pollAfter(t, status, sale, ahead, wait, leaseMs, nowMs),
   };
 }
 
@@ -153,7 +157,8 @@ export function createLine(deps: LineDeps) {
     if (result.outcome === 'ISSUED') {
       // A served API admits from the start; an app run in-process (a test) from its first ticket.
       if (stopped) api.start();
-      void step(j.productId);
+      // Let it in now if the line is moving; before the opening nobody is (the tick steps at it).
+      if (board.peek(j.productId)?.state !== 'SCHEDULED') void step(j.productId);
     }
     return result;
   };
@@ -338,7 +343,8 @@ export function createLine(deps: LineDeps) {
       if (!stopped) return;
       stopped = false;
       stopReading = board.keepReading();
-      timer = setInterval(() => void board.all(policy.tickMs).then(look).catch(() => undefined), policy.tickMs);
+      // Each tick looks at the board as last read (it reads itself every SALE_BOARD_EVERY).
+      timer = setInterval(() => void board.all(policy.boardEveryMs).then(look).catch(() => undefined), policy.tickMs);
       timer.unref();
       sampler = setInterval(() => void sample().catch((err: unknown) => log.warn('line: chart sample failed', { error: err })), policy.sampleEveryMs);
       sampler.unref();

@@ -106,6 +106,17 @@ export function createReserver(deps: AppDeps, board: SaleBoard) {
   };
 
   /**
+   * What this process read of the product a moment ago (within the sold-out memory) when it showed
+   * fewer units than asked: a rush for a sold-out phone is refused without asking the database.
+   * Only refusals come from it, so it can never let in more than the stock.
+   */
+  const soldOutSeen = (productId: number, quantity: number): Admission | undefined => {
+    const seen = board.peek(productId);
+    if (!seen || Date.now() - seen.readAt > policy.soldOutMemoryMs || seen.stock >= quantity) return undefined;
+    return { outcome: 'SOLD_OUT', product: { id: seen.id, name: seen.name }, stock: seen.stock };
+  };
+
+  /**
    * A sold-out refusal is recorded (a REJECTED reservation, its customer told once) unless the
    * product sold out through its line: then everyone who waited was told, and the rush arriving
    * after is answered on the page only, not as hundreds of thousands of reservations and messages.
@@ -114,11 +125,16 @@ export function createReserver(deps: AppDeps, board: SaleBoard) {
   // Sold-out refusals of many customers at once are recorded together (db/group-writer.ts).
   const recordRefusal = groupWriter<Refusal, string>((refusals) => insertRefusals(deps.db, refusals));
 
-  /** Claims units and allowance for a reservation, or says why not (refusals are thrown as problems). */
-  const enter = async (input: ReservationInput, contact: ContactRow, holders: string[], via: 'direct' | 'line'): Promise<Entry> => {
-    if (via === 'direct' && lineEngaged(input.productId)) return { kind: 'queue' };
+  /**
+   * Claims units and allowance for a reservation, or says why not (refusals are thrown as problems).
+   * A `repeat` (a keyed request seen before) always asks the database: it may have been admitted
+   * already, which only the claim's statement knows.
+   */
+  const enter = async (input: ReservationInput, contact: ContactRow, holders: string[], via: 'direct' | 'line', repeat = false): Promise<Entry> => {
+    if (via === 'direct' && !repeat && lineEngaged(input.productId)) return { kind: 'queue' };
     const claim = { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: policy.leaseMs, holders, via, maxInFlight: policy.maxInFlight };
-    const admission = soldOut.recall(input.productId) ?? (await admit(deps.db, claim, contact));
+    const remembered = repeat ? undefined : (soldOut.recall(input.productId) ?? soldOutSeen(input.productId, input.quantity));
+    const admission = remembered ?? (await admit(deps.db, claim, contact));
     soldOut.remember(admission);
     switch (admission.outcome) {
       case 'ADMITTED':

@@ -112,8 +112,13 @@ export function createSaleBoard(db: Kysely<Database>, log: Logger, everyMs = 250
     },
     peek: (productId) => views.get(productId),
     rate(productId) {
-      const samples = history.get(productId);
-      if (!samples || samples.length < 2) return undefined;
+      const kept = history.get(productId);
+      if (!kept || kept.length < 2) return undefined;
+      // From the last look before the line began to move within the window: a line that just
+      // opened is measured over its seconds of moving, not diluted by the quiet before.
+      const moving = kept.findIndex((s, i) => i + 1 < kept.length && kept[i + 1]!.admitted > s.admitted);
+      if (moving < 0) return undefined;
+      const samples = kept.slice(moving);
       const first = samples[0]!;
       const last = samples.at(-1)!;
       const seconds = (last.at - first.at) / 1000;

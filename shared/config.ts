@@ -115,7 +115,7 @@ const EnvSchema = z.object({
   LINE_TICKET_LEASE: duration('2m'),
   LINE_TICK: duration('100ms'),
   LINE_MAX_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
-  LINE_RETRY_AFTER: duration('1m'),
+  LINE_RETRY_AFTER: duration('15s'),
   SALE_BOARD_EVERY: duration('250ms'),
   DESK_SAMPLE_EVERY: duration('5s'),
   // Write limits (`<writes>/<window>`, or `off`): per customer and per staff subject across every API

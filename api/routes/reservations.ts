@@ -141,11 +141,11 @@ export function reservationRoutes(deps: AppDeps, { reserver, line }: { reserver:
    * desk meters, the system is busy) a place in line. A refusal that changed nothing gives its
    * Idempotency-Key back, so the customer's repeat is a new attempt.
    */
-  const reserve = async (input: ReservationInput, customer: Customer, keyed: Keyed | undefined, log: ReturnType<AppDeps['log']['child']>) => {
+  const reserve = async (input: ReservationInput, customer: Customer, keyed: (Keyed & { repeat: boolean }) | undefined, log: ReturnType<AppDeps['log']['child']>) => {
     const contact = { ...customer.contact, reservationId: input.reservationId };
     let entry;
     try {
-      entry = await reserver.enter(input, contact, customer.holders, 'direct');
+      entry = await reserver.enter(input, contact, customer.holders, 'direct', keyed?.repeat);
     } catch (err) {
       if (keyed && err instanceof Problem) await releaseIdempotencyKey(deps.db, { scope: 'reserve', principal: keyed.principal, key: keyed.key });
       throw err;
@@ -232,10 +232,11 @@ export function reservationRoutes(deps: AppDeps, { reserver, line }: { reserver:
         policy: deps.policy,
         notifierTaskQueue: deps.notifierTaskQueue,
       };
-      const keyed = key ? { principal: principal.sub, key, requestHash: hashOf(body) } : undefined;
+      const keyed = key ? { principal: principal.sub, key, requestHash: hashOf(body), repeat: false } : undefined;
       if (keyed) {
         const claim = await claimIdempotencyKey(deps.db, { scope: 'reserve', ...keyed, resourceId: reservationId });
         if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different reservation');
+        keyed.repeat = claim.outcome === 'REPLAY';
         // A repeat is answered from what the first request left: its reservation, or its place in line.
         if (claim.outcome === 'REPLAY') {
           const recorded = await getReservationView(deps.db, reservationId);

@@ -183,7 +183,7 @@ export async function releaseClaim(db: Db, reservationId: string): Promise<{ qua
 }
 
 /** Ends the claims of a product whose lease has run out; returns how many there were. */
-async function sweepExpiredClaims(db: Db, productId: number): Promise<number> {
+export async function sweepExpiredClaims(db: Db, productId: number): Promise<number> {
   const { rows } = await sql<{ swept: number }>`
     with expired as (delete from stock_claims where product_id = ${productId} and expires_at <= now() returning quantity),
     settled as (

@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db, QueueOrder, Sale } from '../schema.js';
+import { sweepExpiredClaims } from './admission.js';
 
 /** What the API's sale board reads, every product with its sale, and the database's clock. */
 export interface SaleRow {
@@ -176,6 +177,8 @@ export async function admitNext(db: Kysely<Database>, productId: number, policy:
     if (sale.queue_order === 'LOTTERY' && !sale.drawn_at && sale.seed) return { kind: 'drawn', count: await draw(trx, sale) };
     if ((sale.closes_at && sale.closes_at <= now) || sale.paused) return { kind: 'idle' };
     if (sale.stock <= 0) return { kind: 'sold-out', told: await sellOut(trx, sale) };
+    // Claims whose decision never came (a process died) hold their units for their lease only.
+    if ((await sweepExpiredClaims(trx, productId)) > 0) sale.claimed = (await claimedOf(trx, productId)) ?? sale.claimed;
     const retried = await retryStale(trx, productId, policy);
     const unclaimed = await unclaimedUnits(trx, productId);
     const free = Math.min(sale.stock - sale.claimed - unclaimed, policy.maxInFlight - sale.claimed - unclaimed);
@@ -193,6 +196,10 @@ export async function admitNext(db: Kysely<Database>, productId: number, policy:
       .execute();
     return { kind: 'admitted', tickets: [...retried, ...step.admitted], passed: step.watermark - Number(sale.admitted) };
   });
+}
+
+async function claimedOf(trx: Db, productId: number): Promise<number | undefined> {
+  return (await trx.selectFrom('products').select('claimed').where('id', '=', productId).executeTakeFirst())?.claimed;
 }
 
 /** Tickets the desk's rate lets in now (saved up for at most `burstSeconds`); undefined: no rate set. */

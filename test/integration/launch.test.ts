@@ -40,8 +40,8 @@ function customer(name = 'c-launch'): Extract<Principal, { role: 'customer' }> {
   return { role: 'customer', sub: `${name}-${serial}-${randomBytes(3).toString('hex')}`, phone: `+8210${digits}` };
 }
 
-async function call(api: Api, method: string, path: string, body?: unknown, as: Principal | null = ADMIN) {
-  const res = await api.request(path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) }, as);
+async function call(api: Api, method: string, path: string, body?: unknown, as: Principal | null = ADMIN, headers: Record<string, string> = {}) {
+  const res = await api.request(path, { method, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }, as);
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : {}) as Body, headers: res.headers };
 }
@@ -266,6 +266,26 @@ describe('one unit per customer and per number', () => {
     expect((await reserve(api, product.id, who)).status).toBe(201);
     expect((await reserve(api, product.id, who)).status).toBe(201);
     expect((await reserve(api, product.id, who)).body).toMatchObject({ code: 'LIMIT_REACHED', unitLimit: 2 });
+  });
+});
+
+describe('a keyed repeat', () => {
+  it('of a request admitted before the line engaged is the same request, not a second one over the limit', async () => {
+    // No worker on this queue: the decision waits, the first request answers DECISION_PENDING.
+    const taskQueue = `nobody-${randomBytes(4).toString('hex')}`;
+    const api = testApp(stack.db, stack.client, taskQueue, undefined, { line: LINE, decisionDeadlineMs: 1_500 });
+    apps.push(api.app);
+    const product = await newProduct(stack.db, 5);
+    const who = customer('c-repeat');
+    const keyed = () => call(api, 'POST', '/reservations', { productId: product.id, customer: { district: '중구' } }, who, { 'idempotency-key': 'repeat-me-once' });
+    const first = await keyed();
+    expect(first.body).toMatchObject({ code: 'DECISION_PENDING' });
+    // The desk pauses the sale: a request by itself now takes a place in line.
+    await setSale(api, product.id, { paused: true });
+    await api.app.board.refresh();
+    const again = await keyed();
+    expect(again.body).toMatchObject({ code: 'DECISION_PENDING', reservationId: first.body.reservationId });
+    await stack.client.workflow.getHandle(first.body.workflowId).terminate('test over');
   });
 });
 

@@ -41,7 +41,7 @@ describe('a waiting ticket', () => {
     const view = ticketView(ticket(), sale({ stock: 100 }), rate(40, 20, 80), LEASE, NOW);
     expect(view.estimatedWait).toMatchObject({ seconds: 10, soldOutLikely: true, soldOutInSeconds: 3 });
     expect(view.sale.unitsLeft).toBe(100);
-    expect(view.pollAfterSeconds).toBe(2);
+    expect(view.pollAfterSeconds).toBe(3);
   });
 
   it('uses the desk rate before anything was measured, adds the time to the opening, and knows nothing while paused', () => {
