@@ -8,7 +8,7 @@ import { findDistrict } from '../db/data/seoul.js';
 import { lastKnownLocation, type ContactRow } from '../db/repositories/reservations.js';
 import { holderKeys } from '../db/repositories/allowances.js';
 import type { Principal } from '../shared/auth.js';
-import { nationalPhone, normalizePhone, phoneKey } from '../shared/phone.js';
+import { parsePhone } from '../shared/phone.js';
 import type { AppDeps } from './deps.js';
 import { Problem } from './errors.js';
 
@@ -36,12 +36,12 @@ export interface Customer {
 export async function customerOf(deps: AppDeps, principal: Principal, given: GivenCustomer | undefined): Promise<Customer> {
   const person = principal.role === 'customer' ? fromIdentity(deps, principal, given) : walkIn(principal, given);
   const place = await placeOf(deps, principal, person.customerId, given);
-  const key = person.e164 ? phoneKey(person.e164) : null;
+  const phone = person.e164 ? parsePhone(person.e164) : undefined;
   return {
     customerId: person.customerId,
-    contact: { customerId: person.customerId, name: person.name, phone: person.e164 ? nationalPhone(person.e164) : null, ...place },
-    phoneKey: key,
-    holders: holderKeys(person.customerId, key),
+    contact: { customerId: person.customerId, name: person.name, phone: phone?.national ?? null, ...place },
+    phoneKey: phone?.key ?? null,
+    holders: holderKeys(person.customerId, phone?.key),
   };
 }
 
@@ -62,7 +62,7 @@ function fromIdentity(deps: AppDeps, principal: Extract<Principal, { role: 'cust
 
 /** Staff and admins name the customer and may give their contact: a walk-in without an id is known by their number. */
 function walkIn(principal: Exclude<Principal, { role: 'customer' }>, given: GivenCustomer | undefined) {
-  const e164 = given?.phone === undefined ? null : normalizePhone(given.phone);
+  const e164 = given?.phone === undefined ? null : parsePhone(given.phone)?.e164;
   if (e164 === undefined) throw new Problem(422, 'INVALID_PHONE', `${given!.phone} is not a phone number`);
   if (principal.role === 'store' && !given?.id && !e164) {
     throw new Problem(422, 'VALIDATION_FAILED', 'a walk-in customer needs customer.id or customer.phone');

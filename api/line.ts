@@ -19,7 +19,7 @@ import { Problem } from './errors.js';
 import type { Reserver } from './reserve.js';
 import type { MeasuredRate, SaleBoard, SaleView } from './sale-board.js';
 
-export const DEFAULT_LINE: LinePolicy = { leaseMs: 120_000, tickMs: 100, maxBatch: 200, retryAfterMs: 15_000, boardEveryMs: 250, sampleEveryMs: 5_000 };
+export const DEFAULT_LINE: LinePolicy = { leaseMs: 120_000, tickMs: 100, maxBatch: 200, retryAfterMs: 15_000, boardEveryMs: 500, sampleEveryMs: 5_000 };
 
 export type TicketStatus = 'WAITING' | 'ADMITTED' | 'RESERVED' | 'SOLD_OUT' | 'REFUSED' | 'LAPSED' | 'LEFT' | 'CLOSED';
 
@@ -276,15 +276,14 @@ export function createLine(deps: LineDeps) {
     for (const v of current) if (hasWork(v)) void step(v.id);
   };
 
-  // The desk's charts: a sample of every product whose figures moved since its last one (and each minute).
-  const sampled = new Map<number, { figures: string; at: number }>();
+  // The desk's charts: a sample of every product whose figures moved since its last one (a chart
+  // holds a line level between samples).
+  const sampled = new Map<number, string>();
   const sample = async () => {
-    const now = Date.now();
     const due = views.filter((v) => {
       const figures = `${v.stock}|${v.claimed}|${v.issued}|${v.admitted}`;
-      const last = sampled.get(v.id);
-      if (last && last.figures === figures && now - last.at < 60_000) return false;
-      sampled.set(v.id, { figures, at: now });
+      if (sampled.get(v.id) === figures) return false;
+      sampled.set(v.id, figures);
       return true;
     });
     await recordSamples(db, due.map((v) => v.id));
@@ -343,8 +342,8 @@ export function createLine(deps: LineDeps) {
       if (!stopped) return;
       stopped = false;
       stopReading = board.keepReading();
-      // Each tick looks at the board as last read (it reads itself every SALE_BOARD_EVERY).
-      timer = setInterval(() => void board.all(policy.boardEveryMs).then(look).catch(() => undefined), policy.tickMs);
+      // Each tick looks at the board as last read (it reads itself every SALE_BOARD_EVERY): no query.
+      timer = setInterval(() => look(board.last()), policy.tickMs);
       timer.unref();
       sampler = setInterval(() => void sample().catch((err: unknown) => log.warn('line: chart sample failed', { error: err })), policy.sampleEveryMs);
       sampler.unref();

@@ -1,6 +1,6 @@
 /**
- * What every API process knows of the catalogue and the lines, read in one query a few times a
- * second (`SALE_BOARD_EVERY`) while anything needs it: the catalogue a million open pages poll is
+ * What every API process knows of the catalogue and the lines, read in one query twice a second
+ * (`SALE_BOARD_EVERY`) while anything needs it: the catalogue a million open pages poll is
  * answered from here, never by a database read per request; a waiting ticket's place, wait and
  * sold-out answer come from the line's counters here; and the admission rate is measured here, from
  * how fast each line's watermark moves.
@@ -39,6 +39,8 @@ export interface SaleBoard {
   get(productId: number, maxAgeMs?: number): Promise<SaleView | undefined>;
   /** The last read, without waiting (undefined before the first). */
   peek(productId: number): SaleView | undefined;
+  /** Every product as last read, without waiting. */
+  last(): SaleView[];
   rate(productId: number): MeasuredRate | undefined;
   /** Reads now (after a change this process made); resolves with the new rows. */
   refresh(): Promise<SaleView[]>;
@@ -59,7 +61,7 @@ export function saleStateOf(row: SaleRow): SaleState {
 /** What a line's watchers see change: its counters, its state, its stock. */
 const fingerprint = (v: SaleView) => `${v.state}|${v.issued}|${v.admitted}|${v.sold_out_upto}|${v.stock}|${v.drawn_at?.getTime() ?? ''}|${v.paused}`;
 
-export function createSaleBoard(db: Kysely<Database>, log: Logger, everyMs = 250): SaleBoard {
+export function createSaleBoard(db: Kysely<Database>, log: Logger, everyMs = 500): SaleBoard {
   let views = new Map<number, SaleView>();
   let readAt = 0;
   let reading: Promise<SaleView[]> | undefined;
@@ -111,6 +113,7 @@ export function createSaleBoard(db: Kysely<Database>, log: Logger, everyMs = 250
       return views.get(productId);
     },
     peek: (productId) => views.get(productId),
+    last: () => [...views.values()],
     rate(productId) {
       const kept = history.get(productId);
       if (!kept || kept.length < 2) return undefined;

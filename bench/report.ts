@@ -168,6 +168,8 @@ const LAUNCH_ROWS: [string, (l: LaunchResult) => string][] = [
   ['waiting customers told SOLD_OUT after the last unit, ms p50 / p99 / max', (l) => `${latencies(l.sold_out.told_after_last_unit)} (n ${n0(l.sold_out.told_after_last_unit.n)}; never told ${l.sold_out.never_told})`],
   ['**CPU per customer without a unit** (system)', (l) => `**${f1(l.cpu.per_customer_without_unit_ms)} ms** (${n0(l.cpu.system_ms)} ms over ${l.cpu.window_s} s)`],
   ['… by process, ms per customer without a unit', (l) => perCustomer(l)],
+  ['PostgreSQL over the window: commits, rows written (per customer)', (l) => (l.postgres ? `${n0(l.postgres.commits)} (${l.postgres.per_customer.commits}), ${n0(l.postgres.rows_written)} (${l.postgres.per_customer.rows_written})` : '–')],
+  ['… rows written by table', (l) => (l.postgres ? Object.entries(l.postgres.rows_by_table).slice(0, 8).map(([t, n]) => `${t} ${n0(n)}`).join(', ') : '–')],
   ['… before the opening (early joiners joining and polling)', (l) => `${n0(l.cpu.before_opening.system_ms)} ms, ${f1(l.cpu.before_opening.per_early_joiner_ms)} ms per early joiner`],
   ['refusal messages after the window', (l) => `${l.cpu.messages_after.seconds} s, ${n0(l.cpu.messages_after.system_ms)} ms (${f1(l.cpu.messages_after.per_refused_ms)} ms per refusal)`],
   ['duplicates: customers × requests; answers', (l) => `${l.limit.duplicating_customers} × ${l.limit.duplicate_requests / Math.max(1, l.limit.duplicating_customers)}; ${codes(l.limit.duplicate_answers)}; let through ${l.limit.duplicates_let_through}`],

@@ -36,7 +36,10 @@ const OUTPUT_KEPT = 64 * 1024;
 
 /** Spawns `node --import tsx <entry>` in its own process group, keeping the tail of its output. */
 function spawnPart(root: string, name: string, entry: string, env: NodeJS.ProcessEnv, args: string[] = []): Part {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
+  // BENCH_CPU_PROF=<dir>: every part writes V8 CPU profiles (one per thread) to <dir>/<part> when it stops
+  // (NODE_OPTIONS may not carry --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.BENCH_CPU_PROF, name.replaceAll(':', '-'))}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(root, entry), ...args], {
     cwd: root,
     env,
     // Own group: a terminal's Ctrl-C reaches only the bench, which then stops the parts in order.

@@ -116,7 +116,7 @@ const EnvSchema = z.object({
   LINE_TICK: duration('100ms'),
   LINE_MAX_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
   LINE_RETRY_AFTER: duration('15s'),
-  SALE_BOARD_EVERY: duration('250ms'),
+  SALE_BOARD_EVERY: duration('500ms'),
   DESK_SAMPLE_EVERY: duration('5s'),
   // Write limits (`<writes>/<window>`, or `off`): per customer and per staff subject across every API
   // process, per client address in each (a flood guard: a carrier's NAT puts thousands behind one).

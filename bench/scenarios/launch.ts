@@ -9,11 +9,12 @@
  * unit the sale and every waiting customer knew it was sold out, the CPU of the system per customer
  * who got no unit, the limit per customer, and the estimated waits shown against the waits.
  */
+import { sql } from 'kysely';
 import { newReservationId } from '../../shared/ids.js';
 import { normalizePhone } from '../../shared/phone.js';
 import { SEOUL_DISTRICTS } from '../../db/data/seoul.js';
 import { waitForCount, waitForOutbox, waitUntilSettled, type Ctx } from '../context.js';
-import { summarize, type LatencySummary } from '../load.js';
+import { sleep, summarize, type LatencySummary } from '../load.js';
 import { cpuMsBetween, cpuTicks, type Ticks } from '../procfs.js';
 import { createCrowd, scheduleArrivals, type Crowd, type Customer, type Fate, type Join } from './launch-crowd.js';
 import { admittedOutOfOrder, checkDraw, estimateAccuracy, overLimit, productFigures, temporalWorkflows, type DrawCheck, type EstimateAccuracy, type ProductFigures } from './launch-checks.js';
@@ -93,6 +94,13 @@ export interface LaunchResult {
     before_opening: { system_ms: number; per_early_joiner_ms: number };
     /** The refusals' messages, sent by the notifier's drain after the window (per customer refused on arrival). */
     messages_after: { seconds: number; system_ms: number; per_refused_ms: number; per_process_ms: Record<string, number> };
+  };
+  /** PostgreSQL's own counters over the launch window (pg_stat_*): commits, and rows written per table. */
+  postgres: {
+    commits: number;
+    rows_written: number;
+    per_customer: { commits: number; rows_written: number };
+    rows_by_table: Record<string, number>;
   };
   limit: {
     unit_limit: number;
@@ -205,8 +213,34 @@ interface Snapshots {
   messagesS: number;
 }
 
+/** PostgreSQL's counters of the application's database: commits, and rows inserted, updated or deleted per table. */
+async function pgCounters(ctx: Ctx) {
+  const { rows } = await sql<{ relname: string; written: string }>`
+    select relname, (n_tup_ins + n_tup_upd + n_tup_del)::text as written from pg_stat_user_tables`.execute(ctx.db);
+  const commits = await sql<{ n: string }>`select xact_commit::text as n from pg_stat_database where datname = current_database()`.execute(ctx.db);
+  return { commits: Number(commits.rows[0]?.n ?? 0), tables: Object.fromEntries(rows.map((r) => [r.relname, Number(r.written)])) };
+}
+type PgCounters = Awaited<ReturnType<typeof pgCounters>>;
+
+// A backend reports its counters when it goes idle for this long at most (PostgreSQL's pgstat idle interval).
+const PG_STATS_SETTLE_MS = 11_000;
+
+function pgFigures(before: PgCounters, after: PgCounters, customers: number): LaunchResult['postgres'] {
+  const byTable = Object.fromEntries(
+    Object.entries(after.tables)
+      .map(([t, n]) => [t, n - (before.tables[t] ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1]),
+  );
+  const written = Object.values(byTable).reduce((sum, n) => sum + n, 0);
+  const commits = after.commits - before.commits;
+  const per = (n: number) => Math.round((n / Math.max(1, customers)) * 100) / 100;
+  return { commits, rows_written: written, per_customer: { commits: per(commits), rows_written: per(written) }, rows_by_table: byTable };
+}
+
 /** Runs the launch itself: the crowd, then what it set off, with CPU snapshots along the way. */
 async function runLaunch(ctx: Ctx, label: string, product: number, customers: Customer[], plan: ReturnType<typeof scheduleOf>) {
+  const pgBefore = await pgCounters(ctx);
   const before = cpuTicks(ctx.roots);
   const t0 = performance.now();
   let opening = before;
@@ -219,8 +253,11 @@ async function runLaunch(ctx: Ctx, label: string, product: number, customers: Cu
   const windowS = (performance.now() - t0) / 1000;
   await waitForOutbox(ctx, `launch ${label}: refusal messages`, product);
   const snapshots: Snapshots = { before, opening, done, sent: cpuTicks(ctx.roots), windowS, messagesS: (performance.now() - t0) / 1000 - windowS };
+  ctx.progress(`launch ${label}: waiting for PostgreSQL's counters …`);
+  await sleep(PG_STATS_SETTLE_MS);
+  const postgres = pgFigures(pgBefore, await pgCounters(ctx), customers.length);
   // The reservations' figures once every one is CONFIRMED (the sale's too: sold_out_at is set by then).
-  return { crowd, figures: await productFigures(ctx, product), snapshots };
+  return { crowd, figures: await productFigures(ctx, product), snapshots, postgres };
 }
 
 export async function launch(ctx: Ctx, o: LaunchOptions): Promise<LaunchResult> {
@@ -232,7 +269,7 @@ export async function launch(ctx: Ctx, o: LaunchOptions): Promise<LaunchResult> 
   const customers = await customersFor(ctx, product, o, early);
   const plan = scheduleOf(o, early);
   const digest = await setSale(ctx, product, o.order, plan.openingEpoch);
-  const { crowd, figures, snapshots } = await runLaunch(ctx, label, product, customers, plan);
+  const { crowd, figures, snapshots, postgres } = await runLaunch(ctx, label, product, customers, plan);
 
   ctx.progress(`launch ${label}: checking …`);
   const checks = {
@@ -242,7 +279,7 @@ export async function launch(ctx: Ctx, o: LaunchOptions): Promise<LaunchResult> 
     over: await overLimit(ctx, product, figures.unitLimit),
     estimates: await estimateAccuracy(ctx, product, crowd.fates),
   };
-  return resultOf({ label, o, product, units, early, openingEpoch: plan.openingEpoch, customers, crowd, figures, snapshots, checks });
+  return resultOf({ label, o, product, units, early, openingEpoch: plan.openingEpoch, customers, crowd, figures, snapshots, postgres, checks });
 }
 
 interface Measured {
@@ -256,6 +293,7 @@ interface Measured {
   crowd: Crowd;
   figures: ProductFigures;
   snapshots: Snapshots;
+  postgres: LaunchResult['postgres'];
   checks: { temporal: number; order: { admitted: number; outOfOrder: number }; draw: DrawCheck | undefined; over: { customers: number; phones: number }; estimates: EstimateAccuracy };
 }
 
@@ -335,6 +373,7 @@ function resultOf(m: Measured): LaunchResult {
     ...(checks.draw ? { draw: checks.draw } : {}),
     sold_out: soldOutFigures(m),
     cpu: cpuFigures(m),
+    postgres: m.postgres,
     limit: limitFigures(m),
     estimates: checks.estimates,
   };
