@@ -14,6 +14,7 @@ import * as m0011 from './0011_reservation_feed.js';
 import * as m0012 from './0012_store_naming.js';
 import * as m0013 from './0013_launch_sales.js';
 import * as m0014 from './0014_sold_out_from.js';
+import * as m0015 from './0015_rate_limits_unlogged.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0012_store_naming': m0012,
   '0013_launch_sales': m0013,
   '0014_sold_out_from': m0014,
+  '0015_rate_limits_unlogged': m0015,
 };

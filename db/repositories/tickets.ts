@@ -49,8 +49,13 @@ interface JoinRow {
 
 /** Issues tickets to a group of joins in one statement; answers each, in order. */
 export async function issueTickets(db: Db, joins: Join[]): Promise<JoinResult[]> {
+  const { rows } = await issueStatement(joins).execute(db);
+  return rows.map((r, i) => resultOf(r, joins[i]!));
+}
+
+export function issueStatement(joins: Join[]) {
   const column = <T>(pick: (j: Join) => T) => joins.map(pick);
-  const { rows } = await sql<JoinRow>`
+  return sql<JoinRow>`
     with given as (
       select * from unnest(
         ${column((j) => j.id)}::text[], ${column((j) => j.reservationId)}::text[], ${column((j) => j.productId)}::int[],
@@ -61,16 +66,22 @@ export async function issueTickets(db: Db, joins: Join[]): Promise<JoinResult[]>
       ) with ordinality as g(id, reservation_id, product_id, customer_id, phone_key, quantity, fulfilment, name, phone,
                               district, latitude, longitude, lease_ms, ord)
     ), live as (
-      select distinct on (g.id) g.id as given_id, t.id as ticket_id, t.alive_until > now() as alive, t.customer_id = g.customer_id as own
-      from given g join queue_tickets t on t.product_id = g.product_id and t.ended_at is null
-        and (t.customer_id = g.customer_id or t.phone_key = g.phone_key)
-      order by g.id, t.joined_at
+      -- The customer's live ticket, or their number's: each found through its own unique index
+      -- (an OR of the two would read every live ticket of the product, for every join).
+      select distinct on (given_id) given_id, ticket_id, alive, own from (
+        select g.id as given_id, t.id as ticket_id, t.alive_until > now() as alive, true as own, t.joined_at
+        from given g join queue_tickets t on t.product_id = g.product_id and t.customer_id = g.customer_id and t.ended_at is null
+        union all
+        select g.id, t.id, t.alive_until > now(), t.customer_id = g.customer_id, t.joined_at
+        from given g join queue_tickets t on t.product_id = g.product_id and t.phone_key = g.phone_key and t.ended_at is null
+      ) found
+      order by given_id, joined_at
     ), limited as (
       select g.id as given_id from given g join sales s on s.product_id = g.product_id
       where g.quantity > s.unit_limit or exists (
         select 1 from allowances a
         where a.product_id = g.product_id and a.used + g.quantity > s.unit_limit
-          and (a.holder = 'customer:' || g.customer_id or a.holder = 'phone:' || g.phone_key))
+          and a.holder = any(array['customer:' || g.customer_id, 'phone:' || g.phone_key]))
     ), eligible as (
       select distinct on (g.product_id, g.customer_id) g.* from given g
       where not exists (select 1 from live l where l.given_id = g.id) and not exists (select 1 from limited l where l.given_id = g.id)
@@ -96,8 +107,7 @@ export async function issueTickets(db: Db, joins: Join[]): Promise<JoinResult[]>
       exists (select 1 from limited m where m.given_id = g.id) as limited,
       (select e.id from eligible e where e.product_id = g.product_id and e.customer_id = g.customer_id) as first
     from given g left join live l on l.given_id = g.id left join inserted i on i.id = g.id
-    order by g.ord`.execute(db);
-  return rows.map((r, i) => resultOf(r, joins[i]!));
+    order by g.ord`;
 }
 
 function resultOf(r: JoinRow, j: Join): JoinResult {
