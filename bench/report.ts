@@ -13,6 +13,8 @@ import type { CancelAtRateResult, SustainedResult } from './scenarios/sustained.
 /** What every run reports. */
 interface RunFigures {
   timestamp: string;
+  /** The commit measured, and whether the checkout had uncommitted changes. */
+  source?: { commit: string; dirty: boolean; subject: string };
   quick: boolean;
   duration_s: number;
   phase_seconds: Record<string, number>;
@@ -251,6 +253,8 @@ export function markdown(r: Results): string {
   const kind = r.settings.launch_only ? ' (--launch)' : '';
   return [
     `## Benchmark ${r.timestamp}${r.quick ? ' (--quick)' : ''}${kind}, ${Math.round(r.duration_s)} s`,
+    '',
+    `Code: ${r.source ? `${r.source.commit.slice(0, 7)}${r.source.dirty ? ' with uncommitted changes' : ' (clean checkout)'}` : 'unknown'}.`,
     '',
     `Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.platform}, Node ${r.machine.node}. Every process on the same cores.`,
     '',

@@ -33,6 +33,7 @@ import { DEFAULT_RATE_PER_S, earlyJoiners, launch, warmUp, type LaunchOptions, t
 import { seedCheck } from '../bench/scenarios/seed.js';
 import { cancelAtRate, halfOf, sustainedRate } from '../bench/scenarios/sustained.js';
 import { startStack } from '../bench/stack.js';
+import { thisCheckout } from '../bench/compare/checkout.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -237,6 +238,8 @@ async function main(): Promise<boolean> {
   const cpus = os.cpus();
   const partial = {
     timestamp: new Date().toISOString(),
+    // What was measured: the commit, and whether the checkout had uncommitted changes.
+    source: (({ commit, dirty, subject }) => ({ commit, dirty, subject }))(thisCheckout(root)),
     quick: QUICK,
     duration_s: Math.round((performance.now() - started) / 1000),
     phase_seconds: phaseSeconds,
