@@ -1,6 +1,7 @@
 /**
  * `npm run bench:compare -- [--base <git-ref>] [--head <git-ref>] [--base-env K=V]… [--env K=V]… [--label L]
- * [--runs 4] [--cost-n 160] [--scenarios cost,seed,burst] [--requests 2000] [--concurrency 48] [--seed-seconds 10]`:
+ * [--runs 4] [--cost-n 160] [--scenarios cost,seed,burst,launch] [--requests 2000] [--concurrency 48] [--seed-seconds 10]
+ * [--launch-customers 10000]`:
  * a lever measured with and without in one run. A ("without") is the code at --base (a temporary
  * worktree), or this checkout, with --base-env; B ("with") is the code at --head, or this checkout,
  * with --env. Each runs as
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readArgs, USAGE, type CompareArgs } from '../bench/compare/args.js';
 import { addWorktree, shareTools, thisCheckout, type Checkout } from '../bench/compare/checkout.js';
-import { compareBurst, compareCost, compareSeed, warmUp } from '../bench/compare/measure.js';
+import { compareBurst, compareCost, compareLaunch, compareSeed, warmUp } from '../bench/compare/measure.js';
 import { compareMarkdown, defaultLabel, writeCompareResults, type CompareResults, type SideDescription } from '../bench/compare/report.js';
 import { COMPARE_PORTS, crossRoots, invariantsOf, startVariant, type Side, type Variant, type VariantHooks } from '../bench/compare/variant.js';
 
@@ -90,16 +91,18 @@ async function measure(sides: Record<Side, Variant>) {
   const cost = has('cost') ? await compareCost(sides, costOptions) : undefined;
   const seed = has('seed') ? await compareSeed(sides, settings.seed_check_seconds) : undefined;
   const burst = has('burst') ? await compareBurst(sides, settings.requests, settings.burst_clients) : undefined;
-  return { cost, seed, burst };
+  const launch = has('launch') ? await compareLaunch(sides, settings.launch_customers) : undefined;
+  return { cost, seed, burst, launch };
 }
 
-async function invariants(sides: Record<Side, Variant>, burst: CompareResults['burst']): Promise<Record<Side, string[]>> {
+async function invariants(sides: Record<Side, Variant>, burst: CompareResults['burst'], launch: CompareResults['launch']): Promise<Record<Side, string[]>> {
   progress('checking invariants …');
   const out = {} as Record<Side, string[]>;
   for (const s of ['A', 'B'] as const) {
     out[s] = await invariantsOf(sides[s]);
     const b = burst?.[s];
     if (b && b.accepted > b.units) out[s].push(`launch burst accepted ${b.accepted} for ${b.units} units`);
+    for (const l of launch?.[s] ?? []) if (l.accepted > l.units) out[s].push(`launch ${l.label} accepted ${l.accepted} for ${l.units} units`);
     done(`${s}: ${out[s].length === 0 ? 'invariants hold' : `INVARIANTS BROKEN:\n  ${out[s].join('\n  ')}`}`);
   }
   return out;
@@ -112,8 +115,8 @@ async function main(): Promise<boolean> {
   delete process.env.DATABASE_URL;
   delete process.env.TEMPORAL_ADDRESS;
   const sides = await startSides();
-  const { cost, seed, burst } = await measure(sides);
-  const violations = await invariants(sides, burst);
+  const { cost, seed, burst, launch } = await measure(sides);
+  const violations = await invariants(sides, burst, launch);
   const described = { A: describeSide(sides.A), B: describeSide(sides.B) };
   const cpus = os.cpus();
   const results: CompareResults = {
@@ -126,6 +129,7 @@ async function main(): Promise<boolean> {
     ...(cost ? { cost } : {}),
     ...(seed ? { seed_check: seed } : {}),
     ...(burst ? { burst } : {}),
+    ...(launch ? { launch } : {}),
     invariants: violations,
     invariants_ok: violations.A.length === 0 && violations.B.length === 0,
   };

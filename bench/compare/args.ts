@@ -2,11 +2,11 @@
 import { parseArgs } from 'node:util';
 import type { Side } from './variant.js';
 
-const SCENARIOS = ['cost', 'seed', 'burst'];
+const SCENARIOS = ['cost', 'seed', 'burst', 'launch'];
 
 export const USAGE = `usage: npm run bench:compare -- [--base <git-ref>] [--head <git-ref>] [--base-env KEY=VALUE]… [--env KEY=VALUE]…
        [--label <name>] [--runs 4] [--cost-n 160] [--scenarios cost,seed,burst] [--requests 2000]
-       [--concurrency 48] [--seed-seconds 10]`;
+       [--concurrency 48] [--seed-seconds 10] [--launch-customers 10000]`;
 
 export interface CompareArgs {
   /** A's code; this checkout when unset. */
@@ -24,6 +24,8 @@ export interface CompareArgs {
     requests: number;
     burst_clients: number;
     seed_check_seconds: number;
+    /** Customers per launch day of the launch scenario (lottery; A, B, B, A). */
+    launch_customers: number;
   };
 }
 
@@ -43,6 +45,7 @@ export function readArgs(argv: string[]): CompareArgs {
       requests: { type: 'string', default: '2000' },
       concurrency: { type: 'string', default: '48' },
       'seed-seconds': { type: 'string', default: '10' },
+      'launch-customers': { type: 'string', default: '10000' },
     },
   });
   const scenarios = a.scenarios!.split(',').map((s) => s.trim()).filter(Boolean);
@@ -61,6 +64,7 @@ export function readArgs(argv: string[]): CompareArgs {
       requests: positive(a.requests!, '--requests'),
       burst_clients: positive(a.concurrency!, '--concurrency'),
       seed_check_seconds: positive(a['seed-seconds']!, '--seed-seconds'),
+      launch_customers: positive(a['launch-customers']!, '--launch-customers'),
     },
   };
 }

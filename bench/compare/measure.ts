@@ -8,6 +8,7 @@ import { spread } from '../load.js';
 import { launchBurst, type BurstResult } from '../scenarios/burst.js';
 import { measureBatch, WARM_UP, type Batch } from '../scenarios/cost.js';
 import { seedCheck, type SeedCheckResult } from '../scenarios/seed.js';
+import { DEFAULT_RATE_PER_S, launch, warmUp as warmUpLaunch, type LaunchResult } from '../scenarios/launch.js';
 import { OTHER, type Side, type Variant } from './variant.js';
 
 interface CompareBatch extends Omit<Batch, 'kind'> {
@@ -129,3 +130,20 @@ export async function compareBurst(sides: Record<Side, Variant>, requests: numbe
   }
   return out;
 }
+
+/**
+ * The launch day (a lottery of `customers`, the bench's own scenario) on each side twice, A, B, B, A:
+ * a launch takes minutes, and the machine's mood drifts over them; each side first runs the unmeasured
+ * warm-up launch.
+ */
+export async function compareLaunch(sides: Record<Side, Variant>, customers: number): Promise<Record<Side, LaunchResult[]>> {
+  const out: Record<Side, LaunchResult[]> = { A: [], B: [] };
+  for (const side of ['A', 'B'] as const) await warmUpLaunch(sides[side].ctx, DEFAULT_RATE_PER_S);
+  for (const side of ['A', 'B', 'B', 'A'] as const) {
+    const r = await launch(sides[side].ctx, { order: 'LOTTERY', customers, ratePerSecond: DEFAULT_RATE_PER_S });
+    sides[side].ctx.done(`launch ${r.label}: join p99 ${r.join_latency.all.p99_ms} ms, ${r.cpu.per_customer_without_unit_ms} ms CPU per customer without a unit, ${r.errors} errors`);
+    out[side].push(r);
+  }
+  return out;
+}
+

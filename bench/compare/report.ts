@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { LatencySummary } from '../load.js';
 import { TREE_ORDER } from '../report.js';
 import type { SeedCheckResult } from '../scenarios/seed.js';
+import type { LaunchResult } from '../scenarios/launch.js';
 import { describe, type Checkout } from './checkout.js';
 import type { BurstFigures, CostComparison } from './measure.js';
 import type { Side } from './variant.js';
@@ -21,11 +22,13 @@ export interface CompareResults {
   label: string;
   duration_s: number;
   machine: Record<string, unknown>;
-  settings: { runs: number; cost_per_batch: number; cost_concurrency: number; scenarios: string[]; requests: number; burst_clients: number; seed_check_seconds: number };
+  settings: { runs: number; cost_per_batch: number; cost_concurrency: number; scenarios: string[]; requests: number; burst_clients: number; seed_check_seconds: number; launch_customers?: number };
   sides: Record<Side, SideDescription>;
   cost?: CostComparison;
   seed_check?: Record<Side, SeedCheckResult>;
   burst?: Record<Side, BurstFigures>;
+  /** Each side's launch days in the order run (A, B, B, A). */
+  launch?: Record<Side, LaunchResult[]>;
   invariants: Record<Side, string[]>;
   invariants_ok: boolean;
 }
@@ -140,6 +143,32 @@ function burstLines(b: Record<Side, BurstFigures>): string[] {
   ];
 }
 
+function launchLines(l: Record<Side, LaunchResult[]>): string[] {
+  const runs = [l.A[0], l.B[0], l.B[1], l.A[1]].filter((r): r is LaunchResult => r !== undefined);
+  const names = ['A', 'B', 'B', 'A'].slice(0, runs.length);
+  const per = (ms: number | undefined, r: LaunchResult) => f1((ms ?? 0) / Math.max(1, r.customers - r.accepted));
+  const row = (name: string, pick: (r: LaunchResult) => string | number | null) => [name, ...runs.map((r) => pick(r) ?? '')];
+  return [
+    `### Launch day (${runs[0]?.customers.toLocaleString('en')} customers, lottery, ${runs[0]?.units} units; in the order run)`,
+    '',
+    ...table(['', ...names], [
+      row('units accepted / units', (r) => `${r.accepted} / ${r.units}`),
+      row('errors', (r) => r.errors),
+      row('join p50 ms', (r) => f1(r.join_latency.all.p50_ms)),
+      row('join p99 ms', (r) => f1(r.join_latency.all.p99_ms)),
+      row('join p99 ms, until sold out', (r) => f1(r.join_latency.until_sold_out.p99_ms)),
+      row('join p99 ms, before the opening', (r) => f1(r.join_latency.before_opening.p99_ms)),
+      row('CPU ms per customer without a unit (system)', (r) => r.cpu.per_customer_without_unit_ms),
+      row('… API', (r) => per(r.cpu.per_process_ms.api, r)),
+      row('… PostgreSQL', (r) => per(r.cpu.per_process_ms.postgres, r)),
+      row('PostgreSQL commits per customer', (r) => r.postgres.per_customer.commits),
+      row('told SOLD_OUT after the last unit, p50 / max ms', (r) => `${r.sold_out.told_after_last_unit.p50_ms} / ${r.sold_out.told_after_last_unit.max_ms}`),
+      row('last unit after the opening (s)', (r) => r.sold_out.last_unit_after_opening_s),
+      row('admitted out of order', (r) => r.order_check.out_of_order),
+    ]),
+  ];
+}
+
 export function compareMarkdown(r: CompareResults): string {
   const violations = (s: Side) => (r.invariants[s].length ? `BROKEN (${r.invariants[s].length}): ${r.invariants[s].join('; ')}` : 'hold');
   return [
@@ -152,6 +181,7 @@ export function compareMarkdown(r: CompareResults): string {
     ...(r.cost ? [...costLines(r.cost, r), ''] : []),
     ...(r.seed_check ? [...seedLines(r.seed_check), ''] : []),
     ...(r.burst ? [...burstLines(r.burst), ''] : []),
+    ...(r.launch ? [...launchLines(r.launch), ''] : []),
     `Invariants: A ${violations('A')}; B ${violations('B')}.`,
   ].join('\n');
 }
