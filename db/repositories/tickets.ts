@@ -66,16 +66,18 @@ export function issueStatement(joins: Join[]) {
       ) with ordinality as g(id, reservation_id, product_id, customer_id, phone_key, quantity, fulfilment, name, phone,
                               district, latitude, longitude, lease_ms, ord)
     ), live as (
-      -- The customer's live ticket, or their number's: each found through its own unique index
-      -- (an OR of the two would read every live ticket of the product, for every join).
-      select distinct on (given_id) given_id, ticket_id, alive, own from (
-        select g.id as given_id, t.id as ticket_id, t.alive_until > now() as alive, true as own, t.joined_at
-        from given g join queue_tickets t on t.product_id = g.product_id and t.customer_id = g.customer_id and t.ended_at is null
-        union all
-        select g.id, t.id, t.alive_until > now(), t.customer_id = g.customer_id, t.joined_at
-        from given g join queue_tickets t on t.product_id = g.product_id and t.phone_key = g.phone_key and t.ended_at is null
-      ) found
-      order by given_id, joined_at
+      -- The customer's live ticket, or their number's: each looked up through its own unique index,
+      -- per join (a join over every live ticket of the product would read the whole line each time).
+      select g.id as given_id, f.ticket_id, f.alive, f.own from given g
+      cross join lateral (
+        select * from (
+          (select t.id as ticket_id, t.alive_until > now() as alive, true as own, t.joined_at from queue_tickets t
+           where t.product_id = g.product_id and t.customer_id = g.customer_id and t.ended_at is null)
+          union all
+          (select t.id, t.alive_until > now(), t.customer_id = g.customer_id, t.joined_at from queue_tickets t
+           where t.product_id = g.product_id and t.phone_key = g.phone_key and t.ended_at is null)
+        ) found order by joined_at limit 1
+      ) f
     ), limited as (
       select g.id as given_id from given g join sales s on s.product_id = g.product_id
       where g.quantity > s.unit_limit or exists (
@@ -104,9 +106,10 @@ export function issueStatement(joins: Join[]) {
       returning id, seq, position, alive_until, joined_at
     )
     select g.id, i.id is not null as issued, i.seq, i.position, i.alive_until, i.joined_at, l.ticket_id as existing, l.alive as existing_alive, l.own as existing_own,
-      exists (select 1 from limited m where m.given_id = g.id) as limited,
-      (select e.id from eligible e where e.product_id = g.product_id and e.customer_id = g.customer_id) as first
+      m.given_id is not null as limited, e.id as first
     from given g left join live l on l.given_id = g.id left join inserted i on i.id = g.id
+      left join limited m on m.given_id = g.id
+      left join eligible e on e.product_id = g.product_id and e.customer_id = g.customer_id
     order by g.ord`;
 }
 
