@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import { groupWriter } from '../db/group-writer.js';
 import { admitNext, recordSamples, type AdmittedTicket, type TickPolicy } from '../db/repositories/sales.js';
-import { endLapsedTicket, extendLeases, findTicket, issueTickets, settleTicket, type Join, type JoinResult, type TicketOutcome } from '../db/repositories/tickets.js';
+import { endLapsedTicket, extendLeases, findTickets, issueTickets, settleTicket, type Join, type JoinResult, type TicketOutcome } from '../db/repositories/tickets.js';
 import { holderKeys } from '../db/repositories/allowances.js';
 import type { Database, QueueTicket } from '../db/schema.js';
 import type { ReservationInput, ReservationPolicy } from '../shared/contract.js';
@@ -206,18 +206,27 @@ export function createLine(deps: LineDeps) {
     waiting.set(t.id, t);
   };
   /**
-   * A ticket by id: as last read while the line says it still waits (an undrawn lottery place only
-   * until the opening), else read again; another process's writes to it (an admission, a leave)
-   * come with its turn.
+   * Whether this process's copy of a ticket still tells its state with the line's counters: it waits
+   * with its place (or, undrawn, until its lottery's draw), or the sell-out's watermark ended it (the
+   * view says SOLD_OUT from the counters alone). Anything else (its turn, a lapse, the draw) is read.
    */
+  const copyHolds = (known: QueueTicket) => {
+    const sale = board.peek(known.product_id);
+    const status = view(known).status;
+    if (status === 'SOLD_OUT') return true;
+    return status === 'WAITING' && (known.position !== null || sale?.state === 'SCHEDULED' || (sale !== undefined && sale.drawn_at === null));
+  };
+  // Pages asking at one moment (the opening, the draw, a sell-out) are read together, in one statement.
+  const read = groupWriter<string, QueueTicket | undefined>((ids) => findTickets(db, ids));
+
+  /** A ticket by id: this process's copy while it holds, else read (another process's writes to it come with its turn). */
   const find = async (id: string): Promise<QueueTicket | undefined> => {
     const known = waiting.get(id);
     if (known) {
-      const sale = await board.get(known.product_id, 2 * policy.boardEveryMs);
-      const current = view(known).status === 'WAITING' && (known.position !== null || sale?.state === 'SCHEDULED');
-      if (current) return known;
+      await board.get(known.product_id, 2 * policy.boardEveryMs);
+      if (copyHolds(known)) return known;
     }
-    const row = await findTicket(db, id);
+    const row = await read(id);
     if (row) remember(row);
     else waiting.delete(id);
     return row;

@@ -166,6 +166,13 @@ export async function findTicket(db: Db, id: string): Promise<QueueTicket | unde
   return db.selectFrom('queue_tickets').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Tickets by id, in the order asked (undefined where there is none): many pages' asks in one read. */
+export async function findTickets(db: Db, ids: string[]): Promise<(QueueTicket | undefined)[]> {
+  const rows = await db.selectFrom('queue_tickets').selectAll().where('id', '=', sql<string>`any(${ids}::text[])`).execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id));
+}
+
 export async function findTicketOfReservation(db: Db, reservationId: string): Promise<QueueTicket | undefined> {
   return db.selectFrom('queue_tickets').selectAll().where('reservation_id', '=', reservationId).executeTakeFirst();
 }

@@ -237,6 +237,36 @@ describe('the line', () => {
   });
 });
 
+describe('a waiting page', () => {
+  it('costs no read of its ticket per poll: a place waits in memory, and the sell-out is told from the line\'s counters', async () => {
+    let ticketReads = 0;
+    const counting: KyselyPlugin = {
+      transformQuery(args) {
+        if (args.node.kind === 'SelectQueryNode' && JSON.stringify(args.node.from).includes('"queue_tickets"')) ticketReads++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    const api = testApp(stack.db.withPlugin(counting), stack.client, stack.worker.taskQueue, undefined, { line: LINE });
+    apps.push(api.app);
+    const product = await newProduct(stack.db, 1);
+    await setSale(api, product.id, { opensAt: inSeconds(2) });
+    const people = Array.from({ length: 20 }, () => customer('c-page'));
+    const tickets: Body[] = [];
+    for (const who of people) tickets.push((await join(api, product.id, who)).body);
+    const poll = async (i: number) => (await call(api, 'GET', `/tickets/${tickets[i].id}`, undefined, people[i])).body;
+    ticketReads = 0;
+    for (let i = 0; i < people.length; i++) expect((await poll(i)).status).toBe('WAITING');
+    expect(ticketReads).toBe(0);
+    // The first in line takes the one unit; the line sells out and the board shows it.
+    expect((await follow(api, tickets[0].id, people[0]!)).status).toBe('RESERVED');
+    await eventually(() => poll(1), (t) => t.status === 'SOLD_OUT');
+    ticketReads = 0;
+    for (let i = 2; i < people.length; i++) expect((await poll(i)).status).toBe('SOLD_OUT');
+    expect(ticketReads).toBe(0);
+  });
+});
+
 describe('one unit per customer and per number', () => {
   it('holds across API processes however many ask at once, for the customer and for their number; a cancelled reservation gives the unit back', async () => {
     const [one, two] = [launchApp(), launchApp()];
