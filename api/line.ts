@@ -72,6 +72,8 @@ function estimate(sale: SaleView, ahead: number, measured: MeasuredRate | undefi
 
 /** A waiting page without the event stream learns of a sell-out at its next ask: at most this late. */
 const MOST_POLL_S = 20;
+/** How often, at most, a place likely to see the stock gone first asks again (the stream tells at once). */
+const SOLD_OUT_LIKELY_POLL_S = 3;
 /** Places this close to the front are asked about every second while the line's pace is unknown. */
 const NEAR_FRONT = 50;
 
@@ -91,8 +93,9 @@ function pollAfter(t: QueueTicket, status: TicketStatus, sale: SaleView | undefi
   const most = Math.min(MOST_POLL_S, halfLease);
   // Nothing measured yet: near the front the turn may be a moment away.
   if (!wait) return Math.min(ahead !== null && ahead < NEAR_FRONT ? 1 : 5, most);
-  // Likely sold out first: by then, and no later than 10 s (the rate may still be finding its pace).
-  const next = wait.soldOutLikely ? Math.min(10, wait.soldOutInSeconds ?? 10) : Math.ceil(wait.low / 4);
+  // Likely sold out first: by then, and no later than 10 s (the rate may still be finding its pace);
+  // not sooner than every 3 s, spread over 2 s, or a line of thousands asks every second at the end.
+  const next = wait.soldOutLikely ? Math.min(10, Math.max(SOLD_OUT_LIKELY_POLL_S, wait.soldOutInSeconds ?? 10) + spreadOf(t.id)) : Math.ceil(wait.low / 4);
   return Math.min(most, Math.max(1, next));
 }
 

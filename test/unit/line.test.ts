@@ -41,7 +41,12 @@ describe('a waiting ticket', () => {
     const view = ticketView(ticket(), sale({ stock: 100 }), rate(40, 20, 80), LEASE, NOW);
     expect(view.estimatedWait).toMatchObject({ seconds: 10, soldOutLikely: true, soldOutInSeconds: 3 });
     expect(view.sale.unitsLeft).toBe(100);
-    expect(view.pollAfterSeconds).toBe(3);
+    // Asked then, spread over two seconds; and never every second, however close the sell-out.
+    expect(view.pollAfterSeconds).toBeGreaterThanOrEqual(3);
+    expect(view.pollAfterSeconds).toBeLessThanOrEqual(5);
+    const almostGone = ticketView(ticket(), sale({ stock: 10 }), rate(40, 20, 80), LEASE, NOW);
+    expect(almostGone.estimatedWait).toMatchObject({ soldOutLikely: true, soldOutInSeconds: 1 });
+    expect(almostGone.pollAfterSeconds).toBeGreaterThanOrEqual(3);
   });
 
   it('uses the desk rate before anything was measured, adds the time to the opening, and knows nothing while paused', () => {
