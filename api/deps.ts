@@ -53,6 +53,11 @@ export interface AdmissionPolicy {
    * it without asking the database again; a unit given back is offered again at most this much later.
    */
   soldOutMemoryMs: number;
+  /**
+   * Claims this process writes at once (4 when unset): claims on one product wait for each other on
+   * its row, and each waiting claim holds a pooled connection that joins, polls and limits need.
+   */
+  maxClaims?: number;
 }
 
 export interface LinePolicy {

@@ -8,6 +8,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import { bulkhead } from 'cockatiel';
 import { sql } from 'kysely';
 import { admit, type Admission } from '../db/repositories/admission.js';
 import { returnUndecidedAllowance } from '../db/repositories/allowances.js';
@@ -24,7 +25,7 @@ import type { SaleBoard } from './sale-board.js';
 
 // How long a reserve request may wait for the stock decision before answering 503 (AppDeps can say otherwise).
 const DECISION_DEADLINE_MS = 40_000;
-export const DEFAULT_ADMISSION: AdmissionPolicy = { leaseMs: 10_000, soldOutMemoryMs: 250, maxInFlight: 32 };
+export const DEFAULT_ADMISSION: AdmissionPolicy = { leaseMs: 10_000, soldOutMemoryMs: 250, maxInFlight: 32, maxClaims: 4 };
 
 export type ReservationView = NonNullable<Awaited<ReturnType<typeof getReservationView>>>;
 
@@ -93,6 +94,9 @@ const LINE_SEEN_MS = 1_000;
 export function createReserver(deps: AppDeps, board: SaleBoard) {
   const policy = deps.admission ?? DEFAULT_ADMISSION;
   const soldOut = soldOutMemory(policy.soldOutMemoryMs);
+  // The line admits up to ADMISSION_MAX_IN_FLIGHT at once, and their claims on one product queue on
+  // its row: the rest wait here, so a rush's claims never take every pooled connection.
+  const claims = bulkhead(policy.maxClaims ?? DEFAULT_ADMISSION.maxClaims!, Number.POSITIVE_INFINITY);
 
   /**
    * Whether this process saw the product's line engaged a moment ago (people waiting, the desk
@@ -134,7 +138,7 @@ export function createReserver(deps: AppDeps, board: SaleBoard) {
     if (via === 'direct' && !repeat && lineEngaged(input.productId)) return { kind: 'queue' };
     const claim = { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: policy.leaseMs, holders, via, maxInFlight: policy.maxInFlight };
     const remembered = repeat ? undefined : (soldOut.recall(input.productId) ?? soldOutSeen(input.productId, input.quantity));
-    const admission = remembered ?? (await admit(deps.db, claim, contact));
+    const admission = remembered ?? (await claims.execute(() => admit(deps.db, claim, contact)));
     soldOut.remember(admission);
     switch (admission.outcome) {
       case 'ADMITTED':

@@ -132,6 +132,8 @@ const EnvSchema = z.object({
   // How long an API process keeps refusing a product it found with no stock at all without asking
   // the database again (0: ask every time); a unit given back is offered again at most this late.
   ADMISSION_SOLD_OUT_MEMORY: duration('250ms'),
+  // Claims one API process writes at once (the rest wait in the process, not on pooled connections).
+  ADMISSION_MAX_CLAIMS: z.coerce.number().int().min(1).max(1_000).default(4),
   // How often the reconciler's Schedule runs (0: the worker does not create it).
   RECONCILE_EVERY: duration('1m'),
   // How long a reservation's personal data is kept after it ends, and how often the retention
@@ -244,6 +246,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       leaseMs: e.ADMISSION_LEASE,
       maxInFlight: e.ADMISSION_MAX_IN_FLIGHT,
       soldOutMemoryMs: e.ADMISSION_SOLD_OUT_MEMORY,
+      maxClaims: e.ADMISSION_MAX_CLAIMS,
     },
     line: {
       leaseMs: e.LINE_TICKET_LEASE,

@@ -267,6 +267,30 @@ describe('a waiting page', () => {
   });
 });
 
+describe('a rush of claims', () => {
+  it('issues no more claims at once than ADMISSION_MAX_CLAIMS (each holds a pooled connection), however many are admitted', async () => {
+    let running = 0;
+    let most = 0;
+    const counting: KyselyPlugin = {
+      transformQuery(args) {
+        if (JSON.stringify(args.node).includes('insert into stock_claims')) most = Math.max(most, ++running);
+        return args.node;
+      },
+      transformResult: async (args) => {
+        if (args.result.rows[0] && 'admitted' in (args.result.rows[0] as object)) running--;
+        return args.result;
+      },
+    };
+    const api = testApp(stack.db.withPlugin(counting), stack.client, stack.worker.taskQueue, undefined, { line: LINE, admission: { leaseMs: 10_000, soldOutMemoryMs: 0, maxInFlight: 32, maxClaims: 2 } });
+    apps.push(api.app);
+    const product = await newProduct(stack.db, 30);
+    const answers = await Promise.all(Array.from({ length: 30 }, () => reserve(api, product.id, customer('c-claims'))));
+    expect(answers.every((a) => a.status === 201 || a.status === 202)).toBe(true);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('one unit per customer and per number', () => {
   it('holds across API processes however many ask at once, for the customer and for their number; a cancelled reservation gives the unit back', async () => {
     const [one, two] = [launchApp(), launchApp()];
