@@ -167,16 +167,19 @@ type LockedSale = Sale & { stock: number; claimed: number; now: Date };
  */
 export async function admitNext(db: Kysely<Database>, productId: number, policy: TickPolicy): Promise<Tick> {
   return db.transaction().execute(async (trx) => {
-    const { rows } = await sql<LockedSale>`
-      select s.*, p.stock, p.claimed, now() as now from sales s join products p on p.id = s.product_id
-      where s.product_id = ${productId} for update of s skip locked`.execute(trx);
+    // One admitter per product across every API process, by an advisory lock rather than the sale's
+    // row: joins write that row (numbering tickets) and would otherwise wait for the whole step.
+    const { rows } = await sql<LockedSale & { mine: boolean }>`
+      select s.*, p.stock, p.claimed, now() as now, pg_try_advisory_xact_lock(${ADMITTER_LOCK}, s.product_id) as mine
+      from sales s join products p on p.id = s.product_id where s.product_id = ${productId}`.execute(trx);
     const sale = rows[0];
-    if (!sale) return { kind: 'busy' };
+    if (!sale?.mine) return { kind: 'busy' };
     const now = sale.now;
     if (sale.opens_at && sale.opens_at > now) return { kind: 'idle' };
-    if (sale.queue_order === 'LOTTERY' && !sale.drawn_at && sale.seed) return { kind: 'drawn', count: await draw(trx, sale) };
+    // The draw and the sell-out number every ticket issued: with the row locked, so no join comes between.
+    if (sale.queue_order === 'LOTTERY' && !sale.drawn_at && sale.seed) return { kind: 'drawn', count: await draw(trx, await lockSale(trx, productId)) };
     if ((sale.closes_at && sale.closes_at <= now) || sale.paused) return { kind: 'idle' };
-    if (sale.stock <= 0) return { kind: 'sold-out', told: await sellOut(trx, sale) };
+    if (sale.stock <= 0) return { kind: 'sold-out', told: await sellOut(trx, await lockSale(trx, productId)) };
     // Claims whose decision never came (a process died) hold their units for their lease only.
     if ((await sweepExpiredClaims(trx, productId)) > 0) sale.claimed = (await claimedOf(trx, productId)) ?? sale.claimed;
     const retried = await retryStale(trx, productId, policy);
@@ -184,18 +187,28 @@ export async function admitNext(db: Kysely<Database>, productId: number, policy:
     const free = Math.min(sale.stock - sale.claimed - unclaimed, policy.maxInFlight - sale.claimed - unclaimed);
     const credit = creditOf(sale, now, policy.burstSeconds);
     const budget = { units: Math.max(0, free), tickets: Math.min(policy.maxBatch, credit === undefined ? Infinity : Math.floor(credit)) };
+    // Tickets issued after the read above are not seen by this step (its window ends at `issued` as read).
     const step = await passWindow(trx, sale, budget);
-    await trx
-      .updateTable('sales')
-      .set({
-        admitted: String(step.watermark),
-        ...(credit === undefined ? {} : { credit: credit - step.admitted.length, credited_at: now }),
-        ...(step.watermark !== Number(sale.admitted) ? { updated_at: sql`now()` } : {}),
-      })
-      .where('product_id', '=', productId)
-      .execute();
+    await sql`
+      update sales set admitted = ${String(step.watermark)}
+        ${step.watermark !== Number(sale.admitted) ? sql`, updated_at = now()` : sql``}
+        -- The desk may have changed the rate meanwhile (and reset the credit): then its reset stands.
+        ${credit === undefined ? sql`` : sql`, credit = case when admission_rate = ${sale.admission_rate} then ${credit - step.admitted.length} else credit end,
+          credited_at = case when admission_rate = ${sale.admission_rate} then ${now} else credited_at end`}
+      where product_id = ${productId}`.execute(trx);
     return { kind: 'admitted', tickets: [...retried, ...step.admitted], passed: step.watermark - Number(sale.admitted) };
   });
+}
+
+/** The admitter's advisory lock class (the product id is the other half of the key). */
+const ADMITTER_LOCK = 0x54_53_41_44; // "TSAD"
+
+/** The sale's row, locked until the transaction ends, with its product's stock. */
+async function lockSale(trx: Db, productId: number): Promise<LockedSale> {
+  const { rows } = await sql<LockedSale>`
+    select s.*, p.stock, p.claimed, now() as now from sales s join products p on p.id = s.product_id
+    where s.product_id = ${productId} for update of s`.execute(trx);
+  return rows[0]!;
 }
 
 async function claimedOf(trx: Db, productId: number): Promise<number | undefined> {

@@ -1,12 +1,14 @@
 /**
  * Joining a line costs the same whatever its length: a join group looks up each joiner's live ticket
- * (and their number's) through its own index, and never reads the tickets of everyone else waiting.
+ * (and their number's) through its own index, and never reads the tickets of everyone else waiting;
+ * and it never waits for the admitter's step, only (at most) for its last statement.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../db/schema.js';
 import { issueStatement, issueTickets, type Join } from '../../db/repositories/tickets.js';
+import { admitNext } from '../../db/repositories/sales.js';
 import { newProduct, openTestDb } from '../helpers.js';
 
 let db: Kysely<Database>;
@@ -72,4 +74,38 @@ it('a join reads only its own rows of the line, with 20 waiting or 3,000', async
   // A whole-line read would be ≥ 3,000 rows; each of 50 joiners looks up two index entries at most.
   expect(long).toBeLessThanOrEqual(2 * 50);
   expect(long).toBeLessThanOrEqual(short + 10);
+});
+
+it("a join goes ahead while the admitter is in the middle of its step (they share the sale's row only at the step's end)", async () => {
+  const product = await newProduct(db, 10);
+  await issueTickets(db, joinsFor(product.id, 5));
+  let reached: () => void = () => undefined;
+  const inWindow = new Promise<void>((resolve) => (reached = resolve));
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  // Holds the admitter inside its step, at the read of the places above the watermark.
+  const holding: KyselyPlugin = {
+    transformQuery: (args) => args.node,
+    transformResult: async (args) => {
+      if ('rows' in args.result && args.result.rows.some((r) => typeof r === 'object' && r !== null && 'alive' in r)) {
+        reached();
+        await released;
+      }
+      return args.result;
+    },
+  };
+  const order: string[] = [];
+  const admitting = admitNext(db.withPlugin(holding), product.id, { maxInFlight: 32, maxBatch: 200, retryAfterMs: 15_000, burstSeconds: 1 }).then((tick) => {
+    order.push('admitted');
+    return tick;
+  });
+  await inWindow;
+  const joining = issueTickets(db, joinsFor(product.id, 1)).then(() => order.push('joined'));
+  // The join is done while the step is still held (or it would wait for the step, and this would hang until released).
+  await Promise.race([joining, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+  release();
+  const tick = await admitting;
+  await joining;
+  expect(order).toEqual(['joined', 'admitted']);
+  expect(tick).toMatchObject({ kind: 'admitted', passed: 5 });
 });
