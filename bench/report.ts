@@ -174,6 +174,7 @@ const LAUNCH_ROWS: [string, (l: LaunchResult) => string][] = [
   ['… rows written by table', (l) => (l.postgres ? Object.entries(l.postgres.rows_by_table).slice(0, 8).map(([t, n]) => `${t} ${n0(n)}`).join(', ') : '–')],
   ['… before the opening (early joiners joining and polling)', (l) => `${n0(l.cpu.before_opening.system_ms)} ms, ${f1(l.cpu.before_opening.per_early_joiner_ms)} ms per early joiner`],
   ['refusal messages after the window', (l) => `${l.cpu.messages_after.seconds} s, ${n0(l.cpu.messages_after.system_ms)} ms (${f1(l.cpu.messages_after.per_refused_ms)} ms per refusal)`],
+  ['one poll by itself, after the launch (CPU ms: system; API, PostgreSQL)', (l) => (l.poll_cost ? `${l.poll_cost.system_per_poll_ms} ms; ${l.poll_cost.per_poll_ms.api ?? 0}, ${l.poll_cost.per_poll_ms.postgres ?? 0} (${n0(l.poll_cost.polls)} polls at ${l.poll_cost.rate_per_s}/s, ${l.poll_cost.errors} errors, p99 ${f1(l.poll_cost.latency.p99_ms ?? undefined)} ms)` : '–')],
   ['duplicates: customers × requests; answers', (l) => `${l.limit.duplicating_customers} × ${l.limit.duplicate_requests / Math.max(1, l.limit.duplicating_customers)}; ${codes(l.limit.duplicate_answers)}; let through ${l.limit.duplicates_let_through}`],
   ['holding more than the limit: customers / phones', (l) => `${l.limit.customers_over_limit} / ${l.limit.phones_over_limit} (limit ${l.limit.unit_limit})`],
   ['estimated waits', (l) => estimateLine(l)],

@@ -16,6 +16,7 @@ import { SEOUL_DISTRICTS } from '../../db/data/seoul.js';
 import { waitForCount, waitForOutbox, waitUntilSettled, type Ctx } from '../context.js';
 import { sleep, summarize, type LatencySummary } from '../load.js';
 import { cpuMsBetween, cpuTicks, type Ticks } from '../procfs.js';
+import { pollCost, type PollCost } from './launch-polls.js';
 import { createCrowd, scheduleArrivals, type Crowd, type Customer, type Fate, type Join } from './launch-crowd.js';
 import { admittedOutOfOrder, checkDraw, estimateAccuracy, overLimit, productFigures, temporalWorkflows, type DrawCheck, type EstimateAccuracy, type ProductFigures } from './launch-checks.js';
 
@@ -114,6 +115,8 @@ export interface LaunchResult {
     duplicate_latency: LatencySummary;
   };
   estimates: EstimateAccuracy;
+  /** One poll by itself, after the launch (launch-polls.ts). */
+  poll_cost?: PollCost;
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -279,7 +282,9 @@ export async function launch(ctx: Ctx, o: LaunchOptions): Promise<LaunchResult> 
     over: await overLimit(ctx, product, figures.unitLimit),
     estimates: await estimateAccuracy(ctx, product, crowd.fates),
   };
-  return resultOf({ label, o, product, units, early, openingEpoch: plan.openingEpoch, customers, crowd, figures, snapshots, postgres, checks });
+  const asked = crowd.fates.flatMap((f, i) => (f.toldSoldOutAt !== undefined && f.tickets.length > 0 ? [{ call: customers[i]!.call, ticketId: f.tickets.at(-1)! }] : [])).slice(0, 2_000);
+  const polls = await pollCost(ctx, asked, SYSTEM_TREES);
+  return { ...resultOf({ label, o, product, units, early, openingEpoch: plan.openingEpoch, customers, crowd, figures, snapshots, postgres, checks }), ...(polls ? { poll_cost: polls } : {}) };
 }
 
 interface Measured {
