@@ -33,8 +33,8 @@ export interface LaunchOptions {
 export const DEFAULT_RATE_PER_S = 100;
 /**
  * Who joins before the opening: 30 % of the customers, at most 3,000. Before the opening a ticket
- * shows no estimate and its Retry-After is 5 s, so every early joiner polls every 5 s until then: 3,000
- * waiting make 600 polls a second, about what 2 cores carry next to the joins.
+ * asks again at the opening (spread over 2 s), so every early joiner asks within 3 s of it: 3,000
+ * make about 1,000 polls a second then, about what 2 cores carry next to the joins and the draw.
  */
 export const EARLY = { share: 0.3, most: 3_000 };
 export const earlyJoiners = (customers: number) => Math.min(EARLY.most, Math.round(customers * EARLY.share));
