@@ -225,6 +225,8 @@ async function launchDays(ctx: Ctx): Promise<LaunchResult[]> {
 
 async function main(): Promise<boolean> {
   const started = performance.now();
+  // What is measured is the checkout as the run starts: a commit made meanwhile is not in the stack.
+  const source = (({ commit, dirty, subject }) => ({ commit, dirty, subject }))(thisCheckout(root));
   const { ctx, sampler } = await phase('start', setUp);
   done(`stack up: ${Object.entries(ctx.roots).map(([k, pid]) => `${k} ${pid}`).join(', ')}`);
   const others = LAUNCH_ONLY ? undefined : await otherPhases(ctx);
@@ -239,7 +241,7 @@ async function main(): Promise<boolean> {
   const partial = {
     timestamp: new Date().toISOString(),
     // What was measured: the commit, and whether the checkout had uncommitted changes.
-    source: (({ commit, dirty, subject }) => ({ commit, dirty, subject }))(thisCheckout(root)),
+    source,
     quick: QUICK,
     duration_s: Math.round((performance.now() - started) / 1000),
     phase_seconds: phaseSeconds,
