@@ -7,6 +7,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How long an idle kept-alive connection stays open: past the 60 s of common proxies. */
+export const KEEP_ALIVE_MS = 65_000;
+
 /** Serves `fetch` over HTTP; rejects with a one-line error when the port is taken. */
 export async function listen(
   fetch: (req: Request) => Response | Promise<Response>,
@@ -20,6 +23,10 @@ export async function listen(
       reject(err.code === 'EADDRINUSE' ? new StartupError(`port ${port} (${what}) is already in use`) : err),
     );
   });
+  // Node closes an idle kept-alive connection after 5 s; a client (or a proxy: nginx and most load
+  // balancers keep upstream connections 60 s) that sends on it just then gets "socket hang up".
+  // Outlasting their idle time leaves the closing to them (nodejs/node#20256).
+  Object.assign(server, { keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1_000 });
   const shownHost = ['0.0.0.0', '::'].includes(host) ? 'localhost' : host;
   const actualPort = (server.address() as { port: number }).port; // differs from `port` when that is 0
   return {
