@@ -17,7 +17,7 @@ describe('listen', () => {
           res.resume();
           res.on('end', () => {
             agent.destroy();
-            resolve(res.headers['keep-alive']);
+            resolve(res.headers['keep-alive']?.toString());
           });
         })
         .on('error', reject);
