@@ -33,9 +33,15 @@ export async function listen(
     url: `http://${shownHost}:${actualPort}`,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        // Idle kept-alive connections would hold close() open for KEEP_ALIVE_MS: closed now, and each
+        // one a request in flight leaves idle as soon as it is answered.
+        const closeIdle = () => (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        const sweep = setInterval(closeIdle, 100);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
+        closeIdle();
       }),
   };
 }

@@ -88,8 +88,10 @@ describe('npm start', () => {
     expect(created.status).toBe(201);
     reservationId = created.body.id;
     expect(await eventuallyStatus(reservationId, 'CONFIRMED')).toBe('CONFIRMED');
-    stockAfterReserve = (await call('GET', `/products/${products[0].id}`)).body.availableStock;
-    expect(stockAfterReserve).toBe(products[0].availableStock - 1);
+    // The catalogue is the sale board's copy, at most a second old.
+    const stockNow = async () => (await call('GET', `/products/${products[0].id}`)).body.availableStock as number;
+    await expect.poll(stockNow, { timeout: 5_000 }).toBe(products[0].availableStock - 1);
+    stockAfterReserve = await stockNow();
 
     // SIGTERM to npm (as a supervisor sends it) stops every process within 15 s.
     await stopAndCheck(l, () => l.child.kill('SIGTERM'));

@@ -25,4 +25,25 @@ describe('listen', () => {
     expect(KEEP_ALIVE_MS).toBeGreaterThan(60_000);
     expect(keepAlive).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
   });
+
+  it('closes within moments of answering the requests in flight, though it keeps idle connections a minute', async () => {
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((r) => (answer = r));
+    const slow = await listen(async () => {
+      await answered;
+      return new Response('late');
+    }, '127.0.0.1', 0, 'slow server');
+    const agent = new http.Agent({ keepAlive: true });
+    const reply = new Promise<number>((resolve, reject) => {
+      http.get(slow.url, { agent }, (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0))).on('error', reject);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const started = performance.now();
+    const closed = slow.close();
+    answer();
+    expect(await reply).toBe(200);
+    await closed;
+    agent.destroy();
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
 });
