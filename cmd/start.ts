@@ -16,14 +16,13 @@ import { runMain, say } from '../shared/run-main.js';
 import { connectTemporal } from '../shared/temporal.js';
 import { openDatabase, redactUrl } from '../db/open.js';
 import { prepareDatabase } from '../db/prepare.js';
-import { spawnAssignmentService, startInfra } from '../dev/stack.js';
+import { devStackEnv, spawnAssignmentService, startInfra } from '../dev/stack.js';
 import { startApi } from '../api/server.js';
 import { startCodecServer } from '../api/codec/server.js';
 import { startWorker } from '../workers/start.js';
 
 runMain('tshop', async (onStop) => {
-  // The development stack: the web app's demo sign-in is on unless DEV_LOGIN says otherwise.
-  const config = parseConfig({ DEV_LOGIN: '1', ...process.env });
+  const config = parseConfig(devStackEnv(process.env));
   const log = createLogger('tshop', config.logLevel);
   // The one Temporal Runtime of the process: signals stay with the launcher, SDK logs as JSON lines.
   await installRuntime(createLogger('worker', config.logLevel), config.logLevel);
@@ -65,14 +64,16 @@ runMain('tshop', async (onStop) => {
   if (codec) onStop(codec.close);
 
   const ui = infra.temporalUiUrl ?? '(the Web UI of the cluster at TEMPORAL_ADDRESS)';
+  // Bound to this host only, the API is shown as a browser would be pointed at it.
+  const apiUrl = api.url.replace('://127.0.0.1:', '://localhost:');
   say(
     [
       '',
       'Tshop Reserve is running',
-      `  Web app          ${api.url}/   (customers, store staff, launch desk${config.web.devLogin ? '; demo sign-in on' : ''})`,
-      `  API              ${api.url}`,
-      `  API docs         ${api.url}/docs   (contract: ${api.url}/openapi.json)`,
-      `  Metrics          ${api.url}/metrics (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,
+      `  Web app          ${apiUrl}/   (customers, store staff, launch desk${config.web.devLogin ? '; demo sign-in on' : ''})`,
+      `  API              ${apiUrl}`,
+      `  API docs         ${apiUrl}/docs   (contract: ${apiUrl}/openapi.json)`,
+      `  Metrics          ${apiUrl}/metrics (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,
       `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
       ...(codec ? [`  Payload codec    ${codec.url} (payloads sealed with key ${config.temporal.payloadKeys![0]!.id}; the Web UI decodes through it)`] : []),
       `  Assignment svc   ${assignment.url}/stores`,
@@ -84,7 +85,7 @@ runMain('tshop', async (onStop) => {
       `  Data directory   ${config.dataDir}`,
       '',
       `Get a token:      npm run -s token -- --role customer --sub c-1`,
-      `Try:              curl -s -H "Authorization: Bearer $(npm run -s token -- --role customer --sub c-1)" ${api.url}/products`,
+      `Try:              curl -s -H "Authorization: Bearer $(npm run -s token -- --role customer --sub c-1)" ${apiUrl}/products`,
       'Press Ctrl-C to stop.',
     ].join('\n'),
   );

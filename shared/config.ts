@@ -152,6 +152,8 @@ const EnvSchema = z.object({
   // The development sign-in (POST /dev/login: a token for any demo identity). npm start turns it on;
   // never set it where real customers are.
   DEV_LOGIN: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
+  // "production" (the images set it) refuses the development sign-in.
+  NODE_ENV: optionalString,
   // The workers' /metrics, comma-separated, where the launch desk reads their assignment breakers.
   WORKER_METRICS_URLS: z.string().default('').transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean)),
   // Read by the notifier; here only so that `npm start` can say where messages go.
@@ -202,6 +204,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.DEV_LOGIN && e.NODE_ENV === 'production') {
+    throw new ConfigError('invalid configuration: DEV_LOGIN: the development sign-in gives anyone any token; it cannot be on with NODE_ENV=production');
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     dataDir,

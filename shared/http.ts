@@ -1,10 +1,21 @@
 /** Serving a fetch handler over HTTP, for every server the project runs (API, assignment service, metrics). */
+import { BlockList } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { StartupError } from './process.js';
 
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4'); // IPv4-mapped IPv6 (::ffff:127.0.0.1) is checked against it too
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** Whether a connection's own remote address is this host (never a forwarded header's claim). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return LOOPBACK.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
 }
 
 /** How long an idle kept-alive connection stays open: past the 60 s of common proxies. */

@@ -12,6 +12,7 @@ import { cors } from 'hono/cors';
 import { DEFAULT_TOKEN_POLICY, type Principal } from '../../shared/auth.js';
 import { dataConverterFor } from '../../shared/codec.js';
 import type { Config } from '../../shared/config.js';
+import { isLoopback } from '../../shared/http.js';
 import { createJwksVerifier } from '../../shared/jwks.js';
 import { tokenVerifier } from '../auth.js';
 import { Problem, problemResponse } from '../errors.js';
@@ -38,8 +39,6 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
 export function createCodecApp({ codec, origins, verifyToken }: CodecAppDeps) {
   const app = new Hono();
   app.use('*', cors({ origin: origins, allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Content-Type', 'X-Namespace', 'Authorization'], credentials: true }));
@@ -47,7 +46,7 @@ export function createCodecApp({ codec, origins, verifyToken }: CodecAppDeps) {
     const remote = getConnInfo(c).remote.address ?? '';
     const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
     const principal = token ? await verifyToken(token) : undefined;
-    if (principal?.role === 'admin' || (!token && LOOPBACK.has(remote))) return next();
+    if (principal?.role === 'admin' || (!token && isLoopback(remote))) return next();
     return problemResponse(c, new Problem(401, 'UNAUTHENTICATED', 'payloads are shown to operators only: call from this host, or with an admin token'));
   });
   for (const op of ['encode', 'decode'] as const) {

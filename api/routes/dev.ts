@@ -1,11 +1,14 @@
 /**
  * Development sign-in for the web app: pick a demo customer, a store's staff or the launch desk
- * and get a token. Mounted only when the dev stack asks for it (`DEV_LOGIN`, set by `npm start`):
- * anywhere else the routes do not exist (404), and sign-in is the identity provider's.
+ * and get a token. Mounted only when the dev stack asks for it (`DEV_LOGIN`, set by `npm start`,
+ * refused with NODE_ENV=production), and answering only callers on this host: to anyone else, and
+ * anywhere else, the routes do not exist (404), and sign-in is the identity provider's.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { DEMO_CUSTOMERS, demoNameFor, demoPhoneFor } from '../../db/data/demo.js';
 import { signToken, type Principal } from '../../shared/auth.js';
+import { isLoopback } from '../../shared/http.js';
 import { normalizePhone } from '../../shared/phone.js';
 import { CENTRAL_STORE } from '../../shared/contract.js';
 import type { AppEnv } from '../auth.js';
@@ -31,8 +34,22 @@ function demoCustomer(sub: string): Principal {
   return { role: 'customer', sub, phone: normalizePhone(demoPhoneFor(sub))!, ...(name ? { name } : {}) };
 }
 
+/** The caller's address on the connection; none when the app is called without a server (tests). */
+function remoteAddress(c: Parameters<typeof getConnInfo>[0]): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+}
+
 export function devRoutes(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
+  // The socket's own address, not X-Forwarded-For: a token for any identity is for this host's user.
+  app.use('*', async (c, next) => {
+    if (!isLoopback(remoteAddress(c))) throw new Problem(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+    await next();
+  });
   const stores = () =>
     deps.db.selectFrom('stores').select(['id', 'name']).where('is_central', '=', false).orderBy('name').execute();
 

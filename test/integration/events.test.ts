@@ -105,6 +105,23 @@ describe('the development sign-in', () => {
     expect(res.headers.get('content-type')).toMatch(/problem\+json/);
   });
 
+  it('turned on, answers only callers on this host, by the connection\'s address (a forwarded header changes nothing)', async () => {
+    const { app } = await serve({ devLogin: true });
+    // The Node server hands each request its socket: what the guard reads (@hono/node-server's getConnInfo).
+    const from = (remoteAddress: string, headers: Record<string, string> = {}) =>
+      app.fetch(new Request('http://api.test/dev/login', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ role: 'admin' }) }), {
+        incoming: { socket: { remoteAddress } },
+      });
+    for (const remote of ['192.0.2.7', '10.1.2.3', 'fe80::1', '::ffff:203.0.113.9']) {
+      const res = await from(remote, { 'x-forwarded-for': '127.0.0.1' });
+      expect(res.status, remote).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+      expect(await res.text()).not.toContain('token');
+    }
+    expect((await from('::ffff:127.0.0.1')).status).toBe(200);
+    expect((await from('::1')).status).toBe(200);
+  });
+
   it('turned on, gives a token for a demo customer, a store\'s staff or the desk, and refuses an unknown store', async () => {
     const api = await serve({ devLogin: true });
     const identities = (await (await api.request('/dev/identities', {}, null)).json()) as Body;

@@ -1,6 +1,7 @@
 /** Configuration parsing: defaults, durations, and one readable line per bad variable. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, requireServices } from '../../shared/config.js';
+import { devStackEnv } from '../../dev/stack.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -83,6 +84,26 @@ describe('parseConfig', () => {
     expect(refusal({ AUTH_JWKS_URL: 'https://idp.example/jwks' })).toContain('AUTH_ISSUER: required with AUTH_JWKS_URL');
     expect(refusal({ PAYLOAD_KEYS: 'k1:c2hvcnQ=' })).toContain('PAYLOAD_KEYS: "k1": each key is <id>:<base64 of 32 bytes>');
     expect(refusal({ HOLD_PERIOD: '-1d' })).toContain('HOLD_PERIOD');
+  });
+});
+
+describe('the development sign-in', () => {
+  it('cannot be on in production: a start with both refuses to run, naming DEV_LOGIN', () => {
+    expect(() => parseConfig({ DEV_LOGIN: '1', NODE_ENV: 'production' })).toThrow(/DEV_LOGIN.*NODE_ENV=production/);
+    expect(() => parseConfig({ DEV_LOGIN: 'true', NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(parseConfig({ NODE_ENV: 'production' }).web.devLogin).toBe(false);
+    expect(parseConfig({ DEV_LOGIN: '1' }).web.devLogin).toBe(true);
+  });
+
+  it('is on under npm start unless NODE_ENV=production, and npm start listens on this host only unless HOST says otherwise', () => {
+    const dev = parseConfig(devStackEnv({}));
+    expect(dev.http.host).toBe('127.0.0.1');
+    expect(dev.web.devLogin).toBe(true);
+    expect(parseConfig(devStackEnv({ NODE_ENV: 'production' })).web.devLogin).toBe(false);
+    expect(() => parseConfig(devStackEnv({ NODE_ENV: 'production', DEV_LOGIN: '1' }))).toThrow(/DEV_LOGIN/);
+    expect(parseConfig(devStackEnv({ HOST: '0.0.0.0', DEV_LOGIN: '0' }))).toMatchObject({ http: { host: '0.0.0.0' }, web: { devLogin: false } });
+    // The services alone (cmd/api.ts) keep their own default: they run behind an Ingress.
+    expect(parseConfig({}).http.host).toBe('0.0.0.0');
   });
 });
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEEP_ALIVE_MS, listen, type RunningServer } from '../../shared/http.js';
+import { isLoopback, KEEP_ALIVE_MS, listen, type RunningServer } from '../../shared/http.js';
 
 describe('listen', () => {
   let server: RunningServer;
@@ -24,6 +24,11 @@ describe('listen', () => {
     });
     expect(KEEP_ALIVE_MS).toBeGreaterThan(60_000);
     expect(keepAlive).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
+  });
+
+  it('knows a loopback address by the connection, IPv4, IPv6 and IPv4 in IPv6, and nothing else', () => {
+    for (const a of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) expect(isLoopback(a), a).toBe(true);
+    for (const a of ['10.0.0.5', '192.168.1.20', '::ffff:10.0.0.5', 'fe80::1', '0.0.0.0', '', undefined]) expect(isLoopback(a), String(a)).toBe(false);
   });
 
   it('closes within moments of answering the requests in flight, though it keeps idle connections a minute', async () => {
