@@ -9,6 +9,7 @@ import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 LOG_LEVELS = ("debug", "info", "warn", "error")
 DEFAULT_IDEMPOTENCY_HEADER = "X-NC-API-IDEMPOTENCY-KEY"
@@ -70,6 +71,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     database_url = get("DATABASE_URL")
     if not database_url:
         raise ConfigError("DATABASE_URL is required (e.g. postgres://tshop:tshop@127.0.0.1:5433/tshop)")
+    _refuse_placeholders(get, database_url)
     return Config(
         database_url=database_url,
         temporal_address=get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
@@ -87,6 +89,25 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         exit_with_parent=get("NOTIFIER_EXIT_WITH_PARENT", "") in ("1", "true"),
         **_temporal_access(get),
     )
+
+
+# Words that mark a value as an example's (the repository's own examples say CHANGE-ME), as the
+# TypeScript side's shared/secrets.ts refuses them.
+_PLACEHOLDER = re.compile(
+    r"change[-_ .]?me|placeholder|replace[-_ .]?(me|this)|your[-_ .]?([a-z]+[-_ .]?)?(secret|key|token|password)"
+    r"|example|dummy|^(x{4,}|\.{3,}|<[^>]*>)$",
+    re.IGNORECASE,
+)
+
+
+def _refuse_placeholders(get, database_url: str) -> None:
+    password = urlsplit(database_url).password or ""
+    values = {"DATABASE_URL": unquote(password)}
+    values.update({name: get(name) or "" for name in ("KAKAO_API_KEY", "KAKAO_SENDER_KEY", "TEMPORAL_API_KEY")})
+    for name, value in values.items():
+        marker = _PLACEHOLDER.search(value)
+        if marker:
+            raise ConfigError(f'{name} holds the placeholder "{marker.group(0)}": put the real value in')
 
 
 def _temporal_access(get) -> dict:

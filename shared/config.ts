@@ -3,6 +3,7 @@ import path from 'node:path';
 import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
 import { parsePayloadKeys } from './payload-keys.js';
+import { placeholderIn, secretProblem } from './secrets.js';
 import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from './contract.js';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
@@ -10,6 +11,26 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/** A signing secret: no example's placeholder, 32 characters or more, not guessable. */
+const secret = optionalString.superRefine((v, ctx) => {
+  const problem = v === undefined ? undefined : secretProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+/** A credential that is not ours to generate (an API key, a URL's password) but must not be an example's. */
+const noPlaceholder = (part: (v: string) => string = (v) => v) =>
+  optionalString.superRefine((v, ctx) => {
+    const marker = v === undefined ? undefined : placeholderIn(part(v));
+    if (marker) ctx.addIssue({ code: 'custom', message: `holds the placeholder "${marker}": put the real value in` });
+  });
+/** A database URL's password (its host may well be called example). */
+const passwordOf = (url: string) => {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
+};
 
 const duration = (fallback: string) =>
   z
@@ -42,7 +63,7 @@ const rateLimit = (fallback: string) =>
 
 const EnvSchema = z.object({
   DATA_DIR: z.string().default('./.data'),
-  DATABASE_URL: optionalString,
+  DATABASE_URL: noPlaceholder(passwordOf),
   PG_PORT: port(5433),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -69,7 +90,7 @@ const EnvSchema = z.object({
   // A Temporal cluster that wants more than an address (Temporal Cloud): an API key, or mutual TLS
   // with a client certificate and key (PEM files); TEMPORAL_TLS=1 for server TLS alone; the CA for a
   // private one. Unset: plain connection, as to the dev server.
-  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_API_KEY: noPlaceholder(),
   TEMPORAL_TLS: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   TEMPORAL_TLS_CERT: optionalString,
   TEMPORAL_TLS_KEY: optionalString,
@@ -100,7 +121,7 @@ const EnvSchema = z.object({
   ASSIGNMENT_PORT: port(8089),
   // What the worker presents to the assignment service, which refuses any call without it.
   // Unset: the dev stack's, in DATA_DIR/assignment-token (made on first use).
-  ASSIGNMENT_TOKEN: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
+  ASSIGNMENT_TOKEN: secret,
   ASSIGNMENT_DEADLINE: duration('10m'),
   ASSIGNMENT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(5),
   ASSIGNMENT_BREAKER_HALF_OPEN_AFTER: duration('5s'),
@@ -158,7 +179,7 @@ const EnvSchema = z.object({
   WORKER_METRICS_URLS: z.string().default('').transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean)),
   // Read by the notifier; here only so that `npm start` can say where messages go.
   KAKAO_API_URL: optionalString.pipe(z.url().optional()),
-  JWT_SECRET: optionalString.pipe(z.string().min(32, 'use at least 32 characters').optional()),
+  JWT_SECRET: secret,
   // The longest lifetime (exp − iat) a token of each role may have; longer ones are refused.
   TOKEN_MAX_TTL_CUSTOMER: duration('24h'),
   TOKEN_MAX_TTL_STORE: duration('12h'),

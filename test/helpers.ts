@@ -61,7 +61,7 @@ export async function isolatedDatabase(options: { seed: boolean }) {
 }
 
 /** What workers present to the tests' assignment services. */
-export const TEST_ASSIGNMENT_TOKEN = 'test-assignment-token-test-assignment-token';
+export const TEST_ASSIGNMENT_TOKEN = 'test-only-assignment-token-4f1c2a9e7b3d5c8e';
 /**
  * The environment of a worker process the tests start against their own assignment service: its
  * token, and no notification drain (the database is shared: a drain would send other suites' refusals).

@@ -79,3 +79,21 @@ def test_temporal_access_plain_by_default_tls_with_an_api_key_mutual_with_a_cert
     assert (tls.client_cert, tls.client_private_key) == (b"CERT", b"KEY")
     with pytest.raises(ConfigError, match="TEMPORAL_TLS_KEY"):
         load_config({"DATABASE_URL": "postgres://x", "TEMPORAL_TLS_CERT": str(tmp_path / "c.pem")})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "postgres://tshop:CHANGE-ME@postgres.example.internal:5432/tshop"),
+        ("KAKAO_API_KEY", "CHANGE-ME-kakao-api-key"),
+        ("KAKAO_SENDER_KEY", "your-sender-key"),
+        ("TEMPORAL_API_KEY", "<your api key>"),
+    ],
+)
+def test_refuses_an_examples_placeholder_by_name(name: str, value: str):
+    env = {"DATABASE_URL": "postgres://tshop:s3cret@db.example.internal:5432/tshop", name: value}
+    with pytest.raises(ConfigError, match=f"{name} holds the placeholder"):
+        load_config(env)
+    # A host called example is not a placeholder: only the URL's password is looked at.
+    assert load_config({"DATABASE_URL": "postgres://tshop:s3cret@db.example.internal:5432/tshop"}).database_url
+

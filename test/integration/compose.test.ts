@@ -582,6 +582,8 @@ describe('the image', () => {
       expect(ignored.filter((p) => entry === p || entry.startsWith(`${p}/`)), entry).toEqual([]);
     }
     for (const local of ['node_modules', '.data', '.tools', 'dist', '.git']) expect(ignored).toContain(local);
+    // Both Dockerfiles copy the context: no secret file goes with it, at any depth (an overlay's secrets.env).
+    for (const secret of ['**/secrets.env', '**/.env', '**/.env.*', '**/*.pem', '**/*.key']) expect(ignored).toContain(secret);
   });
 });
 

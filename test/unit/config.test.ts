@@ -1,9 +1,21 @@
 /** Configuration parsing: defaults, durations, and one readable line per bad variable. */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, requireServices } from '../../shared/config.js';
 import { devStackEnv } from '../../dev/stack.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
+
+const refusal = (env: Record<string, string>) => {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error(`accepted ${JSON.stringify(env)}`);
+};
 
 describe('parseConfig', () => {
   it("gives the seed's policy and the dev stack's ports when nothing is set", () => {
@@ -58,15 +70,6 @@ describe('parseConfig', () => {
     expect(keys[0]!.key).toHaveLength(32);
   });
 
-  const refusal = (env: Record<string, string>) => {
-    try {
-      parseConfig(env);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return (err as Error).message;
-    }
-    throw new Error(`accepted ${JSON.stringify(env)}`);
-  };
 
   it('refuses bad values with one line per variable, naming it', () => {
     const message = refusal({ HOLD_PERIOD: 'a week', PORT: '70000', LOG_LEVEL: 'loud' });
@@ -84,6 +87,32 @@ describe('parseConfig', () => {
     expect(refusal({ AUTH_JWKS_URL: 'https://idp.example/jwks' })).toContain('AUTH_ISSUER: required with AUTH_JWKS_URL');
     expect(refusal({ PAYLOAD_KEYS: 'k1:c2hvcnQ=' })).toContain('PAYLOAD_KEYS: "k1": each key is <id>:<base64 of 32 bytes>');
     expect(refusal({ HOLD_PERIOD: '-1d' })).toContain('HOLD_PERIOD');
+  });
+});
+
+describe('secrets', () => {
+  /** The example the Kubernetes docs tell operators to copy, as an environment. */
+  const example = Object.fromEntries(
+    readFileSync(new URL('../../deploy/kubernetes/secrets.example.env', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+
+  it("refuses the example's placeholders, each by name, however long they are", () => {
+    expect(example.JWT_SECRET!.length).toBeGreaterThanOrEqual(32);
+    const message = refusal(example);
+    for (const name of ['JWT_SECRET', 'ASSIGNMENT_TOKEN', 'DATABASE_URL']) expect(message).toMatch(new RegExp(`${name}: holds the placeholder`));
+    expect(refusal({ TEMPORAL_API_KEY: 'your-api-key' })).toContain('TEMPORAL_API_KEY: holds the placeholder');
+    expect(refusal({ JWT_SECRET: `${randomBytes(24).toString('hex')}changeme` })).toContain('JWT_SECRET: holds the placeholder "changeme"');
+  });
+
+  it('refuses a secret too guessable to sign with, and takes a generated one', () => {
+    for (const weak of ['a'.repeat(64), 'ab'.repeat(32), '0123456789'.repeat(4)]) expect(refusal({ JWT_SECRET: weak }), weak).toContain('JWT_SECRET: too guessable');
+    const strong = randomBytes(32).toString('hex');
+    expect(parseConfig({ JWT_SECRET: strong, ASSIGNMENT_TOKEN: randomBytes(32).toString('base64') }).jwtSecret).toBe(strong);
+    // A host called example is no placeholder; only the URL's password is looked at.
+    expect(parseConfig({ DATABASE_URL: 'postgres://tshop:s3cret-pw@db.example.internal:5432/tshop' }).databaseUrl).toContain('db.example.internal');
   });
 });
 
