@@ -47,7 +47,7 @@ export function devRoutes(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
   // The socket's own address, not X-Forwarded-For: a token for any identity is for this host's user.
   app.use('*', async (c, next) => {
-    if (!isLoopback(remoteAddress(c))) throw new Problem(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`);
+    if (!isLoopback(remoteAddress(c))) throw new Problem(404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`);
     await next();
   });
   const stores = () =>
