@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listen } from '../../shared/http.js';
-import type { Principal } from '../../shared/auth.js';
-import { ADMIN, eventually, newProduct, newStore, readEventStream, testApp, tokenFor, untilDecided, useTestStack } from '../helpers.js';
+import { signToken, type Principal } from '../../shared/auth.js';
+import { ADMIN, eventually, newProduct, newStore, readEventStream, TEST_JWT_SECRET, testApp, tokenFor, untilDecided, useTestStack } from '../helpers.js';
 
 const stack = useTestStack();
 const webDir = mkdtempSync(path.join(tmpdir(), 'tshop-web-'));
@@ -94,6 +94,37 @@ describe('the event stream', () => {
     const s = await listenAs(api, ADMIN);
     await api.app.close();
     await s.done;
+  });
+});
+
+describe('an open stream and its token', () => {
+  /** A stream opened with a token of its own; `closedAfter` is when the server ended it, from `from`. */
+  const openWith = async (api: Awaited<ReturnType<typeof serve>>, token: string) => {
+    const res = await fetch(`${api.url}/events`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const { events, done } = readEventStream(res);
+    await eventually(async () => events.length, (n) => n > 0);
+    return { events, ended: done.then(() => Date.now()) };
+  };
+  const jtiOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string }).jti;
+
+  it('ends within seconds of the token being revoked, in the API process that took the revocation and in another, and the token opens no new one', async () => {
+    const [api, other] = [await serve(), await serve()];
+    const token = await signToken(TEST_JWT_SECRET, { role: 'customer', sub: `c-revoked-${Date.now()}` }, 600);
+    const streams = [await openWith(api, token), await openWith(other, token)];
+    const revokedAt = Date.now();
+    const revoke = await api.request('/tokens/revocations', { method: 'POST', body: JSON.stringify({ jti: jtiOf(token) }) });
+    expect(revoke.status).toBe(201);
+    for (const stream of streams) expect((await stream.ended) - revokedAt).toBeLessThan(15_000);
+    for (const server of [api, other]) expect((await fetch(`${server.url}/events`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+  });
+
+  it('ends within seconds of the token expiring', async () => {
+    const api = await serve();
+    const token = await signToken(TEST_JWT_SECRET, { role: 'customer', sub: `c-expiring-${Date.now()}` }, 2);
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number };
+    const stream = await openWith(api, token);
+    expect((await stream.ended) - exp * 1000).toBeLessThan(15_000);
   });
 });
 
