@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 LOG_LEVELS = ("debug", "info", "warn", "error")
@@ -23,23 +24,23 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class PayloadKey:
     id: str
-    key: bytes  # 32 bytes (AES-256)
+    key: bytes = field(repr=False)  # 32 bytes (AES-256)
 
 
 @dataclass(frozen=True)
 class Config:
-    database_url: str
+    database_url: str = field(repr=False)
     temporal_address: str
     temporal_namespace: str
     task_queue: str
     # No URL: no endpoint, messages go to the local sink (which still records the sender key).
     kakao_api_url: str | None
-    kakao_sender_key: str | None
-    kakao_api_key: str | None
+    kakao_sender_key: str | None = field(repr=False)
+    kakao_api_key: str | None = field(repr=False)
     # Where the dedupe key goes; NHN Cloud's header refuses a repeat of a key within 10 minutes.
     kakao_idempotency_header: str
     # The first one encrypts; empty: payloads travel as plain JSON.
-    payload_keys: tuple[PayloadKey, ...]
+    payload_keys: tuple[PayloadKey, ...] = field(repr=False)
     rate_per_second: float
     max_concurrent: int
     identity: str
@@ -49,7 +50,7 @@ class Config:
     exit_with_parent: bool = False
     # A Temporal cluster that asks for more than an address (Temporal Cloud), as the TypeScript
     # processes take it: an API key, or mutual TLS with a client certificate and key (PEM files).
-    temporal_api_key: str | None = None
+    temporal_api_key: str | None = field(default=None, repr=False)
     temporal_tls: bool = False
     temporal_tls_cert: str | None = None
     temporal_tls_key: str | None = None
@@ -130,11 +131,23 @@ def _kakao_url(url: str | None, sender_key: str | None, api_key: str | None) -> 
         return None
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"KAKAO_API_URL must be an http(s) URL (got {url!r})")
+    # Every send carries the secret key: in clear only to a stand-in on this host.
+    if url.startswith("http://") and not _is_loopback(urlsplit(url).hostname or ""):
+        raise ConfigError("KAKAO_API_URL must be https:// (each send carries KAKAO_API_KEY); http:// only to this host")
     # Half a configuration would fail every send at the endpoint: refuse it at start instead.
     missing = [name for name, value in (("KAKAO_SENDER_KEY", sender_key), ("KAKAO_API_KEY", api_key)) if not value]
     if missing:
         raise ConfigError(f"KAKAO_API_URL is set, so {' and '.join(missing)} must be set too")
     return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_payload_keys(spec: str | None) -> tuple[PayloadKey, ...]:

@@ -97,3 +97,30 @@ def test_refuses_an_examples_placeholder_by_name(name: str, value: str):
     # A host called example is not a placeholder: only the URL's password is looked at.
     assert load_config({"DATABASE_URL": "postgres://tshop:s3cret@db.example.internal:5432/tshop"}).database_url
 
+
+def test_kakao_over_plain_http_only_to_this_host():
+    keys = {"DATABASE_URL": "postgres://x", "KAKAO_SENDER_KEY": "s", "KAKAO_API_KEY": "k"}
+    for url in ("http://kakao.example.com/alimtalk", "http://10.0.0.8/alimtalk"):
+        with pytest.raises(ConfigError, match="KAKAO_API_URL must be https://"):
+            load_config({**keys, "KAKAO_API_URL": url})
+    for url in ("https://api-alimtalk.cloud.toast.com/alimtalk", "http://127.0.0.1:9/alimtalk", "http://localhost:9/x", "http://[::1]:9/x"):
+        assert load_config({**keys, "KAKAO_API_URL": url}).kakao_api_url == url
+
+
+def test_its_repr_shows_no_secret():
+    key = base64.b64encode(bytes(range(32))).decode()
+    config = load_config(
+        {
+            "DATABASE_URL": "postgres://tshop:db-password-1@db:5432/tshop",
+            "KAKAO_API_URL": "https://kakao.test/alimtalk",
+            "KAKAO_SENDER_KEY": "sender-key-2",
+            "KAKAO_API_KEY": "api-key-3",
+            "TEMPORAL_API_KEY": "temporal-key-4",
+            "PAYLOAD_KEYS": f"k1:{key}",
+        }
+    )
+    shown = repr(config)
+    for secret in ("db-password-1", "sender-key-2", "api-key-3", "temporal-key-4", key, repr(bytes(range(32)))):
+        assert secret not in shown
+    assert "kakao.test" in shown  # what is not secret is still shown
+
