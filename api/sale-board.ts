@@ -61,7 +61,7 @@ export function saleStateOf(row: SaleRow): SaleState {
 /** What a line's watchers see change: its counters, its state, its stock. */
 const fingerprint = (v: SaleView) => `${v.state}|${v.issued}|${v.admitted}|${v.sold_out_upto}|${v.stock}|${v.drawn_at?.getTime() ?? ''}|${v.paused}`;
 
-export function createSaleBoard(db: Kysely<Database>, log: Logger, everyMs = 500): SaleBoard {
+export function createSaleBoard(db: Kysely<Database>, log: Logger, everyMs = 500, readRows: (db: Kysely<Database>) => Promise<SaleRow[]> = readSales): SaleBoard {
   let views = new Map<number, SaleView>();
   let readAt = 0;
   let reading: Promise<SaleView[]> | undefined;
@@ -78,7 +78,7 @@ export function createSaleBoard(db: Kysely<Database>, log: Logger, everyMs = 500
   };
 
   const read = async () => {
-    const rows = await readSales(db);
+    const rows = await readRows(db);
     const at = Date.now();
     const next = new Map<number, SaleView>();
     const changed: SaleView[] = [];
@@ -95,21 +95,27 @@ export function createSaleBoard(db: Kysely<Database>, log: Logger, everyMs = 500
     return [...next.values()];
   };
 
-  const refresh = () => {
+  /** The read under way, or a new one: for the board's own cadence, any read will do. */
+  const readNow = () => {
     reading ??= read().finally(() => (reading = undefined));
     return reading;
   };
+  /** A read begun after this call: one under way may have started before the change just made. */
+  const refresh = async () => {
+    await reading?.catch(() => undefined);
+    return readNow();
+  };
 
-  const tick = () => void refresh().catch((err: unknown) => log.warn('sale board: read failed; trying again', { error: err }));
+  const tick = () => void readNow().catch((err: unknown) => log.warn('sale board: read failed; trying again', { error: err }));
 
   return {
     async all(maxAgeMs = everyMs) {
-      return Date.now() - readAt <= maxAgeMs ? [...views.values()] : refresh();
+      return Date.now() - readAt <= maxAgeMs ? [...views.values()] : readNow();
     },
     async get(productId, maxAgeMs = everyMs) {
       const known = views.get(productId);
       if (known && Date.now() - known.readAt <= maxAgeMs) return known;
-      await refresh();
+      await readNow();
       return views.get(productId);
     },
     peek: (productId) => views.get(productId),
