@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps) {
   const revocations = createRevocationList(deps.db, deps.log);
   const maxTtlSeconds = deps.tokenMaxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
   const provider = deps.identityProvider ? createJwksVerifier(deps.identityProvider) : undefined;
-  app.use('*', authenticate(deps.authSecret, { maxTtlSeconds, leewaySeconds: 30, isRevoked: revocations.isRevoked }, provider));
+  app.use('*', authenticate(deps.authSecret, { maxTtlSeconds, leewaySeconds: 30, isRevoked: revocations.isRevoked }, provider, revocations.ready));
   if (deps.rateLimits) app.use('*', writeLimits(deps.db, deps.rateLimits, deps.trustedProxies ?? [], deps.log));
 
   const linePolicy = deps.line ?? DEFAULT_LINE;
@@ -84,7 +84,7 @@ export function createApp(deps: AppDeps) {
   const reserver = createReserver(deps, board);
   const line = createLine({ db: deps.db, log: deps.log, board, reserver, policy: linePolicy, reservationPolicy: deps.policy, notifierTaskQueue: deps.notifierTaskQueue });
 
-  app.route('/', healthRoutes(deps));
+  app.route('/', healthRoutes(deps, revocations, deps.readyCacheMs));
   // Prometheus text exposition; public like the probes, and (like /docs) not part of the JSON contract.
   app.get(METRICS_PATH, async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   app.route('/products', productRoutes(deps, { board, line }));

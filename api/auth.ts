@@ -23,12 +23,13 @@ export function tokenVerifier(secret: string | undefined, policy: TokenPolicy, p
  * (`npm run token`); with an identity provider configured, its RS256/ES256 tokens are checked
  * against its JWKS.
  */
-export function authenticate(secret: string, policy: TokenPolicy, provider?: JwksVerifier): MiddlewareHandler<AppEnv> {
+export function authenticate(secret: string, policy: TokenPolicy, provider?: JwksVerifier, revocationsReady?: () => Promise<boolean>): MiddlewareHandler<AppEnv> {
   const verifyAny = tokenVerifier(secret, policy, provider);
   return async (c, next) => {
     if (PUBLIC.some((p) => p.test(c.req.path))) return next();
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (match && revocationsReady && !(await revocationsReady())) return problemResponse(c, revocationsUnknown());
     const principal = match ? await verifyAny(match[1]!) : undefined;
     if (!principal) {
       const res = problemResponse(
@@ -42,6 +43,10 @@ export function authenticate(secret: string, policy: TokenPolicy, provider?: Jwk
     return next();
   };
 }
+
+/** A token cannot be checked against revocations the process could not read lately: come back (fail closed). */
+export const revocationsUnknown = () =>
+  new Problem(503, 'SERVICE_UNAVAILABLE', 'revoked tokens could not be read lately, so no token is accepted now; try again shortly', {}, { 'Retry-After': '5' });
 
 /** The caller, if their role is one of `roles`; otherwise 403. */
 export function requireRole<R extends Role>(c: Context<AppEnv>, ...roles: R[]): Extract<Principal, { role: R }> {

@@ -3,6 +3,7 @@ import proto from '@temporalio/proto';
 import { pingDb } from '../../db/client.js';
 import type { AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
+import type { RevocationList } from '../revocations.js';
 
 const POLLER_FRESH_MS = 90_000;
 
@@ -16,6 +17,9 @@ const ReadySchema = z
       worker: CheckSchema,
       notifier: CheckSchema.openapi({
         description: "Whether the notifier polls its task queue. Not needed to serve: without it the customer's messages wait, and nothing else does",
+      }),
+      revocations: CheckSchema.openapi({
+        description: 'Whether the list of revoked tokens was read lately (within 30 s); until it is, no token is accepted',
       }),
     }),
   })
@@ -53,9 +57,47 @@ async function recentPollers(deps: AppDeps, taskQueue: string, type: 'workflow' 
   return `${pollers} poller(s)`;
 }
 
+/** How long one readiness answer is served again: the probe is public, and each check costs a query and three Temporal calls. */
+export const READY_CACHE_MS = 1_000;
+
+/**
+ * The readiness checks, run at most once per `cacheMs` whatever the number of callers: concurrent
+ * probes share the run in flight, later ones its answer until it is `cacheMs` old.
+ * Hand-written: a single-flight of one value, smaller than a caching library's setup.
+ */
+function cachedReadiness(deps: AppDeps, revocations: RevocationList, cacheMs: number) {
+  let last: { at: number; answer: Promise<Readiness> } | undefined;
+  const run = async (): Promise<Readiness> => {
+    const [database, temporalCheck, worker, notifier] = await Promise.all([
+      check('database', () => pingDb(deps.db), 'unreachable', deps.log),
+      check(
+        'temporal',
+        async () => {
+          await deps.temporal.workflowService.getSystemInfo({});
+        },
+        'unreachable',
+        deps.log,
+      ),
+      check('worker', () => recentPollers(deps, deps.taskQueue, 'workflow'), 'no worker polling', deps.log),
+      check('notifier', () => recentPollers(deps, deps.notifierTaskQueue, 'activity'), 'no notifier polling: customer messages wait', deps.log),
+    ]);
+    const tokens = (await revocations.ready(0)) ? { ok: true } : { ok: false, detail: 'revoked tokens not read lately' };
+    // The notifier is reported, not required: reservations never wait for it.
+    const ok = database.ok && temporalCheck.ok && worker.ok && tokens.ok;
+    return { ok, body: { status: ok ? 'ready' : 'not ready', checks: { database, temporal: temporalCheck, worker, notifier, revocations: tokens } } };
+  };
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= cacheMs) last = { at: now, answer: run() };
+    return last.answer;
+  };
+}
+type Readiness = { ok: boolean; body: z.infer<typeof ReadySchema> };
+
 /** Liveness and readiness probes (public). */
-export function healthRoutes(deps: AppDeps) {
+export function healthRoutes(deps: AppDeps, revocations: RevocationList, cacheMs = READY_CACHE_MS) {
   const app = new OpenAPIHono<AppEnv>();
+  const readiness = cachedReadiness(deps, revocations, cacheMs);
 
   /** Liveness: the process is up. */
   app.openapi(
@@ -70,7 +112,7 @@ export function healthRoutes(deps: AppDeps) {
     (c) => c.json({ status: 'ok' as const }, 200),
   );
 
-  /** Readiness: database and Temporal reachable, and a worker polling the task queue; says whether the notifier polls. */
+  /** Readiness: database and Temporal reachable, a worker polling the task queue, revoked tokens read lately; says whether the notifier polls. */
   app.openapi(
     createRoute({
       method: 'get',
@@ -84,22 +126,7 @@ export function healthRoutes(deps: AppDeps) {
       },
     }),
     async (c) => {
-      const [database, temporalCheck, worker, notifier] = await Promise.all([
-        check('database', () => pingDb(deps.db), 'unreachable', deps.log),
-        check(
-          'temporal',
-          async () => {
-            await deps.temporal.workflowService.getSystemInfo({});
-          },
-          'unreachable',
-          deps.log,
-        ),
-        check('worker', () => recentPollers(deps, deps.taskQueue, 'workflow'), 'no worker polling', deps.log),
-        check('notifier', () => recentPollers(deps, deps.notifierTaskQueue, 'activity'), 'no notifier polling: customer messages wait', deps.log),
-      ]);
-      // The notifier is reported, not required: reservations never wait for it.
-      const ok = database.ok && temporalCheck.ok && worker.ok;
-      const body = { status: ok ? ('ready' as const) : ('not ready' as const), checks: { database, temporal: temporalCheck, worker, notifier } };
+      const { ok, body } = await readiness();
       return ok ? c.json(body, 200) : c.json(body, 503);
     },
   );

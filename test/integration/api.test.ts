@@ -455,16 +455,38 @@ describe('readiness', () => {
       const text = await res.text();
       expect(JSON.parse(text)).toMatchObject({
         status: 'not ready',
-        checks: { database: { ok: false, detail: 'unreachable' }, temporal: { ok: true }, worker: { ok: false, detail: 'no worker polling' } },
+        checks: { database: { ok: false, detail: 'unreachable' }, temporal: { ok: true }, worker: { ok: false, detail: 'no worker polling' }, revocations: { ok: false } },
       });
       expect(text).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|nobody-polls|secret/);
-      // A request that needs the database while it is down: 503 with Retry-After, not a 500.
+      // A request while the database is down (its token cannot be checked against revocations): 503 with Retry-After, not a 500.
       const products = await testApp(nowhere, client, 'any').request('/products');
       expect(products.status).toBe(503);
-      expect(products.headers.get('retry-after')).toBe('1');
+      expect(products.headers.get('retry-after')).toBe('5');
       expect(((await products.json()) as { code: string }).code).toBe('SERVICE_UNAVAILABLE');
     } finally {
       await nowhere.destroy();
+    }
+  });
+  it('runs its checks at most once a second, however many ask (the probe is public)', async () => {
+    const { Client: TemporalClient, Connection: TemporalConnection } = await import('@temporalio/client');
+    const own = await TemporalConnection.connect({ address: connection.options.address });
+    try {
+      let calls = 0;
+      const service = own.workflowService;
+      const real = service.getSystemInfo.bind(service);
+      service.getSystemInfo = ((req: Parameters<typeof real>[0]) => {
+        calls += 1;
+        return real(req);
+      }) as typeof real;
+      const probe = testApp(db, new TemporalClient({ connection: own }), `probed-${Date.now()}`);
+      const answers = await Promise.all(Array.from({ length: 50 }, () => probe.request('/readyz', {}, null)));
+      expect(new Set(answers.map((a) => a.status))).toEqual(new Set([503]));
+      expect(calls).toBe(1);
+      await new Promise((r) => setTimeout(r, 1_100));
+      await probe.request('/readyz', {}, null);
+      expect(calls).toBe(2);
+    } finally {
+      await own.close();
     }
   });
 });
