@@ -84,7 +84,7 @@ export function createApp(deps: AppDeps) {
   const reserver = createReserver(deps, board);
   const line = createLine({ db: deps.db, log: deps.log, board, reserver, policy: linePolicy, reservationPolicy: deps.policy, notifierTaskQueue: deps.notifierTaskQueue });
 
-  app.route('/', healthRoutes(deps, revocations, deps.readyCacheMs));
+  app.route('/', healthRoutes(deps, revocations));
   // Prometheus text exposition; public like the probes, and (like /docs) not part of the JSON contract.
   app.get(METRICS_PATH, async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   app.route('/products', productRoutes(deps, { board, line }));

@@ -36,8 +36,6 @@ export interface AppDeps {
   trustedProxies?: string[];
   /** The web app: its built bundle (web/build/esbuild.ts), and whether the development sign-in is on. */
   web?: { dir: string; devLogin: boolean };
-  /** How long one /readyz answer is served again (1 s); tests of readiness set 0. */
-  readyCacheMs?: number;
   /** The workers' /metrics, where the launch desk reads their assignment breakers (WORKER_METRICS_URLS). */
   workerMetricsUrls?: string[];
 }
