@@ -117,6 +117,11 @@ export interface NotifierActivities {
 
 export interface CancelRequest {
   reason?: string;
+  /**
+   * The API's name for a keyed cancel (a hash of its Idempotency-Key, caller and body), so a repeat
+   * whose first answer was lost finds its own cancel in the history. The workflow ignores it.
+   */
+  request?: string;
 }
 
 export interface ReassignRequest {

@@ -7,13 +7,14 @@ import { toNotificationDto } from './notifications.js';
 import { claimIdempotencyKey, findIdempotencyKey, releaseIdempotencyKey } from '../../db/repositories/idempotency.js';
 import { getReservationView, listReservations, recordRequest, type PagePosition } from '../../db/repositories/reservations.js';
 import { findTicketOfReservation } from '../../db/repositories/tickets.js';
-import { cancelSignal, completeSignal, isCancellable, reservationWorkflowId, STATUS_LABELS, type ReservationInput } from '../../shared/contract.js';
+import { cancelSignal, completeSignal, isCancellable, reservationWorkflowId, STATUS_LABELS, type CancelRequest, type ReservationInput } from '../../shared/contract.js';
 import type { Principal } from '../../shared/auth.js';
 import { newReservationId, reservationIdForKey } from '../../shared/ids.js';
 import { canSee, requireRole, type AppEnv } from '../auth.js';
 import { customerOf, type Customer } from '../customers.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
+import { wasSignalled } from '../signal-history.js';
 import type { Line } from '../line.js';
 import type { Reserver, ReservationView } from '../reserve.js';
 import {
@@ -117,21 +118,31 @@ export function reservationRoutes(deps: AppDeps, { reserver, line }: { reserver:
     const earlier = keyed ? await findIdempotencyKey(deps.db, keyed) : undefined;
     if (earlier?.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
     if (earlier?.outcome === 'REPLAY') return toReservationDto(current);
+    // The keyed request's name in the signal: a hash, so neither the key nor who sent it is in history.
+    const request = keyed ? hashOf(keyed) : undefined;
+    const sentByThis = (arg: unknown) => (arg as CancelRequest | undefined)?.request === request;
+    const keep = async () => {
+      if (keyed && (await claimIdempotencyKey(deps.db, keyed)).outcome === 'MISMATCH') {
+        throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+      }
+      return toReservationDto(current);
+    };
     // A reservation without a workflow was refused on arrival: it is REJECTED, never cancellable.
     if (!isCancellable(current.status) || !current.workflow_id) {
+      // The first attempt's signal went out but its answer and key were lost (the API killed, or the
+      // database gone, before the key was kept): the cancel it sent is its own, answered as then.
+      if (request && current.workflow_id && (await wasSignalled(deps.temporal, current.workflow_id, cancelSignal.name, sentByThis))) return keep();
       throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
     }
     // The reason is the customer's free text: it stays in PostgreSQL, out of workflow history.
     await recordRequest(deps.db, { reservationId: id, action: 'cancel', by: principal.sub, reason: reason ?? null });
-    await signalWorkflow({ ...current, workflow_id: current.workflow_id }, cancelSignal, {});
+    await signalWorkflow({ ...current, workflow_id: current.workflow_id }, cancelSignal, request ? { request } : {});
     // The key stands only for a cancel that was sent, so it is kept after the signal: a refusal, a
     // failure or a crash before this line leaves it unused, and the repeat is tried again (a second
-    // cancel signal changes nothing).
-    if (keyed && (await claimIdempotencyKey(deps.db, keyed)).outcome === 'MISMATCH') {
-      throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
-    }
+    // cancel signal changes nothing; one that finds the reservation ended finds its signal above).
+    const answer = await keep();
     deps.log.info('cancel requested', { reservationId: id, workflowId: current.workflow_id, by: principal.role });
-    return toReservationDto(current);
+    return answer;
   };
 
   type Keyed = { principal: string; key: string; requestHash: string };
