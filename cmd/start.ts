@@ -60,7 +60,7 @@ runMain('tshop', async (onStop) => {
   const workerMetricsUrls = worker.metricsUrl ? [worker.metricsUrl] : [];
   const api = await startApi({ ...config, web: { ...config.web, workerMetricsUrls } }, { db, client, log, authSecret, webDir });
   onStop(api.close);
-  const codec = await startCodecServer(config, authSecret);
+  const codec = await startCodecServer(config, authSecret, db, log);
   if (codec) onStop(codec.close);
 
   const ui = infra.temporalUiUrl ?? '(the Web UI of the cluster at TEMPORAL_ADDRESS)';
@@ -75,7 +75,7 @@ runMain('tshop', async (onStop) => {
       `  API docs         ${apiUrl}/docs   (contract: ${apiUrl}/openapi.json)`,
       `  Metrics          ${apiUrl}/metrics (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,
       `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
-      ...(codec ? [`  Payload codec    ${codec.url} (payloads sealed with key ${config.temporal.payloadKeys![0]!.id}; the Web UI decodes through it)`] : []),
+      ...(codec ? [`  Payload codec    ${codec.url} (payloads sealed with key ${config.temporal.payloadKeys![0]!.id}; the Web UI decodes through it${config.codec.trustLoopback ? ', without a token from this host' : ', with an admin token'})`] : []),
       `  Assignment svc   ${assignment.url}/stores`,
       `  Notifier         polling task queue ${config.notifier.taskQueue} as ${notifier.identity} (pid ${notifier.pid}); KakaoTalk ${
         notifier.channel === 'sink' ? 'local sink: no KAKAO_API_URL, each message is recorded, not sent (GET /reservations/{id}/notifications)' : `via ${config.notifier.kakaoUrl ? new URL(config.notifier.kakaoUrl).origin : 'KAKAO_API_URL'}`

@@ -14,11 +14,12 @@ import { startTemporalDevServer } from './temporal.js';
 /**
  * What `npm start` sets unless the environment says otherwise: the API on this host only (a
  * development machine is not a server; `HOST=0.0.0.0` opens it, say to try the web app on a phone),
- * and the demo sign-in on, except with NODE_ENV=production, where it is refused. Either way the
- * sign-in answers callers on this host only.
+ * and the demo sign-in and the codec endpoint's tokenless access (for the dev server's Web UI, which
+ * has no login) on, except with NODE_ENV=production, where both are refused. Either way they answer
+ * callers on this host only.
  */
 export function devStackEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { HOST: '127.0.0.1', ...(env.NODE_ENV === 'production' ? {} : { DEV_LOGIN: '1' }), ...env };
+  return { HOST: '127.0.0.1', ...(env.NODE_ENV === 'production' ? {} : { DEV_LOGIN: '1', CODEC_TRUST_LOOPBACK: '1' }), ...env };
 }
 
 export interface Infra {

@@ -73,6 +73,9 @@ const EnvSchema = z.object({
   CODEC_HOST: z.string().default('127.0.0.1'),
   // The Web UI origins allowed to call the codec endpoint from the browser (start:codec; npm start knows its own).
   CODEC_UI_ORIGINS: z.string().default('http://localhost:8233').transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean)),
+  // Lets a caller without a token open payloads when it is on this host and names it (Host), for the
+  // dev server's Web UI, which has no login to pass. npm start turns it on; never with NODE_ENV=production.
+  CODEC_TRUST_LOOPBACK: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   CODEC_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
   PAYLOAD_KEYS: optionalString.pipe(
     z
@@ -228,6 +231,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   if (e.DEV_LOGIN && e.NODE_ENV === 'production') {
     throw new ConfigError('invalid configuration: DEV_LOGIN: the development sign-in gives anyone any token; it cannot be on with NODE_ENV=production');
   }
+  if (e.CODEC_TRUST_LOOPBACK && e.NODE_ENV === 'production') {
+    throw new ConfigError('invalid configuration: CODEC_TRUST_LOOPBACK: it opens payloads without a token; it cannot be on with NODE_ENV=production');
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     dataDir,
@@ -303,7 +309,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     web: { dir: path.resolve(e.WEB_DIR), devLogin: e.DEV_LOGIN, workerMetricsUrls: e.WORKER_METRICS_URLS },
     notifier: { taskQueue: e.NOTIFIER_TASK_QUEUE, drainEveryMs: e.NOTIFY_DRAIN_EVERY, kakaoUrl: e.KAKAO_API_URL },
     jwtSecret: e.JWT_SECRET,
-    codec: { host: e.CODEC_HOST, port: e.CODEC_PORT, uiOrigins: e.CODEC_UI_ORIGINS },
+    codec: { host: e.CODEC_HOST, port: e.CODEC_PORT, uiOrigins: e.CODEC_UI_ORIGINS, trustLoopback: e.CODEC_TRUST_LOOPBACK },
     identityProvider: e.AUTH_JWKS_URL
       ? {
           url: e.AUTH_JWKS_URL,

@@ -85,44 +85,90 @@ function sealedByEvents(history: Awaited<ReturnType<ReturnType<Client['workflow'
     });
 }
 
-it('the codec endpoint opens sealed payloads for operators only: on this host, or with an admin token', async () => {
+it('the codec endpoint opens sealed payloads for operators only: an admin token not revoked; tokenless only in development, from this host, naming it', async () => {
   const { createCodecApp } = await import('../../api/codec/app.js');
+  const { createRevocationList } = await import('../../api/revocations.js');
   const { tokenVerifier } = await import('../../api/auth.js');
-  const { DEFAULT_TOKEN_POLICY } = await import('../../shared/auth.js');
+  const { DEFAULT_TOKEN_POLICY, signToken } = await import('../../shared/auth.js');
   const { listen } = await import('../../shared/http.js');
-  const { networkInterfaces } = await import('node:os');
+  const { createLogger } = await import('../../shared/log.js');
+  const { revokeToken } = await import('../../db/repositories/revocations.js');
+  const { request } = await import('node:http');
   const { ADMIN, tokenFor, TEST_JWT_SECRET } = await import('../helpers.js');
   const ui = 'http://localhost:8233';
-  const app = createCodecApp({ codec: new EncryptionCodec([k2, k1]), origins: [ui], verifyToken: tokenVerifier(TEST_JWT_SECRET, DEFAULT_TOKEN_POLICY) });
+  const revokedAdmin = await signToken(TEST_JWT_SECRET, ADMIN);
+  const revokedJti = JSON.parse(Buffer.from(revokedAdmin.split('.')[1]!, 'base64url').toString()).jti as string;
+  await revokeToken(stack.db, { jti: revokedJti, revokedBy: 'codec-test', until: new Date(Date.now() + 3_600_000) });
+  const revocations = createRevocationList(stack.db, createLogger('codec-test', 'error'));
+  const appWith = (trustLoopback: boolean) =>
+    createCodecApp({
+      codec: new EncryptionCodec([k2, k1]),
+      origins: [ui],
+      verifyToken: tokenVerifier(TEST_JWT_SECRET, { ...DEFAULT_TOKEN_POLICY, isRevoked: revocations.isRevoked }),
+      revocationsReady: revocations.ready,
+      trustLoopback,
+    });
   const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"reason":"secret"}').toString('base64') };
-  const post = (base: string, op: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${base}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers }, body: JSON.stringify(body) });
+  /** A POST over a real connection, with any Host header (fetch would not send a foreign one). */
+  const post = (url: string, op: string, body: unknown, headers: Record<string, string> = {}) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${url}/${op}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers } }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  const bearer = async (p: Parameters<typeof tokenFor>[0]) => ({ authorization: `Bearer ${await tokenFor(p)}` });
 
-  const local = await listen(app.fetch, '127.0.0.1', 0, 'codec test');
+  // In production (no development setting): an admin token, nothing less, from anywhere.
+  const strict = await listen(appWith(false).fetch, '127.0.0.1', 0, 'codec test, strict');
   try {
-    const sealed = (await (await post(local.url, 'encode', { payloads: [plain] })).json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
-    expect(Buffer.from(sealed.payloads[0]!.metadata['encryption-key-id']!, 'base64').toString()).toBe('k2');
-    expect(Buffer.from(sealed.payloads[0]!.data, 'base64').toString()).not.toContain('secret');
-    const opened = (await (await post(local.url, 'decode', sealed)).json()) as { payloads: typeof sealed.payloads };
+    const sealed = await post(strict.url, 'encode', { payloads: [plain] }, await bearer(ADMIN));
+    expect(sealed.status).toBe(200);
+    const sealedBody = JSON.parse(sealed.body) as { payloads: { metadata: Record<string, string>; data: string }[] };
+    expect(Buffer.from(sealedBody.payloads[0]!.metadata['encryption-key-id']!, 'base64').toString()).toBe('k2');
+    expect(Buffer.from(sealedBody.payloads[0]!.data, 'base64').toString()).not.toContain('secret');
+    const opened = JSON.parse((await post(strict.url, 'decode', sealedBody, await bearer(ADMIN))).body) as typeof sealedBody;
     expect(Buffer.from(opened.payloads[0]!.data, 'base64').toString()).toBe('{"reason":"secret"}');
-    // The Web UI calls from the browser: its origin is allowed, another is not.
-    const preflight = (origin: string) => fetch(`${local.url}/decode`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
+    // This host's own caller, no token: refused (a proxy, tunnel or port-forward would make anyone this caller).
+    expect((await post(strict.url, 'decode', { payloads: [plain] })).status).toBe(401);
+    expect((await post(strict.url, 'decode', { payloads: [plain] }, await bearer({ role: 'customer', sub: 'c-1' }))).status).toBe(401);
+    const revoked = await post(strict.url, 'decode', { payloads: [plain] }, { authorization: `Bearer ${revokedAdmin}` });
+    expect(revoked.status).toBe(401);
+    expect(revoked.body).not.toContain('secret');
+    // A page of another origin is refused even with an admin's token; the Web UI's own is allowed.
+    expect((await post(strict.url, 'decode', { payloads: [plain] }, { ...(await bearer(ADMIN)), origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post(strict.url, 'decode', { payloads: [plain] }, { ...(await bearer(ADMIN)), origin: ui })).status).toBe(200);
+    const preflight = (origin: string) => fetch(`${strict.url}/decode`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
     expect((await preflight(ui)).headers.get('access-control-allow-origin')).toBe(ui);
     expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
-    expect((await post(local.url, 'decode', { nope: 1 })).status).toBe(400);
+    expect((await post(strict.url, 'decode', { nope: 1 }, await bearer(ADMIN))).status).toBe(400);
+  } finally {
+    await strict.close();
+  }
+
+  // With the development setting (npm start's dev server UI has no login): tokenless from this host, naming it.
+  const dev = appWith(true);
+  const local = await listen(dev.fetch, '127.0.0.1', 0, 'codec test, development');
+  try {
+    const port = new URL(local.url).port;
+    expect((await post(local.url, 'decode', { payloads: [plain] }, { host: `127.0.0.1:${port}` })).status).toBe(200);
+    expect((await post(local.url, 'decode', { payloads: [plain] }, { host: `localhost:${port}`, origin: ui })).status).toBe(200);
+    // DNS rebinding: a page at a foreign name that now resolves here sends that name as Host.
+    expect((await post(local.url, 'decode', { payloads: [plain] }, { host: `rebound.evil.example:${port}` })).status).toBe(401);
+    expect((await post(local.url, 'decode', { payloads: [plain] }, { host: `127.0.0.1:${port}`, origin: 'http://rebound.evil.example' })).status).toBe(403);
   } finally {
     await local.close();
   }
-
-  // Off the loopback (this host's own network address): an admin token, nothing less.
-  const address = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
-  if (!address) return;
-  const remote = await listen(app.fetch, address, 0, 'codec test, off loopback');
-  try {
-    expect((await post(remote.url, 'decode', { payloads: [plain] })).status).toBe(401);
-    expect((await post(remote.url, 'decode', { payloads: [plain] }, { authorization: `Bearer ${await tokenFor({ role: 'customer', sub: 'c-1' })}` })).status).toBe(401);
-    expect((await post(remote.url, 'decode', { payloads: [plain] }, { authorization: `Bearer ${await tokenFor(ADMIN)}` })).status).toBe(200);
-  } finally {
-    await remote.close();
-  }
+  // A caller on another host (the connection's address, as the Node server reports it), naming this one: a token is needed.
+  const from = (remoteAddress: string, headers: Record<string, string> = {}) =>
+    dev.request('http://127.0.0.1/decode', { method: 'POST', headers: { host: '127.0.0.1', 'content-type': 'application/json', ...headers }, body: JSON.stringify({ payloads: [plain] }) }, { incoming: { socket: { remoteAddress } } });
+  expect((await from('127.0.0.1')).status).toBe(200);
+  expect((await from('::1')).status).toBe(200);
+  expect((await from('203.0.113.7')).status).toBe(401);
+  expect((await from('10.1.2.3')).status).toBe(401);
+  expect((await from('203.0.113.7', await bearer({ role: 'customer', sub: 'c-1' }))).status).toBe(401);
+  expect((await from('203.0.113.7', await bearer(ADMIN))).status).toBe(200);
 });

@@ -247,7 +247,7 @@ describe('docker-compose.yml against the application configuration', () => {
       const target = typeof s.build === 'object' ? s.build.target : undefined;
       expect(target, `${name} builds the Dockerfile's final stage`).toBe(finalStage.name);
       const config = configOf(name);
-      if (role === 'codec') continue; // it needs neither the database nor Temporal
+      // Every role reads PostgreSQL (the codec endpoint: the revoked tokens it refuses).
       expect(config.databaseUrl, `${name}: DATABASE_URL`).toBeDefined();
       if (role === 'api' || role === 'worker') expect(() => requireServices(config), name).not.toThrow();
     }

@@ -360,7 +360,7 @@ describe('the Web UI over sealed payloads (PAYLOAD_KEYS)', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-webui-codec-'));
     stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     const codec = await listen(
-      createCodecApp({ codec: new EncryptionCodec(keys), origins: [sealedUi, `http://localhost:${ports.ui}`], verifyToken: tokenVerifier(TEST_JWT_SECRET, DEFAULT_TOKEN_POLICY) }).fetch,
+      createCodecApp({ codec: new EncryptionCodec(keys), origins: [sealedUi, `http://localhost:${ports.ui}`], verifyToken: tokenVerifier(TEST_JWT_SECRET, DEFAULT_TOKEN_POLICY), revocationsReady: async () => true, trustLoopback: true }).fetch,
       '127.0.0.1',
       ports.codec,
       'codec endpoint (test)',

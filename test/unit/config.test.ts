@@ -136,6 +136,16 @@ describe('the development sign-in', () => {
   });
 });
 
+describe("the codec endpoint's tokenless access", () => {
+  it('is off unless set, on under npm start unless NODE_ENV=production, and a start with it in production refuses to run', () => {
+    expect(parseConfig({}).codec.trustLoopback).toBe(false);
+    expect(parseConfig(devStackEnv({})).codec.trustLoopback).toBe(true);
+    expect(parseConfig(devStackEnv({ NODE_ENV: 'production' })).codec.trustLoopback).toBe(false);
+    expect(() => parseConfig({ CODEC_TRUST_LOOPBACK: '1', NODE_ENV: 'production' })).toThrow(/CODEC_TRUST_LOOPBACK.*NODE_ENV=production/);
+    expect(() => parseConfig(devStackEnv({ NODE_ENV: 'production', CODEC_TRUST_LOOPBACK: 'true' }))).toThrow(ConfigError);
+  });
+});
+
 describe('requireServices', () => {
   it('names every missing address for a part that runs alone', () => {
     expect(() => requireServices(parseConfig({}))).toThrow(/^DATABASE_URL and TEMPORAL_ADDRESS must be set/);
