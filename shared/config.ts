@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parsePayloadKeys } from './payload-keys.js';
 import { placeholderIn, secretProblem } from './secrets.js';
 import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from './contract.js';
+import { isLoopback } from './http.js';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const optionalString = z
@@ -193,6 +194,8 @@ const EnvSchema = z.object({
   AUTH_AUDIENCE: optionalString,
   AUTH_ROLE_CLAIM: z.string().default('role'),
   AUTH_STORE_CLAIM: z.string().default('store'),
+  // The provider's store staff in the earlier wording (role `agency`, store in claim `agency`): refused unless set.
+  AUTH_ACCEPT_AGENCY_ROLE: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   // Unset: 9464 for `npm run start:worker`, PORT + 2 for `npm start`.
   WORKER_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
   // Loopback unless told otherwise: a scraper on another host (compose's internal network) sets 0.0.0.0.
@@ -206,7 +209,19 @@ const EnvSchema = z.object({
 }).refine((e) => !e.AUTH_JWKS_URL || e.AUTH_ISSUER, {
   path: ['AUTH_ISSUER'],
   message: 'required with AUTH_JWKS_URL: the issuer its tokens must carry',
+}).refine((e) => !e.AUTH_JWKS_URL || e.AUTH_AUDIENCE, {
+  path: ['AUTH_AUDIENCE'],
+  message: "required with AUTH_JWKS_URL: the audience naming this API (without it, a token the same provider made for another application is accepted)",
+}).refine((e) => !e.AUTH_JWKS_URL || new URL(e.AUTH_JWKS_URL).protocol === 'https:' || isLoopbackUrl(e.AUTH_JWKS_URL), {
+  path: ['AUTH_JWKS_URL'],
+  message: 'must be https unless on this host: the keys that decide who is an admin cannot travel in clear',
 });
+
+/** Whether a URL's host is this host (localhost or a loopback address). */
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || isLoopback(host);
+}
 
 export type Config = ReturnType<typeof parseConfig>;
 
@@ -314,8 +329,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       ? {
           url: e.AUTH_JWKS_URL,
           issuer: e.AUTH_ISSUER!,
-          ...(e.AUTH_AUDIENCE ? { audience: e.AUTH_AUDIENCE } : {}),
-          claims: { role: e.AUTH_ROLE_CLAIM, store: e.AUTH_STORE_CLAIM },
+          audience: e.AUTH_AUDIENCE!,
+          claims: { role: e.AUTH_ROLE_CLAIM, store: e.AUTH_STORE_CLAIM, legacyStoreRole: e.AUTH_ACCEPT_AGENCY_ROLE },
         }
       : undefined,
     tokenMaxTtlSeconds: {

@@ -13,8 +13,8 @@ export interface JwksOptions {
   url: string;
   /** The `iss` its tokens carry; any other is refused. */
   issuer: string;
-  /** When set, the `aud` a token must carry (one of). */
-  audience?: string;
+  /** The `aud` a token must carry (one of): this API's name at the provider. */
+  audience: string;
   claims: ClaimNames;
   /** The JWKS is fetched again for an unknown key id at most this often (30 s). */
   minRefetchMs?: number;
@@ -55,10 +55,8 @@ export function createJwksVerifier(options: JwksOptions) {
     if (!ok) return undefined;
     const claims = segment(payload);
     if (!claims || claims.iss !== options.issuer) return undefined;
-    if (options.audience !== undefined) {
-      const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-      if (!aud.includes(options.audience)) return undefined;
-    }
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.includes(options.audience)) return undefined;
     return acceptClaims(claims, policy, options.claims);
   };
 }

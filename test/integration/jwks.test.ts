@@ -55,8 +55,12 @@ it('accepts the provider\'s RS256 and ES256 tokens, picks up a rotated key, refu
   expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey))).toBe(200);
   expect(await status(providerToken('ES256', 'ec-1', ec.privateKey))).toBe(200);
   expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey, { tshop_role: 'store', store: 'gangnam' }))).toBe(200);
-  // Store staff in the earlier wording: role and claim `agency`.
-  expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey, { tshop_role: 'agency', agency: 'gangnam' }))).toBe(200);
+  // Store staff in the earlier wording (role and claim `agency`): refused unless AUTH_ACCEPT_AGENCY_ROLE asks.
+  const agency = providerToken('RS256', 'rsa-1', rsa.privateKey, { tshop_role: 'agency', agency: 'gangnam' });
+  expect(await status(agency)).toBe(401);
+  const legacy = parseConfig({ AUTH_JWKS_URL: jwksUrl, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'tshop-api', AUTH_ROLE_CLAIM: 'tshop_role', AUTH_ACCEPT_AGENCY_ROLE: '1' });
+  const legacyApp = testApp(db, client, 'jwks-test', undefined, { identityProvider: legacy.identityProvider! });
+  expect((await legacyApp.request('/reservations', { headers: { authorization: `Bearer ${agency}` } }, null)).status).toBe(200);
   // Refused: another issuer or audience, no jti, a lifetime over the role's longest, expired, a key
   // the provider does not publish, a signature of another key, an RSA key named as ES256.
   for (const token of [
@@ -79,6 +83,23 @@ it('accepts the provider\'s RS256 and ES256 tokens, picks up a rotated key, refu
   expect(await status(await tokenFor(ADMIN))).toBe(200);
 });
 
-it('an identity provider needs its issuer', () => {
-  expect(() => parseConfig({ AUTH_JWKS_URL: 'https://login.tshop.example/jwks.json' })).toThrow(/AUTH_ISSUER/);
+it('an identity provider needs its issuer and this API\'s audience, and its keys over https unless on this host', () => {
+  const jwks = 'https://login.tshop.example/jwks.json';
+  expect(() => parseConfig({ AUTH_JWKS_URL: jwks, AUTH_AUDIENCE: 'tshop-api' })).toThrow(/AUTH_ISSUER/);
+  expect(() => parseConfig({ AUTH_JWKS_URL: jwks, AUTH_ISSUER: ISSUER })).toThrow(/AUTH_AUDIENCE: required with AUTH_JWKS_URL/);
+  expect(() => parseConfig({ AUTH_JWKS_URL: 'http://login.tshop.example/jwks.json', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'tshop-api' })).toThrow(/AUTH_JWKS_URL: must be https/);
+  expect(() => parseConfig({ AUTH_JWKS_URL: 'http://10.0.0.5/jwks.json', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'tshop-api' })).toThrow(/AUTH_JWKS_URL: must be https/);
+  for (const url of [jwks, 'http://127.0.0.1:8080/jwks.json', 'http://localhost/jwks.json', 'http://[::1]:9/jwks.json']) {
+    expect(parseConfig({ AUTH_JWKS_URL: url, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'tshop-api' }).identityProvider).toMatchObject({ url, audience: 'tshop-api' });
+  }
+});
+
+it("refuses a token the provider made for another application, or for none", async () => {
+  const config = parseConfig({ AUTH_JWKS_URL: jwksUrl, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'tshop-api', AUTH_ROLE_CLAIM: 'tshop_role' });
+  const app = testApp(db, client, 'jwks-test', undefined, { identityProvider: config.identityProvider! });
+  const status = async (claims: Record<string, unknown>) =>
+    (await app.request('/reservations', { headers: { authorization: `Bearer ${providerToken('RS256', 'rsa-1', rsa.privateKey, claims)}` } }, null)).status;
+  expect(await status({ aud: ['crm', 'tshop-api'] })).toBe(200);
+  expect(await status({ aud: 'crm' })).toBe(401);
+  expect(await status({ aud: undefined })).toBe(401);
 });

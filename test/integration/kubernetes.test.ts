@@ -319,6 +319,25 @@ describe('deploy/kubernetes', () => {
     for (const s of of(overlay, 'ScaledObject')) expect(s.spec.triggers[0].authenticationRef, s.metadata.name).toEqual({ name: 'tshop-temporal' });
   });
 
+  it("overlays/identity-provider: the API accepts the provider's tokens made for it only, and only the API may reach the provider", () => {
+    const overlay = 'overlays/identity-provider';
+    const api = byName(overlay, 'Deployment', 'tshop-api')!.spec.template.spec.containers[0];
+    const provider = parseConfig({ ...dockerfileRuntime().env, ...containerEnv(overlay, api) }).identityProvider;
+    expect(provider).toMatchObject({ url: expect.stringMatching(/^https:\/\//), issuer: expect.any(String), audience: expect.any(String) });
+    // 443 out: the notifier (Kakao) everywhere, the API (the JWKS) only where a provider is configured.
+    const outTo443 = (o: string) =>
+      of(o, 'NetworkPolicy')
+        .filter((np) => (np.spec.egress ?? []).some((r: any) => (r.ports ?? []).some((p: any) => p.port === 443)))
+        .map((np) => np.spec.podSelector.matchLabels?.['app.kubernetes.io/component'])
+        .sort();
+    expect(outTo443(overlay)).toEqual(['api', 'notifier']);
+    for (const other of OVERLAYS.filter((o) => o !== overlay)) {
+      expect(outTo443(other), other).toEqual(['notifier']);
+      const otherApi = byName(other, 'Deployment', 'tshop-api')!.spec.template.spec.containers[0];
+      expect(parseConfig({ ...dockerfileRuntime().env, ...containerEnv(other, otherApi) }).identityProvider, other).toBeUndefined();
+    }
+  });
+
   it.each(OVERLAYS)('%s: no secret value in any manifest; the Secret is referenced, not shipped', (overlay) => {
     const { text, objects } = rendered.get(overlay)!;
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);

@@ -86,7 +86,15 @@ describe('acceptClaims', () => {
 
   it("reads an identity provider's own claim names", () => {
     const idp = { sub: 'u-9', groups: 'store', shop: 'jamsil', jti: 'j', exp: now() + 60 };
-    expect(acceptClaims(idp, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop' })).toEqual(fromToken({ role: 'store', sub: 'u-9', storeId: 'jamsil' }));
+    expect(acceptClaims(idp, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop', legacyStoreRole: false })).toEqual(fromToken({ role: 'store', sub: 'u-9', storeId: 'jamsil' }));
+  });
+
+  it("refuses an identity provider's `agency` role unless asked to accept it", () => {
+    const agency = { sub: 'u-9', groups: 'agency', agency: 'jamsil', jti: 'j', exp: now() + 60 };
+    expect(acceptClaims(agency, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop', legacyStoreRole: false })).toBeUndefined();
+    // Not through the earlier claim either, with the current role.
+    expect(acceptClaims({ ...agency, groups: 'store' }, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop', legacyStoreRole: false })).toBeUndefined();
+    expect(acceptClaims(agency, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop', legacyStoreRole: true })).toEqual(fromToken({ role: 'store', sub: 'u-9', storeId: 'jamsil' }));
   });
 });
 

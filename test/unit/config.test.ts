@@ -57,9 +57,9 @@ describe('parseConfig', () => {
   });
 
   it('reads the store settings under their deprecated agency names when the new ones are unset', () => {
-    const old = parseConfig({ TOKEN_MAX_TTL_AGENCY: '2h', AUTH_AGENCY_CLAIM: 'branch', AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'idp' });
+    const old = parseConfig({ TOKEN_MAX_TTL_AGENCY: '2h', AUTH_AGENCY_CLAIM: 'branch', AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'idp', AUTH_AUDIENCE: 'tshop-api' });
     expect(old.tokenMaxTtlSeconds.store).toBe(7_200);
-    expect(old.identityProvider?.claims).toEqual({ role: 'role', store: 'branch' });
+    expect(old.identityProvider?.claims).toEqual({ role: 'role', store: 'branch', legacyStoreRole: false });
     const both = parseConfig({ TOKEN_MAX_TTL_STORE: '3h', TOKEN_MAX_TTL_AGENCY: '2h' });
     expect(both.tokenMaxTtlSeconds).toEqual({ customer: 86_400, store: 10_800, admin: 3_600 });
   });
@@ -85,6 +85,7 @@ describe('parseConfig', () => {
     expect(refusal({ ASSIGNMENT_TOKEN: 'short' })).toContain('ASSIGNMENT_TOKEN: use at least 32 characters');
     expect(refusal({ TEMPORAL_TLS_CERT: 'c.pem' })).toContain('TEMPORAL_TLS_KEY: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together');
     expect(refusal({ AUTH_JWKS_URL: 'https://idp.example/jwks' })).toContain('AUTH_ISSUER: required with AUTH_JWKS_URL');
+    expect(refusal({ AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'idp' })).toContain('AUTH_AUDIENCE: required with AUTH_JWKS_URL');
     expect(refusal({ PAYLOAD_KEYS: 'k1:c2hvcnQ=' })).toContain('PAYLOAD_KEYS: "k1": each key is <id>:<base64 of 32 bytes>');
     expect(refusal({ HOLD_PERIOD: '-1d' })).toContain('HOLD_PERIOD');
   });
