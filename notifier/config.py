@@ -45,6 +45,9 @@ class Config:
     max_concurrent: int
     identity: str
     log_level: str
+    # Result codes, beyond kakao.DEFAULT_HALT_CODES, that refuse every message alike: sending stops
+    # (rows stay pending) instead of failing one row after another.
+    kakao_halt_codes: tuple[int, ...] = ()
     # Set by the launchers that start it as a child (npm start, the tests): a parent killed
     # outright (SIGKILL) must not leave it polling.
     exit_with_parent: bool = False
@@ -82,6 +85,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         kakao_sender_key=get("KAKAO_SENDER_KEY"),
         kakao_api_key=get("KAKAO_API_KEY"),
         kakao_idempotency_header=get("KAKAO_IDEMPOTENCY_HEADER", DEFAULT_IDEMPOTENCY_HEADER),
+        kakao_halt_codes=_codes("KAKAO_HALT_CODES", get("KAKAO_HALT_CODES")),
         payload_keys=parse_payload_keys(get("PAYLOAD_KEYS")),
         rate_per_second=_number("NOTIFIER_RATE", get("NOTIFIER_RATE", "100"), float, 0),
         max_concurrent=_number("NOTIFIER_MAX_CONCURRENT", get("NOTIFIER_MAX_CONCURRENT", "50"), int, 1),
@@ -181,6 +185,13 @@ def _number(name: str, raw: str | None, kind: type, minimum: float):
     if value is None or value != value or value < minimum:  # value != value: NaN
         raise ConfigError(f"{name} must be a number >= {minimum} (got {raw!r})")
     return value
+
+
+def _codes(name: str, raw: str | None) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in (raw or "").split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be result codes separated by commas, e.g. -3014,-3015 (got {raw!r})") from None
 
 
 def _log_level(raw: str | None) -> str:

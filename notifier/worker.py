@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 from .activities import NotifierActivities
 from .codec import data_converter_for
 from .config import Config
-from .kakao import KakaoSender, Sender, SinkSender
+from .kakao import DEFAULT_HALT_CODES, KakaoSender, Sender, SinkSender
 from .log import log
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=5)
@@ -29,7 +29,13 @@ POOL_SIZE = 10
 
 def make_sender(config: Config) -> Sender:
     if config.kakao_api_url:
-        return KakaoSender(config.kakao_api_url, config.kakao_sender_key or "", config.kakao_api_key or "", idempotency_header=config.kakao_idempotency_header)
+        return KakaoSender(
+            config.kakao_api_url,
+            config.kakao_sender_key or "",
+            config.kakao_api_key or "",
+            idempotency_header=config.kakao_idempotency_header,
+            halt_codes=DEFAULT_HALT_CODES | set(config.kakao_halt_codes),
+        )
     return SinkSender(config.kakao_sender_key)
 
 
@@ -89,7 +95,14 @@ async def _exit_with_parent(stop: asyncio.Event) -> None:
 
 
 async def _serve(config: Config, client: Client, pool: AsyncConnectionPool, stop: asyncio.Event) -> int:
-    activities = NotifierActivities(pool, make_sender(config), rate_per_second=config.rate_per_second)
+    sender = make_sender(config)
+    try:
+        return await _work(config, client, NotifierActivities(pool, sender, rate_per_second=config.rate_per_second), stop)
+    finally:
+        await sender.aclose()
+
+
+async def _work(config: Config, client: Client, activities: NotifierActivities, stop: asyncio.Event) -> int:
     worker = Worker(
         client,
         task_queue=config.task_queue,

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from notifier.config import ConfigError, load_config, parse_payload_keys
+from notifier.kakao import DEFAULT_HALT_CODES
+from notifier.worker import make_sender
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +107,16 @@ def test_kakao_over_plain_http_only_to_this_host():
             load_config({**keys, "KAKAO_API_URL": url})
     for url in ("https://api-alimtalk.cloud.toast.com/alimtalk", "http://127.0.0.1:9/alimtalk", "http://localhost:9/x", "http://[::1]:9/x"):
         assert load_config({**keys, "KAKAO_API_URL": url}).kakao_api_url == url
+
+
+def test_halt_codes_add_to_the_defaults_in_the_sender(kakao_url="http://127.0.0.1:9/alimtalk"):
+    keys = {"DATABASE_URL": "postgres://x", "KAKAO_API_URL": kakao_url, "KAKAO_SENDER_KEY": "s", "KAKAO_API_KEY": "k"}
+    assert load_config(keys).kakao_halt_codes == ()
+    config = load_config({**keys, "KAKAO_HALT_CODES": "-3014, -3015"})
+    assert config.kakao_halt_codes == (-3014, -3015)
+    assert make_sender(config)._halt_codes == DEFAULT_HALT_CODES | {-3014, -3015}
+    with pytest.raises(ConfigError, match="KAKAO_HALT_CODES must be result codes"):
+        load_config({**keys, "KAKAO_HALT_CODES": "-3014;x"})
 
 
 def test_its_repr_shows_no_secret():

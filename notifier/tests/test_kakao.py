@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from notifier.kakao import (
+    DEFAULT_HALT_CODES,
+    KakaoMisconfigured,
     KakaoRejected,
     KakaoSender,
     KakaoUnavailable,
@@ -65,7 +69,7 @@ async def test_a_refused_connection_is_retryable():
 
 
 @pytest.mark.parametrize(
-    ("mode", "code"), [("http400", "-1006"), ("not_successful", "-3000"), ("result_failed", "-2003")]
+    ("mode", "code"), [("http400", "4"), ("not_successful", "-1028"), ("result_failed", "-2003")]
 )
 async def test_a_refusal_is_permanent_and_says_why(kakao: FakeKakao, mode: str, code: str):
     kakao.mode = mode
@@ -83,8 +87,29 @@ def test_response_rules():
         check_response(408, b"")
     with pytest.raises(KakaoUnavailable):
         check_response(200, b"<html>gateway</html>")  # it may have been taken: the same key again is safe
-    with pytest.raises(KakaoRejected, match="HTTP 401"):
-        check_response(401, b"")
+    with pytest.raises(KakaoRejected, match="HTTP 400"):
+        check_response(400, b"")
+    with pytest.raises(KakaoRejected, match="HTTP 422"):
+        check_response(422, b"")
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_a_key_or_url_refused_is_the_systems_fault_not_the_messages(status: int):
+    with pytest.raises(KakaoMisconfigured, match=f"KAKAO_MISCONFIGURED: HTTP {status}"):
+        check_response(status, b"")
+
+
+def test_result_codes_that_refuse_every_message_are_the_systems_fault():
+    invalid_secret = b'{"header": {"resultCode": -1001, "resultMessage": "Invalid secretKey.", "isSuccessful": false}}'
+    with pytest.raises(KakaoMisconfigured, match="KAKAO_MISCONFIGURED: -1001 Invalid secretKey. [(]HTTP 200[)]"):
+        check_response(200, invalid_secret)
+    assert DEFAULT_HALT_CODES >= {-1000, -1001, -1006, -1014, -1017, -1027, -2017}
+    # A code listed in KAKAO_HALT_CODES (a provider's code for an unregistered template) too; a code not listed fails the message.
+    unknown = b'{"header": {"resultCode": "-9001", "resultMessage": "Unregistered template", "isSuccessful": false}}'
+    with pytest.raises(KakaoRejected):
+        check_response(200, unknown)
+    with pytest.raises(KakaoMisconfigured):
+        check_response(200, unknown, DEFAULT_HALT_CODES | {-9001})
 
 
 def test_phone_numbers_become_digits_and_keys_are_stable():
@@ -92,3 +117,52 @@ def test_phone_numbers_become_digits_and_keys_are_stable():
     assert normalise_phone(" 010 1234 5678 ") == "01012345678"
     assert normalise_phone("") is None and normalise_phone(None) is None and normalise_phone("--") is None
     assert dedupe_key("R1", "ACCEPTED") == "tshop-R1-ACCEPTED"
+
+
+async def test_sends_reuse_a_kept_alive_connection(kakao: FakeKakao):
+    client = sender(kakao.url)
+    try:
+        for kind in ("ACCEPTED", "CONFIRMED", "REMINDER", "COMPLETED", "EXPIRED"):
+            await client.send(*request_for(kind))
+    finally:
+        await client.aclose()
+
+    assert len(kakao.requests) == 5
+    assert len({r.client for r in kakao.requests}) == 1  # one connection, not one per message
+
+
+async def test_sends_at_once_are_requests_at_once(kakao: FakeKakao):
+    """Twenty sends at once reach the endpoint at once: none waits for a free thread. (The endpoint
+    holds every answer until it has all twenty, or until the sends give up.)"""
+    kakao.mode = "hold"
+    client = sender(kakao.url)
+    try:
+        sends = [asyncio.ensure_future(client.send(*request_for("ACCEPTED"))) for _ in range(20)]
+        while kakao.in_flight < 20 and not all(s.done() for s in sends):
+            await asyncio.sleep(0.01)
+        kakao.release()
+        await asyncio.gather(*sends)
+    finally:
+        await client.aclose()
+    assert kakao.most_in_flight == 20
+
+
+async def test_the_time_out_covers_the_wait_for_a_connection(kakao: FakeKakao):
+    """With its only connection taken (by a request the endpoint holds as long as the test likes),
+    a send gives up within its time-out: the wait for a connection is part of it."""
+    kakao.mode = "hold"
+    client = KakaoSender(kakao.url, "sender-key-1", "secret-1", timeout=0.5, max_connections=1)
+    try:
+        taken = asyncio.ensure_future(client._client.post(kakao.url, content=b"{}", timeout=None))
+        while not kakao.requests:
+            await asyncio.sleep(0.01)
+
+        with pytest.raises(KakaoUnavailable, match="KAKAO_UNAVAILABLE"):
+            await client.send(*request_for("CONFIRMED"))  # a wait without bound would hang here (pytest-timeout)
+
+        assert not taken.done() and kakao.answered == 0  # the connection was taken all along
+        kakao.release()
+        assert (await taken).status_code == 200
+    finally:
+        await client.aclose()
+    assert len(kakao.requests) == 1

@@ -113,7 +113,7 @@ async def test_a_refused_message_fails_for_good_and_the_next_one_still_goes(seed
     assert result == {"delivered": 0, "failed": 2, "kinds": ["ACCEPTED", "CONFIRMED"]}
     row = await seed.row(first)
     assert row["failed_at"] is not None and row["sent_at"] is None and row["claimed_until"] is None
-    assert row["error"] == "KAKAO_REJECTED: -1006 Invalid template parameter (HTTP 400)"
+    assert row["error"] == "KAKAO_REJECTED: 4 Invalid template parameter (HTTP 400)"
     assert row["template_code"] == "TSHOP_ACCEPTED" and row["channel"] == "kakao" and row["request"] is not None
 
 
