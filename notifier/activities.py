@@ -9,27 +9,36 @@ database at send time and never enter workflow history or the logs.
 from __future__ import annotations
 
 import asyncio
+import math
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from . import outbox
-from .kakao import KakaoRejected, KakaoUnavailable, Sender, build_request, dedupe_key, normalise_phone
-from .log import log
+from .kakao import KakaoMisconfigured, KakaoRejected, KakaoUnavailable, Sender, build_request, dedupe_key, normalise_phone
+from .log import activity_log
 from .templates import TemplateError, render
 
 NO_RECIPIENT = "NO_RECIPIENT: no phone number on file"
 DRAIN_CONCURRENCY = 16
-MAX_BACKOFF_SECONDS = 30.0
+# The drain's heartbeat time-out is 30 s (workflows/notify-drain.ts): a back-off stays well below
+# it, and a pause of any length heartbeats every HEARTBEAT_EVERY.
+MAX_BACKOFF_SECONDS = 10.0
+HEARTBEAT_EVERY = 5.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Outcome:
     kind: str
-    status: str  # SENT | FAILED | UNAVAILABLE | SKIPPED (settled meanwhile by another deliverer, or left for later)
+    # SENT | FAILED | UNAVAILABLE | MISCONFIGURED | SKIPPED (settled meanwhile by another
+    # deliverer, or left for later) | LOST (another deliverer claimed it after our lease ran out)
+    status: str
 
     @property
     def settled(self) -> bool:
@@ -62,6 +71,8 @@ class NotifierActivities:
         rate_per_second: float = 100,
         drain_concurrency: int = DRAIN_CONCURRENCY,
         drain_scope: str | None = None,
+        lease_seconds: float = outbox.LEASE_SECONDS,
+        heartbeat_every: float = HEARTBEAT_EVERY,
     ) -> None:
         self._pool = pool
         self._sender = sender
@@ -71,6 +82,11 @@ class NotifierActivities:
         # A LIKE pattern on reservation ids; only tests set it, so a shared database's other
         # rows are never the drain's under test.
         self._drain_scope = drain_scope
+        self._lease = lease_seconds
+        # A send, of any sender, ends within half the lease it was started under: no other
+        # deliverer can claim the row while it is on its way.
+        self._send_limit = lease_seconds / 2
+        self._heartbeat_every = heartbeat_every
 
     def all(self) -> list[Any]:
         return [self.notify_customer, self.notify_pending]
@@ -80,7 +96,9 @@ class NotifierActivities:
         """Sends what the reservation's customer has not been sent yet, oldest first. Messages queued
         while it runs are the next call's: the workflow makes one for every change it tells of."""
         reservation_id = _reservation_id(input)
-        while not (claimed := await outbox.claim_for_reservation(self._pool, reservation_id)):
+        # Heartbeats carry counts only; they are also how a cancellation or a time-out reaches the activity.
+        activity.heartbeat({"delivered": 0, "failed": 0})
+        while not (claimed := await outbox.claim_for_reservation(self._pool, reservation_id, self._lease)):
             pending = await outbox.oldest_pending(self._pool, reservation_id)
             if pending is None:
                 return {"delivered": 0, "failed": 0, "kinds": []}
@@ -89,24 +107,30 @@ class NotifierActivities:
                     f"notification {pending.id} of reservation {reservation_id} is being delivered by another deliverer",
                     type="DeliveryInProgress",
                 )
+            activity.heartbeat({"delivered": 0, "failed": 0})
             await asyncio.sleep(0.05)  # its lease ended just now: claim it on the next turn
         outcomes: list[Outcome] = []
         try:
             for row in claimed:
-                outcomes.append(await self._deliver(row))
+                activity.heartbeat(_counts(outcomes))
+                outcome = await self._deliver(row)
+                if outcome.status == "LOST":
+                    # Another deliverer holds this row now: the later ones wait for it (in order).
+                    raise ApplicationError(
+                        f"notification {row.id} of reservation {reservation_id} was claimed by another deliverer",
+                        type="DeliveryInProgress",
+                    )
+                outcomes.append(outcome)
         except BaseException as error:
             # The rows not reached go back, still pending, for the retry (in order: the oldest first).
-            for row in claimed[len(outcomes) + 1 :]:
-                await asyncio.shield(outbox.release(self._pool, row.id))
+            await _to_the_end(outbox.release(self._pool, *claimed[len(outcomes) + 1 :]))
             if isinstance(error, KakaoUnavailable):
                 raise ApplicationError(str(error), type="KakaoUnavailable") from error
+            if isinstance(error, KakaoMisconfigured):
+                raise _misconfigured(error) from error
             raise
         settled = [o for o in outcomes if o.settled]
-        return {
-            "delivered": sum(o.status == "SENT" for o in settled),
-            "failed": sum(o.status == "FAILED" for o in settled),
-            "kinds": [o.kind for o in settled],
-        }
+        return {**_counts(settled), "kinds": [o.kind for o in settled]}
 
     @activity.defn(name="notifyPending")
     async def notify_pending(self, input: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -121,21 +145,38 @@ class NotifierActivities:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            rows = await outbox.claim_for_drain(self._pool, self._batch_size(remaining), self._drain_scope)
+            limit = self._batch_size(remaining)
+            # The lease covers the batch at the rate, so no replica takes rows still queued here
+            # (each send renews its row's lease anyway).
+            lease = self._lease + (limit / self._rate if self._rate > 0 else 0)
+            rows = await outbox.claim_for_drain(self._pool, limit, self._drain_scope, lease)
             if not rows:
-                activity.heartbeat(dict(totals))
-                await _pause(min(idle_ms / 1000, remaining))
+                await self._pause(min(idle_ms / 1000, remaining), totals)
                 continue
             outcomes = await self._drain_batch(rows, totals)
             totals["batches"] += 1
             activity.heartbeat(dict(totals))
             if any(o.status == "UNAVAILABLE" for o in outcomes):
                 backoff = min(max(backoff * 2, 1.0), MAX_BACKOFF_SECONDS)
-                log("warn", "kakao unavailable, drain backing off", seconds=backoff)
-                await _pause(min(backoff, deadline - loop.time()))
+                activity_log("warn", "kakao unavailable, drain backing off", seconds=backoff)
+                await self._pause(min(backoff, deadline - loop.time()), totals)
             else:
                 backoff = 0.0
         return totals
+
+    async def _pause(self, seconds: float, totals: dict[str, int]) -> None:
+        """Sleeps in steps of at most `heartbeat_every`, heartbeating before each, so that no pause
+        lets the heartbeat time-out lapse; wakes at once when the worker starts shutting down."""
+        if seconds <= 0:
+            return
+        steps = max(1, math.ceil(seconds / self._heartbeat_every))
+        for _ in range(steps):
+            activity.heartbeat(dict(totals))
+            try:
+                await asyncio.wait_for(activity.wait_for_worker_shutdown(), timeout=seconds / steps)
+                return
+            except asyncio.TimeoutError:
+                pass
 
     def _batch_size(self, remaining: float) -> int:
         # No more than the rate lets out before the deadline, so a slow rate cannot overrun maxMs.
@@ -146,7 +187,8 @@ class NotifierActivities:
     async def _drain_batch(self, rows: list[outbox.Claimed], totals: dict[str, int]) -> list[Outcome]:
         """Delivers a batch (one row per reservation) concurrently, counting into `totals` as it goes."""
         gate = asyncio.Semaphore(self._drain_concurrency)
-        endpoint_down = asyncio.Event()
+        stop = asyncio.Event()  # the endpoint is down or refuses us: the rows not yet sent wait
+        halted: list[KakaoMisconfigured] = []
 
         def count(outcome: Outcome) -> Outcome:
             totals["delivered"] += outcome.status == "SENT"
@@ -156,57 +198,76 @@ class NotifierActivities:
             return outcome
 
         async def one(row: outbox.Claimed) -> Outcome:
-            done = False
+            delivering = False
             try:
                 async with gate:
-                    if not endpoint_down.is_set():
+                    if not stop.is_set():
                         await self._limiter.wait()
-                    if endpoint_down.is_set():
+                    if stop.is_set():
                         return Outcome(row.kind, "SKIPPED")  # released below, for after the back-off
-                    outcome = await self._deliver(row)
-                    done = True
-                    return count(outcome)
+                    delivering = True  # from here on _deliver settles or releases the row itself
+                    return count(await self._deliver(row))
             except KakaoUnavailable:
-                endpoint_down.set()
-                done = True  # _deliver gave the row back already
+                stop.set()
                 return Outcome(row.kind, "UNAVAILABLE")
+            except KakaoMisconfigured as error:
+                stop.set()
+                halted.append(error)
+                return Outcome(row.kind, "MISCONFIGURED")
             finally:
-                if not done:  # skipped, cancelled or failed before settling: give it back now
-                    await asyncio.shield(outbox.release(self._pool, row.id))
+                if not delivering:  # skipped, or cancelled before its turn: give it back now
+                    await _to_the_end(outbox.release(self._pool, row))
 
         # Every task ends (settled or released) before an unexpected error (the database) fails the activity.
         results = await asyncio.gather(*(one(row) for row in rows), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]
+        if halted:
+            # Every row stays pending; the drain's workflow fails, visibly, and its next run tries again.
+            raise _misconfigured(halted[0])
         return [r for r in results if isinstance(r, Outcome)]
 
     async def _deliver(self, row: outbox.Claimed) -> Outcome:
-        """Renders, sends and settles one claimed row; raises KakaoUnavailable with the row released."""
+        """Renders, sends and settles one claimed row. Raises KakaoUnavailable or KakaoMisconfigured
+        with the row given back; a cancellation after the send still records it as sent."""
         contact = row.contact
         try:
             rendered = render(outbox.facts_of(row.row), contact.name)
         except TemplateError as error:
             return await self._failed(row, f"TEMPLATE: {error}")
+        except Exception as error:
+            # Data no template expects (a date out of range, …): this row fails alone, for good,
+            # and the ones after it still go; retrying it would fail every time.
+            return await self._failed(row, f"MALFORMED: {type(error).__name__}: {error}")
         phone = normalise_phone(contact.phone)
         if phone is None:
             return await self._failed(row, NO_RECIPIENT, rendered=rendered)
         key = dedupe_key(row.reservation_id, row.kind)
         body = build_request(rendered, phone, self._sender.sender_key, key)
         try:
-            await self._sender.send(body, key)
+            if not await outbox.renew(self._pool, row, self._lease):
+                activity_log("warn", "notification claimed by another deliverer", reservationId=row.reservation_id, kind=row.kind)
+                return Outcome(row.kind, "LOST")
+            async with asyncio.timeout(self._send_limit):
+                await self._sender.send(body, key)
         except KakaoRejected as error:
             return await self._failed(row, str(error), rendered=rendered, channel=self._sender.channel, request=body)
-        except KakaoUnavailable:
-            await asyncio.shield(outbox.release(self._pool, row.id))
-            log("warn", "kakao unavailable", reservationId=row.reservation_id, kind=row.kind, attempts=row.attempts)
-            raise
+        except (KakaoUnavailable, TimeoutError) as error:
+            await _to_the_end(outbox.release(self._pool, row))
+            activity_log("warn", "kakao unavailable", reservationId=row.reservation_id, kind=row.kind, attempts=row.attempts)
+            if isinstance(error, KakaoUnavailable):
+                raise
+            raise KakaoUnavailable(f"KAKAO_UNAVAILABLE: no answer within {self._send_limit:g} s") from error
         except BaseException:
-            # Cancelled mid-call: the message may or may not have gone; the same key makes a resend safe.
-            await asyncio.shield(outbox.release(self._pool, row.id))
+            # Cancelled mid-call, refused as a whole, the database: the message may or may not
+            # have gone; the same key makes a resend safe.
+            await _to_the_end(outbox.release(self._pool, row))
             raise
-        settled = await outbox.settle_sent(self._pool, row.id, self._sender.channel, rendered, body)
-        log(
+        # The message went: this is recorded even if the activity is cancelled now, or the row
+        # would go back to pending and be sent again.
+        settled = await _to_the_end(outbox.settle_sent(self._pool, row, self._sender.channel, rendered, body))
+        activity_log(
             "info" if settled else "warn",
             "notification sent" if settled else "notification sent, but another deliverer settled it first",
             reservationId=row.reservation_id,
@@ -218,20 +279,36 @@ class NotifierActivities:
         return Outcome(row.kind, "SENT" if settled else "SKIPPED")
 
     async def _failed(self, row: outbox.Claimed, error: str, **rendered: Any) -> Outcome:
-        settled = await outbox.settle_failed(self._pool, row.id, error, **rendered)
-        # The error text may quote the endpoint; log only its code, never what it says of the recipient.
-        log("warn", "notification failed", reservationId=row.reservation_id, kind=row.kind, error=error.split(":", 1)[0])
+        settled = await _to_the_end(outbox.settle_failed(self._pool, row, error, **rendered))
+        # The error text may quote the endpoint or the data; log only its code, never what it says of the recipient.
+        activity_log("warn", "notification failed", reservationId=row.reservation_id, kind=row.kind, error=error.split(":", 1)[0])
         return Outcome(row.kind, "FAILED" if settled else "SKIPPED")
 
 
-async def _pause(seconds: float) -> None:
-    """Sleeps, but wakes at once when the worker starts shutting down."""
-    if seconds <= 0:
-        return
+def _counts(outcomes: list[Outcome]) -> dict[str, int]:
+    return {"delivered": sum(o.status == "SENT" for o in outcomes), "failed": sum(o.status == "FAILED" for o in outcomes)}
+
+
+def _misconfigured(error: KakaoMisconfigured) -> ApplicationError:
+    # An operator's problem, not a message's: an error line, and the activity fails (retried
+    # later, visible in the Web UI) while every row stays pending.
+    activity_log("error", "kakao refuses every message: sending stopped until it is put right", error=str(error).split(":", 1)[0], detail=str(error))
+    return ApplicationError(str(error), type="KakaoMisconfigured")
+
+
+async def _to_the_end(awaitable: Awaitable[T]) -> T:
+    """Runs a settle or release to its end even when the activity is cancelled meanwhile, then
+    passes the cancellation on."""
+    task = asyncio.ensure_future(awaitable)
     try:
-        await asyncio.wait_for(activity.wait_for_worker_shutdown(), timeout=seconds)
-    except asyncio.TimeoutError:
-        pass
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                pass
+        raise
 
 
 def _reservation_id(input: Any) -> str:

@@ -12,11 +12,17 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+from temporalio import activity
+
 SERVICE = "notifier"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 _NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn", logging.ERROR: "error", logging.CRITICAL: "error"}
 
 logger = logging.getLogger("notifier")
+# The activity's details go in fields of their own (JsonFormatter), not appended to the message.
+activity.logger.activity_info_on_message = False
+# From temporalio's `temporal_activity` record attribute: which workflow and attempt a line is of.
+_ACTIVITY_FIELDS = {"workflow_id": "workflowId", "activity_type": "activityType", "activity_id": "activityId", "attempt": "attempt"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,6 +35,9 @@ class JsonFormatter(logging.Formatter):
         }
         if record.name != logger.name:
             line["logger"] = record.name
+        details = getattr(record, "temporal_activity", None)
+        if isinstance(details, dict):
+            line.update({name: details[key] for key, name in _ACTIVITY_FIELDS.items() if key in details})
         line.update(getattr(record, "fields", {}))
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
@@ -58,3 +67,9 @@ def log(level: str, msg: str, **fields: Any) -> None:
             h.handle(record)
         return
     logger.log(_LEVELS[level], msg, extra={"fields": fields})
+
+
+def activity_log(level: str, msg: str, **fields: Any) -> None:
+    """Logs from inside an activity through temporalio's activity logger, so the line names the
+    workflow, the activity and its attempt. Never pass names or phone numbers as fields."""
+    activity.logger.log(_LEVELS[level], msg, extra={"fields": fields})

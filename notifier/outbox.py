@@ -4,6 +4,11 @@ A claim is a lease (`claimed_until`) taken in one statement, outside any open tr
 the HTTP call holds no lock. Only a reservation's oldest pending row can be claimed, and
 `for update skip locked` keeps two claimers off the same row: any number of notifier replicas
 (and a workflow's activity racing the drain) send a reservation's messages once each, in order.
+
+Each claim counts an attempt, so (id, attempts) names one claim: a deliverer renews its lease
+right before each send, and gives a row back or fails it, only while that claim is still the
+row's. A deliverer whose lease ran out can then neither send a row another has claimed since,
+nor clear that other's lease (which would let a third send it again).
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from .templates import CENTRAL_STORE_ID, Facts, Rendered, TemplateError, parse_instant
 
-LEASE = "30 seconds"
+# Far longer than a send may take (kakao.TIMEOUT_SECONDS, and the activities cap any sender at
+# half a lease): a send always ends before the lease it was started under.
+LEASE_SECONDS = 30.0
 # A row its workflow should have delivered by now: its workflow is gone, the drain takes it.
 ORPHAN_AFTER = "2 minutes"
 DRAIN_BATCH = 100
@@ -37,7 +44,7 @@ order by c.id
 
 _CLAIM = """
 with claimed as (
-  update notifications set claimed_until = now() + interval '{lease}', attempts = attempts + 1
+  update notifications set claimed_until = now() + make_interval(secs => %(lease)s), attempts = attempts + 1
   where id in (
     select n.id from notifications n
     where n.sent_at is null and n.failed_at is null
@@ -53,7 +60,7 @@ with claimed as (
 # Every pending row of one reservation at once, unless another deliverer holds one: `for update`
 # (not skip locked) makes a second claimer wait for the first statement and then see its leases,
 # so the rows of a reservation are never split between two deliverers.
-CLAIM_FOR_RESERVATION = f"""
+CLAIM_FOR_RESERVATION = """
 with pending as (
   select id, claimed_until from notifications
   where reservation_id = %(reservation_id)s and sent_at is null and failed_at is null
@@ -62,13 +69,12 @@ with pending as (
 claimable as (
   select id from pending where not exists (select 1 from pending p where p.claimed_until > now())),
 claimed as (
-  update notifications n set claimed_until = now() + interval '{LEASE}', attempts = n.attempts + 1
+  update notifications n set claimed_until = now() + make_interval(secs => %(lease)s), attempts = n.attempts + 1
   from claimable c where n.id = c.id
   returning n.id, n.reservation_id, n.kind, n.payload, n.attempts)
 """ + _SELECT_CLAIMED
 
 CLAIM_FOR_DRAIN = _CLAIM.format(
-    lease=LEASE,
     eligible=f"""(n.deliverer = 'drain' or n.created_at < now() - interval '{ORPHAN_AFTER}')
       and (%(scope)s::text is null or n.reservation_id like %(scope)s::text)""",
 )
@@ -98,15 +104,29 @@ class Pending:
     claimed: bool  # another deliverer holds a live lease on it
 
 
-async def claim_for_reservation(pool: AsyncConnectionPool, reservation_id: str) -> list[Claimed]:
+async def claim_for_reservation(pool: AsyncConnectionPool, reservation_id: str, lease: float = LEASE_SECONDS) -> list[Claimed]:
     """The reservation's pending rows, oldest first; none while another deliverer holds one of them."""
-    rows = await _fetch(pool, CLAIM_FOR_RESERVATION, {"reservation_id": reservation_id})
+    rows = await _fetch(pool, CLAIM_FOR_RESERVATION, {"reservation_id": reservation_id, "lease": lease})
     return [_claimed(row) for row in rows]
 
 
-async def claim_for_drain(pool: AsyncConnectionPool, limit: int = DRAIN_BATCH, scope: str | None = None) -> list[Claimed]:
-    rows = await _fetch(pool, CLAIM_FOR_DRAIN, {"limit": limit, "scope": scope})
+async def claim_for_drain(
+    pool: AsyncConnectionPool, limit: int = DRAIN_BATCH, scope: str | None = None, lease: float = LEASE_SECONDS
+) -> list[Claimed]:
+    rows = await _fetch(pool, CLAIM_FOR_DRAIN, {"limit": limit, "scope": scope, "lease": lease})
     return [_claimed(row) for row in rows]
+
+
+async def renew(pool: AsyncConnectionPool, claimed: Claimed, lease: float = LEASE_SECONDS) -> bool:
+    """A fresh lease on a row still ours, taken right before sending it; False when another
+    deliverer has claimed it since (ours ran out): it is theirs to send. A lease that ran out with
+    no one claiming the row since is taken again: a claim would have counted an attempt."""
+    return await _execute(
+        pool,
+        """update notifications set claimed_until = now() + make_interval(secs => %s)
+           where id = %s and attempts = %s and sent_at is null and failed_at is null""",
+        (lease, claimed.id, claimed.attempts),
+    )
 
 
 async def oldest_pending(pool: AsyncConnectionPool, reservation_id: str) -> Pending | None:
@@ -120,21 +140,23 @@ async def oldest_pending(pool: AsyncConnectionPool, reservation_id: str) -> Pend
 
 
 async def settle_sent(
-    pool: AsyncConnectionPool, row_id: int, channel: str, rendered: Rendered, request: dict[str, Any]
+    pool: AsyncConnectionPool, claimed: Claimed, channel: str, rendered: Rendered, request: dict[str, Any]
 ) -> bool:
-    """False when the row was settled meanwhile (our lease ran out and another deliverer sent it)."""
+    """Records a send, whoever holds the row's lease by now: the message went, and a deliverer
+    that claimed it since resends it with the same dedupe key, so the customer sees it once; it
+    must not then fail it. False when the row was settled meanwhile."""
     return await _execute(
         pool,
         """update notifications set sent_at = now(), claimed_until = null, channel = %s, template_code = %s,
              request = %s, message_ko = %s, message_en = %s, error = null
            where id = %s and sent_at is null and failed_at is null""",
-        (channel, rendered.template_code, Jsonb(request), rendered.text_ko, rendered.text_en, row_id),
+        (channel, rendered.template_code, Jsonb(request), rendered.text_ko, rendered.text_en, claimed.id),
     )
 
 
 async def settle_failed(
     pool: AsyncConnectionPool,
-    row_id: int,
+    claimed: Claimed,
     error: str,
     rendered: Rendered | None = None,
     channel: str | None = None,
@@ -144,7 +166,7 @@ async def settle_failed(
         pool,
         """update notifications set failed_at = now(), claimed_until = null, error = %s, channel = %s,
              template_code = %s, request = %s, message_ko = %s, message_en = %s
-           where id = %s and sent_at is null and failed_at is null""",
+           where id = %s and attempts = %s and sent_at is null and failed_at is null""",
         (
             error,
             channel,
@@ -152,15 +174,23 @@ async def settle_failed(
             Jsonb(request) if request is not None else None,
             rendered.text_ko if rendered else None,
             rendered.text_en if rendered else None,
-            row_id,
+            claimed.id,
+            claimed.attempts,
         ),
     )
 
 
-async def release(pool: AsyncConnectionPool, row_id: int) -> None:
-    """Gives a claimed row back, still pending, for the next attempt (ours or anyone's)."""
+async def release(pool: AsyncConnectionPool, *claimed: Claimed) -> None:
+    """Gives claimed rows back, still pending, for the next attempt (ours or anyone's); a row
+    another deliverer has claimed since keeps their lease."""
+    if not claimed:
+        return
     await _execute(
-        pool, "update notifications set claimed_until = null where id = %s and sent_at is null and failed_at is null", (row_id,)
+        pool,
+        """update notifications n set claimed_until = null
+           from unnest(%s::bigint[], %s::int[]) as c(id, attempts)
+           where n.id = c.id and n.attempts = c.attempts and n.sent_at is null and n.failed_at is null""",
+        ([c.id for c in claimed], [c.attempts for c in claimed]),
     )
 
 

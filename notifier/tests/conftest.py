@@ -7,6 +7,7 @@ and reservation ids (one random prefix per test) and looks only at those rows.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -177,3 +178,31 @@ def env() -> ActivityEnvironment:
     environment.heartbeats = []  # type: ignore[attr-defined]
     environment.on_heartbeat = lambda *details: environment.heartbeats.append(details)  # type: ignore[attr-defined]
     return environment
+
+
+class PoolHog:
+    """Holds every connection of a pool, so that the next statement waits for one: a wait a
+    cancellation can land in before the statement reaches the database."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+        self._free = asyncio.Event()
+        self._holders: list[asyncio.Task[None]] = []
+
+    async def take_all(self) -> None:
+        all_taken = asyncio.Event()
+        taken = 0
+
+        async def hold() -> None:
+            nonlocal taken
+            async with self.pool.connection():
+                taken += 1
+                if taken == self.pool.max_size:
+                    all_taken.set()
+                await self._free.wait()
+
+        self._holders = [asyncio.ensure_future(hold()) for _ in range(self.pool.max_size)]
+        await all_taken.wait()
+
+    def give_back(self) -> None:
+        self._free.set()

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import logging
+from datetime import timedelta
 
 import pytest
 from temporalio.exceptions import ApplicationError
 
 from notifier import outbox
 from notifier.activities import NO_RECIPIENT, NotifierActivities
-from notifier.kakao import KakaoSender, SinkSender, build_request, dedupe_key
+from notifier.kakao import DEFAULT_HALT_CODES, KakaoSender, SinkSender, build_request, dedupe_key
+from notifier.log import setup_logging
 from notifier.templates import render
-from notifier.tests.conftest import full_facts
+from notifier.tests.conftest import PoolHog, full_facts
+from notifier.tests.fakes import UNREGISTERED_TEMPLATE, RecordingSender
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -210,3 +215,151 @@ async def test_two_calls_at_once_never_split_a_reservations_messages(seed, pool,
     assert [r for r in results if r not in delivered] in (["DeliveryInProgress"], [{"delivered": 0, "failed": 0, "kinds": []}])
     assert [m["templateCode"] for m in kakao.inbox] == ["TSHOP_ACCEPTED", "TSHOP_CONFIRMED", "TSHOP_CANCELLED"]
     assert len(kakao.requests) == 3
+
+
+async def test_each_row_is_sent_under_a_live_lease_however_long_the_ones_before_it_took(seed, pool, env):
+    """All of a reservation's rows are claimed at once; at 0.8 s a send, the fourth goes out 2.4 s
+    after the claim, past a 2 s lease taken then: each send renews its row's lease first."""
+    rid = await seed.reservation()
+    for kind in ("ACCEPTED", "CONFIRMED", "REMINDER", "EXPIRED"):
+        await seed.notification(rid, kind)
+    sender = RecordingSender()
+    seen: list[bool] = []
+
+    async def check(key: str) -> None:
+        [row] = await seed.query(
+            "select claimed_until > now() as live from notifications where reservation_id = %s and kind = %s", (rid, key.rsplit("-", 1)[1])
+        )
+        seen.append(row["live"])
+        await asyncio.sleep(0.8)
+
+    sender.before = check
+
+    result = await env.run(NotifierActivities(pool, sender, lease_seconds=2.0).notify_customer, {"reservationId": rid})
+
+    assert result["delivered"] == 4
+    assert seen == [True] * 4
+    assert len(env.heartbeats) >= 4  # one per row at least: how a cancellation or a time-out reaches it
+
+
+async def test_a_cancellation_between_the_send_and_the_settle_still_records_it_sent(seed, pool, env):
+    """The message went; settling it must not be cancelled, or the row goes back to pending and is
+    sent again (and NHN, refusing the repeat, would have it end FAILED)."""
+    rid = await seed.reservation()
+    first = await seed.notification(rid, "ACCEPTED")
+    second = await seed.notification(rid, "CONFIRMED")
+    sender = RecordingSender()
+    hog = PoolHog(pool)
+    sender.before = lambda key: hog.take_all()  # the settle will have to wait for a connection
+
+    def cancel(key: str) -> None:  # the message went; the activity is cancelled as it settles
+        env.cancel()
+        hog.give_back()
+
+    sender.after = cancel
+
+    with pytest.raises(asyncio.CancelledError):
+        await env.run(NotifierActivities(pool, sender).notify_customer, {"reservationId": rid})
+
+    assert sender.keys() == [f"tshop-{rid}-ACCEPTED"]
+    assert (await seed.row(first))["sent_at"] is not None
+    row = await seed.row(second)  # not reached: given back for the retry
+    assert row["sent_at"] is None and row["claimed_until"] is None
+
+    sender.before = sender.after = None
+    result = await type(env)().run(NotifierActivities(pool, sender).notify_customer, {"reservationId": rid})
+    assert result["kinds"] == ["CONFIRMED"] and sender.keys() == [f"tshop-{rid}-ACCEPTED", f"tshop-{rid}-CONFIRMED"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "halt_codes", "error"),
+    [
+        ("http401", DEFAULT_HALT_CODES, "KAKAO_MISCONFIGURED: -1001 Invalid secretKey. (HTTP 401)"),
+        ("unregistered_template", DEFAULT_HALT_CODES | {UNREGISTERED_TEMPLATE}, f"KAKAO_MISCONFIGURED: {UNREGISTERED_TEMPLATE} Unregistered template (HTTP 200)"),
+    ],
+)
+async def test_a_refusal_of_every_message_fails_the_call_and_fails_no_row(seed, pool, kakao, env, caplog, mode, halt_codes, error):
+    rid = await seed.reservation()
+    rows = [await seed.notification(rid, kind) for kind in ("ACCEPTED", "CONFIRMED")]
+    kakao.mode = mode
+    sender = KakaoSender(kakao.url, "sender-key-1", "secret-1", timeout=5, halt_codes=halt_codes)
+    try:
+        with pytest.raises(ApplicationError) as raised, caplog.at_level(logging.ERROR):
+            await env.run(NotifierActivities(pool, sender).notify_customer, {"reservationId": rid})
+
+        assert raised.value.type == "KakaoMisconfigured" and not raised.value.non_retryable  # Temporal retries it, backing off
+        assert raised.value.message == error
+        assert len(kakao.requests) == 1
+        for nid in rows:
+            row = await seed.row(nid)
+            assert (row["sent_at"], row["failed_at"], row["claimed_until"], row["error"]) == (None, None, None, None)
+        [line] = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert "kakao refuses every message" in line.getMessage()
+
+        kakao.mode = "ok"
+        result = await type(env)().run(NotifierActivities(pool, sender).notify_customer, {"reservationId": rid})
+        assert result == {"delivered": 2, "failed": 0, "kinds": ["ACCEPTED", "CONFIRMED"]}
+    finally:
+        await sender.aclose()
+
+
+async def test_a_malformed_row_is_failed_alone_and_the_next_one_still_goes(seed, pool, env):
+    rid = await seed.reservation()
+    bad = await seed.notification(rid, "REMINDER", full_facts("REMINDER", holdUntil="9999-12-31T23:00:00.000Z"))
+    await seed.notification(rid, "EXPIRED")
+    sender = RecordingSender()
+
+    result = await env.run(NotifierActivities(pool, sender).notify_customer, {"reservationId": rid})
+
+    assert result == {"delivered": 1, "failed": 1, "kinds": ["REMINDER", "EXPIRED"]}
+    assert (await seed.row(bad))["error"] == "MALFORMED: OverflowError: date value out of range"
+    assert sender.keys() == [f"tshop-{rid}-EXPIRED"]
+
+
+async def test_its_log_lines_name_the_workflow_and_the_attempt_and_no_contact(seed, pool, env, capsys):
+    rid = await seed.reservation(name="홍길동", phone="010-5555-0199")
+    await seed.notification(rid, "ACCEPTED")
+    await seed.notification(rid, "REMINDER", full_facts("REMINDER", holdUntil="9999-12-31T23:00:00.000Z"))
+    env.info = dataclasses.replace(env.info, workflow_id=f"reservation-{rid}", attempt=3, activity_type="notifyCustomer")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    setup_logging("info")
+    try:
+        await env.run(NotifierActivities(pool, RecordingSender()).notify_customer, {"reservationId": rid})
+    finally:
+        root.handlers[:], root.level = handlers, level
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    sent = next(line for line in lines if line["msg"] == "notification sent")
+    failed = next(line for line in lines if line["msg"] == "notification failed")
+    for line in (sent, failed):
+        assert line["workflowId"] == f"reservation-{rid}" and line["attempt"] == 3 and line["activityType"] == "notifyCustomer"
+    assert failed["error"] == "MALFORMED"
+    text = json.dumps(lines, ensure_ascii=False)
+    for personal in ("홍길동", "010-5555-0199", "01055550199"):
+        assert personal not in text
+
+
+async def test_a_row_claimed_by_another_deliverer_after_its_lease_ran_out_is_theirs(seed, pool, env, monkeypatch):
+    """The drain claimed the first row once this call's lease on it had run out: the call sends
+    neither it nor (out of order) the next one, gives the next one back, and is retried."""
+    rid = await seed.reservation()
+    first = await seed.notification(rid, "ACCEPTED", age=timedelta(minutes=3))
+    second = await seed.notification(rid, "CONFIRMED")
+    sender = RecordingSender()
+    activities = NotifierActivities(pool, sender)
+    real_claim = outbox.claim_for_reservation
+
+    async def claim_then_lose_the_first(*args, **kwargs):
+        claimed = await real_claim(*args, **kwargs)
+        await seed.sql("update notifications set claimed_until = now() - interval '1 second' where id = %s", (first,))
+        assert [c.id for c in await outbox.claim_for_drain(pool, scope=seed.scope)] == [first]
+        return claimed
+
+    monkeypatch.setattr(outbox, "claim_for_reservation", claim_then_lose_the_first)
+    with pytest.raises(ApplicationError) as error:
+        await env.run(activities.notify_customer, {"reservationId": rid})
+
+    assert error.value.type == "DeliveryInProgress" and sender.tried == []
+    assert (await seed.row(first))["claimed_until"] is not None  # the drain's claim stands
+    assert (await seed.row(second))["claimed_until"] is None  # given back
