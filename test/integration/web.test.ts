@@ -283,6 +283,28 @@ describe('the bundle and what it relies on', () => {
   });
 });
 
+describe('the API docs (/docs)', () => {
+  it('run under their Content-Security-Policy, are never framed, and keep a token given to Authorize out of localStorage', async () => {
+    const res = await fetch(`${base}/docs`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(await res.text()).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const page = await openPage();
+    await page.goto(`${base}/docs`);
+    await page.locator('.opblock').first().waitFor();
+    const token = await tokenFor({ role: 'admin', sub: `docs-${suffix}` });
+    await page.locator('.btn.authorize').first().click();
+    await page.locator('.auth-container input').first().fill(token);
+    await page.locator('.auth-container button.modal-btn.authorize').first().click();
+    // Authorized: the modal offers to remove it instead.
+    await page.getByRole('button', { name: 'Remove authorization' }).waitFor();
+    expect(await inPage<string>(page, 'JSON.stringify(Object.assign({}, localStorage))')).not.toContain(token);
+    expect(await inPage<string>(page, 'JSON.stringify(Object.assign({}, sessionStorage))')).not.toContain(token);
+    await close(page);
+  });
+});
+
 describe('the web app', () => {
   it('a customer on a phone reserves with a district, sees 배정대기 then 예약접수완료 with the store live, reads the messages, cancels, and reads it in English', async () => {
     const product = await newProduct(stack.db, 3);
