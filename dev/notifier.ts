@@ -17,7 +17,9 @@ const notifierDir = path.join(projectRoot, 'notifier');
 function installVenv(name: string, requirements: string, say: (line: string) => void): string {
   const venv = path.join(projectRoot, '.tools', name);
   const file = path.join(notifierDir, requirements);
-  const python = installPythonTool(venv, 'python', ['-r', file], fileStamp(file));
+  // requirements-test.txt includes requirements.txt (`-r`): a change to either rebuilds the venv.
+  const stamp = [file, path.join(notifierDir, 'requirements.txt')].map(fileStamp).join(':');
+  const python = installPythonTool(venv, 'python', ['-r', file], stamp);
   if (python) return python;
   say(`installing the notifier's Python requirements (notifier/${requirements}) into .tools/${name} failed`);
   throw new StartupError(`could not install notifier/${requirements} into .tools/${name} (needs python3 with venv, and PyPI)`);
