@@ -5,7 +5,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { authenticate, type AppEnv } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { Problem, problemResponse, toProblem, validationHook } from './errors.js';
-import { createHttpMetrics, METRICS_PATH, observeRequests } from './metrics.js';
+import { createHttpMetrics, metricsApp, observeRequests } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { docsRoutes } from './routes/docs.js';
 import { productRoutes } from './routes/products.js';
@@ -85,8 +85,6 @@ export function createApp(deps: AppDeps) {
   const line = createLine({ db: deps.db, log: deps.log, board, reserver, policy: linePolicy, reservationPolicy: deps.policy, notifierTaskQueue: deps.notifierTaskQueue });
 
   app.route('/', healthRoutes(deps, revocations));
-  // Prometheus text exposition; public like the probes, and (like /docs) not part of the JSON contract.
-  app.get(METRICS_PATH, async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
   app.route('/products', productRoutes(deps, { board, line }));
   app.route('/stores', storeRoutes(deps));
   app.route('/reservations', reservationRoutes(deps, { reserver, line }));
@@ -118,7 +116,7 @@ export function createApp(deps: AppDeps) {
         'Durable phone pre-orders on Temporal. Errors are application/problem+json (RFC 9457) with a stable `code`. ' +
         'Every route but health, readiness and these docs needs a bearer token. Writes are rate-limited per customer and per ' +
         'client address (429 RATE_LIMITED, with Retry-After and the RateLimit / RateLimit-Policy fields). ' +
-        'Prometheus metrics (text format, no token) are served at /metrics, outside this contract, and so is the web app (/).',
+        'Prometheus metrics are served on a port of their own (API_METRICS_PORT), never this one; the web app (/) is outside this contract.',
     },
     security: [{ bearerAuth: [] }],
   });
@@ -138,6 +136,8 @@ export function createApp(deps: AppDeps) {
   return Object.assign(app, {
     line,
     board,
+    /** Its Prometheus metrics (`GET /metrics`), served on a port of their own by api/server.ts. */
+    metrics: metricsApp(metrics),
     /** Starts admitting from the products' lines (a served API does; an app tested in-process when it needs to). */
     startLine: () => line.start(),
     /** Stops: event streams first (a stopping server waits for requests in flight, and they never end by themselves), then the line. */

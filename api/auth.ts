@@ -8,7 +8,7 @@ import { Problem, problemResponse } from './errors.js';
 export type AppEnv = { Variables: { principal: Principal; reservationId?: string } };
 
 // The lottery's record is public: anyone may check a draw, not only the customers in it.
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/, /^\/$/, /^\/app\/[^/]+$/, /^\/dev\/(identities|login)$/, /^\/products\/\d+\/draw$/];
+const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/openapi\.json$/, /^\/docs(\/.*)?$/, /^\/$/, /^\/app\/[^/]+$/, /^\/dev\/(identities|login)$/, /^\/products\/\d+\/draw$/];
 
 /** Our HS256 tokens (when we have the secret), or the identity provider's RS256/ES256 ones (when one is configured). */
 export function tokenVerifier(secret: string | undefined, policy: TokenPolicy, provider?: JwksVerifier) {

@@ -3,14 +3,14 @@
  * several apps in one process), counted by route pattern (`/reservations/:id`, never the raw path),
  * method and status, plus Node process metrics; and one JSON log line per request.
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import { RESERVATION_ID_PATTERN } from '../shared/contract.js';
 import type { Logger } from '../shared/log.js';
 import type { AppEnv } from './auth.js';
 
-/** Where the API serves its metrics (public, not counted in its own request metrics). */
+/** Where the metrics port answers (never on the public port: it would tell anyone the launch's traffic). */
 export const METRICS_PATH = '/metrics';
 /** The route label of requests no route matched (404s for unknown paths). */
 const UNMATCHED_ROUTE = 'unmatched';
@@ -92,4 +92,11 @@ export function observeRequests(metrics: HttpMetrics, log: Logger): MiddlewareHa
     if (quiet) log.debug('request', fields);
     else log.info('request', fields);
   };
+}
+
+/** The metrics port's app: `GET /metrics` in Prometheus text format, nothing else. */
+export function metricsApp(metrics: HttpMetrics) {
+  const app = new Hono();
+  app.get(METRICS_PATH, async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  return app;
 }

@@ -6,11 +6,23 @@ import { listen, type RunningServer } from '../shared/http.js';
 import type { Logger } from '../shared/log.js';
 import { createApp } from './app.js';
 
-/** Serves the reservation API. */
+/** Where `npm run start:api` serves its metrics unless API_METRICS_PORT says otherwise. */
+export const DEFAULT_API_METRICS_PORT = 9465;
+
+/** Serves the reservation API, and its metrics on a port of their own. */
 export async function startApi(
   config: Config,
-  deps: { db: Kysely<Database>; client: Client; log: Logger; authSecret: string; /** The web app's bundle, if served. */ webDir?: string },
-): Promise<RunningServer> {
+  deps: {
+    db: Kysely<Database>;
+    client: Client;
+    log: Logger;
+    authSecret: string;
+    /** The web app's bundle, if served. */
+    webDir?: string;
+    /** The metrics port when API_METRICS_PORT is unset. */
+    metricsPort?: number;
+  },
+): Promise<RunningServer & { metricsUrl: string }> {
   const app = createApp({
     db: deps.db,
     temporal: deps.client,
@@ -29,13 +41,20 @@ export async function startApi(
     ...(deps.webDir ? { web: { dir: deps.webDir, devLogin: config.web.devLogin } } : {}),
     workerMetricsUrls: config.web.workerMetricsUrls,
   });
-  const server = await listen(app.fetch, config.http.host, config.http.port, 'API, PORT');
+  const metricsPort = config.apiMetrics.port ?? deps.metricsPort ?? DEFAULT_API_METRICS_PORT;
+  const metrics = await listen(app.metrics.fetch, config.apiMetrics.host, metricsPort, 'API metrics, API_METRICS_PORT');
+  const server = await listen(app.fetch, config.http.host, config.http.port, 'API, PORT').catch(async (err: unknown) => {
+    await metrics.close();
+    throw err;
+  });
   app.startLine();
   return {
     url: server.url,
+    metricsUrl: `${metrics.url}/metrics`,
     async close() {
       await app.close();
       await server.close();
+      await metrics.close();
     },
   };
 }

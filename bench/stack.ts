@@ -142,7 +142,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const notifierEntry = ['cmd/notifier.ts', 'scripts/start-notifier.ts'].find((f) => existsSync(path.join(root, f)));
   const notifier = notifierEntry ? start(root, 'notifier', notifierEntry, services) : undefined;
   if (notifier) await waitForLine(notifier, 'notifier polling task queue', 120_000);
-  const api = start(root, 'api', entryIn(root, 'cmd/api.ts', 'api/main.ts'), { ...services, PORT: String(ports.api), ASSIGNMENT_URL: assignmentUrl });
+  const api = start(root, 'api', entryIn(root, 'cmd/api.ts', 'api/main.ts'), { ...services, PORT: String(ports.api), API_METRICS_PORT: '0', ASSIGNMENT_URL: assignmentUrl });
   await waitForLine(api, 'API listening', 60_000);
 
   const roots: Roots = {

@@ -25,5 +25,5 @@ runMain('tshop-api', async (onStop) => {
   const webDir = await ensureWebBundle(config.web.dir);
   const api = await startApi(config, { db, client, log, authSecret, webDir });
   onStop(api.close);
-  say(`API listening on ${api.url}`);
+  say(`API listening on ${api.url}, its metrics on ${api.metricsUrl}`);
 });

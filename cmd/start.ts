@@ -58,7 +58,7 @@ runMain('tshop', async (onStop) => {
   const authSecret = resolveSigningSecret(config.jwtSecret, config.dataDir, true)!;
   const webDir = await ensureWebBundle(config.web.dir);
   const workerMetricsUrls = worker.metricsUrl ? [worker.metricsUrl] : [];
-  const api = await startApi({ ...config, web: { ...config.web, workerMetricsUrls } }, { db, client, log, authSecret, webDir });
+  const api = await startApi({ ...config, web: { ...config.web, workerMetricsUrls } }, { db, client, log, authSecret, webDir, metricsPort: config.http.port + 4 });
   onStop(api.close);
   const codec = await startCodecServer(config, authSecret, db, log);
   if (codec) onStop(codec.close);
@@ -73,7 +73,7 @@ runMain('tshop', async (onStop) => {
       `  Web app          ${apiUrl}/   (customers, store staff, launch desk${config.web.devLogin ? '; demo sign-in on' : ''})`,
       `  API              ${apiUrl}`,
       `  API docs         ${apiUrl}/docs   (contract: ${apiUrl}/openapi.json)`,
-      `  Metrics          ${apiUrl}/metrics (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,
+      `  Metrics          ${api.metricsUrl} (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,
       `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
       ...(codec ? [`  Payload codec    ${codec.url} (payloads sealed with key ${config.temporal.payloadKeys![0]!.id}; the Web UI decodes through it${config.codec.trustLoopback ? ', without a token from this host' : ', with an admin token'})`] : []),
       `  Assignment svc   ${assignment.url}/stores`,

@@ -200,6 +200,11 @@ const EnvSchema = z.object({
   WORKER_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
   // Loopback unless told otherwise: a scraper on another host (compose's internal network) sets 0.0.0.0.
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  // The API's /metrics, on a port of its own that only the cluster's scraper reaches (never the
+  // public port): unset, 9465 for `npm run start:api`, PORT + 4 for `npm start`; 0, any free port
+  // (tests running several); loopback unless told.
+  API_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(0).max(65535)).optional()),
+  API_METRICS_HOST: z.string().default('127.0.0.1'),
   // Tracing is off unless an OTLP/HTTP endpoint is given (spans go to <endpoint>/v1/traces).
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
   OTEL_SERVICE_NAME: optionalString,
@@ -340,6 +345,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     /** The worker's Prometheus endpoint; `port` undefined means the launcher's default. */
     workerMetrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
+    apiMetrics: { host: e.API_METRICS_HOST, port: e.API_METRICS_PORT },
     /** OpenTelemetry tracing, on when `otlpEndpoint` is set. */
     tracing: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
   };

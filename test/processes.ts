@@ -15,7 +15,8 @@ export interface Launched {
 /** Runs `npm run <script>` (or `npm start`) in its own process group, as a terminal would. */
 export function launch(script: string, env: Record<string, string>, extraArgs: string[] = []): Launched {
   const args = [...(script === 'start' ? ['start'] : ['run', '--silent', script]), ...(extraArgs.length ? ['--', ...extraArgs] : [])];
-  const child = spawn('npm', args, { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // API processes run side by side in the tests: each takes a free metrics port unless told one.
+  const child = spawn('npm', args, { env: { ...process.env, API_METRICS_PORT: '0', ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));

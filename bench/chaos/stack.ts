@@ -57,6 +57,7 @@ export async function startChaosStack(dataDir: string, env: Record<string, strin
     ASSIGNMENT_PORT: String(PORTS.assignment),
     ASSIGNMENT_URL: `http://127.0.0.1:${PORTS.assignment}`,
     PORT: String(PORTS.api),
+    API_METRICS_PORT: '0',
     WORKER_METRICS_PORT: String(PORTS.workerMetrics),
   });
 

@@ -159,7 +159,7 @@ describe('deploy/kubernetes', () => {
       expect(pod.terminationGracePeriodSeconds, d.metadata.name).toBeGreaterThan(15 + 5);
     }
     const ports = (name: string) => byName(overlay, 'Deployment', name)!.spec.template.spec.containers[0].ports.map((p: any) => p.containerPort);
-    expect(ports('tshop-api')).toEqual([8088]);
+    expect(ports('tshop-api')).toEqual([8088, 9465]);
     expect(ports('tshop-assignment')).toEqual([8089]);
     expect(ports('tshop-worker')).toEqual([9464]);
     expect(expose).toEqual(expect.arrayContaining([8088, 8089]));
@@ -185,6 +185,7 @@ describe('deploy/kubernetes', () => {
           expect(config.http).toEqual({ host: '0.0.0.0', port: 8088 });
           expect(config.jwtSecret).toBeDefined();
           expect(config.web.devLogin).toBe(false);
+          expect(config.apiMetrics).toEqual({ host: '0.0.0.0', port: 9465 });
           expect(config.web.workerMetricsUrls[0]).toMatch(/^http:\/\/tshop-worker-metrics:9464\/metrics$/);
         }
         if (c.name === 'worker') {
@@ -271,6 +272,18 @@ describe('deploy/kubernetes', () => {
     }
     const ingress = byName(overlay, 'Ingress', 'tshop-api')!;
     expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'tshop-api', port: { name: 'http' } });
+  });
+
+  it.each(OVERLAYS)("%s: the API's metrics port is reached by the monitoring namespace only, and no Service or Ingress exposes it", (overlay) => {
+    const policy = byName(overlay, 'NetworkPolicy', 'api')!;
+    const rules = policy.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === 9465));
+    expect(rules).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 9465 }] }]);
+    for (const svc of of(overlay, 'Service').filter((x) => x.metadata.name === 'tshop-api')) {
+      expect(svc.spec.ports.map((p: any) => p.targetPort)).toEqual(['http']);
+    }
+    for (const ing of of(overlay, 'Ingress')) {
+      for (const rule of ing.spec.rules) for (const path of rule.http.paths) expect(path.backend.service.port).toEqual({ name: 'http' });
+    }
   });
 
   it.each(OVERLAYS)('%s: the KEDA ScaledObjects (no schema offline: checked by hand)', (overlay) => {

@@ -120,7 +120,7 @@ async function startWorkerProcess(env: Record<string, string>) {
 }
 
 describe('the API', () => {
-  it('serves /metrics without a token: requests by route pattern, method and status, never its own scrapes', async () => {
+  it('serves /metrics on its metrics port only: requests by route pattern, method and status, never its own scrapes', async () => {
     const api = apiWith('unused-task-queue', client, 'info');
     const other = apiWith('unused-task-queue');
     const missing = 'ABCDEFGHJKMN'; // a well-formed id no reservation has
@@ -131,9 +131,12 @@ describe('the API', () => {
       expect((await api.request(`/reservations/${missing}`)).status).toBe(404);
       expect((await api.request(`/reservations/${missing}`, {}, null)).status).toBe(401);
       expect((await api.request('/no/such/route')).status).toBe(404);
-      expect((await api.request('/metrics', {}, null)).status).toBe(200);
+      expect((await api.app.metrics.request('/metrics')).status).toBe(200);
+      // Not on the public port, with a token or without.
+      expect((await api.request('/metrics')).status).toBe(404);
+      expect((await api.request('/metrics', {}, null)).status).toBe(401);
     });
-    const res = await api.request('/metrics', {}, null);
+    const res = await api.app.metrics.request('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
@@ -150,7 +153,7 @@ describe('the API', () => {
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     // Each app has its own registry: the other one counted nothing.
-    expect(await (await other.request('/metrics', {}, null)).text()).not.toMatch(/^tshop_http_requests_total\{/m);
+    expect(await (await other.app.metrics.request('/metrics')).text()).not.toMatch(/^tshop_http_requests_total\{/m);
     // /metrics is not part of the JSON contract.
     const doc = (await (await other.request('/openapi.json', {}, null)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).not.toContain('/metrics');

@@ -34,9 +34,13 @@ it('start:infra, start:assignment, start:worker and start:api run as separate pr
   const assignment = run('start:assignment', { DATABASE_URL, DATA_DIR: dataDir, ASSIGNMENT_PORT: '18099' });
   await assignment.waitForOutput('assignment service listening');
   const services = { DATABASE_URL, TEMPORAL_ADDRESS, DATA_DIR: dataDir, ASSIGNMENT_URL: 'http://127.0.0.1:18099' };
-  const api = run('start:api', { ...services, PORT: '18098' });
+  const api = run('start:api', { ...services, PORT: '18098', API_METRICS_PORT: '18097' });
   await api.waitForOutput('API listening');
   const base = 'http://127.0.0.1:18098';
+  // Metrics on their own port, on loopback unless API_METRICS_HOST says otherwise; never on the API's.
+  await api.waitForOutput('its metrics on http://127.0.0.1:18097/metrics');
+  expect(await (await fetch('http://127.0.0.1:18097/metrics')).text()).toMatch(/^process_cpu_user_seconds_total /m);
+  expect((await fetch(`${base}/metrics`)).status).toBe(401);
   const secret = readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8').trim();
   const auth = { authorization: `Bearer ${await signToken(secret, { role: 'admin', sub: 'parts-test' })}` };
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
