@@ -4,8 +4,8 @@
  * a request that cannot be decided at once gets a place in line, never a "try again".
  */
 import type { Client, Connection } from '@temporalio/client';
-import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createStockActivities } from '../../activities/stock.js';
 import { admit, releaseClaim } from '../../db/repositories/admission.js';
 import { outboxEntry } from '../../db/repositories/notifications.js';
@@ -90,9 +90,16 @@ describe('admission', () => {
 
   it('ends a claim whose decision never came once its lease runs out, and offers the unit again', async () => {
     const product = await newProduct(db, 2);
-    for (let i = 0; i < 2; i++) expect((await admit(db, claimOf(product.id, 300))).outcome).toBe('ADMITTED');
+    // Leases no load outlasts, ending where they were asked to: the units are held meanwhile.
+    const leaseMs = 60_000;
+    for (let i = 0; i < 2; i++) expect((await admit(db, claimOf(product.id, leaseMs))).outcome).toBe('ADMITTED');
     expect((await admit(db, claimOf(product.id))).outcome).toBe('HELD');
-    await new Promise((r) => setTimeout(r, 400));
+    const { rows: leases } = await sql<{ live: boolean; within: boolean }>`
+      select expires_at > now() as live, expires_at <= now() + ${leaseMs}::int * interval '1 millisecond' as within
+      from stock_claims where product_id = ${product.id}`.execute(db);
+    expect(leases).toEqual([{ live: true, within: true }, { live: true, within: true }]);
+    // The leases run out (their end moved to now, as the clock would move on).
+    await db.updateTable('stock_claims').set({ expires_at: sql`now()` }).where('product_id', '=', product.id).execute();
     expect((await admit(db, claimOf(product.id))).outcome).toBe('ADMITTED');
     // Both expired claims were swept; the new one holds a unit.
     expect(await claimed(product.id)).toEqual({ claimed: 1, stock: 2, claims: 1 });
@@ -192,17 +199,27 @@ describe('POST /reservations while every unit left is held', () => {
 describe('a product with no stock at all', () => {
   it('is refused from memory for a moment, then asked about again: a unit given back is offered once the memory lapses', async () => {
     const product = await newProduct(db, 0);
-    const { request } = testApp(db, client, worker.taskQueue, DEFAULT_TEST_POLICY, { admission: { leaseMs: 10_000, soldOutMemoryMs: 400, maxInFlight: 32 } });
-    const reserve = () =>
-      request('/reservations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: product.id, customer: { id: 'c-memory', district: '중구' } }) });
-    expect((await reserve()).status).toBe(409);
-    await db.updateTable('products').set({ stock: 1 }).where('id', '=', product.id).execute();
-    await db.insertInto('stock_ledger').values({ product_id: product.id, reservation_id: null, kind: 'RESTOCK', delta: 1, idempotency_key: `restock-memory-${product.id}` }).execute();
-    const remembered = await reserve();
-    expect(remembered.status).toBe(409);
-    expect(await remembered.json()).toMatchObject({ code: 'OUT_OF_STOCK' });
-    await new Promise((r) => setTimeout(r, 450));
-    expect((await reserve()).status).toBe(201);
+    // The memory's clock is this process's Date.now(), which the test moves on: a moment no load
+    // outlasts, then past it at once.
+    const soldOutMemoryMs = 20_000;
+    let skew = 0;
+    const realNow = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
+    try {
+      const { request } = testApp(db, client, worker.taskQueue, DEFAULT_TEST_POLICY, { admission: { leaseMs: 10_000, soldOutMemoryMs, maxInFlight: 32 } });
+      const reserve = () =>
+        request('/reservations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ productId: product.id, customer: { id: 'c-memory', district: '중구' } }) });
+      expect((await reserve()).status).toBe(409);
+      await db.updateTable('products').set({ stock: 1 }).where('id', '=', product.id).execute();
+      await db.insertInto('stock_ledger').values({ product_id: product.id, reservation_id: null, kind: 'RESTOCK', delta: 1, idempotency_key: `restock-memory-${product.id}` }).execute();
+      const remembered = await reserve();
+      expect(remembered.status).toBe(409);
+      expect(await remembered.json()).toMatchObject({ code: 'OUT_OF_STOCK' });
+      skew = soldOutMemoryMs + 1;
+      expect((await reserve()).status).toBe(201);
+    } finally {
+      clock.mockRestore();
+    }
     // The customer was refused (and told) once: the repeat was answered with the first refusal.
     const refused = await db.selectFrom('reservations').select('id').where('product_id', '=', product.id).where('status', '=', 'REJECTED').execute();
     expect(refused).toHaveLength(1);
