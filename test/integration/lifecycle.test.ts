@@ -40,6 +40,8 @@ let assignment: TestAssignmentService;
 let worker: TestWorker;
 let kakao: FakeKakao;
 let assignAttempts = 0;
+/** Each reservation's store attempts. */
+const assignAttemptsOf = new Map<string, number>();
 /** Products whose stock decision commits, then loses its answer (a network cut after the commit). */
 const answerLostFor = new Set<number>();
 const breaker = createAssignmentBreaker({ failures: 3, halfOpenAfterMs: 1_000 });
@@ -55,6 +57,7 @@ beforeAll(async () => {
   worker = await startTestWorker(db, { assignmentUrl: assignment.url, breaker, notifier: kakao.env }, (real) => ({
     async assignStore(input) {
       assignAttempts++;
+      assignAttemptsOf.set(input.reservationId, (assignAttemptsOf.get(input.reservationId) ?? 0) + 1);
       return real.assignStore(input);
     },
     async releaseStock(input) {
@@ -80,14 +83,13 @@ afterAll(async () => {
 type Body = any;
 function api(policy: ReservationPolicy = DEFAULT_TEST_POLICY) {
   const app = testApp(db, client, worker.taskQueue, policy);
-  const send = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Body; ms: number }> => {
-    const started = Date.now();
+  const send = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Body }> => {
     const res = await app.request(path, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: await res.json(), ms: Date.now() - started };
+    return { status: res.status, body: await res.json() };
   };
   return {
     send,
@@ -271,18 +273,20 @@ async function confirmedForDelivery() {
 }
 
 describe('fault isolation: the assignment service may be down', () => {
-  it('keeps accepting promptly while it is down; once back, every reservation is confirmed exactly once', async () => {
+  // Its waits each bound a hang only; on a loaded machine together they may outlast the default timeout.
+  it('keeps accepting promptly while it is down; once back, every reservation is confirmed exactly once', { timeout: 180_000 }, async () => {
     const product = await newProduct(db, 5);
     const store = await newStore(db, 5);
     const { reserve, get, until } = api();
     await assignment.stop();
     try {
+      // Answered while the service is down (it comes back only below), before any store: the answer
+      // waits for the stock decision alone. One that waited for a store would meet the 40 s decision
+      // deadline and answer 503.
       const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => reserve(product.id, { id: `c-down-${i}`, latitude: store.latitude, longitude: store.longitude })));
-      for (const a of answers) {
-        expect(a.status).toBe(201);
-        expect(a.ms).toBeLessThan(5_000);
-      }
-      await new Promise((r) => setTimeout(r, 2_000));
+      for (const a of answers) expect([a.status, a.body.status, a.body.store]).toEqual([201, 'ACCEPTED', null]);
+      // Each has been refused a store and has tried again, and is still waiting for one.
+      for (const a of answers) await eventually(async () => assignAttemptsOf.get(a.body.id) ?? 0, (n) => n >= 2, 30_000);
       for (const a of answers) expect((await get(a.body.id)).status).toBe('ACCEPTED');
       await assignment.start();
       for (const a of answers) expect((await until(a.body.id, 'CONFIRMED')).store.id).toBe(store.id);
@@ -325,17 +329,16 @@ describe('fault isolation: the assignment service may be down', () => {
     const { reserve, until } = api();
     assignment.setFailing(true);
     try {
-      const callsBefore = assignment.calls();
-      const attemptsBefore = assignAttempts;
       const ids = (
         await Promise.all(Array.from({ length: 8 }, (_, i) => reserve(product.id, { id: `c-brk-${i}`, latitude: store.latitude, longitude: store.longitude })))
       ).map((a) => a.body.id as string);
       await eventually(async () => breaker.state(), (s) => s === 'open');
-      await new Promise((r) => setTimeout(r, 4_000));
-      const calls = assignment.calls() - callsBefore;
-      const attempts = assignAttempts - attemptsBefore;
-      expect(attempts).toBeGreaterThanOrEqual(16);
-      expect(calls).toBeLessThan(attempts / 2);
+      // Once it is open, two more attempts per reservation: refused without a call, but for one trial
+      // call each time it half-opens (the attempts it refused meanwhile are retried at that time).
+      const [callsAtOpen, attemptsAtOpen] = [assignment.calls(), assignAttempts];
+      const attempts = await eventually(async () => assignAttempts - attemptsAtOpen, (n) => n >= 16, 60_000);
+      const calls = assignment.calls() - callsAtOpen;
+      expect(calls, `${calls} calls for ${attempts} attempts`).toBeLessThan(attempts / 2);
       assignment.setFailing(false);
       // Each store call waits out its backoff (up to 30 s apart) before it meets the recovered service.
       for (const id of ids) await until(id, 'CONFIRMED', 60_000);
