@@ -83,18 +83,29 @@ it('two workers share the load, one is SIGKILLed without losing a reservation, a
     }
   };
 
-  // 1. Both workers take part in the work.
+  // 1. Both workers take part in the work. The server hands each task to one of the workers polling,
+  // so which ones took work is a matter of chance: more reservations go out until both have been
+  // seen at work (a worker that takes none never is).
   const product = await newProduct('topology-phone', 40);
   const first = await Promise.all(Array.from({ length: 16 }, (_, i) => reserve(product, `topology-first-${i}`)));
   expect(first.map((a) => a.status)).toEqual(Array(16).fill(201));
   for (const a of first) expect(await waitUntil(async () => (await statusOf(a.id!)) === 'CONFIRMED', 30_000, 200)).toBe(true);
   const identities = new Set<string>();
-  for (const a of first) {
-    const { events } = await client.workflow.getHandle(reservationWorkflowId(a.id!)).fetchHistory();
-    for (const e of events ?? []) {
-      const who = e.activityTaskStartedEventAttributes?.identity ?? e.workflowTaskStartedEventAttributes?.identity;
-      if (who) identities.add(who);
+  const seeWorkersOf = async (answers: Answer[]) => {
+    for (const a of answers) {
+      const { events } = await client.workflow.getHandle(reservationWorkflowId(a.id!)).fetchHistory();
+      for (const e of events ?? []) {
+        const who = e.activityTaskStartedEventAttributes?.identity ?? e.workflowTaskStartedEventAttributes?.identity;
+        if (who) identities.add(who);
+      }
     }
+  };
+  await seeWorkersOf(first);
+  const spare = await newProduct('topology-spare', 80);
+  for (let round = 0; identities.size < 2 && round < 10; round++) {
+    const more = await Promise.all(Array.from({ length: 8 }, (_, i) => reserve(spare, `topology-spare-${round}-${i}`)));
+    expect(more.map((a) => a.status)).toEqual(Array(8).fill(201));
+    await seeWorkersOf(more);
   }
   expect([...identities].sort()).toEqual(['worker-a', 'worker-b']);
 
@@ -150,7 +161,8 @@ it('two workers share the load, one is SIGKILLed without losing a reservation, a
   const pending = reserve(slow, 'drain-worker');
   expect(await lock.waiting()).toBe(true);
   for (const w of [workerB, replacement]) w.child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 1_000));
+  // The lock is released only once both workers are stopping (through npm, the signal can take a while).
+  await Promise.all([workerB, replacement].map((w) => w.waitForOutput('SIGTERM received', 20_000)));
   await lock.release();
   const [exitB, exitC] = await Promise.all([workerB.exit, replacement.exit]);
   expect([exitB.code, exitC.code]).toEqual([0, 0]);
