@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import { groupWriter } from '../db/group-writer.js';
 import { admitNext, recordSamples, type AdmittedTicket, type TickPolicy } from '../db/repositories/sales.js';
-import { endLapsedTicket, extendLeases, findTickets, issueTickets, settleTicket, type Join, type JoinResult, type TicketOutcome } from '../db/repositories/tickets.js';
+import { endLapsedTicket, extendLeases, findTickets, issueTickets, settleTicket, type Join, type JoinResult, type Renewal, type TicketOutcome } from '../db/repositories/tickets.js';
 import { holderKeys } from '../db/repositories/allowances.js';
 import type { Database, QueueTicket } from '../db/schema.js';
 import type { ReservationInput, ReservationPolicy } from '../shared/contract.js';
@@ -76,6 +76,11 @@ const MOST_POLL_S = 20;
 const SOLD_OUT_LIKELY_POLL_S = 3;
 /** Places this close to the front are asked about every second while the line's pace is unknown. */
 const NEAR_FRONT = 50;
+
+/** Renewals written in one statement, at most. */
+const MAX_RENEWALS = 250;
+/** Renewals that could not be written (the database away) are tried again this often. */
+const RENEW_RETRY_MS = 1_000;
 
 /** 0–2 s, the same for a ticket every time: pages told "at the opening" do not all ask in one instant. */
 const spreadOf = (id: string) => id.charCodeAt(id.length - 1) % 3;
@@ -145,8 +150,6 @@ export interface LineDeps {
 export function createLine(deps: LineDeps) {
   const { db, log, board, reserver, policy } = deps;
   const issue = groupWriter<Join, JoinResult>((joins) => issueTickets(db, joins));
-  // Leases are extended in groups too: a poll marks its ticket, the next flush extends every one marked.
-  const extend = groupWriter<string>((ids) => extendLeases(db, ids, policy.leaseMs));
 
   /** Joins the line; a ticket left to lapse is ended first, and a lost race is run once more alone. */
   const join = async (j: Omit<Join, 'leaseMs'>): Promise<JoinResult> => {
@@ -182,16 +185,95 @@ export function createLine(deps: LineDeps) {
     }
   };
 
-  /** A page or a stream showed the ticket: keep it alive when half its lease has gone. */
-  const touch = (t: QueueTicket, nowMs = Date.now()) => {
-    if (t.state !== 'WAITING' || t.alive_until.getTime() <= nowMs) return;
-    if (t.alive_until.getTime() - nowMs >= policy.leaseMs / 2) return;
-    void extend(t.id).catch((err: unknown) => log.warn('line: lease extension failed', { error: err }));
-    const known = waiting.get(t.id);
-    if (known) known.alive_until = new Date(nowMs + policy.leaseMs);
+  // ---- leases ----
+  // Renewals asked for and not yet written: ticket id → when its holder first and last asked. They
+  // are written in groups (one statement for every renewal asked meanwhile), and one that could not
+  // be written (PostgreSQL restarting, away) stays and is written once it can be, dated at its asks:
+  // its holder asked while the ticket was alive, and a part of the system blinking must not cost
+  // them their place.
+  const asked = new Map<string, { first: number; last: number }>();
+  // The leases this process's renewals wrote, as the database answered: a copy of a ticket read
+  // earlier (this process's, an event stream's) is shown and renewed by the latest one.
+  const renewed = new Map<string, number>();
+  let renewing: Promise<boolean> | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let closing = false;
+
+  /** The latest lease this process knows a ticket has, or will have once the renewal asked for is written. */
+  const leaseOf = (t: QueueTicket) => {
+    const ask = asked.get(t.id);
+    return Math.max(t.alive_until.getTime(), renewed.get(t.id) ?? 0, ask === undefined ? 0 : ask.last + policy.leaseMs);
+  };
+  const noteLease = (id: string, until: number) => {
+    renewed.delete(id);
+    if (renewed.size >= MAX_KNOWN) renewed.delete(renewed.keys().next().value!);
+    renewed.set(id, until);
+    // This process's own copy is brought up to date: a poll answered from it needs no other copy.
+    const known = waiting.get(id);
+    if (known && known.alive_until.getTime() < until) known.alive_until = new Date(until);
   };
 
-  const view = (t: QueueTicket) => ticketView(t, board.peek(t.product_id), board.rate(t.product_id), policy.leaseMs);
+  const writeRenewals = async () => {
+    while (asked.size > 0) {
+      const now = Date.now();
+      const group: Renewal[] = [];
+      for (const [id, ask] of asked) {
+        group.push({ id, firstAskedMsAgo: now - ask.first, lastAskedMsAgo: now - ask.last });
+        if (group.length === MAX_RENEWALS) break;
+      }
+      const written = await extendLeases(db, group, policy.leaseMs);
+      // Written, or the ticket ended meanwhile: either way nothing is left to renew. An ask that came
+      // while this was written is covered by it (dated a moment earlier).
+      for (const r of group) asked.delete(r.id);
+      for (const w of written) noteLease(w.id, w.alive_until.getTime());
+    }
+  };
+  /** Writes the renewals asked for (true once written); what cannot be written now is tried again in a second. */
+  const renew = (): Promise<boolean> => {
+    clearTimeout(retry);
+    retry = undefined;
+    renewing ??= writeRenewals().then(
+      () => {
+        renewing = undefined;
+        // Asked just as the last group was written.
+        if (asked.size > 0) void renew();
+        return true;
+      },
+      (err: unknown) => {
+        renewing = undefined;
+        // An ask older than a lease would renew nothing any more.
+        const stale = Date.now() - policy.leaseMs;
+        for (const [id, ask] of asked) if (ask.last <= stale) asked.delete(id);
+        log.warn('line: lease renewals not written; they are tried again', { renewals: asked.size, error: err });
+        if (!closing && asked.size > 0) {
+          retry = setTimeout(() => void renew(), RENEW_RETRY_MS);
+          retry.unref();
+        }
+        return false;
+      },
+    );
+    return renewing;
+  };
+
+  /** A page or a stream showed the ticket: keep it alive when half its lease has gone. */
+  const touch = (t: QueueTicket, nowMs = Date.now()) => {
+    const until = leaseOf(t);
+    if (t.state !== 'WAITING' || until <= nowMs) return;
+    if (until - nowMs >= policy.leaseMs / 2) return;
+    // Asked again before the first was written: the lease runs from the last ask, and counts if the
+    // ticket was alive at the first (each ask came within the lease the one before would give).
+    asked.set(t.id, { first: asked.get(t.id)?.first ?? nowMs, last: nowMs });
+    // Written now unless a write is under way (this one goes with its next group) or the database
+    // was away at the last one (the retry takes it).
+    if (!renewing && !retry) void renew();
+  };
+
+  /** The ticket with the latest lease this process knows of it. */
+  const current = (t: QueueTicket) => {
+    const until = leaseOf(t);
+    return until > t.alive_until.getTime() ? { ...t, alive_until: new Date(until) } : t;
+  };
+  const view = (t: QueueTicket) => ticketView(current(t), board.peek(t.product_id), board.rate(t.product_id), policy.leaseMs);
   /** The view, with the board read first if this process has not read the product's line lately. */
   const show = async (t: QueueTicket) => {
     await board.get(t.product_id, 2 * policy.boardEveryMs);
@@ -204,7 +286,7 @@ export function createLine(deps: LineDeps) {
   const MAX_KNOWN = 500_000;
   const remember = (t: QueueTicket) => {
     waiting.delete(t.id);
-    if (t.state !== 'WAITING') return;
+    if (t.state !== 'WAITING') return void renewed.delete(t.id);
     if (waiting.size >= MAX_KNOWN) waiting.delete(waiting.keys().next().value!);
     waiting.set(t.id, t);
   };
@@ -258,6 +340,9 @@ export function createLine(deps: LineDeps) {
     if (stepping.has(productId) || stopped) return;
     stepping.add(productId);
     try {
+      // Renewals that could not be written (the database away) are written before any place is
+      // passed over: a ticket its holder kept asking about must not lapse for a renewal on its way.
+      if (retry && !(await renew())) return;
       const tick = await admitNext(db, productId, tickPolicy);
       if (tick.kind === 'admitted') for (const ticket of tick.tickets) track(productId, admitTicket(ticket));
       // Everyone waiting is told at the board's next read: read it now.
@@ -345,12 +430,16 @@ export function createLine(deps: LineDeps) {
     enqueue,
     find,
     /** The customer left (through this process): forget the copy. */
-    forget: (id: string) => void waiting.delete(id),
+    forget: (id: string) => {
+      waiting.delete(id);
+      renewed.delete(id);
+    },
     touch,
     view,
     show,
     /** Starts this process's admitter (and the desk's sampler); idempotent. */
     start() {
+      closing = false;
       if (!stopped) return;
       stopped = false;
       stopReading = board.keepReading();
@@ -360,13 +449,17 @@ export function createLine(deps: LineDeps) {
       sampler = setInterval(() => void sample().catch((err: unknown) => log.warn('line: chart sample failed', { error: err })), policy.sampleEveryMs);
       sampler.unref();
     },
-    /** Stops admitting and waits for the admissions in flight. */
+    /** Stops admitting and waits for the admissions in flight; the renewals asked for are written once more. */
     async stop() {
       stopped = true;
+      closing = true;
       clearInterval(timer);
       clearInterval(sampler);
+      clearTimeout(retry);
       stopReading?.();
       await Promise.allSettled(pending);
+      await renewing;
+      if (asked.size > 0) await renew();
     },
   };
   return api;

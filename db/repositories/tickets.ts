@@ -187,11 +187,36 @@ export async function recentTicketsOf(db: Db, customerId: string, limit: number)
   return db.selectFrom('queue_tickets').selectAll().where('customer_id', '=', customerId).orderBy('joined_at', 'desc').limit(limit).execute();
 }
 
-/** Keeps waiting tickets alive until `leaseMs` from now (one statement for every ticket given). */
-export async function extendLeases(db: Db, ids: string[], leaseMs: number): Promise<void> {
-  if (ids.length === 0) return;
-  await sql`update queue_tickets set alive_until = now() + ${leaseMs}::int * interval '1 millisecond'
-    where id = any(${ids}::text[]) and state = 'WAITING' and alive_until > now()`.execute(db);
+/**
+ * A lease renewal its holder asked for `firstAskedMsAgo` ms ago (by polling, or with an open event
+ * stream) and, while it was not yet written, again since: the last time `lastAskedMsAgo` ms ago.
+ */
+export interface Renewal {
+  id: string;
+  firstAskedMsAgo: number;
+  lastAskedMsAgo: number;
+}
+
+/**
+ * Keeps waiting tickets alive until `leaseMs` after their holders last asked (one statement for
+ * every renewal given), never shortening a lease. A renewal is dated at its asks, not at its
+ * writing: one written late (the database was away when it was asked) still counts if the ticket
+ * was alive when its holder first asked and has not been passed over since (each later ask came
+ * within the lease the one before would have given). Answers the leases of the tickets renewed.
+ */
+export async function extendLeases(db: Db, renewals: Renewal[], leaseMs: number): Promise<{ id: string; alive_until: Date }[]> {
+  if (renewals.length === 0) return [];
+  const ago = (ms: number) => Math.max(0, Math.round(ms));
+  const { rows } = await sql<{ id: string; alive_until: Date }>`
+    update queue_tickets t set alive_until = greatest(t.alive_until, r.last_asked + ${leaseMs}::int * interval '1 millisecond')
+    from (
+      select id, now() - first_ago * interval '1 millisecond' as first_asked, now() - last_ago * interval '1 millisecond' as last_asked
+      from unnest(${renewals.map((r) => r.id)}::text[], ${renewals.map((r) => ago(r.firstAskedMsAgo))}::int[],
+                  ${renewals.map((r) => ago(r.lastAskedMsAgo))}::int[]) as u(id, first_ago, last_ago)
+    ) r
+    where t.id = r.id and t.state = 'WAITING' and t.alive_until > r.first_asked
+    returning t.id, t.alive_until`.execute(db);
+  return rows;
 }
 
 /** The customer leaves the line; true if the ticket was still waiting. */
