@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio.testing import ActivityEnvironment
 
-from notifier.tests.fakes import FakeKakao
+from notifier.tests.fakes import FakeKakao, RecordingSender
 
 HOLD_UNTIL = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)  # 2026-12-03 18:00 in Korea
 
@@ -206,3 +206,18 @@ class PoolHog:
 
     def give_back(self) -> None:
         self._free.set()
+
+
+def sender_cancelled_at_settle(pool: AsyncConnectionPool, env: ActivityEnvironment) -> RecordingSender:
+    """A sender whose message goes out, after which the activity is cancelled while its settle waits
+    for a connection (every one is held from just before the send until the cancel)."""
+    sender = RecordingSender()
+    hog = PoolHog(pool)
+    sender.before = lambda key: hog.take_all()
+
+    def cancel(key: str) -> None:
+        env.cancel()
+        hog.give_back()
+
+    sender.after = cancel
+    return sender

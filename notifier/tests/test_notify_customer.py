@@ -14,7 +14,7 @@ from notifier.activities import NO_RECIPIENT, NotifierActivities
 from notifier.kakao import DEFAULT_HALT_CODES, KakaoSender, SinkSender, build_request, dedupe_key
 from notifier.log import setup_logging
 from notifier.templates import render
-from notifier.tests.conftest import PoolHog, full_facts
+from notifier.tests.conftest import full_facts, sender_cancelled_at_settle
 from notifier.tests.fakes import UNREGISTERED_TEMPLATE, RecordingSender
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -248,15 +248,7 @@ async def test_a_cancellation_between_the_send_and_the_settle_still_records_it_s
     rid = await seed.reservation()
     first = await seed.notification(rid, "ACCEPTED")
     second = await seed.notification(rid, "CONFIRMED")
-    sender = RecordingSender()
-    hog = PoolHog(pool)
-    sender.before = lambda key: hog.take_all()  # the settle will have to wait for a connection
-
-    def cancel(key: str) -> None:  # the message went; the activity is cancelled as it settles
-        env.cancel()
-        hog.give_back()
-
-    sender.after = cancel
+    sender = sender_cancelled_at_settle(pool, env)
 
     with pytest.raises(asyncio.CancelledError):
         await env.run(NotifierActivities(pool, sender).notify_customer, {"reservationId": rid})

@@ -19,7 +19,7 @@ from notifier import activities as notifier_activities
 from notifier import outbox
 from notifier.activities import NotifierActivities
 from notifier.kakao import KakaoSender, KakaoUnavailable
-from notifier.tests.conftest import PoolHog, full_facts
+from notifier.tests.conftest import full_facts, sender_cancelled_at_settle
 from notifier.tests.fakes import RecordingSender
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -291,15 +291,7 @@ async def test_a_deliverer_whose_lease_ran_out_neither_clears_nor_fails_the_next
 async def test_a_cancellation_between_the_send_and_the_settle_still_records_it_sent(seed, pool, env):
     rid = await seed.reservation()
     nid = await seed.notification(rid, "ACCEPTED", deliverer="drain")
-    sender = RecordingSender()
-    hog = PoolHog(pool)
-    sender.before = lambda key: hog.take_all()  # the settle will have to wait for a connection
-
-    def cancel(key: str) -> None:  # the message went; the activity is cancelled as it settles
-        env.cancel()
-        hog.give_back()
-
-    sender.after = cancel
+    sender = sender_cancelled_at_settle(pool, env)
 
     with pytest.raises(asyncio.CancelledError):
         await env.run(drain(pool, seed, sender).notify_pending, {"maxMs": 600_000, "idleMs": 20})
