@@ -65,7 +65,7 @@ function walkIn(principal: Exclude<Principal, { role: 'customer' }>, given: Give
   const e164 = given?.phone === undefined ? null : parsePhone(given.phone)?.e164;
   if (e164 === undefined) throw new Problem(422, 'INVALID_PHONE', `${given!.phone} is not a phone number`);
   if (principal.role === 'store' && !given?.id && !e164) {
-    throw new Problem(422, 'VALIDATION_FAILED', 'a walk-in customer needs customer.id or customer.phone');
+    throw new Problem(422, 'CUSTOMER_REQUIRED', 'store staff name the walk-in customer they reserve for: customer.id or customer.phone');
   }
   const customerId = given?.id ?? (principal.role === 'store' ? `walk-in-${e164!.replace(/\D/g, '')}` : principal.sub);
   return { customerId, name: given?.name ?? null, e164 };

@@ -16,6 +16,7 @@ export type ProblemCode =
   | 'UNKNOWN_PRODUCT'
   | 'UNKNOWN_STORE'
   | 'OUT_OF_STOCK'
+  | 'STOCK_LIMIT'
   | 'SALE_NOT_OPEN'
   | 'SALE_CLOSED'
   | 'LIMIT_REACHED'
@@ -24,6 +25,7 @@ export type ProblemCode =
   | 'CONTACT_FROM_IDENTITY'
   | 'PHONE_NOT_VERIFIED'
   | 'INVALID_PHONE'
+  | 'CUSTOMER_REQUIRED'
   | 'RATE_LIMITED'
   | 'TOO_MANY_STREAMS'
   | 'SALE_ORDER_FIXED'
@@ -55,6 +57,7 @@ const TITLES: Record<ProblemCode, string> = {
   UNKNOWN_PRODUCT: 'No such product',
   UNKNOWN_STORE: 'No such store',
   OUT_OF_STOCK: 'Out of stock',
+  STOCK_LIMIT: 'A product holds no more stock than this',
   SALE_NOT_OPEN: 'The sale has not opened yet',
   SALE_CLOSED: 'The sale has closed',
   LIMIT_REACHED: 'You hold as many units of this phone as one customer may',
@@ -63,6 +66,7 @@ const TITLES: Record<ProblemCode, string> = {
   CONTACT_FROM_IDENTITY: "Your name and number come from your verified identity",
   PHONE_NOT_VERIFIED: 'A verified phone number is needed',
   INVALID_PHONE: 'Not a phone number',
+  CUSTOMER_REQUIRED: 'Name the customer you reserve for',
   RATE_LIMITED: 'Too many requests',
   TOO_MANY_STREAMS: 'Too many open event streams',
   SALE_ORDER_FIXED: "The line's order can no longer change",

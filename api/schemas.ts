@@ -7,16 +7,29 @@ import { FULFILMENTS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../sh
 const MAX_ID = 2_147_483_647;
 
 /** Free text from clients: no control characters (PostgreSQL refuses NUL, logs should not carry the rest). */
-const CUSTOMER_ID_PATTERN = /^[\w.@:-]{1,64}$/;
-const STORE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,63}$/;
+export const CUSTOMER_ID_PATTERN = /^[\w.@:-]{1,64}$/;
+export const STORE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,63}$/;
+/**
+ * A walk-in's number as staff type it: a Korean mobile number (01X, the numbers KakaoTalk and the
+ * SMS fallback reach), national or +82, spaces or dashes between the groups. Every string it admits
+ * is a valid number to libphonenumber (shared/phone.ts), so the contract admits no number the API refuses.
+ */
+const KOREAN_MOBILE_PATTERN = /^(?:\+82[ -]?|0)1[016789][ -]?[0-9]{3,4}[ -]?[0-9]{4}$/;
 const CURSOR_PATTERN = /^[0-9]{1,17}\.[0-9A-HJKMNP-TV-Z]{12}$/;
-// Something besides white space (which is trimmed), and no control characters: the pattern says both.
-const text = (max: number) =>
+/**
+ * A string of at most `max` characters as JSON Schema counts them: code points of the string as sent.
+ * zod's own `max` counts UTF-16 units (an emoji twice) and, after a trim, fewer than were sent.
+ */
+export const chars = (max: number) =>
   z
     .string()
+    .refine((s) => [...s].length <= max, `at most ${max} characters`)
+    .openapi({ maxLength: max });
+// Something besides white space (which is trimmed), and no control characters: the pattern says both.
+const text = (max: number) =>
+  chars(max)
     .trim()
     .min(1)
-    .max(max)
     .regex(/^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$/, 'text, not only white space, no control characters');
 
 export const ProductIdParam = z.object({
@@ -177,7 +190,11 @@ const CustomerSchema = z
       .optional()
       .openapi({ description: "Whom an admin reserves for (left out: the admin's own id); a customer's token names the customer" }),
     name: text(100).optional(),
-    phone: z.string().trim().regex(/^\+?[0-9 -]{7,20}$/, 'a phone number').optional(),
+    phone: z
+      .string()
+      .regex(KOREAN_MOBILE_PATTERN, 'a Korean mobile number')
+      .optional()
+      .openapi({ description: 'A Korean mobile number: 010-1234-5678, 01012345678, +82 10 1234 5678' }),
     district: z.enum(DISTRICT_NAMES).optional().openapi({ description: 'A Seoul district (구), in Korean or English, with or without the suffix' }),
     latitude: Latitude.optional(),
     longitude: Longitude.optional(),
@@ -347,13 +364,17 @@ export const rateLimited = {
   },
 };
 
-/** The problems every authenticated route can answer, plus route-specific ones. */
-export function problems(specific: Record<number, string | { description: string; headers: HeaderDocs }>, options: { body?: boolean } = {}) {
+/**
+ * The problems every authenticated route can answer, plus route-specific ones. A write (`body`, or
+ * `write` for one without a body) can also be refused by the write limits, whatever its route.
+ */
+export function problems(specific: Record<number, string | { description: string; headers: HeaderDocs }>, options: { body?: boolean; write?: boolean } = {}) {
   const all: Record<number, string | { description: string; headers?: HeaderDocs }> = {
     400: 'Invalid request (see `errors`)',
     401: 'Missing, invalid or expired bearer token',
     403: 'Your role may not do this',
     ...(options.body ? { 413: 'Body larger than 16 KiB', 415: 'Body is not application/json' } : ({} as Record<number, string>)),
+    ...(options.body || options.write ? { 429: rateLimited } : ({} as Record<number, string>)),
     ...specific,
   };
   return Object.fromEntries(

@@ -14,16 +14,18 @@ import { CENTRAL_STORE } from '../../shared/contract.js';
 import type { AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
-import { jsonBody, problems } from '../schemas.js';
+import { CUSTOMER_ID_PATTERN, jsonBody, problems, STORE_ID_PATTERN } from '../schemas.js';
 
 /** How long a development token lives: a working day, within every role's limit. */
 const DEV_TOKEN_TTL_S = 3_600;
 const DEMO_ADMIN = 'admin-demo';
 
+// A subject and a store of the shapes the rest of the contract takes them in: a token for any other
+// would be refused, or carry its subject into every request it makes.
 const LoginSchema = z
   .discriminatedUnion('role', [
-    z.object({ role: z.literal('customer'), sub: z.string().min(1).max(64) }),
-    z.object({ role: z.literal('store'), store: z.string().min(1).max(64) }),
+    z.object({ role: z.literal('customer'), sub: z.string().regex(CUSTOMER_ID_PATTERN, 'letters, digits and . _ @ : - only') }),
+    z.object({ role: z.literal('store'), store: z.string().regex(STORE_ID_PATTERN, 'a store id') }),
     z.object({ role: z.literal('admin') }),
   ])
   .openapi('DevLogin');
@@ -97,7 +99,7 @@ export function devRoutes(deps: AppDeps) {
             },
           },
         },
-        ...problems({ 422: 'No such store' }, { body: true }),
+        ...problems({ 422: 'UNKNOWN_STORE: no store (other than the central online one) has this id' }, { body: true }),
       },
     }),
     async (c) => {

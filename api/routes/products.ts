@@ -31,6 +31,12 @@ import { queueAnswer } from './tickets.js';
 
 const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value ?? null)).digest('hex');
 
+/**
+ * The most units a product holds in stock. Its column is a PostgreSQL integer (at most 2,147,483,647):
+ * this leaves room for as many again out on reservations, which a cancellation or an expiry puts back.
+ */
+export const MAX_PRODUCT_STOCK = 1_000_000_000;
+
 function toProductDto(v: SaleView) {
   return {
     id: v.id,
@@ -110,6 +116,9 @@ export function productRoutes(deps: AppDeps, { board, line }: { board: SaleBoard
     if (!view) throw new Problem(404, 'NOT_FOUND', `no product ${id}`);
     return view;
   };
+  /** Whether the restock move with this key is in the ledger. */
+  const restockMade = async (moveKey: string) =>
+    Boolean(await deps.db.selectFrom('stock_ledger').select('id').where('idempotency_key', '=', moveKey).executeTakeFirst());
   // The catalogue may be this old (a million open pages poll it; the reserve request decides the stock).
   const CATALOGUE_AGE_MS = 1_000;
   const draws = drawCache(deps);
@@ -195,17 +204,21 @@ export function productRoutes(deps: AppDeps, { board, line }: { board: SaleBoard
       path: '/{id}/restock',
       tags: ['admin'],
       summary: 'Restock a product (admin)',
+      description: `A product holds at most ${MAX_PRODUCT_STOCK.toLocaleString('en')} units in stock: a restock past that is refused (409 STOCK_LIMIT).`,
       request: { params: ProductIdParam, headers: IdempotencyHeader, body: jsonBody(RestockSchema) },
       responses: {
         200: productBody('The product with its new stock'),
-        ...problems({ 404: 'No such product', 422: 'Idempotency-Key reused with a different request' }, { body: true }),
+        ...problems(
+          { 404: 'No such product', 409: `STOCK_LIMIT: the stock would pass ${MAX_PRODUCT_STOCK.toLocaleString('en')} units`, 422: 'Idempotency-Key reused with a different request' },
+          { body: true },
+        ),
       },
     }),
     async (c) => {
       const admin = requireRole(c, 'admin');
       const { id } = c.req.valid('param');
       const { quantity } = c.req.valid('json');
-      await load(id, 0);
+      const { stock } = await load(id, 0);
       const key = c.req.valid('header')['idempotency-key'];
       let moveKey = `restock:${id}:${crypto.randomUUID()}`;
       if (key) {
@@ -218,6 +231,12 @@ export function productRoutes(deps: AppDeps, { board, line }: { board: SaleBoard
         });
         if (claim.outcome === 'MISMATCH') throw new Problem(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different restock');
         moveKey = claim.resourceId;
+      }
+      // Past the limit only a repeat of a restock already made is answered (as it was); a refusal
+      // gives its key back, so that the same key can restock once the stock is lower.
+      if (stock + quantity > MAX_PRODUCT_STOCK && !(key && (await restockMade(moveKey)))) {
+        if (key) await releaseIdempotencyKey(deps.db, { scope: `restock:${id}`, principal: admin.sub, key });
+        throw new Problem(409, 'STOCK_LIMIT', `product ${id} has ${stock} units; ${quantity} more would pass ${MAX_PRODUCT_STOCK}`, { stock, maxStock: MAX_PRODUCT_STOCK });
       }
       await restockProduct(deps.db, id, quantity, moveKey);
       await board.refresh();

@@ -215,7 +215,9 @@ export function reservationRoutes(deps: AppDeps, { reserver, line }: { reserver:
           409:
             'OUT_OF_STOCK: sold out (recorded as a rejected reservation); SALE_NOT_OPEN (with `opensAt` and Retry-After); SALE_CLOSED; ' +
             'LIMIT_REACHED (with `unitLimit`); ALREADY_QUEUED: you (or your number) already have a place in this line (`ticketId`)',
-          422: 'UNKNOWN_PRODUCT; IDEMPOTENCY_KEY_REUSED: the key was used with a different body; CONTACT_FROM_IDENTITY: a customer sent a name or phone; INVALID_PHONE',
+          422:
+            'UNKNOWN_PRODUCT; IDEMPOTENCY_KEY_REUSED: the key was used with a different body; CONTACT_FROM_IDENTITY: a customer sent a name or phone; ' +
+            'CUSTOMER_REQUIRED: store staff sent neither customer.id nor customer.phone',
           429: rateLimited,
           503: retryLater(
             'STOCK_UNAVAILABLE: the decision could not be made, nothing reserved; DECISION_PENDING: not made within 40 s but still coming ' +

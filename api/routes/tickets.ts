@@ -90,7 +90,7 @@ export function ticketRoutes(deps: AppDeps, line: Line) {
       request: { params: TicketIdParam },
       responses: {
         200: { description: 'The ticket, LEFT', content: { 'application/json': { schema: TicketSchema } } },
-        ...problems({ 404: 'No such ticket (of yours)', 409: 'TICKET_ENDED: it is no longer waiting (admitted, or ended)' }),
+        ...problems({ 404: 'No such ticket (of yours)', 409: 'TICKET_ENDED: it is no longer waiting (admitted, or ended)' }, { write: true }),
       },
     }),
     async (c) => {

@@ -3,11 +3,14 @@ import { revokeToken } from '../../db/repositories/revocations.js';
 import { requireRole, type AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import type { RevocationList } from '../revocations.js';
-import { problems } from '../schemas.js';
+import { chars, problems } from '../schemas.js';
 
 const RevokeSchema = z
   .strictObject({
-    jti: z.string().min(1).max(128).openapi({ description: "The token's `jti` claim" }),
+    // No control characters: PostgreSQL cannot hold NUL, and the rest have no place in a log line.
+    jti: chars(128)
+      .regex(/^[^\u0000-\u001f\u007f]+$/, '1 to 128 characters, no control characters')
+      .openapi({ description: "The token's `jti` claim" }),
     until: z.iso.datetime({ offset: true }).optional().openapi({ description: "When the token expires anyway (its `exp`); default: the longest any token may live" }),
   })
   .openapi('TokenRevocation', { example: { jti: 'q0Yw2bq9uH0sVd4C' } });
