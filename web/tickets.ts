@@ -6,6 +6,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from './api.js';
+import { retryDelaySeconds } from './retry.js';
 import type { StreamState } from './events.js';
 import type { Ticket, TicketStatus } from './types.js';
 
@@ -53,23 +54,6 @@ interface Entry {
   followed: boolean;
   /** Questions about it that failed in a row (the API restarting, the network gone). */
   failures?: number;
-}
-
-/** The longest wait after a failed question: far below half a lease, so a place outlives an outage. */
-const RETRY_CAP_SECONDS = 15;
-
-/**
- * Seconds until a failed question about a ticket is asked again. Asking is what keeps the place, so
- * a failure is asked again soon — after the server's Retry-After, else 1, 2, 4 … up to 15 s,
- * spread by `jitter` (0–1) so pages do not return together — and not after the answer's usual
- * interval (a minute before the opening: half a lease, when the place would have lapsed). A 429
- * is the server asking for less: then the longer of the two.
- */
-export function retryDelaySeconds(err: unknown, pollAfterSeconds: number | null, failures: number, jitter: number): number {
-  const retryAfter = err instanceof ApiError ? err.retryAfter : undefined;
-  if (err instanceof ApiError && err.status === 429) return Math.max(pollAfterSeconds ?? 1, retryAfter ?? 0);
-  const backOff = Math.min(RETRY_CAP_SECONDS, 2 ** Math.max(0, failures - 1));
-  return Math.min(RETRY_CAP_SECONDS, retryAfter ?? backOff * (0.75 + jitter / 2));
 }
 
 function readDismissed(): Set<string> {
@@ -164,7 +148,8 @@ export function useTicketStore(onChange: (next: Ticket, before: Ticket | undefin
         return;
       }
       const failures = (entries.current.get(id)?.failures ?? 0) + 1;
-      postpone(id, retryDelaySeconds(err, entry.ticket.pollAfterSeconds, failures, Math.random()));
+      const status = err instanceof ApiError ? err.status : 0;
+      postpone(id, retryDelaySeconds(status, err instanceof ApiError ? err.retryAfter : undefined, entry.ticket.pollAfterSeconds, failures, Math.random()));
       const known = entries.current.get(id);
       if (known) entries.current.set(id, { ...known, failures });
     }
