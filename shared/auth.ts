@@ -119,6 +119,8 @@ export function acceptClaims(claims: Record<string, unknown>, policy: TokenPolic
   return { ...principal, jti, exp: claims.exp as number };
 }
 
+const SUBJECT = /^[^\u0000-\u001f\u007f]{1,64}$/u;
+
 /** A display name fit for a message: 1–40 characters after trimming, no control characters. */
 const NAME = /^[^\u0000-\u001f\u007f]{1,40}$/u;
 
@@ -130,7 +132,8 @@ function identityOf(claims: Record<string, unknown>): Identity {
 }
 
 function principalOf(claims: Record<string, unknown>, names: ClaimNames): Principal | undefined {
-  const sub = typeof claims.sub === 'string' && claims.sub.length > 0 && claims.sub.length <= 64 ? claims.sub : undefined;
+  // A subject becomes a customer id, a log field and a search attribute: 1–64 characters, none a control character.
+  const sub = typeof claims.sub === 'string' && SUBJECT.test(claims.sub) ? claims.sub : undefined;
   if (!sub) return undefined;
   const role = claims[names.role];
   if (role === 'customer') return { role, sub, ...identityOf(claims) };

@@ -59,6 +59,13 @@ describe('signToken and verifyToken', () => {
 describe('acceptClaims', () => {
   const accept = (extra: Record<string, unknown>) => acceptClaims(claims(extra), DEFAULT_TOKEN_POLICY);
 
+  it('takes a subject of 1–64 characters with no control character (it becomes a customer id, a log field and a search attribute)', () => {
+    expect(accept({ sub: 'kc-7f3a' })).toBeDefined();
+    expect(accept({ sub: '김민수-1' })).toBeDefined();
+    expect(accept({ sub: 'x'.repeat(64) })).toBeDefined();
+    for (const sub of ['', 'x'.repeat(65), 'c-1\nc-2', 'c-1\u0000', 'tab\there', 'del\u007f', 42]) expect(accept({ sub }), JSON.stringify(sub)).toBeUndefined();
+  });
+
   it('needs a subject, a known role, a store for store staff, an exp and a jti', () => {
     expect(accept({})).toEqual(fromToken({ role: 'customer', sub: 'c-1' }));
     expect(accept({ sub: '' })).toBeUndefined();
