@@ -723,6 +723,8 @@ describe('the web app', () => {
       // Its turn: admitted, then reserved; the reservation appears among the customer's own.
       await setSale(product.id, { paused: false });
       await expect.poll(() => ticket.getAttribute('data-status'), { timeout: LIVE_TIMEOUT_MS }).toBe('RESERVED');
+      // A question answered from this process's copy is as new as its sale board (a second at most): the stream came first.
+      await expect.poll(async () => (await ticketOf(ticketId, 'c-2')).reservationId, { timeout: UI_TIMEOUT_MS }).not.toBeNull();
       const { reservationId } = await ticketOf(ticketId, 'c-2');
       const reservation = page.locator(`article[data-reservation-id="${reservationId}"]`);
       await reservation.waitFor({ timeout: LIVE_TIMEOUT_MS });
