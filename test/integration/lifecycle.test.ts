@@ -196,7 +196,11 @@ describe('the happy path: confirmed at the nearest store, notified, completed', 
     expect(sent.every((m) => m.request.senderKey === kakao.env.KAKAO_SENDER_KEY && m.request.recipientList[0]!.recipientNo === number)).toBe(true);
     expect(Object.values(sent[1]!.request.recipientList[0]!.templateParameter)).toContain(`Test store ${store.id}`);
     expect(kakao.requests.filter((r) => r.key.includes(id)).every((r) => r.apiKeyOk)).toBe(true);
-    const listed = await send('GET', `/reservations/${id}/notifications`);
+    // The endpoint has the third message; its row is settled as SENT just after the answer came back.
+    const listed = await eventually(
+      () => send('GET', `/reservations/${id}/notifications`),
+      (res) => res.body.items.every((n: Body) => n.status === 'SENT'),
+    );
     expect(listed.body.items.map((n: Body) => [n.kind, n.status, n.channel, n.templateCode])).toEqual([
       ['ACCEPTED', 'SENT', 'kakao', 'TSHOP_ACCEPTED'],
       ['CONFIRMED', 'SENT', 'kakao', 'TSHOP_CONFIRMED'],
