@@ -24,6 +24,7 @@ import { createOperator, runFaults, type FaultLog } from '../bench/chaos/faults.
 import { drawFate, runJourney, type Journey, type JourneyOptions } from '../bench/chaos/journeys.js';
 import { PORTS, startChaosStack, type ChaosStack } from '../bench/chaos/stack.js';
 import { settle, verify } from '../bench/chaos/verify.js';
+import { thisCheckout } from '../bench/compare/checkout.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -203,9 +204,13 @@ function report(summary: ReturnType<typeof summarize>, violations: string[]) {
   if (violations.length === 0) say('nothing lost: every reservation is where its answers put it; all invariants hold');
 }
 
+// What ran, as the run began: the commit and whether the checkout had uncommitted changes.
+const { commit, subject, dirty } = thisCheckout(process.cwd());
+
 function writeResults(summary: ReturnType<typeof summarize>, violations: string[]) {
   mkdirSync(path.dirname(path.resolve(args.out!)), { recursive: true });
-  writeFileSync(path.resolve(args.out!), `${JSON.stringify({ ...summary, violations }, null, 2)}\n`);
+  const source = { commit, subject, clean: !dirty };
+  writeFileSync(path.resolve(args.out!), `${JSON.stringify({ source, ...summary, violations }, null, 2)}\n`);
   say(`results written to ${args.out}`);
 }
 
