@@ -140,7 +140,7 @@ class Seed:
 def database_url() -> str:
     url = os.environ.get("NOTIFIER_TEST_DATABASE_URL")
     if not url:
-        pytest.skip("NOTIFIER_TEST_DATABASE_URL is not set: the outbox tests need a PostgreSQL with the app's migrations")
+        pytest.fail("NOTIFIER_TEST_DATABASE_URL is not set: the outbox tests need a PostgreSQL with the app's migrations (npm test sets it)")
     return url
 
 
