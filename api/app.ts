@@ -136,6 +136,8 @@ export function createApp(deps: AppDeps) {
   return Object.assign(app, {
     line,
     board,
+    /** The revoked tokens this process knows (the codec endpoint of `npm start` checks with the same list). */
+    revocations,
     /** Its Prometheus metrics (`GET /metrics`), served on a port of their own by api/server.ts. */
     metrics: metricsApp(metrics),
     /** Starts admitting from the products' lines (a served API does; an app tested in-process when it needs to). */

@@ -5,6 +5,7 @@ import type { Config } from '../shared/config.js';
 import { listen, type RunningServer } from '../shared/http.js';
 import type { Logger } from '../shared/log.js';
 import { createApp } from './app.js';
+import type { RevocationList } from './revocations.js';
 
 /** Where `npm run start:api` serves its metrics unless API_METRICS_PORT says otherwise. */
 export const DEFAULT_API_METRICS_PORT = 9465;
@@ -22,7 +23,7 @@ export async function startApi(
     /** The metrics port when API_METRICS_PORT is unset. */
     metricsPort?: number;
   },
-): Promise<RunningServer & { metricsUrl: string }> {
+): Promise<RunningServer & { metricsUrl: string; revocations: RevocationList }> {
   const app = createApp({
     db: deps.db,
     temporal: deps.client,
@@ -51,6 +52,7 @@ export async function startApi(
   return {
     url: server.url,
     metricsUrl: `${metrics.url}/metrics`,
+    revocations: app.revocations,
     async close() {
       await app.close();
       await server.close();

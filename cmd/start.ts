@@ -60,7 +60,7 @@ runMain('tshop', async (onStop) => {
   const workerMetricsUrls = worker.metricsUrl ? [worker.metricsUrl] : [];
   const api = await startApi({ ...config, web: { ...config.web, workerMetricsUrls } }, { db, client, log, authSecret, webDir, metricsPort: config.http.port + 4 });
   onStop(api.close);
-  const codec = await startCodecServer(config, authSecret, db, log);
+  const codec = await startCodecServer(config, authSecret, api.revocations);
   if (codec) onStop(codec.close);
 
   const ui = infra.temporalUiUrl ?? '(the Web UI of the cluster at TEMPORAL_ADDRESS)';
