@@ -81,7 +81,8 @@ function cachedReadiness(deps: AppDeps, revocations: RevocationList, cacheMs: nu
       check('worker', () => recentPollers(deps, deps.taskQueue, 'workflow'), 'no worker polling', deps.log),
       check('notifier', () => recentPollers(deps, deps.notifierTaskQueue, 'activity'), 'no notifier polling: customer messages wait', deps.log),
     ]);
-    const tokens = (await revocations.ready(0)) ? { ok: true } : { ok: false, detail: 'revoked tokens not read lately' };
+    // An idle process read the list last at its start: the probe starts a read and waits for it (2 s at most).
+    const tokens = (await revocations.ready()) ? { ok: true } : { ok: false, detail: 'revoked tokens not read lately' };
     // The notifier is reported, not required: reservations never wait for it.
     const ok = database.ok && temporalCheck.ok && worker.ok && tokens.ok;
     return { ok, body: { status: ok ? 'ready' : 'not ready', checks: { database, temporal: temporalCheck, worker, notifier, revocations: tokens } } };
