@@ -10,6 +10,12 @@
  * original file's URL, so paths computed from it (project root, .tools, spawned entries) are as
  * under tsx. Stack traces point at the sources: source maps are on (`--enable-source-maps`).
  *
+ * `node cmd/run.mjs --dist <outdir> <entry.ts>…` (`npm run build:dist`): the same compile, ahead of
+ * time, for the image: each entry into `<outdir>/<name>.mjs` (+ `.map`), run there by plain
+ * `node --enable-source-maps`, without TypeScript or esbuild installed. There `import.meta.url` is
+ * the original file's URL relative to the output, so the compiled files and the paths they compute
+ * move together (in the image, /app/dist/cmd/api.mjs sees /app/shared/… as its sources' place).
+ *
  * This file is plain JavaScript because it runs before any TypeScript can.
  */
 import { spawnSync } from 'node:child_process';
@@ -99,22 +105,34 @@ function compiled(entry) {
   return out;
 }
 
-/** esbuild plugin: each file's `import.meta.url` stays its own URL inside the single output module. */
-const keepImportMetaUrl = {
-  name: 'keep-import-meta-url',
-  setup(build) {
-    build.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
-    });
-  },
-};
+/**
+ * esbuild plugin: each file's `import.meta.url` stays its own URL inside the single output module:
+ * absolute, or (given `outDir`) relative to the output module's own URL, for an output that moves.
+ */
+function keepImportMetaUrl(outDir) {
+  const urlOf = (file) => {
+    if (!outDir) return JSON.stringify(pathToFileURL(file).href);
+    const relative = path.relative(path.resolve(outDir), file).split(path.sep).join('/');
+    return `new URL(${JSON.stringify(relative)}, import.meta.url).href`;
+  };
+  return {
+    name: 'keep-import-meta-url',
+    setup(build) {
+      build.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        return { contents: source.replaceAll('import.meta.url', `(${urlOf(args.path)})`), loader: 'ts' };
+      });
+    },
+  };
+}
 
-async function compile(entry, outfile) {
+/** One output module per entry: `{ outfile }` for one, `{ outdir }` for several (each `<name>.mjs`). */
+async function compile(entries, output) {
   const { build } = await import('esbuild');
   await build({
-    entryPoints: [entry],
-    outfile,
+    entryPoints: entries,
+    ...output,
+    ...(output.outdir ? { entryNames: '[name]', outExtension: { '.js': '.mjs' } } : {}),
     bundle: true,
     packages: 'external',
     platform: 'node',
@@ -123,13 +141,22 @@ async function compile(entry, outfile) {
     sourcemap: 'linked',
     // Class and function names stay as written (logs and errors show them).
     keepNames: true,
-    plugins: [keepImportMetaUrl],
+    plugins: [keepImportMetaUrl(output.outdir)],
     logLevel: 'warning',
   });
 }
 
 if (process.argv[2] === '--compile') {
-  await compile(process.argv[3], process.argv[4]);
+  await compile([process.argv[3]], { outfile: process.argv[4] });
+} else if (process.argv[2] === '--dist') {
+  const [outdir, ...entries] = process.argv.slice(3);
+  if (!outdir || entries.length === 0) {
+    process.stderr.write('tshop: usage: node cmd/run.mjs --dist <outdir> <entry.ts>…\n');
+    process.exit(2);
+  }
+  // Written whole: what an earlier build left there goes first (a renamed entry leaves nothing behind).
+  rmSync(outdir, { recursive: true, force: true });
+  await compile(entries, { outdir });
 } else {
   const entry = path.resolve(process.argv[2] ?? '');
   if (!process.argv[2] || !existsSync(entry)) {

@@ -26,6 +26,12 @@ function sourcesHash(): string {
 }
 
 export async function ensureWebBundle(dir: string, force = false): Promise<string> {
+  // The image carries the bundle (built with its stamp by `npm run build:web`) and not the sources
+  // it came from: there it is served as built.
+  if (!force && !existsSync(path.join(root, 'web'))) {
+    if (!existsSync(path.join(dir, 'index.html'))) throw new Error(`no web app in ${dir}, and no sources in ${path.join(root, 'web')} to build it from`);
+    return dir;
+  }
   const stampFile = path.join(dir, STAMP);
   const stamp = sourcesHash();
   const current = existsSync(path.join(dir, 'index.html')) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp;

@@ -10,7 +10,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 const webDir = path.join(projectRoot, 'web');
@@ -26,6 +25,9 @@ export async function buildWeb(outDir: string = DEFAULT_WEB_DIR): Promise<{ outD
   mkdirSync(out, { recursive: true });
   for (const name of readdirSync(out)) if (BUILT.test(name)) rmSync(path.join(out, name));
 
+  // Loaded here, not at the top: the API compiled for the image (npm run build:dist) carries this
+  // module inline, and the image has no esbuild (a development dependency) nor needs it.
+  const { build } = await import('esbuild');
   const result = await build({
     absWorkingDir: projectRoot,
     entryPoints: { app: path.join(webDir, 'main.tsx') },
