@@ -1,11 +1,11 @@
 /** The goals of issue #10 and of launch day, set next to what this run measured. Reported, never asserted. */
-import { hasPhases, type PhaseFigures, type Results } from './report.js';
+import { hasPhases, TREE_ORDER, type PhaseFigures, type Results } from './report.js';
 import type { LaunchResult } from './scenarios/launch.js';
 
 type Goal = Results['goals'][number];
 
 // The processes that make up the system (the bench's own are left out of its memory).
-const SYSTEM = ['api', 'worker', 'notifier', 'temporal', 'postgres', 'assignment', 'infra launcher'];
+const SYSTEM = ['api', 'worker', 'notifier', 'temporal', 'temporal postgres', 'postgres', 'assignment', 'infra launcher'];
 
 const atMost = (goal: string, value: number, limit: number, unit: string): Goal => ({
   goal,
@@ -48,13 +48,15 @@ export function goals(r: Omit<Results, 'goals'>): Goal[] {
 
 function phaseGoals(r: Omit<Results, 'goals'> & PhaseFigures): Goal[] {
   const ours = r.cost.cpu_ms_per_item.ours ?? {};
-  const cpuTotal = ['api', 'worker', 'notifier', 'temporal', 'postgres', 'assignment', 'load generator', 'infra launcher'].reduce((s, t) => s + (ours[t] ?? 0), 0);
+  const cpuTotal = TREE_ORDER.reduce((s, t) => s + (ours[t] ?? 0), 0);
+  // The dev server keeps its SQLite in its own process: the real server's own PostgreSQL is part of Temporal's cost.
+  const temporal = (ours.temporal ?? NaN) + (ours['temporal postgres'] ?? 0);
   const b = r.burst;
   const idleRss = SYSTEM.reduce((s, t) => s + (r.idle.memory[t]?.rssKiB ?? 0), 0) / 1024;
   return [
     atMost('CPU per reservation, all processes', cpuTotal, 65, ' ms'),
     atMost('CPU per reservation, worker', ours.worker ?? NaN, 20, ' ms'),
-    atMost('CPU per reservation, Temporal', ours.temporal ?? NaN, 30, ' ms'),
+    atMost('CPU per reservation, Temporal', temporal, 30, ' ms'),
     { goal: 'burst: exactly the units accepted', target: `${b.units}`, measured: `${b.accepted}`, met: b.accepted === b.units },
     { goal: 'burst: workflows started (the excess starts none)', target: `${b.units}`, measured: `${b.workflows_started}`, met: b.workflows_started === b.units },
     { goal: 'burst: errors', target: '0', measured: `${b.errors}`, met: b.errors === 0 },

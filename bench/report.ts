@@ -9,12 +9,15 @@ import type { HistoryShape } from './scenarios/history.js';
 import type { LaunchResult } from './scenarios/launch.js';
 import type { SeedCheckResult } from './scenarios/seed.js';
 import type { CancelAtRateResult, SustainedResult } from './scenarios/sustained.js';
+import type { TemporalDescription } from './stack.js';
 
 /** What every run reports. */
 interface RunFigures {
   timestamp: string;
   /** The commit measured, and whether the checkout had uncommitted changes. */
   source?: { commit: string; dirty: boolean; subject: string };
+  /** Which Temporal the stack ran (absent in files from before it could be chosen: the dev server). */
+  temporal?: TemporalDescription;
   quick: boolean;
   duration_s: number;
   phase_seconds: Record<string, number>;
@@ -51,7 +54,7 @@ export const hasPhases = <T extends Partial<PhaseFigures>>(r: T): r is T & Phase
 export function writeResults(dir: string, results: Results): string[] {
   mkdirSync(dir, { recursive: true });
   const text = `${JSON.stringify(results, null, 2)}\n`;
-  const kind = `${results.settings.launch_only ? 'launch-' : ''}${results.quick ? 'quick' : 'full'}`;
+  const kind = `${results.temporal?.kind === 'server' ? 'server-' : ''}${results.settings.launch_only ? 'launch-' : ''}${results.quick ? 'quick' : 'full'}`;
   const dated = `${results.timestamp.slice(0, 10)}-${kind}.json`;
   const files = [path.join(dir, 'latest.json'), path.join(dir, dated)];
   for (const f of files) writeFileSync(f, text);
@@ -59,7 +62,8 @@ export function writeResults(dir: string, results: Results): string[] {
 }
 
 // Trees in the order the tables show them; the total adds up the system and its load.
-export const TREE_ORDER = ['api', 'worker', 'notifier', 'temporal', 'postgres', 'assignment', 'load generator', 'infra launcher'];
+/** 'temporal postgres': the real Temporal server's own PostgreSQL (the dev server keeps its SQLite in its own process). */
+export const TREE_ORDER = ['api', 'worker', 'notifier', 'temporal', 'temporal postgres', 'postgres', 'assignment', 'load generator', 'infra launcher'];
 const KIND_LABEL: Record<WorkflowKind, string> = { ours: 'ours (HTTP reserve)', skeleton: 'skeleton', bare: 'bare', skeletonBefore: 'old skeleton' };
 
 const f1 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : (Math.round(x * 10) / 10).toString());
@@ -82,7 +86,8 @@ function unmeasured(r: AllPhases): string[] {
 function cpuTable(r: AllPhases): string[] {
   const kinds = Object.keys(r.cost.cpu_ms_per_item) as WorkflowKind[];
   const total = (k: WorkflowKind) => TREE_ORDER.reduce((s, t) => s + (r.cost.cpu_ms_per_item[k]![t] ?? 0), 0);
-  const rows = TREE_ORDER.map((t) => [t, ...kinds.map((k) => f1(r.cost.cpu_ms_per_item[k]![t]))]);
+  // Only the trees this stack has (the dev server has no PostgreSQL of its own).
+  const rows = TREE_ORDER.filter((t) => kinds.some((k) => r.cost.cpu_ms_per_item[k]![t] !== undefined)).map((t) => [t, ...kinds.map((k) => f1(r.cost.cpu_ms_per_item[k]![t]))]);
   const tput = kinds.map((k) => f1(r.cost.batches.filter((b) => b.kind === k && b.run > 0).reduce((s, b, _, a) => s + b.throughput_per_s / a.length, 0)));
   return table(['CPU ms per reservation (workflow)', ...kinds.map((k) => KIND_LABEL[k])], [
     ...rows,
@@ -250,12 +255,20 @@ function phaseLines(r: AllPhases): string[] {
   ];
 }
 
+function temporalLine(t: TemporalDescription | undefined): string {
+  if (t?.kind !== 'server') return 'the CLI\'s dev server (SQLite, in its own process)';
+  const settings = Object.entries(t.settings ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+  return `the Temporal server ${t.version} on a PostgreSQL of its own (its CPU is the "temporal postgres" row)${settings ? `, ${settings}` : ''}`;
+}
+
 export function markdown(r: Results): string {
   const kind = r.settings.launch_only ? ' (--launch)' : '';
   return [
     `## Benchmark ${r.timestamp}${r.quick ? ' (--quick)' : ''}${kind}, ${Math.round(r.duration_s)} s`,
     '',
     `Code: ${r.source ? `${r.source.commit.slice(0, 7)}${r.source.dirty ? ' with uncommitted changes' : ' (clean checkout)'}` : 'unknown'}.`,
+    '',
+    `Temporal: ${temporalLine(r.temporal)}.`,
     '',
     `Machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gib} GiB, ${r.machine.platform}, Node ${r.machine.node}. Every process on the same cores.`,
     '',

@@ -3,24 +3,66 @@
  * memory can be read from /proc): `start:infra` (embedded PostgreSQL and the Temporal dev server, or
  * whichever of DATABASE_URL / TEMPORAL_ADDRESS is not given), `migrate --seed`, the assignment
  * service, the worker, the notifier and the API. Each is spawned as `node --import tsx <entry>`, not through npm,
- * so that the pid we hold is the process itself.
+ * so that the pid we hold is the process itself. With `temporal: 'server'` the real Temporal server
+ * (dev/temporal-server.ts) runs instead of the dev server, on an embedded PostgreSQL of its own, so
+ * that Temporal's database is measured apart from the application's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { commandLine, isAlive, terminate, trackChild, waitUntil } from '../shared/process.js';
+import { startEmbeddedPostgres } from '../dev/postgres.js';
+import { DYNAMIC_CONFIG_SETTING, MAX_MEMBERSHIP_PORT, startTemporalServer, TEMPLATE_SETTINGS } from '../dev/temporal-server.js';
+import { TEMPORAL_SERVER_VERSION } from '../dev/temporal-version.js';
 import type { Roots } from './procfs.js';
 
-/** The bench's own ports; no test uses them. */
-export const PORTS = { api: 18188, assignment: 18189, workerMetrics: 18190, pg: 25462, temporal: 17263, temporalUi: 18263 };
+/**
+ * The bench's own ports; no test uses them. For the real Temporal server: `temporalPg` its own
+ * PostgreSQL, `temporalInternal` the first of 4 ports its services listen on besides the frontend's
+ * gRPC port, `temporalMembership` the first of their 4 membership ports.
+ */
+export const PORTS = {
+  api: 18188,
+  assignment: 18189,
+  workerMetrics: 18190,
+  pg: 25462,
+  temporal: 17263,
+  temporalUi: 18263,
+  temporalPg: 25465,
+  temporalInternal: 17280,
+  temporalMembership: 17284,
+};
 export type Ports = typeof PORTS;
+
+/**
+ * Every port of a stack laid out from `base` (`--port-base`: a machine where the fixed ones are
+ * taken): base … base + 17, except that the membership ports of the real Temporal server must stay
+ * at most 32,767 (dev/temporal-server.ts): above that they go 30,000 lower.
+ */
+export function portsFrom(base: number): Ports {
+  const membership = base + 14 + 3 <= MAX_MEMBERSHIP_PORT ? base + 14 : base + 14 - 30_000;
+  return { api: base, assignment: base + 1, workerMetrics: base + 2, pg: base + 3, temporal: base + 4, temporalUi: base + 5, temporalPg: base + 6, temporalInternal: base + 10, temporalMembership: membership };
+}
+
+/** Which Temporal a stack runs: the CLI's dev server (SQLite, one process) or the real server on PostgreSQL. */
+export type TemporalKind = 'dev' | 'server';
+export const TEMPORAL_KINDS: readonly TemporalKind[] = ['dev', 'server'];
+
+/** What a stack's Temporal was, for the results. */
+export interface TemporalDescription {
+  kind: TemporalKind;
+  /** The real server's version and the template settings and dynamic config it ran with. */
+  version?: string;
+  settings?: Record<string, string>;
+}
 
 export interface Stack {
   baseUrl: string;
   databaseUrl: string;
   temporalAddress: string;
   jwtSecret: string;
+  temporal: TemporalDescription;
   /** The process trees to measure; PostgreSQL and Temporal only when the bench started them. */
   roots: Roots;
   stop(): Promise<void>;
@@ -81,12 +123,20 @@ export interface StackOptions {
   ports?: Ports;
   /** Added to every part's environment (a configuration under comparison); its data directory, secret, ports and URLs still win. */
   env?: Record<string, string>;
+  /**
+   * 'server': the real Temporal server, configured by the variables of `env` it knows
+   * (dev/temporal-server.ts: NUM_HISTORY_SHARDS, SQL_MAX_CONNS, …, TEMPORAL_SERVER_DYNAMIC_CONFIG).
+   * Default 'dev' (or TEMPORAL_ADDRESS's server, when set).
+   */
+  temporal?: TemporalKind;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { root, dataDir, say, ports = PORTS } = options;
   const parts: Part[] = [];
   const infraPids: number[] = [];
+  /** Stopped after everything else, in this order: the real Temporal server, then its PostgreSQL. */
+  const lastStops: (() => Promise<void>)[] = [];
   let stopping = false;
   /** Starts a part unless the stack is being stopped (an interrupt during start-up). */
   const start = (...args: Parameters<typeof spawnPart>) => {
@@ -101,15 +151,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const part of [...parts].reverse()) await stopPart(part).catch(() => undefined);
     // start:infra stops PostgreSQL and Temporal itself; anything still there is killed.
     for (const pid of infraPids) await terminate(pid, 'SIGKILL', 0).catch(() => undefined);
+    for (const s of lastStops.splice(0)) await s().catch(() => undefined);
   };
   options.onStoppable(stop);
 
   const jwtSecret = options.env?.JWT_SECRET ?? process.env.JWT_SECRET ?? randomBytes(32).toString('hex');
   const common = { ...process.env, LOG_LEVEL: 'error', HOLD_PERIOD: '7d', ...options.env, DATA_DIR: dataDir, JWT_SECRET: jwtSecret };
 
-  say('starting PostgreSQL and Temporal (start:infra) …');
+  const server = options.temporal === 'server' ? await startServer(dataDir, ports, options.env ?? {}, say, lastStops, () => stopping) : undefined;
+
+  say(server ? 'starting PostgreSQL (start:infra) …' : 'starting PostgreSQL and Temporal (start:infra) …');
   const infra = start(root, 'start:infra', entryIn(root, 'cmd/infra.ts', 'scripts/start-infra.ts'), {
     ...common,
+    ...(server ? { TEMPORAL_ADDRESS: server.address } : {}),
     PG_PORT: String(ports.pg),
     TEMPORAL_PORT: String(ports.temporal),
     TEMPORAL_UI_PORT: String(ports.temporalUi),
@@ -151,12 +205,42 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     assignment: assignment.child.pid!,
     ...(notifier ? { notifier: notifier.child.pid! } : {}),
     ...(temporalPid ? { temporal: temporalPid } : {}),
+    ...(server ? { temporal: server.pid, 'temporal postgres': server.postgresPid } : {}),
     ...(postgresPid ? { postgres: postgresPid } : {}),
     // The launcher of PostgreSQL and Temporal: it only waits, but it is a process we run.
     'infra launcher': infra.child.pid!,
     'load generator': process.pid,
   };
-  return { baseUrl: `http://127.0.0.1:${ports.api}`, databaseUrl, temporalAddress, jwtSecret, roots, stop };
+  const temporal: TemporalDescription = server ? { kind: 'server', version: TEMPORAL_SERVER_VERSION, settings: server.settings } : { kind: 'dev' };
+  return { baseUrl: `http://127.0.0.1:${ports.api}`, databaseUrl, temporalAddress, jwtSecret, temporal, roots, stop };
+}
+
+/**
+ * Temporal's own PostgreSQL and the real Temporal server on it, each stopped last (server first).
+ * The server's settings are the variables of the environment and `env` its template knows; the rest
+ * is the application's.
+ */
+async function startServer(dataDir: string, ports: Ports, env: Record<string, string>, say: (line: string) => void, lastStops: (() => Promise<void>)[], stopping: () => boolean) {
+  say(`starting Temporal's PostgreSQL and the Temporal server ${TEMPORAL_SERVER_VERSION} …`);
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'temporal-postgres'), port: ports.temporalPg });
+  lastStops.push(pg.stop);
+  if (stopping()) throw new Error('the bench is stopping');
+  const known = [...TEMPLATE_SETTINGS, DYNAMIC_CONFIG_SETTING] as string[];
+  // The shell's values too (as every part of the stack gets them), the side's own winning; whatever
+  // is used is in the results (`temporal.settings`).
+  const settings = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter((e): e is [string, string] => known.includes(e[0]) && e[1] !== undefined));
+  const { hostname, port, username, password } = new URL(pg.url);
+  const server = await startTemporalServer({
+    dataDir,
+    port: ports.temporal,
+    internalPortBase: ports.temporalInternal,
+    membershipPortBase: ports.temporalMembership,
+    database: { host: hostname, port: Number(port), user: decodeURIComponent(username), password: decodeURIComponent(password) },
+    settings,
+    log: say,
+  });
+  lastStops.unshift(server.stop);
+  return { address: server.address, pid: server.pid, postgresPid: pg.pid, settings: server.settings };
 }
 
 /** An entry point of the checkout at `root`: where it is today, or where an older commit had it (bench:compare --base). */

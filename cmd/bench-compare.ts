@@ -1,10 +1,11 @@
 /**
  * `npm run bench:compare -- [--base <git-ref>] [--head <git-ref>] [--base-env K=V]… [--env K=V]… [--label L]
- * [--runs 4] [--cost-n 160] [--scenarios cost,seed,burst,launch] [--requests 2000] [--concurrency 48] [--seed-seconds 10]
- * [--launch-customers 10000]`:
+ * [--temporal dev|server|dev,server] [--runs 4] [--cost-n 160] [--scenarios cost,seed,burst,knee,launch] [--requests 2000]
+ * [--concurrency 48] [--seed-seconds 10] [--step-seconds 4] [--launch-customers 10000] [--port-base N]`:
  * a lever measured with and without in one run. A ("without") is the code at --base (a temporary
  * worktree), or this checkout, with --base-env; B ("with") is the code at --head, or this checkout,
- * with --env. Each runs as
+ * with --env; --temporal says which Temporal each side runs (the CLI's dev server, or the real server
+ * on a PostgreSQL of its own, configured by the side's environment). Each runs as
  * its own full stack, both up throughout; the load goes to one at a time, interleaved run after run
  * (absolute times drift on a shared machine, ratios within one run much less). Prints A, B and B/A,
  * writes bench/results/<date>-compare-<label>.json, and exits 1 if either side's invariants break.
@@ -14,9 +15,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readArgs, USAGE, type CompareArgs } from '../bench/compare/args.js';
 import { addWorktree, shareTools, thisCheckout, type Checkout } from '../bench/compare/checkout.js';
-import { compareBurst, compareCost, compareLaunch, compareSeed, warmUp } from '../bench/compare/measure.js';
+import { compareBurst, compareCost, compareKnee, compareLaunch, compareSeed, warmUp } from '../bench/compare/measure.js';
 import { compareMarkdown, defaultLabel, writeCompareResults, type CompareResults, type SideDescription } from '../bench/compare/report.js';
-import { COMPARE_PORTS, crossRoots, invariantsOf, startVariant, type Side, type Variant, type VariantHooks } from '../bench/compare/variant.js';
+import { comparePorts, crossRoots, invariantsOf, startVariant, type Side, type Variant, type VariantHooks } from '../bench/compare/variant.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 let parsed: CompareArgs;
@@ -26,7 +27,8 @@ try {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
   process.exit(2);
 }
-const { base, head, label, envs, settings } = parsed;
+const { base, head, label, envs, temporal, settings } = parsed;
+const ports = comparePorts(parsed.portBase);
 
 const progress = (line: string) => process.stderr.write(`\r\x1b[2K[compare] ${line}`);
 const done = (line: string) => process.stderr.write(`\r\x1b[2K[compare] ${line}\n`);
@@ -74,15 +76,15 @@ async function checkoutOf(ref: string | undefined): Promise<Checkout> {
  */
 async function startSides(): Promise<Record<Side, Variant>> {
   const a = await checkoutOf(base);
-  const b = await startVariant({ side: 'B', role: 'with', checkout: await checkoutOf(head), env: envs.B }, hooks);
+  const b = await startVariant({ side: 'B', role: 'with', checkout: await checkoutOf(head), env: envs.B, temporal: temporal.B, ports: ports.B }, hooks);
   shareTools(root, a);
-  const sides = { A: await startVariant({ side: 'A', role: 'without', checkout: a, env: envs.A }, hooks), B: b };
+  const sides = { A: await startVariant({ side: 'A', role: 'without', checkout: a, env: envs.A, temporal: temporal.A, ports: ports.A }, hooks), B: b };
   crossRoots(sides.A, sides.B);
   for (const s of ['A', 'B'] as const) done(`${s} up: ${Object.entries(sides[s].stack.roots).map(([k, pid]) => `${k} ${pid}`).join(', ')}`);
   return sides;
 }
 
-const describeSide = (v: Variant): SideDescription => ({ role: v.role, checkout: v.checkout, env: v.env, ports: COMPARE_PORTS[v.side], processes: v.stack.roots });
+const describeSide = (v: Variant): SideDescription => ({ role: v.role, checkout: v.checkout, env: v.env, temporal: v.stack.temporal, ports: v.ports, processes: v.stack.roots });
 
 async function measure(sides: Record<Side, Variant>) {
   const has = (s: string) => settings.scenarios.includes(s);
@@ -91,8 +93,9 @@ async function measure(sides: Record<Side, Variant>) {
   const cost = has('cost') ? await compareCost(sides, costOptions) : undefined;
   const seed = has('seed') ? await compareSeed(sides, settings.seed_check_seconds) : undefined;
   const burst = has('burst') ? await compareBurst(sides, settings.requests, settings.burst_clients) : undefined;
+  const knee = has('knee') ? await compareKnee(sides, settings.step_seconds) : undefined;
   const launch = has('launch') ? await compareLaunch(sides, settings.launch_customers) : undefined;
-  return { cost, seed, burst, launch };
+  return { cost, seed, burst, knee, launch };
 }
 
 async function invariants(sides: Record<Side, Variant>, burst: CompareResults['burst'], launch: CompareResults['launch']): Promise<Record<Side, string[]>> {
@@ -115,7 +118,7 @@ async function main(): Promise<boolean> {
   delete process.env.DATABASE_URL;
   delete process.env.TEMPORAL_ADDRESS;
   const sides = await startSides();
-  const { cost, seed, burst, launch } = await measure(sides);
+  const { cost, seed, burst, knee, launch } = await measure(sides);
   const violations = await invariants(sides, burst, launch);
   const described = { A: describeSide(sides.A), B: describeSide(sides.B) };
   const cpus = os.cpus();
@@ -129,6 +132,7 @@ async function main(): Promise<boolean> {
     ...(cost ? { cost } : {}),
     ...(seed ? { seed_check: seed } : {}),
     ...(burst ? { burst } : {}),
+    ...(knee ? { sustained: knee } : {}),
     ...(launch ? { launch } : {}),
     invariants: violations,
     invariants_ok: violations.A.length === 0 && violations.B.length === 0,

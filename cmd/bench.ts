@@ -1,10 +1,11 @@
 /**
  * `npm run bench [-- --quick] [--runs 3] [--requests N] [--concurrency C] [--cost-n M] [--old-skeleton]
- * [--launch] [--launch-customers N] [--launch-rate R]`:
+ * [--launch] [--launch-customers N] [--launch-rate R] [--temporal dev|server] [--port-base N]`:
  * starts the stack as separate processes (bench/stack.ts), drives its HTTP API from this process and
  * reports what a reservation costs (CPU per process, memory, history shape) and how the system
  * behaves under load (launch burst, seed check, sustained rate, cancellations, launch day with its
- * line), next to baselines run in this process. `--launch` runs the launch day alone. Checks the
+ * line), next to baselines run in this process. `--temporal server` runs the real Temporal server on a
+ * PostgreSQL of its own instead of the dev server (the two side by side: `bench:compare --temporal dev,server`). `--launch` runs the launch day alone. Checks the
  * invariants (exit 1 if one breaks), prints Markdown, and writes bench/results/latest.json plus a
  * dated copy.
  */
@@ -32,7 +33,7 @@ import { historyShapes } from '../bench/scenarios/history.js';
 import { DEFAULT_RATE_PER_S, earlyJoiners, launch, warmUp, type LaunchOptions, type LaunchResult } from '../bench/scenarios/launch.js';
 import { seedCheck } from '../bench/scenarios/seed.js';
 import { cancelAtRate, halfOf, sustainedRate } from '../bench/scenarios/sustained.js';
-import { startStack } from '../bench/stack.js';
+import { portsFrom, PORTS, startStack, TEMPORAL_KINDS, type TemporalKind } from '../bench/stack.js';
 import { thisCheckout } from '../bench/compare/checkout.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -47,8 +48,20 @@ const { values: args } = parseArgs({
     launch: { type: 'boolean', default: false },
     'launch-customers': { type: 'string' },
     'launch-rate': { type: 'string' },
+    temporal: { type: 'string', default: 'dev' },
+    'port-base': { type: 'string' },
   },
 });
+if (!(TEMPORAL_KINDS as readonly string[]).includes(args.temporal!)) {
+  process.stderr.write(`--temporal ${args.temporal}: one of ${TEMPORAL_KINDS.join(', ')} (both in one run, interleaved: npm run bench:compare -- --temporal dev,server)\n`);
+  process.exit(2);
+}
+const TEMPORAL = args.temporal as TemporalKind;
+const portBase = args['port-base'] === undefined ? undefined : Number(args['port-base']);
+if (portBase !== undefined && !(Number.isInteger(portBase) && portBase >= 1024 && portBase + 17 <= 65535)) {
+  process.stderr.write(`--port-base ${args['port-base']}: expected 1024–65518 (the stack uses base … base + 17)\n`);
+  process.exit(2);
+}
 const QUICK = args.quick!;
 const LAUNCH_ONLY = args.launch!;
 // The bench's customers all come from 127.0.0.1, and its admin stands for many store staff: the
@@ -77,6 +90,7 @@ const settings = {
   launch_only: LAUNCH_ONLY,
   launches: launches.map((l) => ({ order: l.order, customers: l.customers, arrivals_per_s: l.ratePerSecond, early_joiners: earlyJoiners(l.customers) })),
   stack_env: STACK_ENV,
+  temporal: TEMPORAL,
 };
 
 const SETTLE_MS = 3_000;
@@ -160,7 +174,15 @@ async function invariants(db: Kysely<Database>, rawSqlProduct: number | undefine
 }
 
 async function setUp() {
-  const stack = await startStack({ root, dataDir, say: done, onStoppable: (stop) => void processes.push(stop), env: STACK_ENV });
+  const stack = await startStack({
+    root,
+    dataDir,
+    say: done,
+    onStoppable: (stop) => void processes.push(stop),
+    env: STACK_ENV,
+    temporal: TEMPORAL,
+    ports: portBase === undefined ? PORTS : portsFrom(portBase),
+  });
   const db = await openDatabase(stack.databaseUrl, { max: 20 });
   resources.push(() => db.destroy());
   const connection = await Connection.connect({ address: stack.temporalAddress });
@@ -175,7 +197,7 @@ async function setUp() {
   // Stores sized for the run: the bench measures the service, not a full city.
   for (const s of (await api.admin('GET', '/stores')).body.items as { id: string }[]) await api.admin('PATCH', `/stores/${s.id}`, { capacity: 100_000 });
   const ctx: Ctx = { api, db, client: new Client({ connection }), baselineQueue, roots, quick: QUICK, progress, done };
-  return { ctx, sampler };
+  return { ctx, sampler, temporal: stack.temporal };
 }
 
 /** Every phase but the launch day: cost, memory, history, the seed's check, burst, sustained rate. */
@@ -227,7 +249,7 @@ async function main(): Promise<boolean> {
   const started = performance.now();
   // What is measured is the checkout as the run starts: a commit made meanwhile is not in the stack.
   const source = (({ commit, dirty, subject }) => ({ commit, dirty, subject }))(thisCheckout(root));
-  const { ctx, sampler } = await phase('start', setUp);
+  const { ctx, sampler, temporal } = await phase('start', setUp);
   done(`stack up: ${Object.entries(ctx.roots).map(([k, pid]) => `${k} ${pid}`).join(', ')}`);
   const others = LAUNCH_ONLY ? undefined : await otherPhases(ctx);
   const days = await launchDays(ctx);
@@ -242,6 +264,7 @@ async function main(): Promise<boolean> {
     timestamp: new Date().toISOString(),
     // What was measured: the commit, and whether the checkout had uncommitted changes.
     source,
+    temporal,
     quick: QUICK,
     duration_s: Math.round((performance.now() - started) / 1000),
     phase_seconds: phaseSeconds,

@@ -1,13 +1,14 @@
 /**
  * The comparison's measurements. Cost: the bench's batch of ours (bench/scenarios/cost.ts) on each
  * side, interleaved run after run with the order alternating, so that both sides share the machine's
- * mood; pooled per side, each run kept. Seed check and launch burst: the bench's own scenarios, once
- * per side.
+ * mood; pooled per side, each run kept. Seed check, launch burst and sustained rate (the knee): the
+ * bench's own scenarios, once per side.
  */
 import { spread } from '../load.js';
 import { launchBurst, type BurstResult } from '../scenarios/burst.js';
 import { measureBatch, WARM_UP, type Batch } from '../scenarios/cost.js';
 import { seedCheck, type SeedCheckResult } from '../scenarios/seed.js';
+import { sustainedRate, type SustainedResult } from '../scenarios/sustained.js';
 import { DEFAULT_RATE_PER_S, launch, warmUp as warmUpLaunch, type LaunchResult } from '../scenarios/launch.js';
 import { OTHER, type Side, type Variant } from './variant.js';
 
@@ -127,6 +128,17 @@ export async function compareBurst(sides: Record<Side, Variant>, requests: numbe
     const { acceptedIds: _ids, ...figures } = await launchBurst(sides[side].ctx, requests, clients);
     sides[side].ctx.done(`launch burst: ${figures.accepted} accepted, ${figures.sold_out} sold out, ${figures.queued} placed in line, ${figures.errors} errors in ${figures.seconds} s`);
     out[side] = figures;
+  }
+  return out;
+}
+
+/** The sustained rate on each side in turn (A first): the knee, and the latencies at half of it. */
+export async function compareKnee(sides: Record<Side, Variant>, stepSeconds: number): Promise<Record<Side, SustainedResult>> {
+  const out = {} as Record<Side, SustainedResult>;
+  for (const side of ['A', 'B'] as const) {
+    const r = await sustainedRate(sides[side].ctx, stepSeconds);
+    sides[side].ctx.done(`sustained rate: knee ${r.knee_per_s}/s; at ${r.half.rate}/s p50 ${r.half.p50_ms} ms, p99 ${r.half.p99_ms} ms`);
+    out[side] = r;
   }
   return out;
 }

@@ -5,6 +5,8 @@ import type { LatencySummary } from '../load.js';
 import { TREE_ORDER } from '../report.js';
 import type { SeedCheckResult } from '../scenarios/seed.js';
 import type { LaunchResult } from '../scenarios/launch.js';
+import type { SustainedResult } from '../scenarios/sustained.js';
+import type { TemporalDescription } from '../stack.js';
 import { describe, type Checkout } from './checkout.js';
 import type { BurstFigures, CostComparison } from './measure.js';
 import type { Side } from './variant.js';
@@ -13,6 +15,8 @@ export interface SideDescription {
   role: string;
   checkout: Checkout;
   env: Record<string, string>;
+  /** The dev server, or the real server with its version and settings. Absent in files from before it could be chosen: the dev server. */
+  temporal?: TemporalDescription;
   ports: Record<string, number>;
   processes: Record<string, number>;
 }
@@ -22,11 +26,13 @@ export interface CompareResults {
   label: string;
   duration_s: number;
   machine: Record<string, unknown>;
-  settings: { runs: number; cost_per_batch: number; cost_concurrency: number; scenarios: string[]; requests: number; burst_clients: number; seed_check_seconds: number; launch_customers?: number };
+  settings: { runs: number; cost_per_batch: number; cost_concurrency: number; scenarios: string[]; requests: number; burst_clients: number; seed_check_seconds: number; step_seconds?: number; launch_customers?: number };
   sides: Record<Side, SideDescription>;
   cost?: CostComparison;
   seed_check?: Record<Side, SeedCheckResult>;
   burst?: Record<Side, BurstFigures>;
+  /** The sustained rate (`knee`): each side's knee and the latencies at half of it. */
+  sustained?: Record<Side, SustainedResult>;
   /** Each side's launch days in the order run (A, B, B, A). */
   launch?: Record<Side, LaunchResult[]>;
   invariants: Record<Side, string[]>;
@@ -43,6 +49,8 @@ const slug = (text: string) =>
 /** What B has that A has not, as a file-name slug: the refs, then B's settings that differ (or `same`). */
 export function defaultLabel(a: SideDescription, b: SideDescription): string {
   const parts: string[] = [];
+  const kind = (d: SideDescription) => d.temporal?.kind ?? 'dev';
+  if (kind(a) !== kind(b)) parts.push(`temporal-${kind(a)}-to-${kind(b)}`);
   if (a.checkout.commit !== b.checkout.commit || b.checkout.dirty) {
     parts.push(`${a.checkout.ref === 'HEAD' ? a.checkout.commit.slice(0, 7) : a.checkout.ref}-to-${b.checkout.commit.slice(0, 7)}${b.checkout.dirty ? '-dirty' : ''}`);
   }
@@ -68,7 +76,8 @@ const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 function sideLines(r: CompareResults): string[] {
   const env = (e: Record<string, string>) => (Object.keys(e).length ? Object.entries(e).map(([k, v]) => `\`${k}=${v}\``).join(' ') : 'no extra environment');
-  return (['A', 'B'] as const).map((s) => `- **${s}** (${r.sides[s].role}): ${describe(r.sides[s].checkout)}; ${env(r.sides[s].env)}`);
+  const temporal = (t: TemporalDescription | undefined) => (t?.kind === 'server' ? `the Temporal server ${t.version} on its own PostgreSQL` : 'the Temporal dev server');
+  return (['A', 'B'] as const).map((s) => `- **${s}** (${r.sides[s].role}): ${describe(r.sides[s].checkout)}; ${temporal(r.sides[s].temporal)}; ${env(r.sides[s].env)}`);
 }
 
 function costLines(c: CostComparison, r: CompareResults): string[] {
@@ -143,6 +152,21 @@ function burstLines(b: Record<Side, BurstFigures>): string[] {
   ];
 }
 
+function kneeLines(k: Record<Side, SustainedResult>, r: CompareResults): string[] {
+  const row = (name: string, pick: (x: SustainedResult) => number) => [name, f1(pick(k.A)), f1(pick(k.B)), ratio(pick(k.B), pick(k.A))];
+  return [
+    `### Sustained rate (open model, ${r.settings.step_seconds ?? '?'} s per rate, +25 % until p99 > 300 ms or an error; A first, then B)`,
+    '',
+    ...table(['', 'A', 'B', 'B/A'], [
+      row('knee (reservations/s)', (x) => x.knee_per_s),
+      row('half the knee (reservations/s)', (x) => x.half.rate),
+      row('… p50 ms', (x) => x.half.p50_ms),
+      row('… p99 ms', (x) => x.half.p99_ms),
+      row('… errors', (x) => x.half.errors),
+    ]),
+  ];
+}
+
 function launchLines(l: Record<Side, LaunchResult[]>): string[] {
   const runs = [l.A[0], l.B[0], l.B[1], l.A[1]].filter((r): r is LaunchResult => r !== undefined);
   const names = ['A', 'B', 'B', 'A'].slice(0, runs.length);
@@ -181,6 +205,7 @@ export function compareMarkdown(r: CompareResults): string {
     ...(r.cost ? [...costLines(r.cost, r), ''] : []),
     ...(r.seed_check ? [...seedLines(r.seed_check), ''] : []),
     ...(r.burst ? [...burstLines(r.burst), ''] : []),
+    ...(r.sustained ? [...kneeLines(r.sustained, r), ''] : []),
     ...(r.launch ? [...launchLines(r.launch), ''] : []),
     `Invariants: A ${violations('A')}; B ${violations('B')}.`,
   ].join('\n');
