@@ -72,11 +72,14 @@ async function checkoutOf(ref: string | undefined): Promise<Checkout> {
 /**
  * Both sides' stacks, one after the other (start-up, the workers' bundling above all, is heavy on
  * two cores, and one at a time is easier to read when it fails): B first, so that a Temporal CLI it
- * installs into .tools/ is there for A to share.
+ * installs into .tools/ is there for A to share. A worktree for B (`--head`, e.g. `--base HEAD
+ * --head HEAD` to measure a clean checkout of HEAD on both sides) shares ours from the start.
  */
 async function startSides(): Promise<Record<Side, Variant>> {
   const a = await checkoutOf(base);
-  const b = await startVariant({ side: 'B', role: 'with', checkout: await checkoutOf(head), env: envs.B, temporal: temporal.B, ports: ports.B }, hooks);
+  const bCheckout = await checkoutOf(head);
+  shareTools(root, bCheckout);
+  const b = await startVariant({ side: 'B', role: 'with', checkout: bCheckout, env: envs.B, temporal: temporal.B, ports: ports.B }, hooks);
   shareTools(root, a);
   const sides = { A: await startVariant({ side: 'A', role: 'without', checkout: a, env: envs.A, temporal: temporal.A, ports: ports.A }, hooks), B: b };
   crossRoots(sides.A, sides.B);
