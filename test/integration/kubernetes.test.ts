@@ -114,7 +114,9 @@ function dockerfileRuntime() {
   return { env, expose, user };
 }
 
-const ROLE_ENTRY: Record<string, string> = { api: 'cmd/api.ts', worker: 'cmd/worker.ts', assignment: 'cmd/assignment.ts', migrate: 'cmd/migrate.ts' };
+/** Each container's entry point, as the image runs it: compiled by `npm run build:dist` from cmd/<name>.ts. */
+const ROLE_ENTRY: Record<string, string> = { api: 'dist/cmd/api.mjs', worker: 'dist/cmd/worker.mjs', assignment: 'dist/cmd/assignment.mjs', migrate: 'dist/cmd/migrate.mjs' };
+const buildDist = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['build:dist']!.split(/\s+/);
 const DEPLOYMENTS = ['tshop-api', 'tshop-worker', 'tshop-assignment', 'tshop-notifier'];
 
 describe('deploy/kubernetes', () => {
@@ -144,7 +146,7 @@ describe('deploy/kubernetes', () => {
     for (const d of of(overlay, 'Deployment')) {
       const pod = d.spec.template.spec;
       for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
-        const entry = c.command.find((a: string) => a.endsWith('.ts'));
+        const entry = c.command.find((a: string) => a.endsWith('.mjs'));
         if (c.name === 'notifier') {
           expect(c.image).toMatch(new RegExp(`(^|/)tshop-notifier:${pkg.version.replace(/\./g, '\\.')}$`));
           expect(c.command).toEqual(['python', '-m', 'notifier']);
@@ -152,8 +154,9 @@ describe('deploy/kubernetes', () => {
           continue;
         }
         expect(c.image, `${d.metadata.name}/${c.name}`).toMatch(new RegExp(`(^|/)tshop-reserve:${pkg.version.replace(/\./g, '\\.')}$`));
-        expect(c.command.slice(0, 3)).toEqual(['node', '--import', 'tsx']);
+        expect(c.command.slice(0, 2), 'compiled JavaScript, no TypeScript loader').toEqual(['node', '--enable-source-maps']);
         expect(entry).toBe(ROLE_ENTRY[c.name]);
+        expect(buildDist, `npm run build:dist compiles ${entry}`).toContain(`cmd/${c.name}.ts`);
         expect(c.command, 'no demo data in a deployment').not.toContain('--seed');
       }
       expect(pod.terminationGracePeriodSeconds, d.metadata.name).toBeGreaterThan(15 + 5);
@@ -164,7 +167,7 @@ describe('deploy/kubernetes', () => {
     expect(ports('tshop-worker')).toEqual([9464]);
     expect(expose).toEqual(expect.arrayContaining([8088, 8089]));
     const job = byName(overlay, 'Job', 'tshop-migrate')!;
-    expect(job.spec.template.spec.containers[0].command).toEqual(['node', '--import', 'tsx', 'cmd/migrate.ts']);
+    expect(job.spec.template.spec.containers[0].command).toEqual(['node', '--enable-source-maps', 'dist/cmd/migrate.mjs']);
   });
 
   it.each(OVERLAYS)('%s: each container\'s environment passes the configuration schema', (overlay) => {
@@ -223,8 +226,8 @@ describe('deploy/kubernetes', () => {
         expect(c.securityContext, `${d.metadata.name}/${c.name}`).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
         expect(c.resources.requests).toMatchObject({ cpu: expect.anything(), memory: expect.anything() });
         expect(c.resources.limits).toMatchObject({ cpu: expect.anything(), memory: expect.anything() });
-        // Read-only root: tsx's cache (and Python's) go to an emptyDir on /tmp.
-        expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
+        // Read-only root, and nothing to write anywhere (compiled code, prebuilt bundles, bytecode in the image).
+        expect(c.volumeMounts ?? [], `${d.metadata.name}/${c.name}`).toEqual([]);
       }
       const main = pod.containers[0];
       const portNumbers = Object.fromEntries((main.ports ?? []).map((p: any) => [p.name, p.containerPort]));
