@@ -43,6 +43,16 @@ export const TEMPLATE_SETTINGS = [
 /** Dynamic config added to the deployed file, `key=value` separated by commas (a lever under measurement). */
 export const DYNAMIC_CONFIG_SETTING = 'TEMPORAL_SERVER_DYNAMIC_CONFIG';
 
+/**
+ * DYNAMIC_CONFIG_SETTING unless a run sets it (empty: the deployed file alone): what won when measured
+ * with and without on this server (docs/performance.md, "On the real Temporal server"). One partition
+ * per task queue (the default 4 spread a handful of pollers over partitions, so a new task waited for
+ * one on another partition) and the transfer queue read more than 20 times a second: the knee went
+ * from 4.1 to 8 reservations/s at the same CPU, as the same keys did for the dev server. A cluster
+ * with hundreds of pollers per task queue would want its partitions back.
+ */
+export const TUNED_DYNAMIC_CONFIG = 'matching.numTaskqueueReadPartitions=1,matching.numTaskqueueWritePartitions=1,history.transferProcessorMaxPollRPS=1000';
+
 /** Whether a binary answers `--version` with the pinned version (an older build in .tools/ is rebuilt). */
 function hasPinnedVersion(binary: string): boolean {
   if (!existsSync(binary)) return false;
@@ -157,7 +167,7 @@ export interface TemporalServerOptions {
    */
   membershipPortBase: number;
   database: TemporalDatabase;
-  /** Values for TEMPLATE_SETTINGS variables, and DYNAMIC_CONFIG_SETTING; unset ones keep the template's defaults. */
+  /** Values for TEMPLATE_SETTINGS variables (unset: the template's defaults), and DYNAMIC_CONFIG_SETTING (unset: TUNED_DYNAMIC_CONFIG). */
   settings?: Record<string, string>;
   log?: (line: string) => void;
 }
@@ -192,7 +202,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Run
   const given = o.settings ?? {};
   const unknown = Object.keys(given).filter((k) => k !== DYNAMIC_CONFIG_SETTING && !(TEMPLATE_SETTINGS as readonly string[]).includes(k));
   if (unknown.length) throw new StartupError(`unknown Temporal server settings: ${unknown.join(', ')} (known: ${TEMPLATE_SETTINGS.join(', ')}, ${DYNAMIC_CONFIG_SETTING})`);
-  const settings: Record<string, string> = { DB: 'postgres12', ...given };
+  const settings: Record<string, string> = { DB: 'postgres12', [DYNAMIC_CONFIG_SETTING]: TUNED_DYNAMIC_CONFIG, ...given };
   const dir = path.join(o.dataDir, 'temporal-server');
   mkdirSync(dir, { recursive: true });
   const dynamicConfigFile = path.join(dir, 'dynamicconfig.yaml');
