@@ -16,7 +16,9 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# npm 10 can end `npm ci` with "Exit handler never called!" and status 0, the tree half installed
+# (seen on this project's machine); `npm ls` fails on any package missing.
+RUN npm ci --no-audit --no-fund && npm ls --all >/dev/null
 COPY . .
 RUN npm run -s build:bundle -- --out /app/dist/workflow-bundle.js \
  && npm run -s build:bundle -- --tracing --out /app/dist/workflow-bundle-tracing.js \
@@ -29,11 +31,11 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# @temporalio/core-bridge ships its native library for five platforms (about 140 MB) and its Rust
+# `npm ls` as in the build stage. @temporalio/core-bridge ships its native library for five platforms (about 140 MB) and its Rust
 # sources; only this platform's library is ever loaded (its own getPrebuiltTargetName picks it), so
 # the others go, and loading it here proves the one kept works on this base image. npm leaves the
 # scope folders of the development dependencies it skipped behind, empty: they go too.
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN npm ci --omit=dev --no-audit --no-fund && npm ls --omit=dev --all >/dev/null \
  && bridge=node_modules/@temporalio/core-bridge \
  && keep="$(node -p "require('./$bridge/common.js').getPrebuiltTargetName()")" \
  && find "$bridge/releases" -mindepth 1 -maxdepth 1 ! -name "$keep" -exec rm -rf {} + \
