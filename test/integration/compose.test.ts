@@ -22,6 +22,7 @@ import { parse as parseYaml, parseDocument } from 'yaml';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { isExecutable } from '../../dev/python.js';
 import { resolveTemporalCli } from '../../dev/temporal.js';
+import { TEMPORAL_SERVER_VERSION } from '../../dev/temporal-version.js';
 import { startWorker, type RunningWorker } from '../../workers/start.js';
 import { ConfigError, parseConfig, requireServices, type Config } from '../../shared/config.js';
 import { reservationWorkflowId } from '../../shared/contract.js';
@@ -268,8 +269,8 @@ function listeningPorts(name: string): number[] {
   }
   const image = s.image ?? '';
   if (image.startsWith('postgres:')) return [Number(env.PGPORT ?? 5432)];
-  if (image.startsWith('temporalio/server:')) return [Number(env.FRONTEND_GRPC_PORT ?? 7233)];
-  if (image.startsWith('temporalio/ui:')) return [Number(env.TEMPORAL_UI_PORT ?? 8080)];
+  if (temporalTarget(s) === 'server' && env.TEMPORAL_SERVICES === 'frontend') return [Number(env.FRONTEND_GRPC_PORT ?? 7233)];
+  if (temporalTarget(s) === 'ui') return [Number(env.TEMPORAL_UI_PORT ?? 8080)];
   return [];
 }
 
@@ -286,6 +287,23 @@ function hostPort(address: string, defaultPort: number): [string, number] {
 }
 
 const serviceByImage = (prefix: string) => names.filter((n) => (services[n]!.image ?? '').startsWith(prefix));
+/** The stage of deploy/temporal/Dockerfile a service runs (server, admin-tools, ui), if any. */
+function temporalTarget(s: Service): string | undefined {
+  const b = typeof s.build === 'object' ? (s.build as { dockerfile?: string; target?: string }) : undefined;
+  return b?.dockerfile === 'deploy/temporal/Dockerfile' ? b.target : undefined;
+}
+const serviceByTarget = (target: string) => names.filter((n) => temporalTarget(services[n]!) === target);
+const temporalDockerfile = read('deploy/temporal/Dockerfile');
+/** The repository file a deploy/temporal/Dockerfile stage copies to `imagePath`. */
+function copiedFrom(imagePath: string): string | undefined {
+  for (const m of temporalDockerfile.matchAll(/^COPY (?:--chmod=\d+ )?((?:deploy\/temporal\/\S+ )+)(\S+)$/gm)) {
+    const sources = m[1]!.trim().split(' ');
+    const target = m[2]!;
+    const hit = target.endsWith('/') ? sources.find((f) => `${target}${path.basename(f)}` === imagePath) : target === imagePath ? sources[0] : undefined;
+    if (hit) return path.join(root, hit);
+  }
+  return undefined;
+}
 const serviceRunning = (script: string) => names.find((n) => list(services[n]!.entrypoint).concat(list(services[n]!.command)).some((a) => a.endsWith(script)));
 
 // ---------------------------------------------------------------------------------------------
@@ -338,7 +356,7 @@ describe('docker-compose.yml against the application configuration', () => {
       // Anything else published binds to the host's loopback, and only in an opt-in profile.
       for (const p of published(s)) expect(p, `${name} publishes ${p}`).toMatch(/^127\.0\.0\.1:/);
       if (published(s).length > 0) expect(s.profiles?.length ?? 0, `${name} runs only on demand`).toBeGreaterThan(0);
-      if (s.image?.startsWith('temporalio/server:') || s.image?.startsWith('postgres:')) expect(published(s)).toEqual([]);
+      if (temporalTarget(s) === 'server' || s.image?.startsWith('postgres:')) expect(published(s)).toEqual([]);
     }
     for (const api of byRole('api')) expect(published(services[api]!).length).toBeGreaterThan(0);
   });
@@ -354,14 +372,14 @@ describe('docker-compose.yml against the application configuration', () => {
     // Unset, nothing is sealed (and the codec endpoint refuses to start: it has nothing to open).
     for (const name of sealing) expect(configOf(name).temporal.payloadKeys, name).toBeUndefined();
     const [codec] = byRole('codec');
-    const [ui] = serviceByImage('temporalio/ui:');
+    const [ui] = serviceByTarget('ui');
     const endpoint = new URL(envOf(services[ui!]!).TEMPORAL_CODEC_ENDPOINT!);
     expect((services[codec!]!.ports ?? []).map(String)).toContain(`127.0.0.1:${endpoint.port}:${configOf(codec!).codec.port}`);
   });
 
   it('names, in every address, a service of this file and a port that service listens on', () => {
     const pg = serviceByImage('postgres:');
-    const temporal = serviceByImage('temporalio/server:');
+    const temporal = serviceByTarget('server').filter((n) => envOf(services[n]!).TEMPORAL_SERVICES === 'frontend');
     expect(pg).toHaveLength(1);
     expect(temporal).toHaveLength(1);
     const pgEnv = envOf(services[pg[0]!]!);
@@ -416,9 +434,11 @@ describe('docker-compose.yml against the application configuration', () => {
       const earlier = dockerfile.stages.some((s) => s.name === stage.image);
       expect(earlier || isPinned(stage.image), `Dockerfile FROM ${stage.image}`).toBe(true);
     }
-    // The Temporal images of one release: admin-tools and server share the server version.
-    const [server] = serviceByImage('temporalio/server:').map((n) => imageTag(services[n]!.image!)!);
-    for (const n of serviceByImage('temporalio/admin-tools:')) expect(imageTag(services[n]!.image!)!.split('-')[0]).toBe(server);
+    // The Temporal images of one release, the project's (dev/temporal-version.ts), built at it.
+    for (const n of [...serviceByTarget('server'), ...serviceByTarget('admin-tools')]) expect(imageTag(services[n]!.image!), n).toBe(TEMPORAL_SERVER_VERSION);
+    expect(temporalDockerfile).toContain(`ARG TEMPORAL_VERSION=${TEMPORAL_SERVER_VERSION}\n`);
+    const uiVersion = /^ARG UI_VERSION=(\S+)$/m.exec(temporalDockerfile)?.[1];
+    for (const n of serviceByTarget('ui')) expect(imageTag(services[n]!.image!), n).toBe(uiVersion);
   });
 
   it('lets the worker scale: no container name, no host port, nothing bound to one replica', () => {
@@ -443,7 +463,8 @@ describe('the notifier service', () => {
     expect(list(s.command)).toEqual(['python', '-m', 'notifier']);
     const build = s.build as { context: string; dockerfile: string };
     const file = read(path.join(build.context, build.dockerfile));
-    expect(file).toMatch(/^FROM python:\d+\.\d+\.\d+-/m); // an exact Python release
+    // A Python release series on Debian bookworm (the local stand-in is Debian's 3.11; no patch release is named).
+    expect(file).toMatch(/^FROM python:3\.11-slim-bookworm$/m);
     expect(file).toMatch(/pip install .*-r .*requirements\.txt/);
     const env = envOf(s);
     const [worker] = byRole('worker');
@@ -471,7 +492,7 @@ describe('the notifier service', () => {
 });
 
 describe('the Temporal service, its jobs and the Web UI', () => {
-  const temporalName = serviceByImage('temporalio/server:')[0]!;
+  const temporalName = serviceByTarget('server').find((n) => envOf(services[n]!).TEMPORAL_SERVICES === 'frontend')!;
   const temporal = services[temporalName]!;
   const temporalEnv = envOf(temporal);
   const pgName = serviceByImage('postgres:')[0]!;
@@ -497,10 +518,10 @@ describe('the Temporal service, its jobs and the Web UI', () => {
     const schemaJob = serviceRunning('setup-schema.sh');
     expect(schemaJob).toBeDefined();
     const job = services[schemaJob!]!;
-    expect(job.image).toMatch(/^temporalio\/admin-tools:/);
+    expect(temporalTarget(job)).toBe('admin-tools');
     const jobEnv = envOf(job);
     for (const k of ['DB', 'POSTGRES_SEEDS', 'DB_PORT', 'POSTGRES_USER', 'POSTGRES_PWD', 'DBNAME', 'VISIBILITY_DBNAME']) expect(jobEnv[k], k).toBe(temporalEnv[k]);
-    const schemaScript = readFileSync(hostFileAt(job, list(job.entrypoint).find((a) => a.endsWith('setup-schema.sh'))!)!, 'utf8');
+    const schemaScript = readFileSync(copiedFrom(list(job.command).find((a) => a.endsWith('setup-schema.sh'))!)!, 'utf8');
     expect(schemaScript).toMatch(/temporal-sql-tool/);
     for (const step of ['create', 'setup-schema -v 0.0', 'update-schema']) expect(schemaScript).toContain(step);
     expect(schemaScript).toContain('postgresql/v12');
@@ -509,9 +530,21 @@ describe('the Temporal service, its jobs and the Web UI', () => {
     expect(temporal.healthcheck?.test).toBeDefined();
   });
 
+  it('runs its four services apart, at the release the dev server of the tests and the Kubernetes docs use', () => {
+    const split = serviceByTarget('server').map((n) => envOf(services[n]!).TEMPORAL_SERVICES);
+    expect(split.sort()).toEqual(['frontend', 'history', 'matching', 'worker']);
+    for (const n of serviceByTarget('server')) expect(dependsOn(services[n]!), n).toMatchObject({ 'temporal-schema': 'service_completed_successfully' });
+    const cli = resolveTemporalCli(process.env.TEMPORAL_CLI_PATH);
+    expect(cli, 'the pinned Temporal CLI').toBeDefined();
+    expect(spawnSync(cli!, ['--version'], { encoding: 'utf8' }).stdout).toContain(`Server ${TEMPORAL_SERVER_VERSION}`);
+    expect(read('docs/kubernetes.md')).toContain(`Temporal server ${TEMPORAL_SERVER_VERSION}`);
+  });
+
   it('enables Update-with-Start through the dynamic config file', () => {
-    const file = hostFileAt(temporal, path.posix.join('/etc/temporal', temporalEnv.DYNAMIC_CONFIG_FILE_PATH!));
-    expect(file, 'the dynamic config file is mounted where DYNAMIC_CONFIG_FILE_PATH points').toBeDefined();
+    // The server's configuration template reads it from here unless DYNAMIC_CONFIG_FILE_PATH says otherwise.
+    expect(temporalEnv.DYNAMIC_CONFIG_FILE_PATH).toBeUndefined();
+    const file = copiedFrom('/etc/temporal/config/dynamicconfig/docker.yaml');
+    expect(file, 'the image carries the dynamic config where the template looks for it').toBeDefined();
     const dynamic = parseYaml(readFileSync(file!, 'utf8')) as Record<string, { value: unknown; constraints?: object }[]>;
     for (const key of ['frontend.enableUpdateWorkflowExecution', 'frontend.enableExecuteMultiOperation']) {
       // An entry without constraints is the cluster-wide value.
@@ -533,7 +566,7 @@ describe('the Temporal service, its jobs and the Web UI', () => {
   });
 
   it('points the Web UI at the Temporal frontend', () => {
-    const [ui] = serviceByImage('temporalio/ui:');
+    const [ui] = serviceByTarget('ui');
     expect(ui).toBeDefined();
     const env = envOf(services[ui!]!);
     const [host, port] = hostPort(env.TEMPORAL_ADDRESS!, 7233);
@@ -547,7 +580,7 @@ describe('the Temporal service, its jobs and the Web UI', () => {
     const cli = resolveTemporalCli(process.env.TEMPORAL_CLI_PATH);
     if (!cli) throw new Error('no Temporal CLI to run deploy/temporal/setup-namespace.sh with: set TEMPORAL_CLI_PATH');
     const setup = services[serviceRunning('setup-namespace.sh')!]!;
-    const script = hostFileAt(setup, list(setup.entrypoint).find((a) => a.endsWith('setup-namespace.sh'))!)!;
+    const script = copiedFrom(list(setup.command).find((a) => a.endsWith('setup-namespace.sh'))!)!;
     const namespace = `compose-${randomUUID().slice(0, 8)}`;
     const env = {
       ...process.env,
