@@ -5,6 +5,7 @@
  * (503), made to hold its answers, or stopped.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 
 export interface KakaoRecipient {
   recipientNo: string;
@@ -34,7 +35,16 @@ const readBody = (req: IncomingMessage) =>
     req.on('end', () => resolve(body));
   });
 
-export async function startFakeKakao(apiKey = 'test-kakao-api-key', senderKey = 'test-sender-key') {
+export interface FakeKakaoOptions {
+  host?: string;
+  port?: number;
+  /** Serves https with this key and certificate (PEM), as a real provider does. */
+  tls?: { key: string; cert: string };
+  /** Told of each message once, when it first reaches the phone. */
+  onDeliver?: (message: KakaoMessage) => void;
+}
+
+export async function startFakeKakao(apiKey = 'test-kakao-api-key', senderKey = 'test-sender-key', options: FakeKakaoOptions = {}) {
   /** Every POST that reached it (repeats too), in arrival order. */
   const requests: { key: string; apiKeyOk: boolean }[] = [];
   /** What reached a phone: one message per key, in order. */
@@ -43,7 +53,8 @@ export async function startFakeKakao(apiKey = 'test-kakao-api-key', senderKey = 
   /** While set, requests are recorded, then left without an answer until it is cleared. */
   let held: { promise: Promise<void>; release: () => void } | undefined;
   // A malformed request (the JSON.parse below) ends its connection rather than the test process.
-  const server = createServer((req, res) => void answer(req, res).catch((err: Error) => res.destroy(err)));
+  const handler = (req: IncomingMessage, res: ServerResponse) => void answer(req, res).catch((err: Error) => res.destroy(err));
+  const server = options.tls ? createTlsServer(options.tls, handler) : createServer(handler);
   const answer = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
     const key = String(req.headers['x-nc-api-idempotency-key'] ?? '');
@@ -54,7 +65,9 @@ export async function startFakeKakao(apiKey = 'test-kakao-api-key', senderKey = 
     const request = JSON.parse(body) as KakaoRequest;
     if (!delivered.some((m) => m.key === key)) {
       const [, reservationId, kind] = /^tshop-(.+)-([A-Z]+)$/.exec(key) ?? [];
-      delivered.push({ key, reservationId: reservationId ?? '', kind: kind ?? '', request });
+      const message = { key, reservationId: reservationId ?? '', kind: kind ?? '', request };
+      delivered.push(message);
+      options.onDeliver?.(message);
     }
     await held?.promise;
     res.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -64,8 +77,10 @@ export async function startFakeKakao(apiKey = 'test-kakao-api-key', senderKey = 
       }),
     );
   };
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/alimtalk/v2.3/appkeys/test/messages`;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((r) => server.listen(options.port ?? 0, host, r));
+  const scheme = options.tls ? 'https' : 'http';
+  const url = `${scheme}://${host}:${(server.address() as { port: number }).port}/alimtalk/v2.3/appkeys/test/messages`;
   return {
     url,
     requests,

@@ -1,0 +1,134 @@
+/**
+ * `npm run test:deploy`: the production path, from the Dockerfiles to the seed's scenario. Builds
+ * the base images (cached), the product's and Temporal's images, brings docker-compose.yml up with
+ * the Web UI profile, and talks to the published API port only. Fails, never skips, without a
+ * container engine it can install.
+ */
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminToken, client, customerToken, eventually, type Body } from './client.js';
+import { engineName, startEngine, type Engine } from './engine.js';
+import { buildBaseImages, buildImages, createStack, type Stack } from './stack.js';
+
+const log = (line: string) => console.log(`[deploy] ${line}`);
+const API_PORT = Number(process.env.DEPLOY_API_PORT ?? 18088);
+let engine: Engine;
+let stack: Stack;
+
+let api: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  log(`engine: ${engineName}`);
+  engine = await startEngine(log);
+  buildBaseImages(engine, log);
+  stack = await createStack(engine, { project: 'tshop-deploy-test', apiPort: API_PORT, profiles: ['operator-ui'], log });
+  buildImages(engine, stack, log);
+  stack.compose(['--profile', '*', 'down', '--volumes', '--remove-orphans']);
+  const started = Date.now();
+  stack.compose(['up', '--detach', '--no-build']);
+  await stack.ready();
+  api = client(stack.apiUrl);
+  log(`stack ready ${((Date.now() - started) / 1000).toFixed(0)} s after up`);
+}, 45 * 60_000);
+
+afterAll(() => {
+  try {
+    if (stack) stack.remove();
+  } finally {
+    engine?.stop();
+  }
+}, 120_000);
+
+describe('the compose stack', () => {
+  let secret: string;
+  let admin: string;
+  let alice: string;
+  beforeAll(async () => {
+    secret = stack.env.JWT_SECRET!;
+    admin = await adminToken(secret);
+    alice = await customerToken(secret, 'c-1');
+  });
+
+  const stockOf = async (productId: number) => (await api(admin, 'GET', `/products/${productId}`)).body.availableStock as number;
+
+  let confirmedId = '';
+  it('runs the seed scenario through the published API port: reserve, confirmed at a store, cancel, stock back, KakaoTalk messages', async () => {
+    const before = await stockOf(1);
+    const reserved = await api(alice, 'POST', '/reservations', { productId: 1, customer: { district: '강남구' } }, { 'idempotency-key': 'deploy-1' });
+    expect(reserved.status, JSON.stringify(reserved.body)).toBe(201);
+    const id = reserved.body.id as string;
+    // The product's read model follows the stock within a moment.
+    expect(await eventually(() => stockOf(1), (s) => s === before - 1)).toBe(before - 1);
+
+    const confirmed = await eventually(() => api(alice, 'GET', `/reservations/${id}`), (r) => r.body.status === 'CONFIRMED');
+    expect(confirmed.body.store?.id).toBeTruthy();
+
+    const cancelled = await api(alice, 'POST', `/reservations/${id}/cancel`, { reason: 'deploy test' });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBeLessThan(300);
+    await eventually(() => api(alice, 'GET', `/reservations/${id}`), (r) => r.body.status === 'CANCELLED');
+    expect(await eventually(() => stockOf(1), (s) => s === before)).toBe(before);
+
+    // What reached the phone, through the notifier and the Kakao-compatible sink, in order and once each.
+    const delivered = await eventually(
+      async () => stack.jsonLogs('kakao-sink').flatMap((l) => (l.delivered ? [l.delivered as Body] : [])).filter((m) => m.reservationId === id),
+      (m) => m.length >= 3,
+    );
+    expect(delivered.map((m) => m.kind)).toEqual(['ACCEPTED', 'CONFIRMED', 'CANCELLED']);
+    const listed = await eventually(() => api(alice, 'GET', `/reservations/${id}/notifications`), (r) => r.body.items?.every((n: Body) => n.status === 'SENT') && r.body.items.length === 3);
+    expect(listed.body.items.map((n: Body) => n.kind)).toEqual(['ACCEPTED', 'CONFIRMED', 'CANCELLED']);
+
+    // One more, left CONFIRMED: its workflow must outlive `down` and `up`.
+    const kept = await api(alice, 'POST', '/reservations', { productId: 1, customer: { district: '마포구' } }, { 'idempotency-key': 'deploy-2' });
+    expect(kept.status).toBe(201);
+    confirmedId = kept.body.id as string;
+    await eventually(() => api(alice, 'GET', `/reservations/${confirmedId}`), (r) => r.body.status === 'CONFIRMED');
+  }, 240_000);
+
+  it('publishes the API only (the Web UI and its codec on the host loopback with their profile)', async () => {
+    const published = JSON.parse(`[${stack.compose(['ps', '--format', 'json'], { quiet: true }).trim().split('\n').join(',')}]`) as Body[];
+    const ports = published.flatMap((c) => (c.Publishers ?? []).filter((p: Body) => p.PublishedPort).map((p: Body) => `${c.Service} ${p.URL || '0.0.0.0'}:${p.PublishedPort}`));
+    expect(ports.sort()).toEqual([`api 0.0.0.0:${API_PORT}`, 'codec 127.0.0.1:8091', 'temporal-ui 127.0.0.1:8233']);
+    // Nothing answers on the other services' usual ports.
+    for (const port of [5432, 7233, 7234, 7235, 7239, 8089]) {
+      const open = await new Promise<boolean>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port }, () => (socket.destroy(), resolve(true))).on('error', () => resolve(false));
+      });
+      expect(open, `port ${port}`).toBe(false);
+    }
+  });
+
+  it('shows decrypted payloads in the Web UI through the codec endpoint', async () => {
+    const workflowId = `reservation-${confirmedId}`;
+    const history = (await (await fetch(`http://127.0.0.1:8233/api/v1/namespaces/default/workflows/${workflowId}/history?maximumPageSize=50`)).json()) as Body;
+    const payloads = history.history.events.flatMap((e: Body) => e.workflowExecutionStartedEventAttributes?.input?.payloads ?? []);
+    expect(payloads.length).toBeGreaterThan(0);
+    expect(Buffer.from(payloads[0].metadata.encoding, 'base64').toString()).toBe('binary/encrypted');
+    // The UI's browser asks the codec endpoint, with the admin's token once the UI's login is on.
+    const decoded = await fetch('http://127.0.0.1:8091/decode', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default', authorization: `Bearer ${admin}`, origin: 'http://localhost:8233' },
+      body: JSON.stringify({ payloads }),
+    });
+    expect(decoded.status, await decoded.clone().text()).toBe(200);
+    const plain = ((await decoded.json()) as Body).payloads[0];
+    expect(Buffer.from(plain.metadata.encoding, 'base64').toString()).toBe('json/plain');
+    expect(JSON.parse(Buffer.from(plain.data, 'base64').toString())).toMatchObject({ reservationId: confirmedId });
+  });
+
+  it('keeps every reservation and workflow through down and up', async () => {
+    stack.compose(['down', '--timeout', '20']);
+    stack.compose(['up', '--detach', '--no-build']);
+    await stack.ready();
+    const after = await api(alice, 'GET', `/reservations/${confirmedId}`);
+    expect(after.body.status).toBe('CONFIRMED');
+    // Its workflow is alive: the cancel runs its compensation.
+    const cancelled = await api(alice, 'POST', `/reservations/${confirmedId}/cancel`, { reason: 'after restart' });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBeLessThan(300);
+    await eventually(() => api(alice, 'GET', `/reservations/${confirmedId}`), (r) => r.body.status === 'CANCELLED');
+    // As operators see it: the Web UI's server, and the `temporal` CLI inside the network.
+    const ui = (await (await fetch(`http://127.0.0.1:8233/api/v1/namespaces/default/workflows/reservation-${confirmedId}`)).json()) as Body;
+    expect(ui.workflowExecutionInfo.status).toBe('WORKFLOW_EXECUTION_STATUS_COMPLETED');
+    const listed = stack.compose(['--profile', 'operator', 'run', '--rm', '-T', 'temporal-cli', 'workflow', 'list', '--query', `ReservationStatus = 'CANCELLED'`, '--output', 'json'], { quiet: true });
+    expect(listed).toContain(`reservation-${confirmedId}`);
+  }, 600_000);
+});
