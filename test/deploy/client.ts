@@ -24,6 +24,8 @@ export const adminToken = (secret: string) => signToken(secret, { role: 'admin',
 export interface Answer {
   status: number;
   body: Body;
+  /** Retry-After, in seconds, when the answer had one. */
+  retryAfter?: number;
 }
 
 export function client(baseUrl: string) {
@@ -34,6 +36,7 @@ export function client(baseUrl: string) {
       ...(body ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(30_000),
     });
-    return { status: res.status, body: (await res.json().catch(() => ({}))) as Body };
+    const retryAfter = res.headers.get('retry-after');
+    return { status: res.status, body: (await res.json().catch(() => ({}))) as Body, ...(retryAfter ? { retryAfter: Number(retryAfter) } : {}) };
   };
 }

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, client, customerToken, eventually, type Answer, type Body } from './client.js';
+import { retryDelaySeconds } from '../../web/retry.js';
 import { cli, engineName, startEngine, type Engine } from './engine.js';
 import { buildBaseImages, buildImages, createStack, type Stack } from './stack.js';
 
@@ -44,21 +45,25 @@ const running = () =>
     .split('\n')
     .filter(Boolean);
 
-/** The answer that decides a request, retrying (same idempotency key) through every fault. */
+/**
+ * The answer that decides a request, asked again with the same idempotency key through every fault,
+ * as the web app asks (web/retry.ts): after Retry-After, else backing off to at most 15 s, jittered.
+ */
 async function decided(call: () => Promise<Answer>, final: (a: Answer) => boolean, counts: Map<string, number>): Promise<Answer> {
   const deadline = Date.now() + 300_000;
-  for (;;) {
+  const count = (kind: string) => counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  for (let failures = 1; ; failures++) {
     let answer: Answer | undefined;
     try {
       answer = await call();
       if (final(answer)) return answer;
-      counts.set(`${answer.status} ${answer.body.code ?? ''}`.trim(), (counts.get(`${answer.status} ${answer.body.code ?? ''}`.trim()) ?? 0) + 1);
+      count(`${answer.status} ${answer.body.code ?? ''}`.trim());
     } catch (err) {
-      const kind = (err as Error).name === 'TimeoutError' ? 'timeout' : 'connection';
-      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+      count((err as Error).name === 'TimeoutError' ? 'timeout' : 'connection');
     }
     if (Date.now() > deadline) throw new Error(`undecided after 300 s: ${JSON.stringify(answer)}`);
-    await new Promise((r) => setTimeout(r, 1000));
+    const seconds = retryDelaySeconds(answer?.status ?? 0, answer?.retryAfter, null, failures, Math.random());
+    await new Promise((r) => setTimeout(r, seconds * 1000));
   }
 }
 
@@ -108,13 +113,18 @@ describe('the scaled stack', () => {
     })();
 
     const pause = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
-    const container = (service: string) => `${PROJECT}-${service}-1`;
+    // A crash, not an operator's stop: the container's main process is killed from the host, and its
+    // restart policy brings it back (as Docker's, podman's conmon restarts it).
+    const crash = (service: string) => {
+      const pid = cli(engine, ['inspect', '--format', '{{.State.Pid}}', `${PROJECT}-${service}-1`]).trim();
+      process.kill(Number(pid), 'SIGKILL');
+    };
     await pause(15);
     log('fault: kill a worker container');
-    cli(engine, ['kill', container('worker')]);
+    crash('worker');
     await pause(25);
     log('fault: kill the history service');
-    cli(engine, ['kill', container('temporal-history')]);
+    crash('temporal-history');
     await pause(30);
     log('fault: restart PostgreSQL');
     stack.compose(['restart', 'postgres']);

@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, client, customerToken, eventually, type Body } from './client.js';
 import { engineName, startEngine, type Engine } from './engine.js';
+import { footprint, record } from './footprint.js';
 import { buildBaseImages, buildImages, createStack, type Stack } from './stack.js';
 
 const log = (line: string) => console.log(`[deploy] ${line}`);
@@ -130,5 +131,23 @@ describe('the compose stack', () => {
     expect(ui.workflowExecutionInfo.status).toBe('WORKFLOW_EXECUTION_STATUS_COMPLETED');
     const listed = stack.compose(['--profile', 'operator', 'run', '--rm', '-T', 'temporal-cli', 'workflow', 'list', '--query', `ReservationStatus = 'CANCELLED'`, '--output', 'json'], { quiet: true });
     expect(listed).toContain(`reservation-${confirmedId}`);
+    // The Schedules run on the split cluster (its internal worker service): the reconciler's, every minute.
+    const schedule = await eventually(
+      async () => JSON.parse(stack.compose(['--profile', 'operator', 'run', '--rm', '-T', 'temporal-cli', 'schedule', 'describe', '--schedule-id', 'tshop-reconciler', '--output', 'json'], { quiet: true })) as Body,
+      (d) => Number(d.info?.actionCount ?? 0) >= 1,
+      150_000,
+    );
+    expect(Number(schedule.info.actionCount)).toBeGreaterThanOrEqual(1);
+    const schedules = stack.compose(['--profile', 'operator', 'run', '--rm', '-T', 'temporal-cli', 'schedule', 'list'], { quiet: true });
+    for (const id of ['tshop-reconciler', 'tshop-retention', 'tshop-notify-drain']) expect(schedules).toContain(id);
   }, 600_000);
+
+  it('reports each image and each idle container (resident MiB)', async () => {
+    await new Promise((r) => setTimeout(r, 30_000));
+    const measured = footprint(engine, stack);
+    log(`images (MB): ${JSON.stringify(measured.images)}`);
+    log(`idle resident memory (MiB): ${JSON.stringify(measured.containers)}`);
+    for (const [name, mib] of Object.entries(measured.containers)) expect(mib, name).toBeGreaterThan(0);
+    record({ what: 'test:deploy footprint: image sizes (MB) and idle resident memory per container (MiB, VmRSS summed over its processes), 30 s after the scenario', engine: engineName, ...measured });
+  }, 120_000);
 });
