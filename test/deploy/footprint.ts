@@ -1,7 +1,8 @@
 /**
- * What the compose stack weighs: each image's size, and each container's resident memory (the sum
- * of VmRSS over its processes, read from the host's /proc, so page cache is not counted as cgroup
- * figures would). With DEPLOY_RESULTS=<file> the figures are written there with the commit and
+ * What the compose stack weighs: each image's size, and each container's resident memory: the sum
+ * over its processes of their proportional set size (Pss in /proc/<pid>/smaps_rollup, read from the
+ * host), so that memory shared between processes (PostgreSQL's shared buffers in each backend) is
+ * counted once, and page cache is not counted as cgroup figures would. With DEPLOY_RESULTS=<file> the figures are written there with the commit and
  * whether the checkout was clean, for docs/deployment.md to cite.
  */
 import { execFileSync } from 'node:child_process';
@@ -18,7 +19,7 @@ function descendants(pid: number): number[] {
   return [pid, ...children.flatMap(descendants)];
 }
 
-const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const pssKiB = (pid: number) => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
 
 export interface Footprint {
   images: Record<string, number>;
@@ -27,14 +28,19 @@ export interface Footprint {
 
 export function footprint(engine: Engine, stack: Stack): Footprint {
   const project = stack.env.COMPOSE_PROJECT_NAME!;
-  const rows = stack.compose(['ps', '--format', '{{.Name}} {{.Image}}'], { quiet: true }).trim().split('\n').map((l) => l.split(' '));
+  const names = stack.compose(['ps', '--format', '{{.Name}}'], { quiet: true }).trim().split('\n');
   const containers: Record<string, number> = {};
+  for (const name of names) {
+    const pid = Number(cli(engine, ['inspect', '--format', '{{.State.Pid}}', name]).trim());
+    const kib = descendants(pid).reduce((sum, p) => sum + pssKiB(p), 0);
+    containers[name.slice(project.length + 1)] = Math.round(kib / 1024);
+  }
+  // Every image of the file, the one-shot jobs' and the profiles' too.
+  const all = stack.compose(['--profile', '*', 'config', '--images'], { quiet: true }).trim().split('\n');
+  const short = (image: string) => image.replace(/^(localhost|docker\.io\/library)\//, '');
   const images: Record<string, number> = {};
-  for (const [name, image] of rows) {
-    const pid = Number(cli(engine, ['inspect', '--format', '{{.State.Pid}}', name!]).trim());
-    const kib = descendants(pid).reduce((sum, p) => sum + rssKiB(p), 0);
-    containers[name!.slice(project.length + 1)] = Math.round(kib / 1024);
-    images[image!] ??= Math.round(Number(cli(engine, ['image', 'inspect', '--format', '{{.Size}}', image!]).trim()) / 1e6);
+  for (const image of new Set(all.map(short))) {
+    images[image] = Math.round(Number(cli(engine, ['image', 'inspect', '--format', '{{.Size}}', image]).trim()) / 1e6);
   }
   return { images, containers };
 }

@@ -57,6 +57,8 @@ async function decided(call: () => Promise<Answer>, final: (a: Answer) => boolea
     try {
       answer = await call();
       if (final(answer)) return answer;
+      // Asking again cannot change a refusal of the request itself.
+      if ([400, 401, 403, 404, 422].includes(answer.status)) throw new Error(`refused: ${JSON.stringify(answer)}`);
       count(`${answer.status} ${answer.body.code ?? ''}`.trim());
     } catch (err) {
       count((err as Error).name === 'TimeoutError' ? 'timeout' : 'connection');
@@ -92,7 +94,7 @@ describe('the scaled stack', () => {
       const token = await customerToken(secret, `chaos-${i}`, `010${String(70_000_000 + i)}`);
       const started = Date.now();
       const answer = await decided(
-        () => api(token, 'POST', '/reservations', { productId, customer: { district: '강남구' } }, { 'idempotency-key': `chaos-${i}` }),
+        () => api(token, 'POST', '/reservations', { productId, customer: { district: '강남구' } }, { 'idempotency-key': `chaos-reserve-${i}` }),
         (a) => a.status === 201 || (a.status === 409 && a.body.code === 'OUT_OF_STOCK'),
         retries,
       );
@@ -100,7 +102,7 @@ describe('the scaled stack', () => {
       outcomes.push(outcome);
       // Every fifth customer changes their mind: compensations run through the faults too.
       if (answer.status === 201 && i % 5 === 0) {
-        await decided(() => api(token, 'POST', `/reservations/${outcome.id}/cancel`, { reason: 'chaos' }), (a) => a.status < 300, retries);
+        await decided(() => api(token, 'POST', `/reservations/${outcome.id}/cancel`, { reason: 'chaos' }, { 'idempotency-key': `chaos-cancel-${i}` }), (a) => a.status < 300, retries);
         outcome.cancelled = true;
       }
     };
