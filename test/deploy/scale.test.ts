@@ -90,14 +90,23 @@ describe('the scaled stack', () => {
     const inFlight = new Set<Promise<void>>();
     let n = 0;
     let flowing = true;
+    const unavailable: string[] = [];
     const reserveOne = async (i: number) => {
       const token = await customerToken(secret, `chaos-${i}`, `010${String(70_000_000 + i)}`);
       const started = Date.now();
-      const answer = await decided(
-        () => api(token, 'POST', '/reservations', { productId, customer: { district: '강남구' } }, { 'idempotency-key': `chaos-reserve-${i}` }),
-        (a) => a.status === 201 || (a.status === 409 && a.body.code === 'OUT_OF_STOCK'),
-        retries,
-      );
+      let answer: Answer;
+      // 503 STOCK_UNAVAILABLE decides an attempt too: the decision could not be made (PostgreSQL away),
+      // nothing was reserved, and the customer presses again, which is a new attempt with a new key.
+      for (let attempt = 1; ; attempt++) {
+        answer = await decided(
+          () => api(token, 'POST', '/reservations', { productId, customer: { district: '강남구' } }, { 'idempotency-key': `chaos-reserve-${i}-${attempt}` }),
+          (a) => a.status === 201 || (a.status === 409 && a.body.code === 'OUT_OF_STOCK') || (a.status === 503 && a.body.code === 'STOCK_UNAVAILABLE'),
+          retries,
+        );
+        if (answer.body.code !== 'STOCK_UNAVAILABLE') break;
+        unavailable.push(answer.body.reservationId as string);
+        if (attempt === 5) throw new Error(`customer ${i}: five attempts in a row could not be decided`);
+      }
       const outcome = { id: answer.body.id as string | undefined, status: answer.status, cancelled: false, latencyMs: Date.now() - started };
       outcomes.push(outcome);
       // Every fifth customer changes their mind: compensations run through the faults too.
@@ -134,7 +143,7 @@ describe('the scaled stack', () => {
     flowing = false;
     await load;
     await Promise.all(inFlight);
-    log(`${outcomes.length} reservations answered; retries: ${JSON.stringify(Object.fromEntries(retries))}`);
+    log(`${outcomes.length} customers answered, ${unavailable.length} attempts answered STOCK_UNAVAILABLE first; retries: ${JSON.stringify(Object.fromEntries(retries))}`);
 
     // Killed containers came back by their restart policy.
     const services = running();
@@ -151,6 +160,8 @@ describe('the scaled stack', () => {
       240_000,
     );
     expect(final.filter(({ o, r }) => r.status !== (o.cancelled ? 'CANCELLED' : 'CONFIRMED'))).toEqual([]);
+    // An attempt answered STOCK_UNAVAILABLE ended where that answer put it: rejected, nothing reserved.
+    for (const id of unavailable) expect((await statusOf(id)).status, id).toBe('REJECTED');
     const kept = accepted.filter((o) => !o.cancelled).length;
     expect((await api(admin, 'GET', `/products/${productId}`)).body.availableStock).toBe(100_000 - kept);
 
