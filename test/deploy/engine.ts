@@ -7,7 +7,7 @@
  * This machine has no systemd, which podman relies on to run healthchecks on their interval; the
  * pump below runs them, as systemd's timers would, so that `depends_on: service_healthy` works.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -99,8 +99,3 @@ done`;
 
 /** Runs the engine's CLI (podman or docker) and returns its output. */
 export const cli = (engine: Engine, args: string[]) => run(engine.cli, args, { env: engine.env });
-
-export const hasImage = (engine: Engine, name: string) => spawnSync(engine.cli, ['image', 'inspect', name], { env: engine.env, stdio: 'ignore' }).status === 0;
-
-/** `git describe`-like name of the checkout, for logs. */
-export const checkout = () => execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
