@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, client, customerToken, eventually, type Answer, type Body } from './client.js';
 import { retryDelaySeconds } from '../../web/retry.js';
-import { cli, engineName, startEngine, type Engine } from './engine.js';
-import { buildBaseImages, buildImages, createStack, type Stack } from './stack.js';
+import { cli, type Engine } from './engine.js';
+import { bringUp, takeDown, type Stack } from './stack.js';
 
 const log = (line: string) => console.log(`[scale] ${line}`);
 const API_PORT = Number(process.env.DEPLOY_SCALE_API_PORT ?? 18089);
@@ -19,24 +19,11 @@ let stack: Stack;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  log(`engine: ${engineName}`);
-  engine = await startEngine(log);
-  buildBaseImages(engine, log);
-  stack = await createStack(engine, { project: PROJECT, apiPort: API_PORT, files: ['docker-compose.scale.yml'], log });
-  buildImages(engine, stack, log);
-  stack.compose(['--profile', '*', 'down', '--volumes', '--remove-orphans']);
-  stack.compose(['up', '--detach', '--no-build']);
-  await stack.ready();
+  ({ engine, stack } = await bringUp({ project: PROJECT, apiPort: API_PORT, files: ['docker-compose.scale.yml'], log }));
   api = client(stack.apiUrl);
 }, 45 * 60_000);
 
-afterAll(() => {
-  try {
-    if (stack) stack.remove();
-  } finally {
-    engine?.stop();
-  }
-}, 120_000);
+afterAll(() => takeDown(engine, stack), 120_000);
 
 const running = () =>
   stack

@@ -7,9 +7,9 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, client, customerToken, eventually, type Body } from './client.js';
-import { engineName, startEngine, type Engine } from './engine.js';
+import { engineName, type Engine } from './engine.js';
 import { footprint, record } from './footprint.js';
-import { buildBaseImages, buildImages, createStack, type Stack } from './stack.js';
+import { bringUp, takeDown, type Stack } from './stack.js';
 
 const log = (line: string) => console.log(`[deploy] ${line}`);
 const API_PORT = Number(process.env.DEPLOY_API_PORT ?? 18088);
@@ -19,26 +19,11 @@ let stack: Stack;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  log(`engine: ${engineName}`);
-  engine = await startEngine(log);
-  buildBaseImages(engine, log);
-  stack = await createStack(engine, { project: 'tshop-deploy-test', apiPort: API_PORT, profiles: ['operator-ui'], log });
-  buildImages(engine, stack, log);
-  stack.compose(['--profile', '*', 'down', '--volumes', '--remove-orphans']);
-  const started = Date.now();
-  stack.compose(['up', '--detach', '--no-build']);
-  await stack.ready();
+  ({ engine, stack } = await bringUp({ project: 'tshop-deploy-test', apiPort: API_PORT, profiles: ['operator-ui'], log }));
   api = client(stack.apiUrl);
-  log(`stack ready ${((Date.now() - started) / 1000).toFixed(0)} s after up`);
 }, 45 * 60_000);
 
-afterAll(() => {
-  try {
-    if (stack) stack.remove();
-  } finally {
-    engine?.stop();
-  }
-}, 120_000);
+afterAll(() => takeDown(engine, stack), 120_000);
 
 describe('the compose stack', () => {
   let secret: string;

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { cli, run, root, type Engine } from './engine.js';
+import { cli, engineName, run, root, startEngine, type Engine } from './engine.js';
 
 const secret = () => randomBytes(33).toString('base64url');
 
@@ -130,4 +130,37 @@ export async function createStack(engine: Engine, options: StackOptions): Promis
       }
     },
   };
+}
+
+/**
+ * A test file's stack: the engine started, the base and compose images built, the project brought
+ * up from nothing (volumes too) and its API ready. Whatever it started is taken down if it fails.
+ */
+export async function bringUp(options: StackOptions): Promise<{ engine: Engine; stack: Stack }> {
+  options.log(`engine: ${engineName}`);
+  const engine = await startEngine(options.log);
+  let stack: Stack | undefined;
+  try {
+    buildBaseImages(engine, options.log);
+    stack = await createStack(engine, options);
+    buildImages(engine, stack, options.log);
+    stack.compose(['--profile', '*', 'down', '--volumes', '--remove-orphans']);
+    const started = Date.now();
+    stack.compose(['up', '--detach', '--no-build']);
+    await stack.ready();
+    options.log(`stack ready ${((Date.now() - started) / 1000).toFixed(0)} s after up`);
+    return { engine, stack };
+  } catch (err) {
+    takeDown(engine, stack);
+    throw err;
+  }
+}
+
+/** Removes the stack with its volumes, then stops the engine. */
+export function takeDown(engine: Engine | undefined, stack: Stack | undefined): void {
+  try {
+    stack?.remove();
+  } finally {
+    engine?.stop();
+  }
 }
