@@ -1,6 +1,7 @@
 // ESLint (typescript-eslint, type-aware). The workflow rules follow Temporal's TypeScript samples:
 // workflow code runs in a deterministic sandbox, so no Node built-ins and no value imports of
-// activities (or of anything that reaches the database or the SDK's worker) in workflows/.
+// activities (or of anything that reaches the database or the SDK's worker) in workflow code: each
+// domain's workflow.ts, the worker's list of them, and what they import (contracts, shared/).
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
@@ -47,7 +48,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['workflows/**/*.ts'],
+    files: ['app/*/workflow.ts', 'app/*/contract.ts', 'app/*/statuses.ts', 'workers/workflows.ts', 'shared/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -61,7 +62,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/activities', '**/activities/**', '**/db/**', '**/dev/**', '**/workers/**'],
+              group: ['**/activities', '**/activities.js', '**/repository.js', '**/service.js', '**/routes.js', '**/db/**', '**/dev/**', '**/workers/**', '**/platform/**', '**/api/**'],
               allowTypeImports: true,
               message: 'Workflows call activities through proxyActivities; import their types only.',
             },

@@ -8,24 +8,24 @@ import { Problem, problemResponse, toProblem, validationHook } from './errors.js
 import { createHttpMetrics, metricsApp, observeRequests } from './metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { docsRoutes } from './routes/docs.js';
-import { productRoutes } from './routes/products.js';
-import { reservationRoutes } from './routes/reservations.js';
-import { storeRoutes } from './routes/stores.js';
+import { productRoutes } from '../app/product/routes.js';
+import { reservationRoutes } from '../app/reservation/routes.js';
+import { storeRoutes } from '../app/assignment/routes.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { devRoutes } from './routes/dev.js';
-import { eventRoutes } from './routes/events.js';
-import { launchDeskRoutes } from './routes/launch-desk.js';
+import { eventRoutes } from '../app/reservation/events.js';
+import { launchDeskRoutes } from '../app/launch/desk-routes.js';
 import { webRoutes } from './routes/web.js';
-import { createReservationFeed } from './reservation-feed.js';
-import { createTicketFeed } from './ticket-feed.js';
+import { createReservationFeed } from '../app/reservation/feed.js';
+import { createTicketFeed } from '../app/launch/ticket-feed.js';
 import { createRevocationList } from './revocations.js';
-import { DEFAULT_MAX_TTL_SECONDS } from '../shared/auth.js';
-import { createJwksVerifier } from '../shared/jwks.js';
-import { createLine, DEFAULT_LINE } from './line.js';
+import { DEFAULT_MAX_TTL_SECONDS } from '../platform/auth.js';
+import { createJwksVerifier } from '../platform/jwks.js';
+import { createLine, DEFAULT_LINE } from '../app/launch/line.js';
 import { writeLimits } from './rate-limits.js';
-import { createReserver } from './reserve.js';
-import { ticketRoutes } from './routes/tickets.js';
-import { createSaleBoard } from './sale-board.js';
+import { createReserver } from '../app/reservation/service.js';
+import { ticketRoutes } from '../app/launch/routes.js';
+import { createSaleBoard } from '../app/launch/sale-board.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 

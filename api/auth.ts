@@ -1,7 +1,7 @@
 /** Who may do what: bearer-token authentication for every non-public route, and role checks. */
 import type { Context, MiddlewareHandler } from 'hono';
-import { segment, verifyToken, type Principal, type Role, type TokenPolicy } from '../shared/auth.js';
-import type { JwksVerifier } from '../shared/jwks.js';
+import { segment, verifyToken, type Principal, type Role, type TokenPolicy } from '../platform/auth.js';
+import type { JwksVerifier } from '../platform/jwks.js';
 import { Problem, problemResponse } from './errors.js';
 
 /** `reservationId`: the reservation a request created, for the access log (api/metrics.ts). */

@@ -7,7 +7,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { Logger } from '../shared/log.js';
+import type { Logger } from '../platform/log.js';
 
 /** How far back each look reaches: longer than any write's commit takes after its `now()`. */
 const LOOK_BACK_MS = 5_000;

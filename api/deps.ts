@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { Role } from '../shared/auth.js';
-import type { JwksOptions } from '../shared/jwks.js';
-import type { ReservationPolicy } from '../shared/contract.js';
-import type { Logger } from '../shared/log.js';
+import type { Role } from '../platform/auth.js';
+import type { JwksOptions } from '../platform/jwks.js';
+import type { ReservationPolicy } from '../app/reservation/contract.js';
+import type { Logger } from '../platform/log.js';
 
 /** What the HTTP API needs; tests build their own. */
 export interface AppDeps {
@@ -26,7 +26,7 @@ export interface AppDeps {
   decisionDeadlineMs?: number;
   /** Launch-day admission (defaults: a 10 s lease, 32 units decided at once). */
   admission?: AdmissionPolicy;
-  /** The products' lines (defaults: LINE_* in shared/config.ts). */
+  /** The products' lines (defaults: LINE_* in platform/config.ts). */
   line?: LinePolicy;
   /** Write limits per customer and per client address; undefined: none (tests that do not test them). */
   rateLimits?: RateLimitPolicy;

@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ServiceError } from '@temporalio/client';
-import type { Logger } from '../shared/log.js';
+import type { Logger } from '../platform/log.js';
 
 export type ProblemCode =
   | 'VALIDATION_FAILED'

@@ -6,8 +6,8 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import { RESERVATION_ID_PATTERN } from '../shared/contract.js';
-import type { Logger } from '../shared/log.js';
+import { RESERVATION_ID_PATTERN } from '../app/reservation/contract.js';
+import type { Logger } from '../platform/log.js';
 import type { AppEnv } from './auth.js';
 
 /** Where the metrics port answers (never on the public port: it would tell anyone the launch's traffic). */

@@ -11,7 +11,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import proxyaddr from 'proxy-addr';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Database } from '../db/schema.js';
-import type { Logger } from '../shared/log.js';
+import type { Logger } from '../platform/log.js';
 import type { AppEnv } from './auth.js';
 import type { RateLimit, RateLimitPolicy } from './deps.js';
 import { Problem, problemResponse } from './errors.js';

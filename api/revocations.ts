@@ -8,9 +8,9 @@
  * older than `maxStaleMs` (reads failing), it is not trusted, and a caller presenting a token is
  * told to come back (503) rather than let in on a list that may miss a revocation.
  */
-import { listRevokedJtis } from '../db/repositories/revocations.js';
+import { listRevokedJtis } from './revocation-repository.js';
 import type { Db } from '../db/schema.js';
-import type { Logger } from '../shared/log.js';
+import type { Logger } from '../platform/log.js';
 
 export interface RevocationList {
   isRevoked(jti: string): boolean;

@@ -1,7 +1,7 @@
 /** Request and response schemas: they validate input and document the API. */
 import { z } from '@hono/zod-openapi';
-import { SEOUL_DISTRICTS } from '../db/data/seoul.js';
-import { FULFILMENTS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../shared/contract.js';
+import { SEOUL_DISTRICTS } from '../shared/districts.js';
+import { FULFILMENTS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../app/reservation/contract.js';
 
 /** Ids are PostgreSQL integers. */
 const MAX_ID = 2_147_483_647;
@@ -12,7 +12,7 @@ export const STORE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,63}$/;
 /**
  * A walk-in's number as staff type it: a Korean mobile number (01X, the numbers KakaoTalk and the
  * SMS fallback reach), national or +82, spaces or dashes between the groups. Every string it admits
- * is a valid number to libphonenumber (shared/phone.ts), so the contract admits no number the API refuses.
+ * is a valid number to libphonenumber (platform/phone.ts), so the contract admits no number the API refuses.
  */
 const KOREAN_MOBILE_PATTERN = /^(?:\+82[ -]?|0)1[016789][ -]?[0-9]{3,4}[ -]?[0-9]{4}$/;
 const CURSOR_PATTERN = /^[0-9]{1,17}\.[0-9A-HJKMNP-TV-Z]{12}$/;

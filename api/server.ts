@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { Config } from '../shared/config.js';
-import { listen, type RunningServer } from '../shared/http.js';
-import type { Logger } from '../shared/log.js';
+import type { Config } from '../platform/config.js';
+import { listen, type RunningServer } from '../platform/http.js';
+import type { Logger } from '../platform/log.js';
 import { createApp } from './app.js';
 import type { RevocationList } from './revocations.js';
 

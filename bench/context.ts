@@ -2,8 +2,8 @@
 import type { Client } from '@temporalio/client';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { ReservationStatus } from '../shared/contract.js';
-import { waitUntil } from '../shared/process.js';
+import type { ReservationStatus } from '../app/reservation/contract.js';
+import { waitUntil } from '../platform/process.js';
 import type { Api } from './http.js';
 import type { Roots } from './procfs.js';
 

@@ -1,9 +1,9 @@
 /** The bench's HTTP client for the API: one bearer token per caller. */
 import http from 'node:http';
-import { SEOUL_DISTRICTS } from '../db/data/seoul.js';
-import { signToken } from '../shared/auth.js';
-import { newReservationId } from '../shared/ids.js';
-import { normalizePhone } from '../shared/phone.js';
+import { SEOUL_DISTRICTS } from '../shared/districts.js';
+import { signToken } from '../platform/auth.js';
+import { newReservationId } from '../platform/ids.js';
+import { normalizePhone } from '../platform/phone.js';
 
 export interface Answer {
   status: number;

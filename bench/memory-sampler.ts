@@ -1,7 +1,7 @@
 /** Starts bench/sampler.ts as a child process and collects the peak memory of each tree from it. */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { trackChild } from '../shared/process.js';
+import { trackChild } from '../platform/process.js';
 import type { Roots, TreeMemory } from './procfs.js';
 
 export interface PeakMemory {

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { commandLine, isAlive, terminate, trackChild, waitUntil } from '../shared/process.js';
+import { commandLine, isAlive, terminate, trackChild, waitUntil } from '../platform/process.js';
 import { startEmbeddedPostgres } from '../dev/postgres.js';
 import { DYNAMIC_CONFIG_SETTING, MAX_MEMBERSHIP_PORT, startTemporalServer, TEMPLATE_SETTINGS } from '../dev/temporal-server.js';
 import { TEMPORAL_SERVER_VERSION } from '../dev/temporal-version.js';

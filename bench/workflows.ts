@@ -4,7 +4,7 @@
  * and the skeleton of the shape before it (run with --old-skeleton).
  */
 import { condition, defineSignal, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { SearchAttributes } from '../shared/contract.js';
+import { SearchAttributes } from '../app/reservation/contract.js';
 
 export interface BenchActivities {
   noop(): Promise<void>;

@@ -1,10 +1,10 @@
 /** `npm run start:api`: the HTTP API alone, configured by DATABASE_URL, TEMPORAL_ADDRESS and PORT. */
-import { resolveSigningSecret } from '../shared/auth.js';
-import { ConfigError, parseConfig, requireServices } from '../shared/config.js';
-import { createLogger } from '../shared/log.js';
-import { startTracing } from '../shared/tracing.js';
-import { runMain, say } from '../shared/run-main.js';
-import { connectTemporal } from '../shared/temporal.js';
+import { resolveSigningSecret } from '../platform/auth.js';
+import { ConfigError, parseConfig, requireServices } from '../platform/config.js';
+import { createLogger } from '../platform/log.js';
+import { startTracing } from '../platform/tracing.js';
+import { runMain, say } from '../platform/run-main.js';
+import { connectTemporal } from '../platform/temporal.js';
 import { openDatabase } from '../db/open.js';
 import { startApi } from '../api/server.js';
 import { ensureWebBundle } from '../web/build/bundle.js';

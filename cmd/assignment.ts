@@ -1,11 +1,11 @@
 /** `npm run start:assignment`: the assignment service alone, on ASSIGNMENT_PORT, with DATABASE_URL. */
-import { ConfigError, parseConfig } from '../shared/config.js';
-import { resolveAssignmentToken } from '../shared/auth.js';
-import { createLogger } from '../shared/log.js';
-import { runMain, say } from '../shared/run-main.js';
-import { listen } from '../shared/http.js';
+import { ConfigError, parseConfig } from '../platform/config.js';
+import { resolveAssignmentToken } from '../platform/auth.js';
+import { createLogger } from '../platform/log.js';
+import { runMain, say } from '../platform/run-main.js';
+import { listen } from '../platform/http.js';
 import { openDatabase } from '../db/open.js';
-import { createAssignmentApp } from '../assignment/app.js';
+import { createAssignmentApp } from '../app/assignment/api.js';
 
 runMain('tshop-assignment', async (onStop) => {
   const config = parseConfig();

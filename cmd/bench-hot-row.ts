@@ -19,7 +19,7 @@ import { startEmbeddedPostgres } from '../dev/postgres.js';
 import { summarize, type LatencySummary } from '../bench/load.js';
 import { cpuMsBetween, cpuTicks } from '../bench/procfs.js';
 import { thisCheckout } from '../bench/compare/checkout.js';
-import { runMain, say } from '../shared/run-main.js';
+import { runMain, say } from '../platform/run-main.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const PG_PORT = 25463; // its own port, so it never meets a developer's stack or the tests

@@ -18,8 +18,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, waitUntil } from '../shared/process.js';
-import { signToken } from '../shared/auth.js';
+import { isAlive, waitUntil } from '../platform/process.js';
+import { signToken } from '../platform/auth.js';
 import { descendants, snapshot, totals, uniqueResidentKiB, type Part, type ProcMemory } from '../bench/procfs-memory.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));

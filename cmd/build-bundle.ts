@@ -7,7 +7,7 @@
  * modules directly (workers/bundle-cache.ts runs it so for a worker without a prebuilt bundle).
  */
 import { parseArgs } from 'node:util';
-import { runMain, say } from '../shared/run-main.js';
+import { runMain, say } from '../platform/run-main.js';
 import { buildWorkflowBundle, resolveBundleOut } from '../workers/bundle.js';
 
 runMain('tshop-build-bundle', async () => {

@@ -1,6 +1,6 @@
 /** `npm run build:web [-- <dir>]`: builds the web app into `dir` (default dist/web), whatever is there. */
 import path from 'node:path';
-import { runMain, say } from '../shared/run-main.js';
+import { runMain, say } from '../platform/run-main.js';
 import { ensureWebBundle } from '../web/build/bundle.js';
 
 runMain('tshop-build-web', async () => {

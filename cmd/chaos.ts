@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { signToken } from '../shared/auth.js';
+import { signToken } from '../platform/auth.js';
 import { openDatabase } from '../db/open.js';
 import { prepareDatabase } from '../db/prepare.js';
 import { createClient, type ChaosClient, type Tally } from '../bench/chaos/client.js';

@@ -1,6 +1,6 @@
 /** `npm run check:invariants`: checks the stock, ledger, reservation and store invariants on DATABASE_URL. */
-import { ConfigError, parseConfig } from '../shared/config.js';
-import { runMain, say } from '../shared/run-main.js';
+import { ConfigError, parseConfig } from '../platform/config.js';
+import { runMain, say } from '../platform/run-main.js';
 import { openDatabase } from '../db/open.js';
 import { checkInvariants } from '../db/invariants.js';
 

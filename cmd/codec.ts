@@ -4,11 +4,11 @@
  * only (the UI passes its login's: TEMPORAL_CODEC_PASS_ACCESS_TOKEN), refusing revoked ones, which
  * it reads from DATABASE_URL as the API does.
  */
-import { ConfigError, parseConfig } from '../shared/config.js';
-import { resolveSigningSecret } from '../shared/auth.js';
-import { listen } from '../shared/http.js';
-import { createLogger } from '../shared/log.js';
-import { runMain, say } from '../shared/run-main.js';
+import { ConfigError, parseConfig } from '../platform/config.js';
+import { resolveSigningSecret } from '../platform/auth.js';
+import { listen } from '../platform/http.js';
+import { createLogger } from '../platform/log.js';
+import { runMain, say } from '../platform/run-main.js';
 import { openDatabase } from '../db/open.js';
 import { codecAppFromConfig } from '../api/codec/app.js';
 import { createRevocationList } from '../api/revocations.js';

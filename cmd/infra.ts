@@ -1,7 +1,7 @@
 /** `npm run start:infra`: only the embedded PostgreSQL and Temporal dev server, for parts run alone. */
-import { resolveSigningSecret } from '../shared/auth.js';
-import { parseConfig } from '../shared/config.js';
-import { runMain, say } from '../shared/run-main.js';
+import { resolveSigningSecret } from '../platform/auth.js';
+import { parseConfig } from '../platform/config.js';
+import { runMain, say } from '../platform/run-main.js';
 import { openDatabase } from '../db/open.js';
 import { prepareDatabase } from '../db/prepare.js';
 import { startInfra } from '../dev/stack.js';

@@ -1,6 +1,6 @@
 /** `npm run migrate [-- --seed]`: applies migrations (and the demo seed) to DATABASE_URL. */
-import { parseConfig, ConfigError } from '../shared/config.js';
-import { runMain, say } from '../shared/run-main.js';
+import { parseConfig, ConfigError } from '../platform/config.js';
+import { runMain, say } from '../platform/run-main.js';
 import { openDatabase } from '../db/open.js';
 import { prepareDatabase } from '../db/prepare.js';
 

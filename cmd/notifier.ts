@@ -3,9 +3,9 @@
  * TEMPORAL_ADDRESS like the worker; installs its pinned requirements into `.tools/notifier` first.
  * (`python -m notifier` from the repository root runs it without this launcher.)
  */
-import { parseConfig, requireServices } from '../shared/config.js';
+import { parseConfig, requireServices } from '../platform/config.js';
 import { spawnNotifier } from '../dev/notifier.js';
-import { runMain, say } from '../shared/run-main.js';
+import { runMain, say } from '../platform/run-main.js';
 
 runMain('tshop-notifier', async (onStop) => {
   const config = parseConfig();

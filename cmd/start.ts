@@ -4,16 +4,16 @@
  * one (8 MiB) cut the memory only in the first seconds after activity, and 4 MiB or less cost ~5 ms
  * more GC per reservation (cmd/bench-memory.ts).
  */
-import { resolveSigningSecret } from '../shared/auth.js';
-import { parseConfig } from '../shared/config.js';
-import { createLogger } from '../shared/log.js';
-import { startTracing } from '../shared/tracing.js';
+import { resolveSigningSecret } from '../platform/auth.js';
+import { parseConfig } from '../platform/config.js';
+import { createLogger } from '../platform/log.js';
+import { startTracing } from '../platform/tracing.js';
 import { installRuntime } from '../workers/runtime.js';
 import { spawnNotifier } from '../dev/notifier.js';
 import { ensureWebBundle } from '../web/build/bundle.js';
-import { assertPortFree } from '../shared/process.js';
-import { runMain, say } from '../shared/run-main.js';
-import { connectTemporal } from '../shared/temporal.js';
+import { assertPortFree } from '../platform/process.js';
+import { runMain, say } from '../platform/run-main.js';
+import { connectTemporal } from '../platform/temporal.js';
 import { openDatabase, redactUrl } from '../db/open.js';
 import { prepareDatabase } from '../db/prepare.js';
 import { devStackEnv, spawnAssignmentService, startInfra } from '../dev/stack.js';

@@ -4,9 +4,9 @@
  * `--phone`, else the demo customer's, else one made from the subject.
  */
 import { parseArgs } from 'node:util';
-import { ROLES, resolveSigningSecret, signToken, type Principal } from '../shared/auth.js';
-import { parseConfig } from '../shared/config.js';
-import { normalizePhone } from '../shared/phone.js';
+import { ROLES, resolveSigningSecret, signToken, type Principal } from '../platform/auth.js';
+import { parseConfig } from '../platform/config.js';
+import { normalizePhone } from '../platform/phone.js';
 import { demoNameFor, demoPhoneFor } from '../db/data/demo.js';
 
 const usage = 'usage: npm run -s token -- --role customer|store|admin [--sub <id>] [--name <name>] [--phone <number>] [--store <store id>] [--ttl <seconds>]';

@@ -1,8 +1,8 @@
 /** `npm run start:worker`: the reservation worker alone, configured by DATABASE_URL and TEMPORAL_ADDRESS. */
-import { parseConfig, requireServices } from '../shared/config.js';
-import { createLogger } from '../shared/log.js';
-import { startTracing } from '../shared/tracing.js';
-import { runMain, say } from '../shared/run-main.js';
+import { parseConfig, requireServices } from '../platform/config.js';
+import { createLogger } from '../platform/log.js';
+import { startTracing } from '../platform/tracing.js';
+import { runMain, say } from '../platform/run-main.js';
 import { openDatabase } from '../db/open.js';
 import { startWorker } from '../workers/start.js';
 import { DEFAULT_WORKER_METRICS_PORT } from '../workers/metrics.js';

@@ -1,6 +1,6 @@
 /** The invariants every run must end with; used by tests, the benchmark and the chaos run. */
 import { sql, type Kysely } from 'kysely';
-import { findSlotsOfEndedReservations } from '../assignment/repository.js';
+import { findSlotsOfEndedReservations } from '../app/assignment/repository.js';
 import type { Database } from './schema.js';
 
 export interface InvariantReport {

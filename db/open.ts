@@ -2,7 +2,7 @@
 import type { Kysely } from 'kysely';
 import { createDb, pingDb, type PoolOptions } from './client.js';
 import type { Database } from './schema.js';
-import { StartupError } from '../shared/process.js';
+import { StartupError } from '../platform/process.js';
 
 export function redactUrl(url: string): string {
   try {

@@ -1,6 +1,6 @@
 /** The application's tables as Kysely sees them (one interface per table). */
 import type { ColumnType, Generated, Kysely, Selectable, Transaction } from 'kysely';
-import type { Fulfilment, NotificationKind, ReservationStatus } from '../shared/contract.js';
+import type { Fulfilment, NotificationKind, ReservationStatus } from '../app/reservation/contract.js';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;

@@ -1,7 +1,7 @@
 /** Idempotent demo data: phones with stock (through the ledger) and Seoul dealer stores. */
 import type { Kysely } from 'kysely';
 import { DEMO_STORES, DEMO_PRODUCTS } from './data/demo.js';
-import { createProduct } from './repositories/products.js';
+import { createProduct } from '../app/product/repository.js';
 import type { Database } from './schema.js';
 
 export async function seedDemoData(db: Kysely<Database>): Promise<{ products: number; stores: number }> {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { exited, StartupError, terminate, trackChild, waitUntil } from '../shared/process.js';
+import { exited, StartupError, terminate, trackChild, waitUntil } from '../platform/process.js';
 import { fileStamp, installPythonTool } from './python.js';
 
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));

@@ -5,7 +5,7 @@ import { chmodSync, chownSync, cpSync, existsSync, statSync, mkdirSync, openSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { assertPortFree, commandLine, exited, isAlive, StartupError, terminate, trackChild, waitUntil } from '../shared/process.js';
+import { assertPortFree, commandLine, exited, isAlive, StartupError, terminate, trackChild, waitUntil } from '../platform/process.js';
 
 const USER = 'tshop';
 const PASSWORD = 'tshop';

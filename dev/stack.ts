@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { codecUrl } from '../api/codec/server.js';
 import { openDatabase } from '../db/open.js';
-import { resolveAssignmentToken } from '../shared/auth.js';
-import type { Config } from '../shared/config.js';
-import type { RunningServer } from '../shared/http.js';
-import { exited, StartupError, terminate, trackChild, waitUntil } from '../shared/process.js';
+import { resolveAssignmentToken } from '../platform/auth.js';
+import type { Config } from '../platform/config.js';
+import type { RunningServer } from '../platform/http.js';
+import { exited, StartupError, terminate, trackChild, waitUntil } from '../platform/process.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { startTemporalDevServer } from './temporal.js';
 

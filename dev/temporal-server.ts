@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
-import { assertPortFree, exited, StartupError, terminate, trackChild, waitUntil } from '../shared/process.js';
+import { assertPortFree, exited, StartupError, terminate, trackChild, waitUntil } from '../platform/process.js';
 import { TEMPORAL_SERVER_MODULE, TEMPORAL_SERVER_VERSION } from './temporal-version.js';
 
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));

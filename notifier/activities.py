@@ -25,7 +25,7 @@ from .templates import TemplateError, render
 
 NO_RECIPIENT = "NO_RECIPIENT: no phone number on file"
 DRAIN_CONCURRENCY = 16
-# The drain's heartbeat time-out is 30 s (workflows/notify-drain.ts): a back-off stays well below
+# The drain's heartbeat time-out is 30 s (app/notification/workflow.ts): a back-off stays well below
 # it, and a pause of any length heartbeats every HEARTBEAT_EVERY.
 MAX_BACKOFF_SECONDS = 10.0
 HEARTBEAT_EVERY = 5.0

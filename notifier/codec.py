@@ -1,4 +1,4 @@
-"""Payload encryption, byte-compatible with the TypeScript workers' `shared/codec.ts`.
+"""Payload encryption, byte-compatible with the TypeScript workers' `platform/codec.ts`.
 
 A sealed payload's metadata says `encoding: binary/encrypted` and which key sealed it; its data
 is a 12-byte nonce, then the AES-256-GCM ciphertext and 16-byte tag of the original payload

@@ -97,7 +97,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
 
 
 # Words that mark a value as an example's (the repository's own examples say CHANGE-ME), as the
-# TypeScript side's shared/secrets.ts refuses them.
+# TypeScript side's platform/secrets.ts refuses them.
 _PLACEHOLDER = re.compile(
     r"change[-_ .]?me|placeholder|replace[-_ .]?(me|this)|your[-_ .]?([a-z]+[-_ .]?)?(secret|key|token|password)"
     r"|example|dummy|^(x{4,}|\.{3,}|<[^>]*>)$",

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isAlive, waitUntil } from '../shared/process.js';
+import { isAlive, waitUntil } from '../platform/process.js';
 
 export interface Launched {
   child: ChildProcess;

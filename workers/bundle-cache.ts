@@ -11,11 +11,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StartupError } from '../shared/process.js';
+import { StartupError } from '../platform/process.js';
 
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
-// What the workflow code can reach: its own folder, what it imports from, and the locked dependencies.
-const SOURCE_DIRS = ['workflows', 'shared', 'activities', 'db'];
+// What the workflow code can reach: the domains' workflows (app/), the workflow-safe shared/, the worker's list of them (workers/workflows.ts), and the locked dependencies.
+const SOURCE_DIRS = ['app', 'shared', 'workers'];
 const KEEP = 8;
 
 function sourceFiles(dir: string): string[] {

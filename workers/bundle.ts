@@ -3,7 +3,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { tracingWorkflowModules } from '../shared/tracing.js';
+import { tracingWorkflowModules } from '../platform/tracing.js';
 
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
 const DEFAULT_BUNDLE_PATH = path.join(projectRoot, 'dist', 'workflow-bundle.js');
@@ -24,10 +24,10 @@ export function resolveBundleOut(out: string | undefined, tracing = false): stri
   return isDir ? path.join(resolved, path.basename(fallback)) : resolved;
 }
 
-/** Bundles workflows/index.ts and writes the bundle to `outFile`; returns its size in bytes. */
+/** Bundles workers/workflows.ts and writes the bundle to `outFile`; returns its size in bytes. */
 export async function buildWorkflowBundle(outFile: string, options: { tracing?: boolean; interceptorModules?: string[] } = {}): Promise<number> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: path.join(projectRoot, 'workflows', 'index.ts'),
+    workflowsPath: path.join(projectRoot, 'workers', 'workflows.ts'),
     workflowInterceptorModules: [...(options.tracing ? tracingWorkflowModules() : []), ...(options.interceptorModules ?? [])],
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });

@@ -5,14 +5,14 @@
  */
 import type { Kysely } from 'kysely';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { AssignmentBreaker } from '../activities/assignment.js';
-import { listStores } from '../assignment/repository.js';
-import { pendingNotificationCount, reservationCountsByStatus } from '../db/repositories/metrics.js';
-import { listProducts } from '../db/repositories/products.js';
+import type { AssignmentBreaker } from '../app/assignment/activities.js';
+import { listStores } from '../app/assignment/repository.js';
+import { pendingNotificationCount, reservationCountsByStatus } from './metrics-queries.js';
+import { listProducts } from '../app/product/repository.js';
 import type { Database } from '../db/schema.js';
-import { RESERVATION_STATUSES } from '../shared/contract.js';
-import type { Logger } from '../shared/log.js';
-import { listen, type RunningServer } from '../shared/http.js';
+import { RESERVATION_STATUSES } from '../app/reservation/contract.js';
+import type { Logger } from '../platform/log.js';
+import { listen, type RunningServer } from '../platform/http.js';
 
 /** Where `npm run start:worker` serves its metrics unless WORKER_METRICS_PORT says otherwise. */
 export const DEFAULT_WORKER_METRICS_PORT = 9464;

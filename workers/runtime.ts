@@ -1,18 +1,18 @@
 /**
  * The process's one Temporal Runtime (it can be installed only once): the SDK's logs, workflow and
- * activity logs included, become JSON lines through shared/log.ts, and the SDK's metrics are served
+ * activity logs included, become JSON lines through platform/log.ts, and the SDK's metrics are served
  * in Prometheus format on an internal loopback port that the worker's /metrics endpoint merges.
  */
 import { createServer } from 'node:net';
 import type { LogLevel as SdkLogLevel, LogMetadata, Logger as SdkLogger } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
-import { reservationIdOfWorkflow } from '../shared/contract.js';
-import type { LogLevel, Logger } from '../shared/log.js';
+import { reservationIdOfWorkflow } from '../app/reservation/contract.js';
+import type { LogLevel, Logger } from '../platform/log.js';
 
 const LEVELS: Record<SdkLogLevel, LogLevel> = { TRACE: 'debug', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' };
 
 /**
- * The SDK's logger interface over shared/log.ts: one JSON line per event, with the SDK's metadata
+ * The SDK's logger interface over platform/log.ts: one JSON line per event, with the SDK's metadata
  * (workflowId, activityType, sdkComponent, …) as fields and the reservationId derived from the workflow id.
  */
 class JsonSdkLogger implements SdkLogger {

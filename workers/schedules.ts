@@ -1,7 +1,7 @@
 /** The Temporal Schedules the worker keeps: the reconciler and the notification drain, every minute; retention, daily. */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
-import { NOTIFY_DRAIN_WORKFLOW_TYPE, notifyDrainScheduleId, RECONCILE_WORKFLOW_TYPE, reconcilerScheduleId, RETENTION_WORKFLOW_TYPE, retentionScheduleId } from '../shared/contract.js';
-import type { NotifyDrainInput } from '../workflows/notify-drain.js';
+import { NOTIFY_DRAIN_WORKFLOW_TYPE, notifyDrainScheduleId, RECONCILE_WORKFLOW_TYPE, reconcilerScheduleId, RETENTION_WORKFLOW_TYPE, retentionScheduleId } from '../app/reservation/contract.js';
+import type { NotifyDrainInput } from '../app/notification/workflow.js';
 
 /**
  * Creates the reconciler's Schedule for `taskQueue` unless it exists (every replica of the worker

@@ -2,7 +2,7 @@
 import type { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import proto from '@temporalio/proto';
-import { SearchAttributes } from '../shared/contract.js';
+import { SearchAttributes } from '../app/reservation/contract.js';
 
 /** `Name=Type` pairs as the Temporal CLI's `--search-attribute` flag takes them. */
 export function searchAttributeFlags(): string[] {

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { type NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
-import type { Activities } from '../activities/index.js';
+import type { Activities } from './activities.js';
 import { cachedWorkflowBundle } from './bundle-cache.js';
-import { DEPLOYMENT_NAME } from '../shared/contract.js';
+import { DEPLOYMENT_NAME } from '../app/reservation/contract.js';
 
 export interface ReservationWorkerOptions {
   connection: NativeConnection;
@@ -12,7 +12,7 @@ export interface ReservationWorkerOptions {
   taskQueue: string;
   /** Built by `createActivities(deps)`; tests wrap or replace them to inject faults. */
   activities: Activities;
-  /** A prebuilt workflow bundle; without one, the cached bundle of workflows/, built first if missing (a few seconds). */
+  /** A prebuilt workflow bundle; without one, the cached bundle of workers/workflows.ts, built first if missing (a few seconds). */
   workflowBundle?: { codePath: string } | { code: string };
   /** Defaults to the workflow code's own checksum, so every replica of one build agrees. */
   buildId?: string;
@@ -23,7 +23,7 @@ export interface ReservationWorkerOptions {
    */
   interceptors?: { activity?: ActivityInterceptorsFactory[]; workflowModules?: string[] };
   sinks?: WorkerOptions['sinks'];
-  /** Sealed payloads (shared/codec.ts) when keys are configured. */
+  /** Sealed payloads (platform/codec.ts) when keys are configured. */
   dataConverter?: WorkerOptions['dataConverter'];
 }
 

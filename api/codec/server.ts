@@ -1,5 +1,5 @@
-import type { Config } from '../../shared/config.js';
-import { listen, type RunningServer } from '../../shared/http.js';
+import type { Config } from '../../platform/config.js';
+import { listen, type RunningServer } from '../../platform/http.js';
 import type { RevocationList } from '../revocations.js';
 import { codecAppFromConfig } from './app.js';
 

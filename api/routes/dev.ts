@@ -7,10 +7,10 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { DEMO_CUSTOMERS, demoNameFor, demoPhoneFor } from '../../db/data/demo.js';
-import { signToken, type Principal } from '../../shared/auth.js';
-import { isLoopback } from '../../shared/http.js';
-import { normalizePhone } from '../../shared/phone.js';
-import { CENTRAL_STORE } from '../../shared/contract.js';
+import { signToken, type Principal } from '../../platform/auth.js';
+import { isLoopback } from '../../platform/http.js';
+import { normalizePhone } from '../../platform/phone.js';
+import { CENTRAL_STORE } from '../../app/reservation/contract.js';
 import type { AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';

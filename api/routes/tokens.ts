@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { revokeToken } from '../../db/repositories/revocations.js';
+import { revokeToken } from '../revocation-repository.js';
 import { requireRole, type AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import type { RevocationList } from '../revocations.js';

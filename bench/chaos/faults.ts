@@ -8,7 +8,7 @@
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
-import { CENTRAL_STORE, reassignSignal } from '../../shared/contract.js';
+import { CENTRAL_STORE, reassignSignal } from '../../app/reservation/contract.js';
 import type { ChaosStack } from './stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,8 +6,8 @@
  * against the final state.
  */
 import { randomUUID } from 'node:crypto';
-import { SEOUL_DISTRICTS } from '../../db/data/seoul.js';
-import { TERMINAL_STATUSES, type ReservationStatus } from '../../shared/contract.js';
+import { SEOUL_DISTRICTS } from '../../shared/districts.js';
+import { TERMINAL_STATUSES, type ReservationStatus } from '../../app/reservation/contract.js';
 import type { ChaosClient, TicketView } from './client.js';
 
 export type Fate = 'cancel' | 'complete' | 'expire';

@@ -7,9 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../../shared/config.js';
+import { parseConfig } from '../../platform/config.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../dev/postgres.js';
-import { exited, terminate, trackChild, waitUntil } from '../../shared/process.js';
+import { exited, terminate, trackChild, waitUntil } from '../../platform/process.js';
 import { startTemporalDevServer, type RunningTemporal } from '../../dev/temporal.js';
 import { installNotifier } from '../../dev/notifier.js';
 

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { trackChild } from '../../shared/process.js';
+import { trackChild } from '../../platform/process.js';
 
 export interface Checkout {
   dir: string;

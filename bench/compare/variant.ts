@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { openDatabase } from '../../db/open.js';
-import { trackChild } from '../../shared/process.js';
+import { trackChild } from '../../platform/process.js';
 import type { Ctx } from '../context.js';
 import { apiFor } from '../http.js';
 import type { Roots } from '../procfs.js';

@@ -6,7 +6,7 @@
  * it ends (RESERVED: accepted; SOLD_OUT: sold out). The customer's slot is taken until its final
  * answer. Then the cancel storm: half of the accepted ones cancelled at once.
  */
-import { waitUntil } from '../../shared/process.js';
+import { waitUntil } from '../../platform/process.js';
 import { countWithStatus, waitForCount, waitUntilSettled, type Ctx } from '../context.js';
 import { reserveFollowing, type Followed } from '../follow.js';
 import { closedLoop, summarize, type LatencySummary } from '../load.js';

@@ -8,9 +8,9 @@
  */
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { sql } from 'kysely';
-import { createStockActivities } from '../../activities/stock.js';
-import { SearchAttributes } from '../../shared/contract.js';
-import { newReservationId } from '../../shared/ids.js';
+import { createStockActivities } from '../../app/product/activities.js';
+import { SearchAttributes } from '../../app/reservation/contract.js';
+import { newReservationId } from '../../platform/ids.js';
 import { waitForCount, waitForOutbox, waitForWorkflows, type Ctx } from '../context.js';
 import { reserveFollowing } from '../follow.js';
 import { closedLoop, sleep, spread, summarize } from '../load.js';

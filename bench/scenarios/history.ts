@@ -5,9 +5,9 @@
  */
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { newReservationId } from '../../shared/ids.js';
-import type { ReservationStatus } from '../../shared/contract.js';
-import { waitUntil } from '../../shared/process.js';
+import { newReservationId } from '../../platform/ids.js';
+import type { ReservationStatus } from '../../app/reservation/contract.js';
+import { waitUntil } from '../../platform/process.js';
 import type { Ctx } from '../context.js';
 import { sleep } from '../load.js';
 import { skeletonReserve } from '../workflows.js';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { waitUntil } from '../../shared/process.js';
+import { waitUntil } from '../../platform/process.js';
 import type { Ctx } from '../context.js';
 import { spread } from '../load.js';
 import type { Fate } from './launch-crowd.js';

@@ -10,9 +10,9 @@
  * who got no unit, the limit per customer, and the estimated waits shown against the waits.
  */
 import { sql } from 'kysely';
-import { newReservationId } from '../../shared/ids.js';
-import { normalizePhone } from '../../shared/phone.js';
-import { SEOUL_DISTRICTS } from '../../db/data/seoul.js';
+import { newReservationId } from '../../platform/ids.js';
+import { normalizePhone } from '../../platform/phone.js';
+import { SEOUL_DISTRICTS } from '../../shared/districts.js';
 import { waitForCount, waitForOutbox, waitUntilSettled, type Ctx } from '../context.js';
 import { sleep, summarize, type LatencySummary } from '../load.js';
 import { cpuMsBetween, cpuTicks, type Ticks } from '../procfs.js';

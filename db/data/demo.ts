@@ -1,6 +1,6 @@
 /** Demo catalogue and dealer stores seeded by `npm start` (idempotently). */
 import { createHash } from 'node:crypto';
-import { SEOUL_DISTRICTS } from './seoul.js';
+import { SEOUL_DISTRICTS } from '../../shared/districts.js';
 
 export const DEMO_PRODUCTS = [
   { sku: 'galaxy-s26-ultra-512', name: 'Galaxy S26 Ultra 512GB', brand: 'Samsung', priceKrw: 1_976_700, stock: 120 },

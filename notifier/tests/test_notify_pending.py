@@ -24,7 +24,7 @@ from notifier.tests.fakes import RecordingSender
 
 pytestmark = pytest.mark.usefixtures("database_url")
 OLD = timedelta(minutes=3)
-# workflows/notify-drain.ts gives the drain's activity this heartbeat time-out.
+# app/notification/workflow.ts gives the drain's activity this heartbeat time-out.
 DRAIN_HEARTBEAT_TIMEOUT = 30.0
 
 

@@ -1,5 +1,5 @@
 /** The deploy tier's client of the published API: tokens signed with the stack's JWT_SECRET, JSON calls. */
-import { signToken, type Principal } from '../../shared/auth.js';
+import { signToken, type Principal } from '../../platform/auth.js';
 import { demoNameFor, demoPhoneFor } from '../../db/data/demo.js';
 
 export type Body = Record<string, any>;

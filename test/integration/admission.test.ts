@@ -6,14 +6,14 @@
 import type { Client, Connection } from '@temporalio/client';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createStockActivities } from '../../activities/stock.js';
-import { admit, releaseClaim } from '../../db/repositories/admission.js';
-import { outboxEntry } from '../../db/repositories/notifications.js';
-import { insertRefusals, readModelRow } from '../../db/repositories/reservations.js';
+import { createStockActivities } from '../../app/product/activities.js';
+import { admit, releaseClaim } from '../../app/launch/admission.js';
+import { outboxEntry } from '../../app/notification/repository.js';
+import { insertRefusals, readModelRow } from '../../app/reservation/repository.js';
 import { checkInvariants } from '../../db/invariants.js';
 import type { Database } from '../../db/schema.js';
-import { newReservationId } from '../../shared/ids.js';
-import type { ReservationInput } from '../../shared/contract.js';
+import { newReservationId } from '../../platform/ids.js';
+import type { ReservationInput } from '../../app/reservation/contract.js';
 import {
   ADMIN,
   connectClient,

@@ -3,7 +3,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../db/schema.js';
-import { signToken, type Principal } from '../../shared/auth.js';
+import { signToken, type Principal } from '../../platform/auth.js';
 import {
   ADMIN,
   connectClient,
@@ -20,7 +20,7 @@ import {
   type TestAssignmentService,
   type TestWorker,
 } from '../helpers.js';
-import { listen } from '../../shared/http.js';
+import { listen } from '../../platform/http.js';
 import { responseValidator } from '../openapi.js';
 
 let db: Kysely<Database>;

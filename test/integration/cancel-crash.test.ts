@@ -8,11 +8,11 @@ import { createServer, type AddressInfo } from 'node:net';
 import { Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import { afterAll, expect, inject, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
-import { createAssignmentBreaker } from '../../activities/assignment.js';
+import { createActivities } from '../../workers/activities.js';
+import { createAssignmentBreaker } from '../../app/assignment/activities.js';
 import { demoPhoneFor } from '../../db/data/demo.js';
-import { dataConverterFor } from '../../shared/codec.js';
-import { reservationWorkflowId } from '../../shared/contract.js';
+import { dataConverterFor } from '../../platform/codec.js';
+import { reservationWorkflowId } from '../../app/reservation/contract.js';
 import { ADMIN, eventually, newProduct, newStore, notifierQueueOf, startWorkerWith, TEST_ASSIGNMENT_TOKEN, TEST_JWT_SECRET, tokenFor, useTestStack, type TestWorker } from '../helpers.js';
 import { killGroup, launch, type Launched } from '../processes.js';
 

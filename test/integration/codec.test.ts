@@ -7,8 +7,8 @@ import { demoPhoneFor } from '../../db/data/demo.js';
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { expect, it } from 'vitest';
-import { dataConverterFor, EncryptionCodec } from '../../shared/codec.js';
-import { cancelSignal, reservationWorkflowId } from '../../shared/contract.js';
+import { dataConverterFor, EncryptionCodec } from '../../platform/codec.js';
+import { cancelSignal, reservationWorkflowId } from '../../app/reservation/contract.js';
 import { eventually, historyText, newProduct, newStore, startTestWorker, testApp, useTestStack } from '../helpers.js';
 
 const k1 = { id: 'k1', key: randomBytes(32) };
@@ -89,10 +89,10 @@ it('the codec endpoint opens sealed payloads for operators only: an admin token 
   const { createCodecApp } = await import('../../api/codec/app.js');
   const { createRevocationList } = await import('../../api/revocations.js');
   const { tokenVerifier } = await import('../../api/auth.js');
-  const { DEFAULT_TOKEN_POLICY, signToken } = await import('../../shared/auth.js');
-  const { listen } = await import('../../shared/http.js');
-  const { createLogger } = await import('../../shared/log.js');
-  const { revokeToken } = await import('../../db/repositories/revocations.js');
+  const { DEFAULT_TOKEN_POLICY, signToken } = await import('../../platform/auth.js');
+  const { listen } = await import('../../platform/http.js');
+  const { createLogger } = await import('../../platform/log.js');
+  const { revokeToken } = await import('../../api/revocation-repository.js');
   const { request } = await import('node:http');
   const { ADMIN, tokenFor, TEST_JWT_SECRET } = await import('../helpers.js');
   const ui = 'http://localhost:8233';

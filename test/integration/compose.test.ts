@@ -2,7 +2,7 @@
  * The container deployment (docker-compose.yml, Dockerfile, deploy/), checked without a Docker
  * engine: every service built from our image must pass the application's own configuration schema
  * and reach the services it names; the Temporal server, its schema and setup jobs and the Web UI
- * must agree with each other and with shared/contract.ts; the image must be multi-stage, non-root,
+ * must agree with each other and with app/reservation/contract.ts; the image must be multi-stage, non-root,
  * and ship a prebuilt workflow bundle that a worker really runs. The setup job's script runs for
  * real against the test's Temporal server. Compose's own loader (compose-go, the library of the
  * docker compose plugin, in test/compose/, built once into .tools/compose-config) validates the
@@ -24,9 +24,9 @@ import { isExecutable } from '../../dev/python.js';
 import { resolveTemporalCli } from '../../dev/temporal.js';
 import { TEMPORAL_SERVER_VERSION } from '../../dev/temporal-version.js';
 import { startWorker, type RunningWorker } from '../../workers/start.js';
-import { ConfigError, parseConfig, requireServices, type Config } from '../../shared/config.js';
-import { reservationWorkflowId } from '../../shared/contract.js';
-import { createLogger } from '../../shared/log.js';
+import { ConfigError, parseConfig, requireServices, type Config } from '../../platform/config.js';
+import { reservationWorkflowId } from '../../app/reservation/contract.js';
+import { createLogger } from '../../platform/log.js';
 import { searchAttributeFlags } from '../../workers/search-attributes.js';
 import { workflowBuildId } from '../../workers/worker.js';
 import { connectClient, eventually, newProduct, newStore, TEST_WORKER_ENV, openTestDb, startAssignmentService, testApp } from '../helpers.js';
@@ -552,7 +552,7 @@ describe('the Temporal service, its jobs and the Web UI', () => {
     }
   });
 
-  it('registers exactly the search attributes of shared/contract.ts in the namespace the application uses', () => {
+  it('registers exactly the search attributes of app/reservation/contract.ts in the namespace the application uses', () => {
     const setupName = serviceRunning('setup-namespace.sh');
     expect(setupName).toBeDefined();
     const setup = services[setupName!]!;
@@ -749,7 +749,7 @@ describe('the image', () => {
     for (const worker of byRole('worker')) expect(configOf(worker).temporal[key]).toBe(bundlePath);
     // What the image's commands run is in the build context.
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    for (const entry of [...Object.values(ROLE_ENTRY), 'workflows/index.ts', 'package-lock.json']) {
+    for (const entry of [...Object.values(ROLE_ENTRY), 'workers/workflows.ts', 'package-lock.json']) {
       expect(ignored.filter((p) => entry === p || entry.startsWith(`${p}/`)), entry).toEqual([]);
     }
     for (const local of ['node_modules', '.data', '.tools', 'dist', '.git']) expect(ignored).toContain(local);

@@ -14,14 +14,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../../shared/http.js';
-import { parseConfig } from '../../shared/config.js';
-import type { Principal } from '../../shared/auth.js';
+import { listen } from '../../platform/http.js';
+import { parseConfig } from '../../platform/config.js';
+import type { Principal } from '../../platform/auth.js';
 import { DEMO_CUSTOMERS, DEMO_STORES } from '../../db/data/demo.js';
 import { installPythonTool } from '../../dev/python.js';
-import { restockProduct } from '../../db/repositories/products.js';
-import { parsePhone } from '../../shared/phone.js';
-import { MAX_PRODUCT_STOCK } from '../../api/routes/products.js';
+import { restockProduct } from '../../app/product/repository.js';
+import { parsePhone } from '../../platform/phone.js';
+import { MAX_PRODUCT_STOCK } from '../../app/product/routes.js';
 import { ADMIN, DEFAULT_TEST_POLICY, historyText, newProduct, stockOf, testApp, tokenFor, useTestStack } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,7 +33,7 @@ const stack = useTestStack({ ownDatabase: true });
 const demoCustomer = DEMO_CUSTOMERS[0];
 const demoStore = DEMO_STORES.find((s) => !('is_central' in s))!;
 /**
- * Every role of shared/auth.ts (the launch desk is an admin's) with its token, and the operations it
+ * Every role of platform/auth.ts (the launch desk is an admin's) with its token, and the operations it
  * leaves out: those tagged admin refuse the others whatever they send (api.test.ts's matrix checks that).
  */
 const ROLES: { principal: Principal; exclude: string[] }[] = [

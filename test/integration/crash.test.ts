@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { reservationWorkflowId } from '../../shared/contract.js';
+import { reservationWorkflowId } from '../../app/reservation/contract.js';
 import type { Database } from '../../db/schema.js';
 import {
   connectClient,

@@ -7,8 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listen } from '../../shared/http.js';
-import { signToken, type Principal } from '../../shared/auth.js';
+import { listen } from '../../platform/http.js';
+import { signToken, type Principal } from '../../platform/auth.js';
 import { ADMIN, eventually, newProduct, newStore, readEventStream, TEST_JWT_SECRET, testApp, tokenFor, untilDecided, useTestStack } from '../helpers.js';
 
 const stack = useTestStack();

@@ -8,7 +8,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../db/schema.js';
-import { parseConfig } from '../../shared/config.js';
+import { parseConfig } from '../../platform/config.js';
 import { ADMIN, connectClient, openTestDb, testApp, tokenFor } from '../helpers.js';
 
 const ISSUER = 'https://login.tshop.example/';

@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileStamp, installPythonTool, isExecutable } from '../../dev/python.js';
-import { parseConfig, requireServices } from '../../shared/config.js';
-import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from '../../shared/contract.js';
+import { parseConfig, requireServices } from '../../platform/config.js';
+import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from '../../app/reservation/contract.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -211,7 +211,7 @@ describe('deploy/kubernetes', () => {
 
   it.each(OVERLAYS)('%s: hardened pods, probes on routes the code serves', (overlay) => {
     const healthRoutes = read('api/routes/health.ts');
-    const assignmentApp = read('assignment/app.ts');
+    const assignmentApp = read('app/assignment/api.ts');
     const workerMetrics = read('workers/metrics.ts');
     const served: Record<string, (p: string) => boolean> = {
       'tshop-api': (p) => healthRoutes.includes(`path: '${p}'`),

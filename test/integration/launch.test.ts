@@ -10,8 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { sign } from 'hono/jwt';
 import type { KyselyPlugin } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Principal } from '../../shared/auth.js';
-import { listen } from '../../shared/http.js';
+import type { Principal } from '../../platform/auth.js';
+import { listen } from '../../platform/http.js';
 import type { LinePolicy } from '../../api/deps.js';
 import { ADMIN, eventually, newProduct, readEventStream, stockOf, TEST_JWT_SECRET, testApp, tokenFor, useTestStack } from '../helpers.js';
 

@@ -4,14 +4,14 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAssignmentBreaker } from '../../activities/assignment.js';
-import { assignStore, releaseAssignment } from '../../assignment/repository.js';
+import { createAssignmentBreaker } from '../../app/assignment/activities.js';
+import { assignStore, releaseAssignment } from '../../app/assignment/repository.js';
 import { checkInvariants } from '../../db/invariants.js';
 import type { Database } from '../../db/schema.js';
-import { CENTRAL_STORE, reservationWorkflowId, type ReservationPolicy } from '../../shared/contract.js';
-import { notifyDrainWorkflow } from '../../workflows/notify-drain.js';
+import { CENTRAL_STORE, reservationWorkflowId, type ReservationPolicy } from '../../app/reservation/contract.js';
+import { notifyDrainWorkflow } from '../../app/notification/workflow.js';
 import { startFakeKakao, type FakeKakao } from '../kakao.js';
-import { newReservationId } from '../../shared/ids.js';
+import { newReservationId } from '../../platform/ids.js';
 import { demoPhoneFor } from '../../db/data/demo.js';
 import {
   activeAt,

@@ -15,11 +15,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../api/app.js';
 import type { Database } from '../../db/schema.js';
 import { buildWorkflowBundle } from '../../workers/bundle.js';
-import { waitUntil } from '../../shared/process.js';
-import { parseConfig } from '../../shared/config.js';
-import { reservationWorkflowId } from '../../shared/contract.js';
-import { createLogger, type LogLevel } from '../../shared/log.js';
-import { startTracing, tracingClientInterceptors, tracingEnabled } from '../../shared/tracing.js';
+import { waitUntil } from '../../platform/process.js';
+import { parseConfig } from '../../platform/config.js';
+import { reservationWorkflowId } from '../../app/reservation/contract.js';
+import { createLogger, type LogLevel } from '../../platform/log.js';
+import { startTracing, tracingClientInterceptors, tracingEnabled } from '../../platform/tracing.js';
 import {
   ADMIN,
   connectClient,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNotifierTests } from '../../dev/notifier.js';
-import { reservationWorkflowId, type ReservationPolicy } from '../../shared/contract.js';
+import { reservationWorkflowId, type ReservationPolicy } from '../../app/reservation/contract.js';
 import { ensureNotifyDrainSchedule } from '../../workers/schedules.js';
 import { DEFAULT_TEST_POLICY, eventually, historyText, launchNotifier, newProduct, newStore, notifierQueueOf, testApp, useTestStack } from '../helpers.js';
 import { startFakeKakao, type FakeKakao } from '../kakao.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { waitUntil } from '../../shared/process.js';
-import { signToken } from '../../shared/auth.js';
+import { waitUntil } from '../../platform/process.js';
+import { signToken } from '../../platform/auth.js';
 import { allGone, infraPids, killGroup, killQuietly, launch, type Launched } from '../processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-parts-'));

@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
 import { createDb } from '../../db/client.js';
 import { openDatabase } from '../../db/open.js';
-import { revokeToken } from '../../db/repositories/revocations.js';
+import { revokeToken } from '../../api/revocation-repository.js';
 import { createRevocationList } from '../../api/revocations.js';
-import { createLogger } from '../../shared/log.js';
+import { createLogger } from '../../platform/log.js';
 import { connectClient, testApp } from '../helpers.js';
 import { inject } from 'vitest';
 

@@ -4,8 +4,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isAlive } from '../../shared/process.js';
-import { signToken } from '../../shared/auth.js';
+import { isAlive } from '../../platform/process.js';
+import { signToken } from '../../platform/auth.js';
 import { allGone, infraPids, killGroup, killQuietly, launch, type Launched } from '../processes.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-start-'));

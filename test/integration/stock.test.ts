@@ -1,9 +1,9 @@
 /** Stock activities against the real PostgreSQL: atomic, idempotent, never oversold. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Kysely } from 'kysely';
-import { createStockActivities } from '../../activities/stock.js';
+import { createStockActivities } from '../../app/product/activities.js';
 import type { Database } from '../../db/schema.js';
-import { newReservationId } from '../../shared/ids.js';
+import { newReservationId } from '../../platform/ids.js';
 import { movesOf, newProduct, openTestDb, stockOf } from '../helpers.js';
 
 let db: Kysely<Database>;

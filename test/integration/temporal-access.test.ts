@@ -7,9 +7,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { StartupError } from '../../shared/process.js';
-import { connectTemporal, temporalConnection } from '../../shared/temporal.js';
-import { ConfigError, parseConfig } from '../../shared/config.js';
+import { StartupError } from '../../platform/process.js';
+import { connectTemporal, temporalConnection } from '../../platform/temporal.js';
+import { ConfigError, parseConfig } from '../../platform/config.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tshop-tls-'));
 const pem = (name: string, text: string) => {

@@ -10,8 +10,8 @@ import { sql, type Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { LinePolicy } from '../../api/deps.js';
 import type { Database } from '../../db/schema.js';
-import type { Principal } from '../../shared/auth.js';
-import { listen } from '../../shared/http.js';
+import type { Principal } from '../../platform/auth.js';
+import { listen } from '../../platform/http.js';
 import { ADMIN, eventually, newProduct, openTestDb, readEventStream, testApp, tokenFor, useTestStack } from '../helpers.js';
 
 const stack = useTestStack({ ownDatabase: true });

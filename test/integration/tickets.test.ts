@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../db/schema.js';
-import { issueStatement, issueTickets, type Join } from '../../db/repositories/tickets.js';
-import { admitNext } from '../../db/repositories/sales.js';
+import { issueStatement, issueTickets, type Join } from '../../app/launch/tickets.js';
+import { admitNext } from '../../app/launch/sales.js';
 import { newProduct, openTestDb } from '../helpers.js';
 
 let db: Kysely<Database>;

@@ -11,10 +11,10 @@ import { sql, type Kysely } from 'kysely';
 import { afterAll, expect, it } from 'vitest';
 import { checkInvariants } from '../../db/invariants.js';
 import type { Database } from '../../db/schema.js';
-import { waitUntil } from '../../shared/process.js';
+import { waitUntil } from '../../platform/process.js';
 import { openDatabase } from '../../db/open.js';
-import { signToken } from '../../shared/auth.js';
-import { reservationWorkflowId } from '../../shared/contract.js';
+import { signToken } from '../../platform/auth.js';
+import { reservationWorkflowId } from '../../app/reservation/contract.js';
 import { localActivityMarker } from '../helpers.js';
 import { infraPids, killGroup, killQuietly, launch, type Launched } from '../processes.js';
 

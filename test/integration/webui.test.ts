@@ -11,20 +11,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
+import { createActivities } from '../../workers/activities.js';
 import { tokenVerifier } from '../../api/auth.js';
 import { createCodecApp } from '../../api/codec/app.js';
-import { DEFAULT_TOKEN_POLICY } from '../../shared/auth.js';
-import { listen } from '../../shared/http.js';
+import { DEFAULT_TOKEN_POLICY } from '../../platform/auth.js';
+import { listen } from '../../platform/http.js';
 import { startTemporalDevServer } from '../../dev/temporal.js';
-import { dataConverterFor, EncryptionCodec } from '../../shared/codec.js';
+import { dataConverterFor, EncryptionCodec } from '../../platform/codec.js';
 import { createReservationWorker } from '../../workers/worker.js';
 import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../../db/schema.js';
-import { reservationWorkflowId, stateQuery } from '../../shared/contract.js';
+import { reservationWorkflowId, stateQuery } from '../../app/reservation/contract.js';
 import {
   connectClient,
   eventually,

@@ -6,7 +6,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError, type Client, type Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { resolveTemporalCli } from '../../dev/temporal.js';
-import type { Activities } from '../../activities/index.js';
+import type { Activities } from '../../workers/activities.js';
 import {
   cancelSignal,
   reassignSignal,
@@ -16,9 +16,9 @@ import {
   stateQuery,
   type ReservationInput,
   type ReservationPolicy,
-} from '../../shared/contract.js';
-import { newReservationId } from '../../shared/ids.js';
-import { reservationWorkflow } from '../../workflows/reservation.js';
+} from '../../app/reservation/contract.js';
+import { newReservationId } from '../../platform/ids.js';
+import { reservationWorkflow } from '../../app/reservation/workflow.js';
 import { connectClient, eventually, HISTORIES_DIR, mockNotifier, notifierQueueOf, startWorkerWith, type TestWorker } from '../helpers.js';
 
 let connection: Connection;

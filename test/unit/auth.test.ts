@@ -1,7 +1,7 @@
 /** Bearer tokens: what verifies, and everything that must not. */
 import { sign } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
-import { acceptClaims, DEFAULT_TOKEN_POLICY, signToken, verifyToken, type TokenPolicy } from '../../shared/auth.js';
+import { acceptClaims, DEFAULT_TOKEN_POLICY, signToken, verifyToken, type TokenPolicy } from '../../platform/auth.js';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123456789';
 const now = () => Math.floor(Date.now() / 1000);

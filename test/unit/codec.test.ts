@@ -1,8 +1,8 @@
 /** Payload encryption without a server: what leaves a process is sealed, and comes back whole. */
 import { defaultPayloadConverter, ValueError, type Payload } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { dataConverterFor, EncryptionCodec } from '../../shared/codec.js';
-import { parsePayloadKeys } from '../../shared/payload-keys.js';
+import { dataConverterFor, EncryptionCodec } from '../../platform/codec.js';
+import { parsePayloadKeys } from '../../platform/payload-keys.js';
 
 const key = (fill: number) => Buffer.alloc(32, fill).toString('base64');
 const [current, previous] = parsePayloadKeys(`k2:${key(2)},k1:${key(1)}`) as [ReturnType<typeof parsePayloadKeys>[number], ReturnType<typeof parsePayloadKeys>[number]];

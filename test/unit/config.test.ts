@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, requireServices } from '../../shared/config.js';
+import { ConfigError, parseConfig, requireServices } from '../../platform/config.js';
 import { devStackEnv } from '../../dev/stack.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');

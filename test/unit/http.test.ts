@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isLoopback, KEEP_ALIVE_MS, listen, type RunningServer } from '../../shared/http.js';
+import { isLoopback, KEEP_ALIVE_MS, listen, type RunningServer } from '../../platform/http.js';
 
 describe('listen', () => {
   let server: RunningServer;

@@ -11,8 +11,8 @@ import {
   reservationIdOfWorkflow,
   reservationWorkflowId,
   TERMINAL_STATUSES,
-} from '../../shared/contract.js';
-import { newReservationId, reservationIdForKey } from '../../shared/ids.js';
+} from '../../app/reservation/contract.js';
+import { newReservationId, reservationIdForKey } from '../../platform/ids.js';
 
 describe('reservation ids', () => {
   it('are 12 Crockford base32 characters (no I, L, O, U), all different', () => {

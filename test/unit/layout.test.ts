@@ -29,7 +29,7 @@ const topFolder = (f: string) => f.split(path.sep)[0]!;
 describe('layout', () => {
   it('finds the sources it checks', () => {
     expect(files).toContain(path.join('cmd', 'api.ts'));
-    expect(files).toContain(path.join('workflows', 'reservation.ts'));
+    expect(files).toContain(path.join('app', 'reservation', 'workflow.ts'));
     expect(edges.length).toBeGreaterThan(200);
   });
 

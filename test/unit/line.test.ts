@@ -1,7 +1,7 @@
 /** What a place in line shows, from its row and its line's counters alone: place, people ahead, the wait, when to ask again. */
 import { describe, expect, it } from 'vitest';
-import { ticketView } from '../../api/line.js';
-import { saleStateOf, type MeasuredRate, type SaleView } from '../../api/sale-board.js';
+import { ticketView } from '../../app/launch/line.js';
+import { saleStateOf, type MeasuredRate, type SaleView } from '../../app/launch/sale-board.js';
 import type { QueueTicket } from '../../db/schema.js';
 
 const NOW = Date.parse('2026-12-24T01:00:00Z');

@@ -1,6 +1,6 @@
-/** shared/log.ts: the JSON lines pino writes, with personal fields redacted. */
+/** platform/log.ts: the JSON lines pino writes, with personal fields redacted. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CENSOR, createLogger } from '../../shared/log.js';
+import { CENSOR, createLogger } from '../../platform/log.js';
 
 type Line = Record<string, unknown>;
 let out: string;

@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { Problem, problemBody, problemResponse, toProblem, validationHook } from '../../api/errors.js';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../platform/log.js';
 
 /** A logger that keeps what it was told, by level. */
 function recordingLogger() {

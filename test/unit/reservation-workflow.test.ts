@@ -10,8 +10,8 @@ import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import type { Activities } from '../../activities/index.js';
-import { parseConfig } from '../../shared/config.js';
+import type { Activities } from '../../workers/activities.js';
+import { parseConfig } from '../../platform/config.js';
 import {
   cancelSignal,
   completeSignal,
@@ -22,9 +22,9 @@ import {
   type NotifierActivities,
   type ReservationInput,
   type ReservationState,
-} from '../../shared/contract.js';
-import { newReservationId } from '../../shared/ids.js';
-import { reservationWorkflow } from '../../workflows/reservation.js';
+} from '../../app/reservation/contract.js';
+import { newReservationId } from '../../platform/ids.js';
+import { reservationWorkflow } from '../../app/reservation/workflow.js';
 
 const DAY = 24 * 3_600_000;
 // What a deployment runs unless configured otherwise.

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createSaleBoard } from '../../api/sale-board.js';
+import { createSaleBoard } from '../../app/launch/sale-board.js';
 import type { Database } from '../../db/schema.js';
-import type { SaleRow } from '../../db/repositories/sales.js';
-import { createLogger } from '../../shared/log.js';
+import type { SaleRow } from '../../app/launch/sales.js';
+import { createLogger } from '../../platform/log.js';
 
 const row = (admissionRate: number | null): SaleRow => ({
   id: 1,

@@ -1,7 +1,7 @@
 /** The assignment rule's distance and score. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { haversineKm, LOAD_WEIGHT, storeScore } from '../../assignment/scoring.js';
+import { haversineKm, LOAD_WEIGHT, storeScore } from '../../app/assignment/scoring.js';
 
 const SEOUL_CITY_HALL = { latitude: 37.5663, longitude: 126.9779 };
 const BUSAN_CITY_HALL = { latitude: 35.1798, longitude: 129.075 };

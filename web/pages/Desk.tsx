@@ -11,7 +11,7 @@ import { formatNumber, formatTime, randomUuid } from '../format.js';
 import { announce, usePolling } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import type { DeskCounts, LaunchDesk, Sale } from '../types.js';
-import { findDistrict } from '../../db/data/seoul.js';
+import { findDistrict } from '../../shared/districts.js';
 import { busiest } from '../samples.js';
 import { SalePanel } from './DeskSale.js';
 import type { LaunchCharts as LaunchChartsType } from './LaunchCharts.js';

@@ -12,7 +12,7 @@ import { useCountdown } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { useSession } from '../session.js';
 import type { Fulfilment, Product, Reservation, Ticket } from '../types.js';
-import { findDistrict, SEOUL_DISTRICTS } from '../../db/data/seoul.js';
+import { findDistrict, SEOUL_DISTRICTS } from '../../shared/districts.js';
 
 /** Reserve now, or take a place in line (before the opening, or while the sale is paused). */
 export type DialogMode = 'reserve' | 'join';

@@ -9,7 +9,7 @@ import { Feedback, Field, PageHeader } from '../components.js';
 import { hasMessage, useI18n } from '../i18n.js';
 import { HOME, readToken, setSession, takeFlash, useSession, type Session } from '../session.js';
 import type { Identities, LoginAnswer } from '../types.js';
-import { findDistrict } from '../../db/data/seoul.js';
+import { findDistrict } from '../../shared/districts.js';
 
 type Load = { state: 'loading' } | { state: 'ready'; identities: Identities } | { state: 'unavailable' } | { state: 'failed'; error: unknown };
 

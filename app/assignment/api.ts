@@ -1,0 +1,176 @@
+/** The assignment service's HTTP API: stores, and idempotent assign / release / complete. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Kysely } from 'kysely';
+import { pingDb } from '../../db/client.js';
+import { assignStore, completeAssignment, findAssignment, listStores, releaseAssignment, toStoreDto } from './repository.js';
+import type { Database } from '../../db/schema.js';
+import { ASSIGNMENT_KEY_PATTERN } from '../reservation/contract.js';
+import type { Logger } from '../../platform/log.js';
+import { Problem, problemResponse, toProblem, validationHook } from '../../api/errors.js';
+import { problemDoc, StoreSchema } from '../../api/schemas.js';
+
+export interface AssignmentAppDeps {
+  db: Kysely<Database>;
+  log: Logger;
+  /** The bearer token every caller but the health probe must present (the worker's ASSIGNMENT_TOKEN). */
+  token: string;
+}
+
+/** Compares without telling by its timing how much of a guess was right. */
+function sameToken(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+// A reservation id, with `~<round>` when the reservation was re-driven (see assignmentKey).
+const ReservationId = z.string().regex(ASSIGNMENT_KEY_PATTERN, 'must be a reservation id (optionally ~round)');
+// `agencyId`/`agencyName` repeat the store for workers of the previous release, which read those names.
+const deprecated = { deprecated: true, description: 'Deprecated: the same as the store field' };
+const AssignmentSchema = z
+  .object({
+    reservationId: z.string(),
+    storeId: z.string(),
+    storeName: z.string(),
+    distanceKm: z.number(),
+    agencyId: z.string().openapi(deprecated),
+    agencyName: z.string().openapi(deprecated),
+  })
+  .openapi('Assignment');
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const params = z.object({ reservationId: ReservationId.openapi({ param: { name: 'reservationId', in: 'path' } }) });
+
+export function createAssignmentApp({ db, log, token }: AssignmentAppDeps) {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+
+  // Store slots are claimed and released only by the worker: anyone else is refused.
+  app.use('*', async (c, next) => {
+    if (c.req.path === '/healthz') return next();
+    const header = c.req.header('authorization') ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!given || !sameToken(given, token)) {
+      const refusal = new Problem(401, 'UNAUTHENTICATED', 'the assignment service answers the reservation worker only (Authorization: Bearer <ASSIGNMENT_TOKEN>)', undefined, {
+        'WWW-Authenticate': 'Bearer realm="tshop-assignment"',
+      });
+      return problemResponse(c, refusal);
+    }
+    return next();
+  });
+
+  /** Liveness and database reachability. */
+  app.get('/healthz', async (c) => {
+    await pingDb(db);
+    return c.json({ status: 'ok' });
+  });
+
+  /** Every store with its capacity and current load. */
+  app.openapi(
+    createRoute({ method: 'get', path: '/stores', summary: 'List stores with their load', responses: { 200: json(z.object({ items: z.array(StoreSchema) }), 'Stores') } }),
+    async (c) => c.json({ items: (await listStores(db)).map(toStoreDto) }, 200),
+  );
+
+  /** Assigns the best store near a location (idempotent per reservation). */
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/assignments',
+      summary: 'Assign a store to a reservation',
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.strictObject({ reservationId: ReservationId, latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180) }),
+            },
+          },
+        },
+      },
+      responses: {
+        200: json(AssignmentSchema, 'Already assigned (same store as before)'),
+        201: json(AssignmentSchema, 'Assigned'),
+        409: problemDoc('No open store has free capacity'),
+        410: problemDoc('This reservation was released; it is not assigned again'),
+      },
+    }),
+    async (c) => {
+      const req = c.req.valid('json');
+      const result = await assignStore(db, req);
+      if (result.outcome === 'NO_CAPACITY') throw new Problem(409, 'NO_CAPACITY', 'no open store has free capacity');
+      if (result.outcome === 'RELEASED') throw new Problem(410, 'RELEASED', `reservation ${req.reservationId} was released`);
+      const { assignment } = result;
+      if (result.created) log.info('store assigned', { ...assignment });
+      return c.json({ ...assignment, agencyId: assignment.storeId, agencyName: assignment.storeName }, result.created ? 201 : 200);
+    },
+  );
+
+  /** The current assignment of a reservation. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/assignments/{reservationId}',
+      summary: 'Get an assignment',
+      request: { params },
+      responses: {
+        200: json(
+          z.object({
+            reservationId: z.string(),
+            storeId: z.string().nullable(),
+            status: z.string(),
+            distanceKm: z.number().nullable(),
+            agencyId: z.string().nullable().openapi(deprecated),
+          }),
+          'The assignment',
+        ),
+        404: problemDoc('No assignment'),
+      },
+    }),
+    async (c) => {
+      const a = await findAssignment(db, c.req.valid('param').reservationId);
+      if (!a) throw new Problem(404, 'NOT_FOUND', 'no assignment for this reservation');
+      return c.json({ reservationId: a.reservation_id, storeId: a.store_id, status: a.status, distanceKm: a.distance_km, agencyId: a.store_id }, 200);
+    },
+  );
+
+  /** Releases a reservation's store slot (idempotent; also before any assign, which it then prevents). */
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/assignments/{reservationId}',
+      summary: 'Release an assignment',
+      request: { params },
+      responses: { 200: json(z.object({ released: z.boolean() }), 'Released (or nothing to release)') },
+    }),
+    async (c) => {
+      const { reservationId } = c.req.valid('param');
+      const result = await releaseAssignment(db, reservationId);
+      if (result.released) log.info('assignment released', { reservationId });
+      return c.json(result, 200);
+    },
+  );
+
+  /** The phone was handed over: the slot is freed and the assignment completed. */
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/assignments/{reservationId}/complete',
+      summary: 'Complete an assignment',
+      request: { params },
+      responses: {
+        200: json(z.object({ status: z.literal('COMPLETED') }), 'Completed'),
+        404: problemDoc('No assignment'),
+        409: problemDoc('The assignment was released'),
+      },
+    }),
+    async (c) => {
+      const outcome = await completeAssignment(db, c.req.valid('param').reservationId);
+      if (outcome === 'NOT_FOUND') throw new Problem(404, 'NOT_FOUND', 'no assignment for this reservation');
+      if (outcome === 'RELEASED') throw new Problem(409, 'RELEASED', 'the assignment was released');
+      return c.json({ status: 'COMPLETED' as const }, 200);
+    },
+  );
+
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Tshop assignment service', version: '0.1.0' } });
+  app.notFound((c) => problemResponse(c, new Problem(404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => problemResponse(c, toProblem(err, log)));
+  return app;
+}
