@@ -4,7 +4,7 @@ import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
 import { parsePayloadKeys } from './payload-keys.js';
 import { placeholderIn, secretProblem } from './secrets.js';
-import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from '../app/reservation/contract.js';
+import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from '../shared/queues.js';
 import { isLoopback } from './http.js';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);

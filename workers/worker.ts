@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { type NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from './activities.js';
 import { cachedWorkflowBundle } from './bundle-cache.js';
-import { DEPLOYMENT_NAME } from '../app/reservation/contract.js';
+import { DEPLOYMENT_NAME } from '../shared/queues.js';
 
 export interface ReservationWorkerOptions {
   connection: NativeConnection;

@@ -13,7 +13,8 @@ import { leaveToDrain, outboxEntry } from '../notification/repository.js';
 import { applyTransition } from '../reservation/repository.js';
 import { putBackReservationStock } from '../product/stock.js';
 import type { Database } from '../../db/schema.js';
-import { reservationIdOfWorkflow, SearchAttributes, WORKFLOW_TYPE, type ReservationStatus } from '../reservation/contract.js';
+import { reservationIdOfWorkflow, SearchAttributes, type ReservationStatus } from '../reservation/contract.js';
+import { WORKFLOW_TYPE } from '../../shared/queues.js';
 
 export interface ReconcileInput {
   /** Workflows closed this long ago at most are compared (each run overlaps the last). */

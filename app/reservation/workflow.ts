@@ -17,7 +17,6 @@ import {
   cancelSignal,
   CENTRAL_STORE,
   completeSignal,
-  NOTIFIER_TASK_QUEUE,
   type NotifierActivities,
   reassignSignal,
   reserveUpdate,
@@ -29,6 +28,7 @@ import {
   type ReservationState,
   type ReservationStatus,
 } from './contract.js';
+import { NOTIFIER_TASK_QUEUE } from '../../shared/queues.js';
 import type { Confirmation, ConfirmationRequest } from '../assignment/activities.js';
 import { reservationWorkflowBeforeLean } from './legacy/reservation-before-lean.js';
 

@@ -17,7 +17,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileStamp, installPythonTool, isExecutable } from '../../dev/python.js';
 import { parseConfig, requireServices } from '../../platform/config.js';
-import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from '../../app/reservation/contract.js';
+import { NOTIFIER_TASK_QUEUE, TASK_QUEUE } from '../../shared/queues.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReconcileReport } from '../../app/reconcile/activities.js';
 import { checkInvariants } from '../../db/invariants.js';
-import { RECONCILE_WORKFLOW_TYPE, reservationWorkflowId } from '../../app/reservation/contract.js';
+import { reservationWorkflowId } from '../../app/reservation/contract.js';
+import { RECONCILE_WORKFLOW_TYPE } from '../../shared/queues.js';
 import { ensureReconcilerSchedule } from '../../workers/schedules.js';
 import { activeAt, eventually, newProduct, newStore, stockOf, testApp, useTestStack, untilDecided } from '../helpers.js';
 

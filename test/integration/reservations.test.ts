@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../../db/schema.js';
-import { cancelSignal, DEPLOYMENT_NAME, reservationWorkflowId, stateQuery } from '../../app/reservation/contract.js';
+import { cancelSignal, reservationWorkflowId, stateQuery } from '../../app/reservation/contract.js';
+import { DEPLOYMENT_NAME } from '../../shared/queues.js';
 import { workflowBuildId } from '../../workers/worker.js';
 import {
   connectClient,

@@ -5,7 +5,7 @@
 import { demoPhoneFor } from '../../db/data/demo.js';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { RETENTION_WORKFLOW_TYPE } from '../../app/reservation/contract.js';
+import { RETENTION_WORKFLOW_TYPE } from '../../shared/queues.js';
 import { ensureRetentionSchedule } from '../../workers/schedules.js';
 import { eventually, movesOf, newProduct, newStore, testApp, useTestStack, violationsOf } from '../helpers.js';
 
