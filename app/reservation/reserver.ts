@@ -91,7 +91,10 @@ function soldOutMemory(ms: number) {
 /** How old the sale board's read of a line may be to send a request straight to it. */
 const LINE_SEEN_MS = 1_000;
 
-export function createReserver(deps: AppDeps, board: SaleBoard) {
+/** What reserving needs: the database, Temporal and the reservations' task queue, and its limits. */
+export type ReserverDeps = Pick<AppDeps, 'db' | 'temporal' | 'taskQueue' | 'admission' | 'decisionDeadlineMs'>;
+
+export function createReserver(deps: ReserverDeps, board: SaleBoard) {
   const policy = deps.admission ?? DEFAULT_ADMISSION;
   const soldOut = soldOutMemory(policy.soldOutMemoryMs);
   // The line admits up to ADMISSION_MAX_IN_FLIGHT at once, and their claims on one product queue on
