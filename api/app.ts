@@ -23,7 +23,8 @@ import { DEFAULT_MAX_TTL_SECONDS } from '../platform/auth.js';
 import { createJwksVerifier } from '../platform/jwks.js';
 import { createLine, DEFAULT_LINE } from '../app/launch/line.js';
 import { writeLimits } from './rate-limits.js';
-import { createReserver } from '../app/reservation/service.js';
+import { createReserver } from '../app/reservation/reserver.js';
+import { createReservationService } from '../app/reservation/service.js';
 import { ticketRoutes } from '../app/launch/routes.js';
 import { createSaleBoard } from '../app/launch/sale-board.js';
 
@@ -87,7 +88,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps, revocations));
   app.route('/products', productRoutes(deps, { board, line }));
   app.route('/stores', storeRoutes(deps));
-  app.route('/reservations', reservationRoutes(deps, { reserver, line }));
+  app.route('/reservations', reservationRoutes(createReservationService(deps, { reserver, line }), line));
   app.route('/tickets', ticketRoutes(deps, line));
   app.route('/tokens', tokenRoutes(deps, revocations, Math.max(...Object.values(maxTtlSeconds))));
   app.route('/docs', docsRoutes());

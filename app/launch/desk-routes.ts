@@ -10,7 +10,7 @@ import { requireRole, type AppEnv } from '../../api/auth.js';
 import type { AppDeps } from '../../api/deps.js';
 import type { SaleBoard } from './sale-board.js';
 import { problems, SaleSchema } from '../../api/schemas.js';
-import { toSaleDto } from '../product/routes.js';
+import { toSaleDto } from './mapping.js';
 
 /** How far back the desk's charts reach. */
 const CHART_MINUTES = 60;

@@ -16,7 +16,7 @@ import { newReservationId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/log.js';
 import type { LinePolicy } from '../../api/deps.js';
 import { Problem } from '../../api/errors.js';
-import type { Reserver } from '../reservation/service.js';
+import type { Reserver } from '../reservation/reserver.js';
 import type { MeasuredRate, SaleBoard, SaleView } from './sale-board.js';
 
 export const DEFAULT_LINE: LinePolicy = { leaseMs: 120_000, tickMs: 100, maxBatch: 200, retryAfterMs: 15_000, boardEveryMs: 500, sampleEveryMs: 5_000 };

@@ -28,6 +28,7 @@ import {
   UpdateSaleSchema,
 } from '../../api/schemas.js';
 import { queueAnswer } from '../launch/routes.js';
+import { toSaleDto } from '../launch/mapping.js';
 
 const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value ?? null)).digest('hex');
 
@@ -46,36 +47,6 @@ function toProductDto(v: SaleView) {
     priceKrw: v.price_krw,
     availableStock: v.stock,
     sale: { state: v.state, opensAt: v.opens_at?.toISOString() ?? null, closesAt: v.closes_at?.toISOString() ?? null, unitLimit: v.unit_limit, order: v.queue_order, waiting: v.waiting },
-  };
-}
-
-/** A sale as the desk and the customers see it: settings, the line's counters, the lottery's record. */
-export function toSaleDto(v: SaleView, board: SaleBoard) {
-  const measured = board.rate(v.id);
-  const perSecond = measured && measured.perSecond > 0 ? measured.perSecond : (v.admission_rate ?? null);
-  return {
-    productId: v.id,
-    state: v.state,
-    opensAt: v.opens_at?.toISOString() ?? null,
-    closesAt: v.closes_at?.toISOString() ?? null,
-    paused: v.paused,
-    unitLimit: v.unit_limit,
-    order: v.queue_order,
-    admissionRate: v.admission_rate,
-    queue: {
-      issued: v.issued,
-      admitted: v.admitted,
-      waiting: v.waiting,
-      admittedPerSecond: measured ? Math.round(measured.perSecond * 10) / 10 : null,
-      lastInLineWaitSeconds: v.waiting > 0 && perSecond ? Math.ceil(v.waiting / perSecond) : null,
-      soldOutAt: v.sold_out_at?.toISOString() ?? null,
-    },
-    lottery: {
-      seedSha256: v.seed_sha256,
-      seed: v.drawn_at ? v.seed : null,
-      drawnAt: v.drawn_at?.toISOString() ?? null,
-      drawn: v.drawn_count,
-    },
   };
 }
 

@@ -32,8 +32,11 @@ export interface Customer {
   holders: string[];
 }
 
+/** What resolving a customer reads: the database, and whether a customer needs a verified number. */
+export type CustomerDeps = Pick<AppDeps, 'db' | 'requireVerifiedPhone'>;
+
 /** The customer of a request, as its caller may name them (refusals are problems). */
-export async function customerOf(deps: AppDeps, principal: Principal, given: GivenCustomer | undefined): Promise<Customer> {
+export async function customerOf(deps: CustomerDeps, principal: Principal, given: GivenCustomer | undefined): Promise<Customer> {
   const person = principal.role === 'customer' ? fromIdentity(deps, principal, given) : walkIn(principal, given);
   const place = await placeOf(deps, principal, person.customerId, given);
   const phone = person.e164 ? parsePhone(person.e164) : undefined;
@@ -45,7 +48,7 @@ export async function customerOf(deps: AppDeps, principal: Principal, given: Giv
   };
 }
 
-function fromIdentity(deps: AppDeps, principal: Extract<Principal, { role: 'customer' }>, given: GivenCustomer | undefined) {
+function fromIdentity(deps: CustomerDeps, principal: Extract<Principal, { role: 'customer' }>, given: GivenCustomer | undefined) {
   if (given?.id !== undefined && given.id !== principal.sub) throw new Problem(403, 'FORBIDDEN', 'customers reserve for themselves only');
   if (given?.name !== undefined || given?.phone !== undefined) {
     throw new Problem(
@@ -72,7 +75,7 @@ function walkIn(principal: Exclude<Principal, { role: 'customer' }>, given: Give
 }
 
 /** Where the customer is: as given, else their last known place, else (store staff) the store's own. */
-async function placeOf(deps: AppDeps, principal: Principal, customerId: string, given: GivenCustomer | undefined) {
+async function placeOf(deps: CustomerDeps, principal: Principal, customerId: string, given: GivenCustomer | undefined) {
   const district = given?.district === undefined ? undefined : findDistrict(given.district);
   if (given?.latitude !== undefined || district) {
     return { district: district?.ko ?? null, latitude: given?.latitude ?? district!.latitude, longitude: given?.longitude ?? district!.longitude };

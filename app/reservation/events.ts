@@ -21,7 +21,7 @@ import { audienceKey, type Audience, type FeedChange, type ReservationFeed } fro
 import type { SaleBoard, SaleView } from '../launch/sale-board.js';
 import type { TicketFeed } from '../launch/ticket-feed.js';
 import { problems } from '../../api/schemas.js';
-import { toReservationDto } from './routes.js';
+import { toReservationDto } from './mapping.js';
 
 const KEEP_ALIVE_MS = 15_000;
 /** Events a slow client may have waiting before it is dropped (it reconnects and reads the list). */

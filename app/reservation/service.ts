@@ -1,229 +1,236 @@
 /**
- * Reserving, below HTTP: admission (the claim on units and allowance, or why not) and the stock
- * decision (the reservation's workflow, started with Update-with-Start and waited on). A request by
- * itself and a ticket the line admitted go through the same two steps; only who may enter differs.
+ * The reservation service: what a reservation's routes do beyond HTTP, callable without it. Reserve
+ * (the Idempotency-Key, the customer's contact, admission or a place in line, the stock decision:
+ * reserver.ts), read, list, cancel and complete.
+ *
+ * Authorisation is the edge's (the routes and the event stream, with api/auth.ts): whoever calls
+ * here has checked the actor's role and that the reservation is one the actor may see. `actor` says
+ * who acts: whose Idempotency-Key a request is under, whose contact a customer's is, who asked for
+ * a cancel; never whether they may.
  */
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
-import { bulkhead } from 'cockatiel';
-import { sql } from 'kysely';
-import { admit, type Admission } from '../launch/admission.js';
-import { returnUndecidedAllowance } from '../launch/allowances.js';
-import { groupWriter } from '../../db/group-writer.js';
-import { outboxEntry } from '../notification/repository.js';
-import { findProduct } from '../product/repository.js';
-import { getReservationView, insertRefusals, readModelRow, type ContactRow, type Refusal } from './repository.js';
-import { reservationWorkflowId, reserveUpdate, SearchAttributes, type ReservationInput, type ReservationState } from './contract.js';
-import { WORKFLOW_TYPE } from '../../shared/queues.js';
+import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
+import { listNotifications } from '../notification/repository.js';
+import { findTicketOfReservation } from '../launch/tickets.js';
+import type { Line } from '../launch/line.js';
+import { cancelSignal, completeSignal, isCancellable, reservationWorkflowId, type CancelRequest, type Fulfilment, type ReservationInput } from './contract.js';
+import { customerOf, type Customer, type CustomerDeps, type GivenCustomer } from './customers.js';
+import { claimIdempotencyKey, findIdempotencyKey, releaseIdempotencyKey } from './idempotency.js';
+import { decodeCursor, encodeCursor, type ReservationView } from './mapping.js';
+import { getReservationView, listReservations, recordRequest, type ReservationFilter } from './repository.js';
+import type { Reserver } from './reserver.js';
+import { wasSignalled } from './signal-history.js';
+import type { QueueTicket } from '../../db/schema.js';
+import type { Principal } from '../../platform/auth.js';
+import { newReservationId, reservationIdForKey } from '../../platform/ids.js';
 import type { Logger } from '../../platform/log.js';
-import type { reservationWorkflow } from './workflow.js';
-import type { AdmissionPolicy, AppDeps } from '../../api/deps.js';
+import type { AppDeps } from '../../api/deps.js';
 import { Problem } from '../../api/errors.js';
-import type { SaleBoard } from '../launch/sale-board.js';
 
-// How long a reserve request may wait for the stock decision before answering 503 (AppDeps can say otherwise).
-const DECISION_DEADLINE_MS = 40_000;
-export const DEFAULT_ADMISSION: AdmissionPolicy = { leaseMs: 10_000, soldOutMemoryMs: 250, maxInFlight: 32, maxClaims: 4 };
+export type ReservationServiceDeps = CustomerDeps &
+  Pick<AppDeps, 'temporal' | 'log' | 'policy' | 'notifierTaskQueue'> & {
+    /** The clock, in milliseconds since the epoch (Date.now unless told): a hold's end is judged by it. */
+    now?: () => number;
+  };
 
-export type ReservationView = NonNullable<Awaited<ReturnType<typeof getReservationView>>>;
-
-/** What admission made of a request. */
-export type Entry =
-  | { kind: 'admitted'; productName: string }
-  /**
-   * Sold out. A request by itself is refused and recorded (once per customer): `reservationId` is
-   * the refusal that stands for it. A place in line that finds it sold out is no reservation, and
-   * neither is a refusal after a sell-out through the line: none.
-   */
-  | { kind: 'sold-out'; reservationId: string | null }
-  /** A request by itself that must take a place in line. */
-  | { kind: 'queue' }
-  /** The line's ticket asked for units that every decision in flight holds: admitted again next. */
-  | { kind: 'held' };
-
-/** Problems of an admission that changed nothing (the caller may release its Idempotency-Key). */
-export function refusalOf(a: Exclude<Admission, { outcome: 'ADMITTED' | 'SOLD_OUT' | 'QUEUE' | 'HELD' }>, productId: number): Problem {
-  switch (a.outcome) {
-    case 'UNKNOWN_PRODUCT':
-      return new Problem(422, 'UNKNOWN_PRODUCT', `product ${productId} does not exist`);
-    case 'LIMIT_REACHED':
-      return new Problem(409, 'LIMIT_REACHED', `${a.product.name} is limited to ${a.unitLimit} unit(s) per customer and per phone number, and yours are taken`, {
-        unitLimit: a.unitLimit,
-      });
-    case 'NOT_OPEN': {
-      const seconds = Math.max(1, Math.ceil((a.opensAt.getTime() - Date.now()) / 1000));
-      return new Problem(
-        409,
-        'SALE_NOT_OPEN',
-        `${a.product.name} goes on sale at ${a.opensAt.toISOString()}; join its line now (POST /products/${productId}/tickets) to be in it at the opening`,
-        { opensAt: a.opensAt.toISOString() },
-        { 'Retry-After': String(seconds) },
-      );
-    }
-    case 'CLOSED':
-      return new Problem(409, 'SALE_CLOSED', `the sale of ${a.product.name} closed at ${a.closesAt.toISOString()}`, { closesAt: a.closesAt.toISOString() });
-  }
+/** What a reserve asks for (CreateReservation, as its route parsed it). */
+export interface ReserveRequest {
+  productId: number;
+  quantity: number;
+  fulfilment: Fulfilment;
+  customer?: GivenCustomer;
 }
 
-/**
- * Products this process found with no stock at all, for a moment: a launch's rush for a sold-out
- * phone is refused without a database read per request. Only refusals come from here, so it can
- * never let in more than the stock; a unit given back is offered again once the memory lapses.
- */
-function soldOutMemory(ms: number) {
-  const seen = new Map<number, { product: { id: number; name: string }; until: number }>();
-  return {
-    remember(a: Admission) {
-      if (ms > 0 && a.outcome === 'SOLD_OUT' && a.stock === 0) seen.set(a.product.id, { product: a.product, until: Date.now() + ms });
-    },
-    recall(productId: number): Admission | undefined {
-      const known = seen.get(productId);
-      if (!known) return undefined;
-      if (known.until > Date.now()) return { outcome: 'SOLD_OUT', product: known.product, stock: 0 };
-      seen.delete(productId);
-      return undefined;
-    },
-  };
+/** A reserve's answer: the reservation with stock reserved, or a place in line. Refusals are problems. */
+export type Reserved = { kind: 'reserved'; reservation: ReservationView } | { kind: 'queued'; ticket: QueueTicket };
+
+/** A request under an Idempotency-Key: whose key, and what the key's first use asked (its hash). */
+type Keyed = { principal: string; key: string; requestHash: string };
+
+/** The id a reserve's reservation (and so its workflow) gets: with a key, the key's, so Temporal itself refuses a second start. */
+export function reservationIdFor(actor: Principal, key: string | undefined): string {
+  return key ? reservationIdForKey(actor.sub, key) : newReservationId();
 }
 
-/** How old the sale board's read of a line may be to send a request straight to it. */
-const LINE_SEEN_MS = 1_000;
+const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value ?? null)).digest('hex');
 
-export function createReserver(deps: AppDeps, board: SaleBoard) {
-  const policy = deps.admission ?? DEFAULT_ADMISSION;
-  const soldOut = soldOutMemory(policy.soldOutMemoryMs);
-  // The line admits up to ADMISSION_MAX_IN_FLIGHT at once, and their claims on one product queue on
-  // its row: the rest wait here, so a rush's claims never take every pooled connection.
-  const claims = bulkhead(policy.maxClaims ?? DEFAULT_ADMISSION.maxClaims!, Number.POSITIVE_INFINITY);
+const keyReused = (what: string) => new Problem(422, 'IDEMPOTENCY_KEY_REUSED', `this Idempotency-Key was used for a different ${what}`);
 
-  /**
-   * Whether this process saw the product's line engaged a moment ago (people waiting, the desk
-   * metering or pausing): a request by itself then takes its place at once, without the claim it
-   * would not get. Always fair: the claim's own gate is the authority on letting anyone in.
-   */
-  const lineEngaged = (productId: number) => {
-    const seen = board.peek(productId);
-    return seen !== undefined && Date.now() - seen.readAt < LINE_SEEN_MS && seen.state !== 'SCHEDULED' && seen.state !== 'CLOSED' && seen.stock > 0 &&
-      (seen.waiting > 0 || seen.paused || seen.admission_rate !== null);
-  };
+/** A recorded reservation as a reserve answers it (first time or replayed): reserved, or its rejection. */
+function answered(view: ReservationView): Reserved {
+  if (view.status !== 'REJECTED') return { kind: 'reserved', reservation: view };
+  const ids = { reservationId: view.id, ...(view.workflow_id ? { workflowId: view.workflow_id } : {}) };
+  throw view.reject_reason === 'OUT_OF_STOCK'
+    ? new Problem(409, 'OUT_OF_STOCK', `product ${view.product_id} has fewer than ${view.quantity} unit(s) left`, ids)
+    : new Problem(503, 'STOCK_UNAVAILABLE', 'the stock service did not answer in time; nothing was reserved', ids);
+}
 
-  /**
-   * What this process read of the product a moment ago (within the sold-out memory) when it showed
-   * fewer units than asked: a rush for a sold-out phone is refused without asking the database.
-   * Only refusals come from it, so it can never let in more than the stock.
-   */
-  const soldOutSeen = (productId: number, quantity: number): Admission | undefined => {
-    const seen = board.peek(productId);
-    if (!seen || Date.now() - seen.readAt > policy.soldOutMemoryMs || seen.stock >= quantity) return undefined;
-    return { outcome: 'SOLD_OUT', product: { id: seen.id, name: seen.name }, stock: seen.stock };
-  };
+export function createReservationService(deps: ReservationServiceDeps, { reserver, line }: { reserver: Reserver; line: Line }) {
+  const now = deps.now ?? Date.now;
 
-  /**
-   * A sold-out refusal is recorded (a REJECTED reservation, its customer told once) unless the
-   * product sold out through its line: then everyone who waited was told, and the rush arriving
-   * after is answered on the page only, not as hundreds of thousands of reservations and messages.
-   */
-  const recorded = (productId: number) => !board.peek(productId)?.sold_out_at;
-  // Sold-out refusals of many customers at once are recorded together (db/group-writer.ts).
-  const recordRefusal = groupWriter<Refusal, string>((refusals) => insertRefusals(deps.db, refusals));
-
-  /**
-   * Claims units and allowance for a reservation, or says why not (refusals are thrown as problems).
-   * A `repeat` (a keyed request seen before) always asks the database: it may have been admitted
-   * already, which only the claim's statement knows.
-   */
-  const enter = async (input: ReservationInput, contact: ContactRow, holders: string[], via: 'direct' | 'line', repeat = false): Promise<Entry> => {
-    if (via === 'direct' && !repeat && lineEngaged(input.productId)) return { kind: 'queue' };
-    const claim = { reservationId: input.reservationId, productId: input.productId, quantity: input.quantity, leaseMs: policy.leaseMs, holders, via, maxInFlight: policy.maxInFlight };
-    const remembered = repeat ? undefined : (soldOut.recall(input.productId) ?? soldOutSeen(input.productId, input.quantity));
-    const admission = remembered ?? (await claims.execute(() => admit(deps.db, claim, contact)));
-    soldOut.remember(admission);
-    switch (admission.outcome) {
-      case 'ADMITTED':
-        return { kind: 'admitted', productName: admission.product.name };
-      case 'QUEUE':
-        return { kind: 'queue' };
-      case 'HELD':
-        return { kind: 'held' };
-      case 'SOLD_OUT': {
-        if (via === 'line' || !recorded(input.productId)) return { kind: 'sold-out', reservationId: null };
-        // Refused without a workflow: the notifier's drain tells the customer (once per product).
-        const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
-        const notification = outboxEntry('REJECTED', { productName: admission.product.name, status: row.status, fulfilment: row.fulfilment }, 'drain');
-        return { kind: 'sold-out', reservationId: await recordRefusal({ row, contact, notification }) };
-      }
-      default:
-        throw refusalOf(admission, input.productId);
-    }
-  };
-
-  /** Starts the workflow (or joins it, for a repeat) and waits for its stock decision. */
-  const decide = async (input: ReservationInput, productName: string | undefined, joinExisting: boolean, log: Logger): Promise<ReservationView | undefined> => {
-    const { reservationId } = input;
-    const workflowId = reservationWorkflowId(reservationId);
-    const product = productName ?? (await findProduct(deps.db, input.productId))?.name ?? `product ${input.productId}`;
-    const start = new WithStartWorkflowOperation<typeof reservationWorkflow>(WORKFLOW_TYPE, {
-      workflowId,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      // A repeat (a keyed request, a ticket admitted again) joins the first one's workflow and update.
-      workflowIdConflictPolicy: joinExisting ? 'USE_EXISTING' : 'FAIL',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      memo: { product, quantity: input.quantity, fulfilment: input.fulfilment },
-      // Shown at the top of the Web UI's workflow page; ids and product only, never contact data.
-      staticSummary: `${product} ×${input.quantity} · ${input.fulfilment} · customer ${input.customerId}`,
-      typedSearchAttributes: [
-        { key: SearchAttributes.status, value: 'PENDING' },
-        { key: SearchAttributes.productId, value: String(input.productId) },
-        { key: SearchAttributes.customerId, value: input.customerId },
-      ],
-    });
+  /** Runs a step whose refusal changed nothing: the key is given back, so the customer's repeat is a new attempt. */
+  const keyGivenBackOnRefusal = async <T>(keyed: Keyed | undefined, step: () => Promise<T>): Promise<T> => {
     try {
-      const state = await deps.temporal.withDeadline(Date.now() + (deps.decisionDeadlineMs ?? DECISION_DEADLINE_MS), async () => {
-        try {
-          return await deps.temporal.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation: start, updateId: 'reserve' });
-        } catch (err) {
-          if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw err;
-        }
-        // The server ends one long poll after about 20 s (no worker free, say): wait on, up to our deadline.
-        return deps.temporal.workflow.getHandle(workflowId).getUpdateHandle<ReservationState>('reserve').result();
-      });
-      log.info('stock decision', { status: state.status, rejectReason: state.rejectReason });
+      return await step();
     } catch (err) {
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        log.warn('stock decision still pending at the deadline', { error: err });
-        throw new Problem(503, 'DECISION_PENDING', 'the stock decision is taking longer than usual and will still be made: repeat the request with the same Idempotency-Key, or read the reservation', {
-          reservationId,
-          workflowId,
-        });
-      }
-      // A repeat that arrives after the workflow closed: the recorded decision answers it.
-      if (!(joinExisting && err instanceof WorkflowExecutionAlreadyStartedError)) {
-        log.warn('reserve did not complete', { error: err });
-        throw err;
-      }
+      if (keyed && err instanceof Problem) await releaseIdempotencyKey(deps.db, { scope: 'reserve', principal: keyed.principal, key: keyed.key });
+      throw err;
     }
-    return getReservationView(deps.db, reservationId);
   };
 
   /**
-   * An admission whose workflow could not be started: its allowance goes back (unless a decision
-   * counted it already; a decision that comes later finds it returned and takes nothing), and its
-   * claim ends, so the unit is offered again at once instead of after the lease.
+   * Admission, then (admitted) the stock decision, or (people wait, the desk meters, the system is
+   * busy) `queued`: the request must take a place in line.
    */
-  const abandon = async (reservationId: string) => {
-    await deps.db.transaction().execute(async (trx) => {
-      if (!(await returnUndecidedAllowance(trx, reservationId))) return;
-      await sql`
-        with released as (delete from stock_claims where reservation_id = ${reservationId} returning product_id, quantity)
-        update products p set claimed = p.claimed - r.quantity from released r where p.id = r.product_id`.execute(trx);
-    });
+  const admitAndDecide = async (input: ReservationInput, customer: Customer, keyed: Keyed | undefined, repeat: boolean, log: Logger) => {
+    const contact = { ...customer.contact, reservationId: input.reservationId };
+    const entry = await keyGivenBackOnRefusal(keyed, () => reserver.enter(input, contact, customer.holders, 'direct', repeat));
+    if (entry.kind === 'sold-out') {
+      log.info('stock decision', { status: 'REJECTED', rejectReason: 'OUT_OF_STOCK', soldOutOnArrival: true });
+      throw new Problem(409, 'OUT_OF_STOCK', `product ${input.productId} has fewer than ${input.quantity} unit(s) left`, entry.reservationId ? { reservationId: entry.reservationId } : {});
+    }
+    if (entry.kind !== 'admitted') return 'queued' as const;
+    try {
+      return await reserver.decide(input, entry.productName, Boolean(keyed), log);
+    } catch (err) {
+      // Not started, or not known to be: an unkeyed request is not repeated as itself, so its admission ends here.
+      if (!keyed && !(err instanceof Problem)) await reserver.abandon(input.reservationId);
+      throw err;
+    }
   };
 
-  return { enter, decide, abandon, policy };
+  /** Takes a place in line for a request that could not be decided at once. */
+  const enqueue = (input: ReservationInput, customer: Customer, keyed: Keyed | undefined) =>
+    keyGivenBackOnRefusal(keyed, () =>
+      line.enqueue({ ...customer.contact, reservationId: input.reservationId, productId: input.productId, phoneKey: customer.phoneKey, quantity: input.quantity, fulfilment: input.fulfilment }),
+    );
+
+  /** What a keyed request's repeat is answered with: what its first left, a reservation or a place in line (none: not yet). */
+  const earlierAnswer = async (reservationId: string): Promise<Reserved | undefined> => {
+    const recorded = await getReservationView(deps.db, reservationId);
+    if (recorded) return answered(recorded);
+    const ticket = await findTicketOfReservation(deps.db, reservationId);
+    return ticket ? { kind: 'queued', ticket } : undefined;
+  };
+
+  /**
+   * Reserves a phone for the actor or, for staff, the customer the request names: the stock decision
+   * made, or a place in line. With a `key`, the same request again is answered as the first was and a
+   * different one is refused. `reservationId` is `reservationIdFor(actor, key)`'s, given here by a
+   * caller that must know it before the answer.
+   */
+  const reserve = async (actor: Principal, request: ReserveRequest, { key, reservationId = reservationIdFor(actor, key) }: { key?: string; reservationId?: string } = {}): Promise<Reserved> => {
+    const customer = await customerOf(deps, actor, request.customer);
+    const workflowId = reservationWorkflowId(reservationId);
+    const log = deps.log.child({ reservationId, workflowId });
+    const input: ReservationInput = {
+      reservationId,
+      productId: request.productId,
+      quantity: request.quantity,
+      customerId: customer.customerId,
+      fulfilment: request.fulfilment,
+      policy: deps.policy,
+      notifierTaskQueue: deps.notifierTaskQueue,
+    };
+    const keyed = key ? { principal: actor.sub, key, requestHash: hashOf(request) } : undefined;
+    let repeat = false;
+    if (keyed) {
+      const claim = await claimIdempotencyKey(deps.db, { scope: 'reserve', ...keyed, resourceId: reservationId });
+      if (claim.outcome === 'MISMATCH') throw keyReused('reservation');
+      repeat = claim.outcome === 'REPLAY';
+      const earlier = repeat ? await earlierAnswer(reservationId) : undefined;
+      if (earlier) return earlier;
+    }
+    const decided = await admitAndDecide(input, customer, keyed, repeat, log);
+    if (decided === 'queued') return { kind: 'queued', ticket: await enqueue(input, customer, keyed) };
+    if (!decided) throw new Problem(503, 'STOCK_UNAVAILABLE', 'the stock decision was not recorded; nothing was reserved', { reservationId, workflowId });
+    return answered(decided);
+  };
+
+  /** One reservation with its timeline, whoever may see it. */
+  const find = (id: string) => getReservationView(deps.db, id);
+
+  /** Reservations matching `filter`, newest first, one page at a time (`cursor`: the last page's `nextCursor`). */
+  const list = async (filter: ReservationFilter, page: { limit: number; cursor?: string }) => {
+    const found = await listReservations(deps.db, filter, { limit: page.limit, after: page.cursor ? decodeCursor(page.cursor) : undefined });
+    return { items: found.items, nextCursor: found.next ? encodeCursor(found.next) : null };
+  };
+
+  /** The notifications sent (or queued) to a reservation's customer, oldest first. */
+  const notificationsOf = (id: string) => listNotifications(deps.db, id);
+
+  /**
+   * Signals a reservation's workflow. One that has ended while the read model still shows the
+   * reservation open (an operator's Terminate, a failure) cannot take it: the reconciler settles it.
+   */
+  const signalWorkflow = async <T>(view: ReservationView, workflowId: string, signal: SignalDefinition<[T?]>, arg: T) => {
+    try {
+      await deps.temporal.workflow.getHandle(workflowId).signal(signal, arg);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      throw new Problem(409, 'WORKFLOW_ENDED', `reservation ${view.id}'s workflow has ended; the reconciler settles it within minutes`, {
+        reservationStatus: view.status,
+      });
+    }
+  };
+
+  /**
+   * Asks the reservation's workflow to cancel it; answers the reservation as it is now (CANCELLED
+   * comes when the stock is back). With a `key`, a repeat is answered as the first was, also after
+   * the reservation has ended.
+   */
+  const cancel = async (actor: Principal, current: ReservationView, { reason, key }: { reason?: string; key?: string } = {}): Promise<ReservationView> => {
+    const id = current.id;
+    const keyed = key ? { scope: `cancel:${id}`, principal: actor.sub, key, requestHash: hashOf({ reason }), resourceId: id } : undefined;
+    const earlier = keyed ? await findIdempotencyKey(deps.db, keyed) : undefined;
+    if (earlier?.outcome === 'MISMATCH') throw keyReused('request');
+    if (earlier?.outcome === 'REPLAY') return current;
+    // The keyed request's name in the signal: a hash, so neither the key nor who sent it is in history.
+    const request = keyed ? hashOf(keyed) : undefined;
+    const sentByThis = (arg: unknown) => (arg as CancelRequest | undefined)?.request === request;
+    const keep = async () => {
+      if (keyed && (await claimIdempotencyKey(deps.db, keyed)).outcome === 'MISMATCH') throw keyReused('request');
+      return current;
+    };
+    // A reservation without a workflow was refused on arrival: it is REJECTED, never cancellable.
+    if (!isCancellable(current.status) || !current.workflow_id) {
+      // The first attempt's signal went out but its answer and key were lost (the API killed, or the
+      // database gone, before the key was kept): the cancel it sent is its own, answered as then.
+      if (request && current.workflow_id && (await wasSignalled(deps.temporal, current.workflow_id, cancelSignal.name, sentByThis))) return keep();
+      throw new Problem(409, 'NOT_CANCELLABLE', `reservation ${id} is ${current.status}`, { reservationStatus: current.status });
+    }
+    // The reason is the customer's free text: it stays in PostgreSQL, out of workflow history.
+    await recordRequest(deps.db, { reservationId: id, action: 'cancel', by: actor.sub, reason: reason ?? null });
+    await signalWorkflow(current, current.workflow_id, cancelSignal, request ? { request } : {});
+    // The key stands only for a cancel that was sent, so it is kept after the signal: a refusal, a
+    // failure or a crash before this line leaves it unused, and the repeat is tried again (a second
+    // cancel signal changes nothing; one that finds the reservation ended finds its signal above).
+    const answer = await keep();
+    deps.log.info('cancel requested', { reservationId: id, workflowId: current.workflow_id, by: actor.role });
+    return answer;
+  };
+
+  /** Store staff handed the phone over: the workflow's `complete` signal. `by`: who did (the actor unless told). */
+  const complete = async (actor: Principal, current: ReservationView, { by }: { by?: string } = {}): Promise<ReservationView> => {
+    const id = current.id;
+    if (current.status !== 'CONFIRMED' || !current.workflow_id) {
+      throw new Problem(409, 'NOT_COMPLETABLE', `reservation ${id} is ${current.status}; only CONFIRMED can be completed`, { reservationStatus: current.status });
+    }
+    // Past its hold the workflow expires it whatever the read model shows yet: say so, not 202.
+    if (current.hold_until && current.hold_until.getTime() <= now()) {
+      throw new Problem(409, 'HOLD_ENDED', `reservation ${id}'s hold ended at ${current.hold_until.toISOString()}; it expires and the stock goes back`, {
+        reservationStatus: current.status,
+        holdUntil: current.hold_until.toISOString(),
+      });
+    }
+    // Who handed it over is kept in PostgreSQL, not in the signal (and so not in workflow history).
+    await recordRequest(deps.db, { reservationId: id, action: 'complete', by: by ?? actor.sub });
+    await signalWorkflow(current, current.workflow_id, completeSignal, {});
+    return current;
+  };
+
+  return { reserve, find, list, notificationsOf, cancel, complete };
 }
 
-export type Reserver = ReturnType<typeof createReserver>;
+export type ReservationService = ReturnType<typeof createReservationService>;
