@@ -1,7 +1,7 @@
 /** Request and response schemas: they validate input and document the API. */
 import { z } from '@hono/zod-openapi';
 import { SEOUL_DISTRICTS } from '../shared/districts.js';
-import { FULFILMENTS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../app/reservation/contract.js';
+import { FULFILMENTS, NOTIFICATION_KINDS, RESERVATION_ID_PATTERN, RESERVATION_STATUSES } from '../app/reservation/contract.js';
 
 /** Ids are PostgreSQL integers. */
 const MAX_ID = 2_147_483_647;
@@ -313,7 +313,7 @@ const ProblemSchema = z
 export const NotificationSchema = z
   .object({
     id: z.string(),
-    kind: z.enum(['ACCEPTED', 'REJECTED', 'CONFIRMED', 'REASSIGNED', 'REMINDER', 'COMPLETED', 'CANCELLED', 'EXPIRED']),
+    kind: z.enum(NOTIFICATION_KINDS),
     status: z.enum(['QUEUED', 'SENT', 'FAILED']).openapi({ description: 'QUEUED until the notifier sends it; FAILED when it was refused for good (see `error`)' }),
     channel: z
       .enum(['kakao', 'sink'])

@@ -19,8 +19,18 @@ export function reservationIdOfWorkflow(workflowId: unknown): string | undefined
   return typeof workflowId === 'string' && workflowId.startsWith(WORKFLOW_ID_PREFIX) ? workflowId.slice(WORKFLOW_ID_PREFIX.length) : undefined;
 }
 
-export { isCancellable, RESERVATION_STATUSES, STATUS_LABELS, TERMINAL_STATUSES, type ReservationStatus } from './statuses.js';
-import type { ReservationStatus } from './statuses.js';
+export {
+  FULFILMENTS,
+  isCancellable,
+  NOTIFICATION_KINDS,
+  RESERVATION_STATUSES,
+  STATUS_LABELS,
+  TERMINAL_STATUSES,
+  type Fulfilment,
+  type NotificationKind,
+  type ReservationStatus,
+} from './statuses.js';
+import type { Fulfilment, NotificationKind, ReservationStatus } from './statuses.js';
 
 /** Custom search attributes; registered on the dev server and by the worker on any cluster. */
 export const SearchAttributes = {
@@ -30,12 +40,6 @@ export const SearchAttributes = {
   // Registered as AgencyId: a new name would split operators' saved queries and open executions between two.
   storeId: defineSearchAttributeKey('AgencyId', 'KEYWORD'),
 } as const;
-
-export const FULFILMENTS = ['PICKUP', 'DELIVERY'] as const;
-export type Fulfilment = (typeof FULFILMENTS)[number];
-
-/** What a customer is told about (the outbox's `kind`). */
-export type NotificationKind = 'ACCEPTED' | 'REJECTED' | 'CONFIRMED' | 'REASSIGNED' | 'COMPLETED' | 'CANCELLED' | 'EXPIRED' | 'REMINDER';
 
 /** The central online store: the delivery fallback when no dealer store can take a reservation. */
 export const CENTRAL_STORE = { id: 'central-online', name: 'Tshop 온라인 중앙센터' } as const;

@@ -1,6 +1,7 @@
 /**
- * Reservation statuses and their labels: plain data, importable anywhere (the browser bundle too;
- * app/reservation/contract.ts, which re-exports them, also defines Temporal signals and queries).
+ * A reservation's plain data: its statuses and their labels, how it is fulfilled, what its customer
+ * is told about. Importable anywhere, the browser bundle too (app/reservation/contract.ts, which
+ * re-exports them, also defines Temporal signals and queries).
  */
 export const RESERVATION_STATUSES = [
   'PENDING',
@@ -37,3 +38,10 @@ export const TERMINAL_STATUSES: ReadonlySet<ReservationStatus> = new Set([
 export function isCancellable(status: ReservationStatus): boolean {
   return !TERMINAL_STATUSES.has(status) && status !== 'CANCEL_REQUESTED';
 }
+
+export const FULFILMENTS = ['PICKUP', 'DELIVERY'] as const;
+export type Fulfilment = (typeof FULFILMENTS)[number];
+
+/** What a customer is told about (the outbox's `kind`). */
+export const NOTIFICATION_KINDS = ['ACCEPTED', 'REJECTED', 'CONFIRMED', 'REASSIGNED', 'REMINDER', 'COMPLETED', 'CANCELLED', 'EXPIRED'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
