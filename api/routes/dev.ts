@@ -15,6 +15,7 @@ import type { AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
 import { CUSTOMER_ID_PATTERN, jsonBody, problems, STORE_ID_PATTERN } from '../schemas.js';
+import { IdentitiesSchema, LoginAnswerSchema } from './dev-schema.js';
 
 /** How long a development token lives: a working day, within every role's limit. */
 const DEV_TOKEN_TTL_S = 3_600;
@@ -68,11 +69,7 @@ export function devRoutes(deps: AppDeps) {
           description: 'Demo customers, the stores (for their staff) and the launch desk',
           content: {
             'application/json': {
-              schema: z.object({
-                customers: z.array(z.object({ sub: z.string(), name: z.string(), phone: z.string(), district: z.string() })),
-                stores: z.array(z.object({ id: z.string(), name: z.string() })),
-                admin: z.object({ sub: z.string() }),
-              }),
+              schema: IdentitiesSchema,
             },
           },
         },
@@ -95,7 +92,7 @@ export function devRoutes(deps: AppDeps) {
           description: 'A bearer token of an hour',
           content: {
             'application/json': {
-              schema: z.object({ token: z.string(), role: z.enum(['customer', 'store', 'admin']), sub: z.string(), store: z.string().optional(), expiresAt: z.string() }),
+              schema: LoginAnswerSchema,
             },
           },
         },

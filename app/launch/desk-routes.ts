@@ -3,61 +3,15 @@
  * units left, reservations of the last minute and the counts by status; the stores' load; and the
  * workers' circuit breaker to the assignment service, read from their metrics.
  */
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import { productFigures, storeLoads } from './desk.js';
 import { listSamples } from './sales.js';
 import { requireRole, type AppEnv } from '../../api/auth.js';
 import type { AppDeps } from '../../api/deps.js';
 import type { SaleBoard } from './sale-board.js';
-import { problems, SaleSchema } from '../../api/schemas.js';
+import { problems } from '../../api/schemas.js';
+import { type BreakerSchema, CHART_MINUTES, LaunchDeskSchema } from './desk-schema.js';
 import { toSaleDto } from './mapping.js';
-
-/** How far back the desk's charts reach. */
-const CHART_MINUTES = 60;
-
-const SampleSchema = z.object({
-  at: z.string(),
-  stock: z.number().int(),
-  claimed: z.number().int(),
-  waiting: z.number().int().openapi({ description: 'Places in line not yet reached' }),
-  admitted: z.number().int().openapi({ description: 'Places passed so far' }),
-  accepted: z.number().int().openapi({ description: 'Units taken by reservations so far (its slope is reservations per minute)' }),
-});
-
-const BreakerSchema = z.object({
-  state: z.enum(['closed', 'open', 'half-open', 'unknown']),
-  detail: z.string(),
-});
-
-const LaunchDeskSchema = z
-  .object({
-    generatedAt: z.string(),
-    products: z.array(
-      z.object({
-        id: z.number().int(),
-        name: z.string(),
-        stock: z.number().int().openapi({ description: 'Units left' }),
-        claimed: z.number().int().openapi({ description: 'Units held by requests being decided' }),
-        perMinute: z.number().int().openapi({ description: 'Reservations accepted in the last minute' }),
-        counts: z.record(z.string(), z.number().int()).openapi({ description: 'Reservations by status' }),
-        sale: SaleSchema,
-        samples: z.array(SampleSchema).openapi({ description: `The launch's figures every few seconds over the last ${CHART_MINUTES} minutes, oldest first` }),
-      }),
-    ),
-    stores: z.array(
-      z.object({
-        id: z.string(),
-        name: z.string(),
-        district: z.string(),
-        isOpen: z.boolean(),
-        capacity: z.number().int(),
-        active: z.number().int(),
-        load: z.number(),
-      }),
-    ),
-    breaker: BreakerSchema,
-  })
-  .openapi('LaunchDesk');
 
 type BreakerState = z.infer<typeof BreakerSchema>['state'];
 
