@@ -1,8 +1,14 @@
-/** The layout's rules: entry points are imported by nothing, development-only code by no service. */
+/**
+ * The layout's rules: entry points are imported by nothing, development-only code by no service, and
+ * the web app takes nothing from the server but types and plain data.
+ */
+import { builtinModules } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SHARED_WITH_WEB } from '../../web/build/bundle.js';
+import { webBuildOptions } from '../../web/build/esbuild.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const SKIP = new Set(['node_modules', '.git', '.tools', '.data', 'dist', 'histories', 'notifier', '.scratch']);
@@ -47,5 +53,45 @@ describe('layout', () => {
     const stray = files.filter((f) => /(^|\/)(geo|assignments)\.ts$/.test(f));
     expect(stray).toEqual([]);
     expect(edges.filter((e) => topFolder(e.from) === 'assignment' && e.to.startsWith(path.join('api', 'routes')))).toEqual([]);
+  });
+});
+
+/** The package a bundled file of node_modules belongs to (`preact`, `@scope/name`). */
+function packageOf(file: string): string {
+  const [first, second] = file.slice(file.lastIndexOf('node_modules/') + 'node_modules/'.length).split('/');
+  return first!.startsWith('@') ? `${first}/${second}` : first!;
+}
+
+/** Every module the web app's type-check reads, following type imports too: its files and the packages they name. */
+function webTypeGraph(): { files: Set<string>; packages: Set<string> } {
+  const seen = new Set(files.filter((f) => topFolder(f) === 'web' && !f.startsWith(path.join('web', 'build'))));
+  const packages = new Set<string>();
+  for (const file of seen) {
+    const text = readFileSync(path.join(root, file), 'utf8');
+    for (const [, bare] of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"./][^'"]*)['"]/g)) packages.add(bare!);
+    for (const to of importsOf(file)) if (!seen.has(to) && files.includes(to)) seen.add(to);
+  }
+  return { files: seen, packages };
+}
+
+describe('the web app', () => {
+  it('bundles code only from web/, preact, uPlot and the plain data it shares with the server', async () => {
+    const { build } = await import('esbuild');
+    const result = await build({ ...webBuildOptions(path.join(root, 'dist', 'layout-test')), write: false });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs).toContain('web/main.tsx');
+    const packages = new Set(inputs.filter((f) => f.includes('node_modules/')).map(packageOf));
+    // No zod, Hono or Temporal: the API's shapes reach the app as types only.
+    expect([...packages].sort()).toEqual(['preact', 'uplot']);
+    const server = inputs.filter((f) => !f.startsWith('web/') && !f.includes('node_modules/'));
+    expect(server.filter((f) => !SHARED_WITH_WEB.includes(f))).toEqual([]);
+  });
+
+  it("type-checks without the server's Node modules: no Node built-in, db/ or platform/ module is reached, even by a type", () => {
+    const { files: reached, packages } = webTypeGraph();
+    expect(reached).toContain(path.join('api', 'schemas.ts'));
+    const node = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+    expect([...packages].filter((p) => node.has(p))).toEqual([]);
+    expect([...reached].filter((f) => ['db', 'platform'].includes(topFolder(f)))).toEqual([]);
   });
 });

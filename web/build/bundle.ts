@@ -11,17 +11,25 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const STAMP = '.sources';
 
+/**
+ * The modules outside web/ whose code the bundle may carry: plain data the server uses too. Nothing
+ * else outside web/ may reach the bundle but types (test/unit/layout.test.ts).
+ */
+export const SHARED_WITH_WEB = ['app/reservation/statuses.ts', 'shared/districts.ts'];
+
 /** A hash of every file the bundle is built from. */
 function sourcesHash(): string {
   const hash = createHash('sha256');
+  const add = (file: string) => hash.update(path.relative(root, file)).update(readFileSync(file));
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       const file = path.join(dir, name);
       if (statSync(file).isDirectory()) walk(file);
-      else hash.update(path.relative(root, file)).update(readFileSync(file));
+      else add(file);
     }
   };
   walk(path.join(root, 'web'));
+  for (const file of SHARED_WITH_WEB) add(path.join(root, file));
   return hash.digest('hex');
 }
 

@@ -10,6 +10,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 const webDir = path.join(projectRoot, 'web');
@@ -20,18 +21,12 @@ const WEB_ASSET_PREFIX = '/app/';
 /** What an earlier build left in the output directory (and only that: the directory may hold other files). */
 const BUILT = /^(app-[A-Za-z0-9]+\.(js|css)|index\.html)$/;
 
-export async function buildWeb(outDir: string = DEFAULT_WEB_DIR): Promise<{ outDir: string; files: string[] }> {
-  const out = path.resolve(outDir);
-  mkdirSync(out, { recursive: true });
-  for (const name of readdirSync(out)) if (BUILT.test(name)) rmSync(path.join(out, name));
-
-  // Loaded here, not at the top: the API compiled for the image (npm run build:dist) carries this
-  // module inline, and the image has no esbuild (a development dependency) nor needs it.
-  const { build } = await import('esbuild');
-  const result = await build({
+/** How the app is bundled (also how test/unit/layout.test.ts sees what the bundle is made of). */
+export function webBuildOptions(outDir: string) {
+  return {
     absWorkingDir: projectRoot,
     entryPoints: { app: path.join(webDir, 'main.tsx') },
-    outdir: out,
+    outdir: outDir,
     entryNames: '[name]-[hash]',
     assetNames: '[name]-[hash]',
     // Code only one page needs (the charts library) is loaded by that page, not by every customer's.
@@ -49,10 +44,20 @@ export async function buildWeb(outDir: string = DEFAULT_WEB_DIR): Promise<{ outD
     legalComments: 'eof',
     sourcemap: false,
     metafile: true,
-    write: true,
     logLevel: 'silent',
     tsconfig: path.join(webDir, 'tsconfig.json'),
-  });
+  } satisfies BuildOptions;
+}
+
+export async function buildWeb(outDir: string = DEFAULT_WEB_DIR): Promise<{ outDir: string; files: string[] }> {
+  const out = path.resolve(outDir);
+  mkdirSync(out, { recursive: true });
+  for (const name of readdirSync(out)) if (BUILT.test(name)) rmSync(path.join(out, name));
+
+  // Loaded here, not at the top: the API compiled for the image (npm run build:dist) carries this
+  // module inline, and the image has no esbuild (a development dependency) nor needs it.
+  const { build } = await import('esbuild');
+  const result = await build({ ...webBuildOptions(out), write: true });
 
   const outputs = Object.entries(result.metafile.outputs);
   const entry = outputs.find(([, o]) => o.entryPoint !== undefined && o.entryPoint.endsWith('web/main.tsx'));

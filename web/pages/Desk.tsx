@@ -10,6 +10,7 @@ import { describeError, Feedback, Field, PageHeader } from '../components.js';
 import { formatNumber, formatTime, randomUuid } from '../format.js';
 import { announce, usePolling } from '../hooks.js';
 import { useI18n } from '../i18n.js';
+import { STATUS_LABELS } from '../labels.js';
 import type { DeskCounts, LaunchDesk, Sale } from '../types.js';
 import { findDistrict } from '../../shared/districts.js';
 import { busiest } from '../samples.js';
@@ -116,7 +117,7 @@ function ProductCard({
         </div>
         {COUNTS.map((k) => (
           <div key={k} class={`count-${k.toLowerCase()}`}>
-            <dt>{t(`count.${k}`)}</dt>
+            <dt>{STATUS_LABELS[k][lang]}</dt>
             <dd data-field={k}>{formatNumber(counts[k] ?? 0, lang)}</dd>
           </div>
         ))}
@@ -289,7 +290,7 @@ export function DeskPage() {
           </div>
           {(['ACCEPTED', 'CONFIRMED', 'REJECTED', 'CANCELLED'] as const).map((k) => (
             <div key={k} class={`count-${k.toLowerCase()}`}>
-              <dt>{t(`count.${k}`)}</dt>
+              <dt>{STATUS_LABELS[k][lang]}</dt>
               <dd>{formatNumber(desk.products.reduce((s, p) => s + (p.counts?.[k] ?? 0), 0), lang)}</dd>
             </div>
           ))}

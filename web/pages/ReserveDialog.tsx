@@ -9,13 +9,17 @@ import { ApiError, call } from '../api.js';
 import { Feedback, Field } from '../components.js';
 import { formatDateTime, formatNumber, formatPhone, formatPrice, randomUuid } from '../format.js';
 import { useCountdown } from '../hooks.js';
-import { useI18n } from '../i18n.js';
+import { useI18n, type MessageKey } from '../i18n.js';
+import { FULFILMENTS } from '../labels.js';
 import { useSession } from '../session.js';
 import type { Fulfilment, Product, Reservation, Ticket } from '../types.js';
 import { findDistrict, SEOUL_DISTRICTS } from '../../shared/districts.js';
 
 /** Reserve now, or take a place in line (before the opening, or while the sale is paused). */
 export type DialogMode = 'reserve' | 'join';
+
+/** How each way of receiving the phone is offered. */
+const FULFILMENT_CHOICES: Record<Fulfilment, MessageKey> = { PICKUP: 'form.pickup', DELIVERY: 'form.delivery' };
 
 export const modeOf = (p: Product): DialogMode => (p.sale.state === 'SCHEDULED' || p.sale.state === 'PAUSED' ? 'join' : 'reserve');
 
@@ -167,10 +171,10 @@ export function ReserveDialog({
         </div>
         <fieldset class="choices">
           <legend>{t('form.fulfilment')}</legend>
-          {(['PICKUP', 'DELIVERY'] as const).map((f) => (
+          {FULFILMENTS.map((f) => (
             <label class="choice" key={f}>
               <input type="radio" name="fulfilment" value={f} checked={fulfilment === f} onChange={() => setFulfilment(f)} />
-              <span>{f === 'PICKUP' ? t('form.pickup') : t('form.delivery')}</span>
+              <span>{t(FULFILMENT_CHOICES[f])}</span>
             </label>
           ))}
         </fieldset>
