@@ -5,8 +5,14 @@
  */
 import type { z } from 'zod';
 import type { IdentitiesSchema, LoginAnswerSchema } from '../api/routes/dev-schema.js';
-import type { DrawSchema, NotificationSchema, ProductSchema, ReservationSchema, SaleSchema, TicketSchema, UpdateSaleSchema } from '../api/schemas.js';
+import type { DrawSchema, NotificationSchema, ProductSchema, ReservationSchema, SaleSchema, StoreSchema, TicketSchema, UpdateSaleSchema } from '../api/schemas.js';
 import type { LaunchDeskSchema } from '../app/launch/desk-schema.js';
+import type { listRoute } from '../app/reservation/openapi.js';
+
+/** What a route answers with 200, by its OpenAPI definition. */
+type Ok<Route extends { responses: { 200: { content: { 'application/json': { schema: z.ZodType } } } } }> = z.output<
+  Route['responses'][200]['content']['application/json']['schema']
+>;
 
 export type { Fulfilment, ReservationStatus } from '../app/reservation/statuses.js';
 
@@ -32,12 +38,12 @@ export type Label = Reservation['statusLabel'];
 export type Lang = keyof Label;
 
 /** A page of `GET /reservations`; `nextCursor` asks for the next. */
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
+export type ReservationPage = Ok<typeof listRoute>;
 
 export type Notification = z.output<typeof NotificationSchema>;
+
+/** A store as the desk changes it (`PATCH /stores/{id}`). */
+export type Store = z.output<typeof StoreSchema>;
 
 /** Demo identities to sign in as, and the token one gets (development stack only). */
 export type Identities = z.output<typeof IdentitiesSchema>;

@@ -13,7 +13,7 @@ import { isCancellable, TERMINAL_STATUSES } from '../labels.js';
 import { mergeNewer } from '../reservations.js';
 import { useSession } from '../session.js';
 import { useTicketPolling, useTicketStore } from '../tickets.js';
-import type { Notification, Page, Product, Reservation, Ticket } from '../types.js';
+import type { Notification, Product, Reservation, ReservationPage, Ticket } from '../types.js';
 import { announceTicket, LineSection, type TicketActions } from './Line.js';
 import { modeOf, ReserveDialog, retryable } from './ReserveDialog.js';
 
@@ -350,7 +350,7 @@ export function CustomerPage() {
 
   const loadReservations = async () => {
     try {
-      const page = await api<Page<Reservation>>('/reservations?limit=20');
+      const page = await api<ReservationPage>('/reservations?limit=20');
       setReservations((list) => merge(list ?? [], page.items));
       setCursor((c) => c ?? page.nextCursor);
       setListError(undefined);
@@ -363,7 +363,7 @@ export function CustomerPage() {
     if (!cursor) return;
     setLoadingMore(true);
     try {
-      const page = await api<Page<Reservation>>(`/reservations?limit=20&cursor=${encodeURIComponent(cursor)}`);
+      const page = await api<ReservationPage>(`/reservations?limit=20&cursor=${encodeURIComponent(cursor)}`);
       setReservations((list) => merge(list ?? [], page.items));
       setCursor(page.nextCursor);
     } catch (err) {

@@ -11,7 +11,7 @@ import { formatNumber, formatTime, randomUuid } from '../format.js';
 import { announce, usePolling } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { STATUS_LABELS } from '../labels.js';
-import type { DeskCounts, LaunchDesk, Sale } from '../types.js';
+import type { DeskCounts, LaunchDesk, Sale, Store } from '../types.js';
 import { findDistrict } from '../../shared/districts.js';
 import { busiest } from '../samples.js';
 import { SalePanel } from './DeskSale.js';
@@ -147,7 +147,7 @@ function StoreRow({ store: s, onChanged }: { store: DeskStore; onChanged: (s: De
     setBusy(true);
     setError(undefined);
     try {
-      const answer = await api<{ open: boolean; active: number; capacity: number }>(`/stores/${encodeURIComponent(s.id)}`, { method: 'PATCH', body: { open: !s.isOpen } });
+      const answer = await api<Store>(`/stores/${encodeURIComponent(s.id)}`, { method: 'PATCH', body: { open: !s.isOpen } });
       onChanged({ ...s, isOpen: answer.open, active: answer.active ?? s.active, capacity: answer.capacity ?? s.capacity });
       announce(t(answer.open ? 'desk.storeOpened' : 'desk.storeClosed', { name: s.name }));
     } catch (err) {

@@ -11,7 +11,7 @@ import { announce, useEventStream } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { mergeNewer } from '../reservations.js';
 import { useSession } from '../session.js';
-import type { Page, Reservation } from '../types.js';
+import type { Reservation, ReservationPage } from '../types.js';
 
 const STAFF_KEY = 'tshop.staffName';
 
@@ -136,7 +136,7 @@ export function StorePage() {
 
   const load = async (after?: string) => {
     try {
-      const page = await api<Page<Reservation>>(`/reservations?status=CONFIRMED&limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
+      const page = await api<ReservationPage>(`/reservations?status=CONFIRMED&limit=50${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
       const mine = page.items.filter(belongs);
       setItems((list) => {
         // A first page keeps only what the stream brought in while it loaded (when still confirmed).
