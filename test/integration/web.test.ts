@@ -16,11 +16,9 @@ import { chromium, type Browser, type BrowserContextOptions, type Page } from 'p
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../../web/build/esbuild.js';
 import { listen, type RunningServer } from '../../platform/http.js';
-import { STATUS_LABELS } from '../../app/reservation/contract.js';
 import type { Principal } from '../../platform/auth.js';
 import { DEFAULT_LINE } from '../../app/launch/line.js';
 import { SseParser, type SseEvent } from '../../web/sse.js';
-import { STATUS_LABELS as WEB_STATUS_LABELS } from '../../web/labels.js';
 import { formatWait, fromSeoulInput, toSeoulInput } from '../../web/format.js';
 import { perMinute } from '../../web/samples.js';
 import type { Sale, SalePatch, Sample, Ticket } from '../../web/types.js';
@@ -230,10 +228,6 @@ async function admitOne(productId: number) {
 }
 
 describe('the bundle and what it relies on', () => {
-  it('keeps its copy of the status labels equal to the contract', () => {
-    expect(WEB_STATUS_LABELS).toEqual(STATUS_LABELS);
-  });
-
   it('reads server-sent events split anywhere: CRLF across chunks, comments, multi-line data, an event without data', () => {
     const text = ': keep-alive\r\n\r\nevent: ready\r\ndata: {}\r\n\r\nevent: reservation\nid: A:1\ndata: {"id":"A",\ndata: "s":"한국어"}\n\n: keep-alive\n\nevent: ready\n\ndata: x\n';
     for (const size of [1, 2, 3, 7, text.length]) {

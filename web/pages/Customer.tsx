@@ -9,7 +9,7 @@ import { Facts, Feedback, Field, LiveIndicator, PageHeader, StatusBadge } from '
 import { formatDateTime, formatDistance, formatDuration, formatNumber, formatPrice, randomUuid } from '../format.js';
 import { announce, useEventStream, useNow, usePolling } from '../hooks.js';
 import { useI18n } from '../i18n.js';
-import { isCancellable, TERMINAL_STATUSES } from '../labels.js';
+import { isCancellable, TERMINAL_STATUSES } from '../../app/reservation/statuses.js';
 import { mergeNewer } from '../reservations.js';
 import { useSession } from '../session.js';
 import { useTicketPolling, useTicketStore } from '../tickets.js';

@@ -10,7 +10,7 @@ import { describeError, Feedback, Field, PageHeader } from '../components.js';
 import { formatNumber, formatTime, randomUuid } from '../format.js';
 import { announce, usePolling } from '../hooks.js';
 import { useI18n } from '../i18n.js';
-import { STATUS_LABELS } from '../labels.js';
+import { STATUS_LABELS } from '../../app/reservation/statuses.js';
 import type { DeskCounts, LaunchDesk, Sale, Store } from '../types.js';
 import { findDistrict } from '../../shared/districts.js';
 import { busiest } from '../samples.js';

@@ -10,7 +10,7 @@ import { Feedback, Field } from '../components.js';
 import { formatDateTime, formatNumber, formatPhone, formatPrice, randomUuid } from '../format.js';
 import { useCountdown } from '../hooks.js';
 import { useI18n, type MessageKey } from '../i18n.js';
-import { FULFILMENTS } from '../labels.js';
+import { FULFILMENTS } from '../../app/reservation/statuses.js';
 import { useSession } from '../session.js';
 import type { Fulfilment, Product, Reservation, Ticket } from '../types.js';
 import { findDistrict, SEOUL_DISTRICTS } from '../../shared/districts.js';
