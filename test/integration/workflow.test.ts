@@ -42,10 +42,7 @@ const STORE = { agencyId: 'gangnam', agencyName: '강남 대리점', distanceKm:
 
 const holdUntil = (confirm: { holdPeriodMs: number }) => new Date(Date.now() + confirm.holdPeriodMs).toISOString();
 
-/**
- * Activities that record what the workflow asked for. Those only reservations started before the
- * lean shape call (assignAgency, completeAssignment, deliverNotifications) fail the test if called.
- */
+/** Activities that record what the workflow asked for. */
 function mocks(overrides: Partial<Activities> = {}) {
   const calls: string[] = [];
   const legacy = async () => {
@@ -81,7 +78,6 @@ function mocks(overrides: Partial<Activities> = {}) {
     },
     assignAgency: legacy,
     completeAssignment: legacy,
-    deliverNotifications: legacy,
     async reconcile() {
       throw ApplicationFailure.nonRetryable('a reservation never runs the reconciler');
     },
@@ -215,9 +211,9 @@ describe('reservationWorkflow', () => {
       // The decision's and the confirmation's; the third only takes the notifier's answer.
       WORKFLOW_TASK_COMPLETED: 3,
       ACTIVITY_TASK_SCHEDULED: 2, // assignStore, then one notifyCustomer for ACCEPTED and CONFIRMED
-      MARKER_RECORDED: 3, // the lean-reservation and notify-from-workflow patches, the local stock decision
-      // The patches' TemporalChangeVersion (twice); ACCEPTED; CONFIRMED with the store.
-      UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: 4,
+      MARKER_RECORDED: 1, // the local stock decision
+      // ACCEPTED; CONFIRMED with the store.
+      UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: 2,
       // ACCEPTED waiting for CONFIRMED (started with the store call, cancelled with the confirmation); the reminder.
       TIMER_STARTED: 2,
       TIMER_CANCELED: 1,
