@@ -121,14 +121,12 @@ export interface CompleteRequest {
 }
 
 /**
- * The store a reservation is assigned to, as workflows and activities pass it. Its fields keep their
- * first names (agencyId, agencyName): the object is recorded in workflow histories, replayed for as
- * long as a reservation runs, and exchanged between old and new workers during a rollout (and by the
- * frozen legacy workflow); a rename would have to be read under both names by every side.
+ * The store a reservation is assigned to, as workflows and activities pass it. It is recorded in
+ * workflow histories: once shipped, a rename has to be read under both names (docs/versioning.md).
  */
 export interface AssignedStore {
-  agencyId: string;
-  agencyName: string;
+  storeId: string;
+  storeName: string;
   distanceKm: number | null;
   /** True when the deadline passed and the central store took it for delivery. */
   fallback: boolean;

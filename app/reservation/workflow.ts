@@ -194,13 +194,13 @@ function show(saga: Saga, status: ReservationStatus) {
   const { state } = saga;
   state.status = status;
   const updates: SearchAttributeUpdatePair[] = [{ key: SearchAttributes.status, value: status }];
-  if (state.store) updates.push({ key: SearchAttributes.storeId, value: state.store.agencyId });
+  if (state.store) updates.push({ key: SearchAttributes.storeId, value: state.store.storeId });
   upsertSearchAttributes(updates);
   describe(saga);
 }
 
 function describe({ state }: Saga) {
-  const store = state.store ? `${state.store.agencyName} (${state.store.agencyId})${state.store.fallback ? ', central delivery' : ''}` : 'none yet';
+  const store = state.store ? `${state.store.storeName} (${state.store.storeId})${state.store.fallback ? ', central delivery' : ''}` : 'none yet';
   setCurrentDetails(
     [`**${state.status}**`, `store: ${store}`, `fulfilment: ${state.fulfilment}`, state.holdUntil ? `hold until: ${state.holdUntil}` : null]
       .filter(Boolean)
@@ -316,7 +316,7 @@ async function assign(saga: Saga): Promise<boolean> {
 
 /** The fallback once the deadline has passed: the central store delivers, from now for a hold period. */
 function centralDelivery(saga: Saga): Confirmation & { fulfilment: 'DELIVERY' } {
-  const store: AssignedStore = { agencyId: CENTRAL_STORE.id, agencyName: CENTRAL_STORE.name, distanceKm: null, fallback: true };
+  const store: AssignedStore = { storeId: CENTRAL_STORE.id, storeName: CENTRAL_STORE.name, distanceKm: null, fallback: true };
   const holdUntil = new Date(Date.now() + saga.input.policy.holdPeriodMs).toISOString();
   return { store, holdUntil, fulfilment: 'DELIVERY' };
 }

@@ -38,16 +38,13 @@ function latch() {
   return { open, opened };
 }
 
-const STORE = { agencyId: 'gangnam', agencyName: '강남 대리점', distanceKm: 1.2, fallback: false };
+const STORE = { storeId: 'gangnam', storeName: '강남역점', distanceKm: 1.2, fallback: false };
 
 const holdUntil = (confirm: { holdPeriodMs: number }) => new Date(Date.now() + confirm.holdPeriodMs).toISOString();
 
 /** Activities that record what the workflow asked for. */
 function mocks(overrides: Partial<Activities> = {}) {
   const calls: string[] = [];
-  const legacy = async () => {
-    throw ApplicationFailure.nonRetryable('an activity of the pre-lean workflow was called');
-  };
   const activities: Activities = {
     async reserveStock() {
       calls.push('reserveStock');
@@ -76,8 +73,6 @@ function mocks(overrides: Partial<Activities> = {}) {
     async completeAtStore(input) {
       calls.push(input.round ? `completeAtStore:${input.round}` : 'completeAtStore');
     },
-    assignAgency: legacy,
-    completeAssignment: legacy,
     async reconcile() {
       throw ApplicationFailure.nonRetryable('a reservation never runs the reconciler');
     },
@@ -297,7 +292,7 @@ describe('reservationWorkflow', () => {
     worker = await startWorkerWith(activities);
     const handle = await start(worker.taskQueue, { ...LONG, assignmentDeadlineMs: 2_500 });
     const confirmed = await statusOf(handle, 'CONFIRMED');
-    expect(confirmed.store).toEqual({ agencyId: CENTRAL_STORE.id, agencyName: CENTRAL_STORE.name, distanceKm: null, fallback: true });
+    expect(confirmed.store).toEqual({ storeId: CENTRAL_STORE.id, storeName: CENTRAL_STORE.name, distanceKm: null, fallback: true });
     expect(confirmed.fulfilment).toBe('DELIVERY');
     await eventually(async () => calls, (c) => c.includes('record:CONFIRMED') && c.includes('releaseAssignment')); // a late attempt's slot is freed
     await handle.cancel();
@@ -331,7 +326,7 @@ describe('reservationWorkflow', () => {
 
     stores.available = true;
     await handle.signal(reassignSignal, { by: 'operator-1' });
-    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.agencyId === STORE.agencyId);
+    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.storeId === STORE.storeId);
     expect(moved).toMatchObject({ status: 'CONFIRMED', fulfilment: 'PICKUP', store: STORE });
     expect(Date.parse(moved.holdUntil!)).toBeGreaterThan(Date.parse(fallback.holdUntil!));
     expect(calls).toContain('assignStore:2/REASSIGNED');
@@ -368,7 +363,7 @@ describe('reservationWorkflow', () => {
 
     stores.available = true;
     await handle.signal(reassignSignal, { by: 'ops-1' });
-    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.agencyId === STORE.agencyId);
+    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.storeId === STORE.storeId);
     expect(moved.status).toBe('CONFIRMED');
     expect(calls).toContain('assignStore:3/REASSIGNED');
 
