@@ -27,8 +27,7 @@ export const SearchAttributes = {
   status: defineSearchAttributeKey('ReservationStatus', 'KEYWORD'),
   productId: defineSearchAttributeKey('ProductId', 'KEYWORD'),
   customerId: defineSearchAttributeKey('CustomerId', 'KEYWORD'),
-  // Registered as AgencyId: a new name would split operators' saved queries and open executions between two.
-  storeId: defineSearchAttributeKey('AgencyId', 'KEYWORD'),
+  storeId: defineSearchAttributeKey('StoreId', 'KEYWORD'),
 } as const;
 
 export const FULFILMENTS = ['PICKUP', 'DELIVERY'] as const;
