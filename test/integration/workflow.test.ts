@@ -314,6 +314,7 @@ describe('reservationWorkflow', () => {
     expect((await handle.result()).status).toBe('COMPLETED');
     expect(calls).toContain('record:COMPLETED');
     expect(calls).not.toContain('completeAtStore');
+    await record('completed-central-delivery', handle);
   });
 
   it('re-drives a central-delivery fallback on `reassign`: a new round moves it to a store, and a cancel undoes both rounds', async () => {
@@ -370,6 +371,7 @@ describe('reservationWorkflow', () => {
     await handle.signal(completeSignal, { by: 'staff-1' });
     expect((await handle.result()).status).toBe('COMPLETED');
     expect(calls).toContain('completeAtStore:3'); // the store of the round that holds it
+    await record('redrive-finds-no-store', handle);
   });
 
   it('reminds the customer, then expires with full compensation when not collected', async () => {
