@@ -106,7 +106,7 @@ export function createApp(deps: AppDeps) {
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'HS256 token with `sub` and `role` (customer | store | admin; store tokens carry `store`; the role and claim `agency` are accepted as their deprecated names). Get one with `npm run token`.',
+    description: 'HS256 token with `sub` and `role` (customer | store | admin; store tokens carry `store`). Get one with `npm run token`.',
   });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -249,11 +249,6 @@ export const ListReservationsQuery = z.object({
   status: z.enum(RESERVATION_STATUSES).optional(),
   productId: z.coerce.number().int().positive().max(MAX_ID).optional(),
   storeId: z.string().regex(STORE_ID_PATTERN, 'a store id').optional().openapi({ description: "Only this store's reservations" }),
-  agencyId: z
-    .string()
-    .regex(STORE_ID_PATTERN, 'a store id')
-    .optional()
-    .openapi({ param: { deprecated: true }, description: 'Deprecated name of `storeId`, still accepted' }),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z
     .string()

@@ -64,7 +64,7 @@ export function writeResults(dir: string, results: Results): string[] {
 // Trees in the order the tables show them; the total adds up the system and its load.
 /** 'temporal postgres': the real Temporal server's own PostgreSQL (the dev server keeps its SQLite in its own process). */
 export const TREE_ORDER = ['api', 'worker', 'notifier', 'temporal', 'temporal postgres', 'postgres', 'assignment', 'load generator', 'infra launcher'];
-const KIND_LABEL: Record<WorkflowKind, string> = { ours: 'ours (HTTP reserve)', skeleton: 'skeleton', bare: 'bare', skeletonBefore: 'old skeleton' };
+const KIND_LABEL: Record<WorkflowKind, string> = { ours: 'ours (HTTP reserve)', skeleton: 'skeleton', bare: 'bare' };
 
 const f1 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : (Math.round(x * 10) / 10).toString());
 const mib = (kib: number | undefined) => (kib === undefined ? '–' : (kib / 1024).toFixed(0));

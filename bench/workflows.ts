@@ -1,7 +1,6 @@
 /**
  * Baselines for the benchmark, run by a worker inside the bench process with activities that do
- * nothing: a bare workflow (what Temporal itself costs), a skeleton with the shape of our workflow,
- * and the skeleton of the shape before it (run with --old-skeleton).
+ * nothing: a bare workflow (what Temporal itself costs) and a skeleton with the shape of our workflow.
  */
 import { condition, defineSignal, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { SearchAttributes } from '../app/reservation/contract.js';
@@ -28,7 +27,7 @@ export async function bareWorkflow(): Promise<void> {
  * by Update-with-Start carrying the same search attributes, memo and summary as ours. In the first
  * workflow task: the stock decision as a local activity, the ACCEPTED search attribute, the update
  * answered. Then one normal activity (the assignment, which also writes the read model), one
- * upsert of status CONFIRMED and the store (AgencyId) together, and the hold: a timer (shortened to 1 s, so
+ * upsert of status CONFIRMED and the store (StoreId) together, and the hold: a timer (shortened to 1 s, so
  * the workflow ends) racing the cancel signal. The cost batches hold longer and end each one with
  * `cancel` after measuring, so that, like ours, it is measured up to the hold and not its end.
  */
@@ -49,27 +48,4 @@ export async function skeletonWorkflow(holdMs = 1_000): Promise<void> {
     { key: SearchAttributes.storeId, value: SKELETON_STORE },
   ]);
   await condition(() => cancelled, holdMs);
-}
-
-/**
- * The shape reservationWorkflow had before (kept for comparison, run with --old-skeleton):
- * Update-with-Start answered after the stock decision as a normal activity, then notification,
- * assignment, read-model and notification steps (local where ours were), a cancel signal handler
- * and a hold timer.
- */
-export async function skeletonBeforeWorkflow(): Promise<void> {
-  let decided = false;
-  let cancelled = false;
-  setHandler(skeletonReserve, async () => {
-    await condition(() => decided);
-    return 'ACCEPTED';
-  });
-  setHandler(skeletonCancel, () => void (cancelled = true));
-  await noop(); // reserveStock
-  decided = true;
-  await local.noop(); // deliverNotifications
-  await noop(); // the assignment
-  await local.noop(); // recordTransition(CONFIRMED)
-  await local.noop(); // deliverNotifications
-  await condition(() => cancelled, '1 second'); // the hold (shortened: nothing waits on it)
 }

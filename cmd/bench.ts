@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--runs 3] [--requests N] [--concurrency C] [--cost-n M] [--old-skeleton]
+ * `npm run bench [-- --quick] [--runs 3] [--requests N] [--concurrency C] [--cost-n M]
  * [--launch] [--launch-customers N] [--launch-rate R] [--temporal dev|server] [--port-base N]`:
  * starts the stack as separate processes (bench/stack.ts), drives its HTTP API from this process and
  * reports what a reservation costs (CPU per process, memory, history shape) and how the system
@@ -44,7 +44,6 @@ const { values: args } = parseArgs({
     requests: { type: 'string' },
     concurrency: { type: 'string' },
     'cost-n': { type: 'string' },
-    'old-skeleton': { type: 'boolean', default: false },
     launch: { type: 'boolean', default: false },
     'launch-customers': { type: 'string' },
     'launch-rate': { type: 'string' },
@@ -86,7 +85,6 @@ const settings = {
   seed_check_seconds: QUICK ? 10 : 30,
   step_seconds: QUICK ? 4 : 10,
   cancel_at_rate_seconds: QUICK ? 8 : 20,
-  old_skeleton: args['old-skeleton']!,
   launch_only: LAUNCH_ONLY,
   launches: launches.map((l) => ({ order: l.order, customers: l.customers, arrivals_per_s: l.ratePerSecond, early_joiners: earlyJoiners(l.customers) })),
   stack_env: STACK_ENV,
@@ -213,7 +211,6 @@ async function otherPhases(ctx: Ctx) {
       perBatch: settings.cost_per_batch,
       concurrency: settings.cost_concurrency,
       decrementBatch: settings.decrement_batch,
-      oldSkeleton: settings.old_skeleton,
     }),
   );
   const burst = await phase('launch burst', () => launchBurst(ctx, settings.requests, settings.burst_clients));

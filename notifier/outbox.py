@@ -219,8 +219,7 @@ def facts_of(row: dict[str, Any]) -> Facts:
     def fact(key: str, read_model: Any) -> Any:
         return payload[key] if key in payload else read_model
 
-    # The payload names the store agencyId/agencyName: queued rows outlive a release (see NotificationFacts).
-    store_id = fact("agencyId", row.get("store_id"))
+    store_id = fact("storeId", row.get("store_id"))
     kind = row["kind"]
     distance = fact("distanceKm", row.get("store_distance_km"))
     if distance is not None and not isinstance(distance, (int, float)):
@@ -229,7 +228,7 @@ def facts_of(row: dict[str, Any]) -> Facts:
         reservation_id=row["reservation_id"],
         kind=kind,
         product_name=fact("productName", row.get("product_name")),
-        store_name=fact("agencyName", row.get("store_name")),
+        store_name=fact("storeName", row.get("store_name")),
         distance_km=float(distance) if distance is not None else None,
         hold_until=parse_instant(fact("holdUntil", row.get("hold_until"))),
         fallback=bool(fact("fallback", store_id == CENTRAL_STORE_ID)),

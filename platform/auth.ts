@@ -95,17 +95,8 @@ export async function verifyToken(secret: string, token: string, policy: TokenPo
 export interface ClaimNames {
   role: string;
   store: string;
-  /** Whether store staff in the earlier wording (role and claim `agency`) are accepted as the store role. */
-  legacyStoreRole: boolean;
 }
-const OUR_CLAIMS: ClaimNames = { role: 'role', store: 'store', legacyStoreRole: true };
-
-/**
- * Store staff tokens used to say role `agency` with the store in claim `agency`. Ours are still
- * accepted, as the store role (they live up to 12 h); an identity provider's only when asked
- * (AUTH_ACCEPT_AGENCY_ROLE): there the word may mean something else, and a store role is power.
- */
-const LEGACY_STORE = 'agency';
+const OUR_CLAIMS: ClaimNames = { role: 'role', store: 'store' };
 
 /**
  * The principal of a token whose signature and issuer were verified: its lifetime within the
@@ -138,9 +129,8 @@ function principalOf(claims: Record<string, unknown>, names: ClaimNames): Princi
   const role = claims[names.role];
   if (role === 'customer') return { role, sub, ...identityOf(claims) };
   if (role === 'admin') return { role, sub };
-  if (role === LEGACY_STORE && !names.legacyStoreRole) return undefined;
-  if (role !== 'store' && role !== LEGACY_STORE) return undefined;
-  const store = claims[names.store] ?? (names.legacyStoreRole ? claims[LEGACY_STORE] : undefined);
+  if (role !== 'store') return undefined;
+  const store = claims[names.store];
   return typeof store === 'string' && store ? { role: 'store', sub, storeId: store } : undefined;
 }
 

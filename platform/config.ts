@@ -194,8 +194,6 @@ const EnvSchema = z.object({
   AUTH_AUDIENCE: optionalString,
   AUTH_ROLE_CLAIM: z.string().default('role'),
   AUTH_STORE_CLAIM: z.string().default('store'),
-  // The provider's store staff in the earlier wording (role `agency`, store in claim `agency`): refused unless set.
-  AUTH_ACCEPT_AGENCY_ROLE: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   // Unset: 9464 for `npm run start:worker`, PORT + 2 for `npm start`.
   WORKER_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(1).max(65535)).optional()),
   // Loopback unless told otherwise: a scraper on another host (compose's internal network) sets 0.0.0.0.
@@ -232,17 +230,9 @@ export type Config = ReturnType<typeof parseConfig>;
 
 export class ConfigError extends Error {}
 
-/** Variables renamed when the dealer store became a store everywhere: the old name still works when the new one is unset. */
-const DEPRECATED_NAMES = { TOKEN_MAX_TTL_STORE: 'TOKEN_MAX_TTL_AGENCY', AUTH_STORE_CLAIM: 'AUTH_AGENCY_CLAIM' } as const;
-
-function withDeprecatedNames(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const renamed = Object.entries(DEPRECATED_NAMES).filter(([name, old]) => env[name] === undefined && env[old] !== undefined);
-  return renamed.length === 0 ? env : { ...env, ...Object.fromEntries(renamed.map(([name, old]) => [name, env[old]])) };
-}
-
 /** Parses the environment; throws ConfigError with one readable line per bad variable. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
-  const parsed = EnvSchema.safeParse(withDeprecatedNames(env));
+  const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
@@ -335,7 +325,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
           url: e.AUTH_JWKS_URL,
           issuer: e.AUTH_ISSUER!,
           audience: e.AUTH_AUDIENCE!,
-          claims: { role: e.AUTH_ROLE_CLAIM, store: e.AUTH_STORE_CLAIM, legacyStoreRole: e.AUTH_ACCEPT_AGENCY_ROLE },
+          claims: { role: e.AUTH_ROLE_CLAIM, store: e.AUTH_STORE_CLAIM },
         }
       : undefined,
     tokenMaxTtlSeconds: {

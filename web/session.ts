@@ -23,16 +23,6 @@ export interface Session {
   profile?: Profile;
 }
 
-/** A store staff session kept by an app from before the store role was called `store` (role and claim `agency`). */
-interface LegacyStoreSession {
-  token: string;
-  role: 'agency';
-  sub: string;
-  agency?: string;
-  agencyName?: string;
-  expiresAt?: string;
-}
-
 const KEY = 'tshop.session';
 let current: Session | undefined = read();
 const listeners = new Set<(s: Session | undefined) => void>();
@@ -41,9 +31,9 @@ function read(): Session | undefined {
   try {
     const raw = sessionStorage.getItem(KEY);
     if (!raw) return undefined;
-    const s = JSON.parse(raw) as Session | LegacyStoreSession;
+    const s = JSON.parse(raw) as Session;
     if (typeof s.token !== 'string' || typeof s.role !== 'string') return undefined;
-    return s.role === 'agency' ? { token: s.token, role: 'store', sub: s.sub, store: s.agency, storeName: s.agencyName, expiresAt: s.expiresAt } : s;
+    return s;
   } catch {
     return undefined;
   }
@@ -94,9 +84,8 @@ export function readToken(token: string): Omit<Session, 'token'> | undefined {
     const expiresAt = typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : undefined;
     if (role === 'admin') return { role, sub, ...(expiresAt ? { expiresAt } : {}) };
     if (role === 'customer') return { role, sub, ...(expiresAt ? { expiresAt } : {}), ...profileOf(claims) };
-    // A store token may still carry the role and claim `agency`, their former names.
-    const store = claims.store ?? claims.agency;
-    if ((role === 'store' || role === 'agency') && typeof store === 'string') return { role: 'store', sub, store, ...(expiresAt ? { expiresAt } : {}) };
+    const store = claims.store;
+    if (role === 'store' && typeof store === 'string') return { role, sub, store, ...(expiresAt ? { expiresAt } : {}) };
     return undefined;
   } catch {
     return undefined;

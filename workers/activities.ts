@@ -3,7 +3,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { parseAssignmentKey } from '../app/reservation/contract.js';
 import { createAssignmentActivities, createAssignmentBreaker, type AssignmentBreaker } from '../app/assignment/activities.js';
-import { createNotificationActivities } from '../app/notification/activities.js';
 import { createReconcileActivities } from '../app/reconcile/activities.js';
 import { createReservationActivities } from '../app/reservation/activities.js';
 import { createRetentionActivities } from '../app/retention/activities.js';
@@ -26,7 +25,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createStockActivities(deps),
     ...createReservationActivities(deps),
     ...assignment,
-    ...createNotificationActivities(),
     ...createReconcileActivities({ db: deps.db, releaseSlot }),
     ...createRetentionActivities(deps),
   };

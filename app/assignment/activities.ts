@@ -3,7 +3,7 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import type { Kysely } from 'kysely';
 import { outboxEntry } from '../notification/repository.js';
-import { applyTransition, findContact, findReservation, findWhereAndWhat } from '../reservation/repository.js';
+import { applyTransition, findReservation, findWhereAndWhat } from '../reservation/repository.js';
 import type { Database } from '../../db/schema.js';
 import { assignmentKey, type AssignedStore, type Fulfilment } from '../reservation/contract.js';
 import { recordTransition } from '../reservation/activities.js';
@@ -102,23 +102,12 @@ export function createAssignmentActivities({ db, assignmentUrl, assignmentToken,
   const requestStore = async (input: { reservationId: string; round?: number }, at: { latitude: number | null; longitude: number | null } | undefined) => {
     const location = at?.latitude != null && at.longitude != null ? { latitude: at.latitude, longitude: at.longitude } : DEFAULT_LOCATION;
     const res = await call('POST', '/assignments', { reservationId: assignmentKey(input.reservationId, input.round), ...location });
-    const body = (await res.json()) as { storeId?: string; storeName?: string; agencyId?: string; agencyName?: string; distanceKm?: number; code?: string };
-    if (res.ok) {
-      // An assignment service of the previous release names the store agencyId/agencyName only.
-      const [id, name] = [body.storeId ?? body.agencyId, body.storeName ?? body.agencyName];
-      return { agencyId: id!, agencyName: name!, distanceKm: body.distanceKm ?? null, fallback: false } satisfies AssignedStore;
-    }
+    const body = (await res.json()) as { storeId?: string; storeName?: string; distanceKm?: number; code?: string };
+    if (res.ok) return { storeId: body.storeId!, storeName: body.storeName!, distanceKm: body.distanceKm ?? null, fallback: false } satisfies AssignedStore;
     if (res.status === 409) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
     if (res.status === 410) throw ApplicationFailure.nonRetryable('the assignment was already released', 'AssignmentReleased');
     throw ApplicationFailure.nonRetryable(`assignment rejected: ${res.status} ${body.code ?? ''}`, 'AssignmentRejected');
   };
-
-  /**
-   * The same for the contact's location. Only reservations started before the lean shape call it,
-   * under this name: their histories record it, so it keeps it.
-   */
-  const assignAgency = async (input: { reservationId: string; round?: number }): Promise<AssignedStore> =>
-    requestStore(input, await findContact(db, input.reservationId));
 
   /** Marks the assignment completed (phone handed over), freeing the store's capacity. */
   const completeAssignment = async (input: { reservationId: string; round?: number }): Promise<void> => {
@@ -131,8 +120,6 @@ export function createAssignmentActivities({ db, assignmentUrl, assignmentToken,
   };
 
   return {
-    assignAgency,
-    completeAssignment,
 
     /**
      * Gets the best store for the reservation and records it CONFIRMED there (read model, timeline
@@ -149,7 +136,7 @@ export function createAssignmentActivities({ db, assignmentUrl, assignmentToken,
       const notification = outboxEntry(notify, { productName: found?.product_name ?? '', status: 'CONFIRMED', fulfilment, store, holdUntil });
       if (await applyTransition(db, reservationId, transition, notification)) return { store, holdUntil };
       const recorded = await findReservation(db, input.reservationId);
-      const sameWrite = recorded?.version === version && recorded.store_id === store.agencyId && recorded.hold_until;
+      const sameWrite = recorded?.version === version && recorded.store_id === store.storeId && recorded.hold_until;
       return { store, holdUntil: sameWrite ? recorded.hold_until!.toISOString() : holdUntil };
     },
 

@@ -25,16 +25,12 @@ function sameToken(given: string, expected: string): boolean {
 
 // A reservation id, with `~<round>` when the reservation was re-driven (see assignmentKey).
 const ReservationId = z.string().regex(ASSIGNMENT_KEY_PATTERN, 'must be a reservation id (optionally ~round)');
-// `agencyId`/`agencyName` repeat the store for workers of the previous release, which read those names.
-const deprecated = { deprecated: true, description: 'Deprecated: the same as the store field' };
 const AssignmentSchema = z
   .object({
     reservationId: z.string(),
     storeId: z.string(),
     storeName: z.string(),
     distanceKm: z.number(),
-    agencyId: z.string().openapi(deprecated),
-    agencyName: z.string().openapi(deprecated),
   })
   .openapi('Assignment');
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -99,7 +95,7 @@ export function createAssignmentApp({ db, log, token }: AssignmentAppDeps) {
       if (result.outcome === 'RELEASED') throw new Problem(410, 'RELEASED', `reservation ${req.reservationId} was released`);
       const { assignment } = result;
       if (result.created) log.info('store assigned', { ...assignment });
-      return c.json({ ...assignment, agencyId: assignment.storeId, agencyName: assignment.storeName }, result.created ? 201 : 200);
+      return c.json(assignment, result.created ? 201 : 200);
     },
   );
 
@@ -117,7 +113,6 @@ export function createAssignmentApp({ db, log, token }: AssignmentAppDeps) {
             storeId: z.string().nullable(),
             status: z.string(),
             distanceKm: z.number().nullable(),
-            agencyId: z.string().nullable().openapi(deprecated),
           }),
           'The assignment',
         ),
@@ -127,7 +122,7 @@ export function createAssignmentApp({ db, log, token }: AssignmentAppDeps) {
     async (c) => {
       const a = await findAssignment(db, c.req.valid('param').reservationId);
       if (!a) throw new Problem(404, 'NOT_FOUND', 'no assignment for this reservation');
-      return c.json({ reservationId: a.reservation_id, storeId: a.store_id, status: a.status, distanceKm: a.distance_km, agencyId: a.store_id }, 200);
+      return c.json({ reservationId: a.reservation_id, storeId: a.store_id, status: a.status, distanceKm: a.distance_km }, 200);
     },
   );
 

@@ -13,14 +13,14 @@ export type Deliverer = 'workflow' | 'drain';
 
 /**
  * What a message is filled from, fixed when it is queued (a later change must not rewrite it).
- * Queued rows outlive a release, so the store's keys keep their first names, as in AssignedStore.
+ * Queued rows outlive a release: once shipped, a renamed key has to be read under both names.
  */
 interface NotificationFacts {
   status: string;
-  agencyId: string | null;
+  storeId: string | null;
   fulfilment: string;
   productName: string;
-  agencyName: string | null;
+  storeName: string | null;
   distanceKm: number | null;
   holdUntil: string | null;
   /** Central delivery from the online store. */
@@ -40,7 +40,7 @@ export interface ChangeFacts {
   productName: string;
   status: string;
   fulfilment: string;
-  store?: (Pick<AssignedStore, 'agencyId' | 'agencyName'> & { distanceKm?: number | null }) | null;
+  store?: (Pick<AssignedStore, 'storeId' | 'storeName'> & { distanceKm?: number | null }) | null;
   holdUntil?: string | null;
   rejectReason?: string | null;
 }
@@ -48,13 +48,13 @@ export interface ChangeFacts {
 export function outboxEntry(kind: NotificationKind, f: ChangeFacts, deliverer: Deliverer = 'workflow'): OutboxEntry {
   const facts: NotificationFacts = {
     status: f.status,
-    agencyId: f.store?.agencyId ?? null,
+    storeId: f.store?.storeId ?? null,
     fulfilment: f.fulfilment,
     productName: f.productName,
-    agencyName: f.store?.agencyName ?? null,
+    storeName: f.store?.storeName ?? null,
     distanceKm: f.store?.distanceKm ?? null,
     holdUntil: f.holdUntil ?? null,
-    fallback: f.store?.agencyId === CENTRAL_STORE.id,
+    fallback: f.store?.storeId === CENTRAL_STORE.id,
     reason: kind === 'REJECTED' ? (f.rejectReason ?? 'OUT_OF_STOCK') : null,
   };
   return { kind, facts, deliverer };
@@ -72,7 +72,7 @@ export async function queueNotification(db: Db, reservationId: string, kind: Not
     productName: r.product_name,
     status: r.status,
     fulfilment: r.fulfilment,
-    store: r.store_id ? { agencyId: r.store_id, agencyName: r.store_name ?? r.store_id, distanceKm: r.store_distance_km } : null,
+    store: r.store_id ? { storeId: r.store_id, storeName: r.store_name ?? r.store_id, distanceKm: r.store_distance_km } : null,
     holdUntil: r.hold_until?.toISOString() ?? null,
     rejectReason: r.reject_reason,
   });

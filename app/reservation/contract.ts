@@ -37,8 +37,7 @@ export const SearchAttributes = {
   status: defineSearchAttributeKey('ReservationStatus', 'KEYWORD'),
   productId: defineSearchAttributeKey('ProductId', 'KEYWORD'),
   customerId: defineSearchAttributeKey('CustomerId', 'KEYWORD'),
-  // Registered as AgencyId: a new name would split operators' saved queries and open executions between two.
-  storeId: defineSearchAttributeKey('AgencyId', 'KEYWORD'),
+  storeId: defineSearchAttributeKey('StoreId', 'KEYWORD'),
 } as const;
 
 /** The central online store: the delivery fallback when no dealer store can take a reservation. */
@@ -125,14 +124,12 @@ export interface CompleteRequest {
 }
 
 /**
- * The store a reservation is assigned to, as workflows and activities pass it. Its fields keep their
- * first names (agencyId, agencyName): the object is recorded in workflow histories, replayed for as
- * long as a reservation runs, and exchanged between old and new workers during a rollout (and by the
- * frozen legacy workflow); a rename would have to be read under both names by every side.
+ * The store a reservation is assigned to, as workflows and activities pass it. It is recorded in
+ * workflow histories: once shipped, a rename has to be read under both names (docs/versioning.md).
  */
 export interface AssignedStore {
-  agencyId: string;
-  agencyName: string;
+  storeId: string;
+  storeName: string;
   distanceKm: number | null;
   /** True when the deadline passed and the central store took it for delivery. */
   fallback: boolean;

@@ -123,8 +123,8 @@ export async function findReservation(db: Db, id: string): Promise<Reservation |
 export interface Transition {
   status: ReservationStatus;
   version: number;
-  /** As the workflow passes it (wire names: see AssignedStore). */
-  store?: Pick<AssignedStore, 'agencyId' | 'agencyName' | 'distanceKm'> | null;
+  /** As the workflow passes it. */
+  store?: Pick<AssignedStore, 'storeId' | 'storeName' | 'distanceKm'> | null;
   fulfilment?: Fulfilment;
   holdUntil?: string | null;
   cancelReason?: string | null;
@@ -156,7 +156,7 @@ export async function applyTransition(db: Db, id: string, t: Transition, notific
           version: t.version,
           updated_at: sql`now()`,
           ...(t.store !== undefined
-            ? { store_id: t.store?.agencyId ?? null, store_name: t.store?.agencyName ?? null, store_distance_km: t.store?.distanceKm ?? null }
+            ? { store_id: t.store?.storeId ?? null, store_name: t.store?.storeName ?? null, store_distance_km: t.store?.distanceKm ?? null }
             : {}),
           ...(t.fulfilment !== undefined ? { fulfilment: t.fulfilment } : {}),
           ...(t.holdUntil !== undefined ? { hold_until: t.holdUntil } : {}),
@@ -277,10 +277,6 @@ export async function findWhereAndWhat(db: Db, reservationId: string) {
     .select(['c.latitude', 'c.longitude', 'p.name as product_name'])
     .where('r.id', '=', reservationId)
     .executeTakeFirst();
-}
-
-export async function findContact(db: Db, reservationId: string) {
-  return db.selectFrom('reservation_contacts').selectAll().where('reservation_id', '=', reservationId).executeTakeFirst();
 }
 
 /** Where a customer last reserved from: the default location of a reservation that names none. */

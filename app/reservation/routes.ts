@@ -39,8 +39,7 @@ export function reservationRoutes(service: ReservationService, line: Line) {
 
   app.openapi(listRoute, async (c) => {
     const principal = c.get('principal');
-    const { limit, cursor, agencyId, ...filter } = c.req.valid('query');
-    filter.storeId ??= agencyId; // its deprecated name
+    const { limit, cursor, ...filter } = c.req.valid('query');
     // Customers see their own reservations, store staff their store's: a wider filter is refused.
     if (principal.role === 'customer') {
       if (filter.customerId !== undefined && filter.customerId !== principal.sub) throw new Problem(403, 'FORBIDDEN', 'customers list their own reservations only');

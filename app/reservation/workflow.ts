@@ -4,7 +4,6 @@ import {
   condition,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -30,17 +29,6 @@ import {
 } from './contract.js';
 import { NOTIFIER_TASK_QUEUE } from '../../shared/queues.js';
 import type { Confirmation, ConfirmationRequest } from '../assignment/activities.js';
-import { reservationWorkflowBeforeLean } from './legacy/reservation-before-lean.js';
-
-/** The change that gave the saga its current shape; reservations started earlier keep the old code. */
-const LEAN_RESERVATION = 'lean-reservation';
-/**
- * The store call records the confirmation before the workflow hears its result: a hand-over the
- * read model allowed in between is kept, and applied once the workflow has confirmed too.
- */
-const COMPLETE_WHILE_CONFIRMING = 'complete-while-confirming';
-/** The workflow has the Python notifier send the customer's messages (they were sent by a relay before). */
-const NOTIFY_FROM_WORKFLOW = 'notify-from-workflow';
 
 // The stock decision runs inside the first workflow task, so the customer's answer costs one
 // workflow task and no task-queue round trip. Retried fast, given up (as a rejection) after 30 s.
@@ -80,12 +68,8 @@ interface Saga {
   reminded: boolean;
   /** Steps the workflow must see finished before it ends, but that nothing else waits for. */
   background: Promise<unknown>[];
-  /**
-   * The customer's messages: whether this workflow sends them (reservations started before
-   * NOTIFY_FROM_WORKFLOW leave theirs to the notifier's drain), changes to tell (each queued its
-   * message), how many are told, and whether a call runs.
-   */
-  notices: { notifies: boolean; asked: number; told: number };
+  /** The customer's messages: changes to tell (each queued its message) and how many are told. */
+  notices: { asked: number; told: number };
 }
 
 /**
@@ -97,10 +81,7 @@ interface Saga {
  * Python notifier sends the notifications, in the background: nothing waits for it but the end.
  */
 export async function reservationWorkflow(input: ReservationInput): Promise<ReservationState> {
-  if (!patched(LEAN_RESERVATION)) return reservationWorkflowBeforeLean(input);
-  // Asked once, here in the first activation: a later first call could fall in another workflow
-  // task on replay than it did live (a local activity can span two), and not replay.
-  const saga = newSaga(input, patched(NOTIFY_FROM_WORKFLOW));
+  const saga = newSaga(input);
   listen(saga);
   if (!(await decideStock(saga))) return finish(saga);
 
@@ -123,7 +104,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   return finish(saga);
 }
 
-function newSaga(input: ReservationInput, notifies: boolean): Saga {
+function newSaga(input: ReservationInput): Saga {
   return {
     input,
     state: {
@@ -145,7 +126,7 @@ function newSaga(input: ReservationInput, notifies: boolean): Saga {
     round: 1,
     reminded: false,
     background: [],
-    notices: { notifies, asked: 0, told: 0 },
+    notices: { asked: 0, told: 0 },
   };
 }
 
@@ -166,7 +147,6 @@ const allTold = ({ notices }: Saga) => notices.told === notices.asked;
  */
 function tell(saga: Saga) {
   const { notices } = saga;
-  if (!notices.notifies) return;
   // Something left untold means a sender is at work: it takes this one too.
   const idle = allTold(saga);
   notices.asked++;
@@ -214,13 +194,13 @@ function show(saga: Saga, status: ReservationStatus) {
   const { state } = saga;
   state.status = status;
   const updates: SearchAttributeUpdatePair[] = [{ key: SearchAttributes.status, value: status }];
-  if (state.store) updates.push({ key: SearchAttributes.storeId, value: state.store.agencyId });
+  if (state.store) updates.push({ key: SearchAttributes.storeId, value: state.store.storeId });
   upsertSearchAttributes(updates);
   describe(saga);
 }
 
 function describe({ state }: Saga) {
-  const store = state.store ? `${state.store.agencyName} (${state.store.agencyId})${state.store.fallback ? ', central delivery' : ''}` : 'none yet';
+  const store = state.store ? `${state.store.storeName} (${state.store.storeId})${state.store.fallback ? ', central delivery' : ''}` : 'none yet';
   setCurrentDetails(
     [`**${state.status}**`, `store: ${store}`, `fulfilment: ${state.fulfilment}`, state.holdUntil ? `hold until: ${state.holdUntil}` : null]
       .filter(Boolean)
@@ -268,8 +248,9 @@ function requestCancel(saga: Saga, reason: string | null) {
 
 function requestComplete(saga: Saga, by: string | null) {
   const { state } = saga;
-  // A hand-over while the store call is recording the confirmation counts (COMPLETE_WHILE_CONFIRMING).
-  const confirming = state.status === 'ACCEPTED' && saga.rounds > 0 && patched(COMPLETE_WHILE_CONFIRMING);
+  // The store call records the confirmation before the workflow hears its result: a hand-over the
+  // read model allowed in between counts, and is applied once the workflow has confirmed too.
+  const confirming = state.status === 'ACCEPTED' && saga.rounds > 0;
   if ((state.status !== 'CONFIRMED' && !confirming) || settling(saga)) return ignore(saga, 'complete', by);
   saga.requested.complete = true;
 }
@@ -335,7 +316,7 @@ async function assign(saga: Saga): Promise<boolean> {
 
 /** The fallback once the deadline has passed: the central store delivers, from now for a hold period. */
 function centralDelivery(saga: Saga): Confirmation & { fulfilment: 'DELIVERY' } {
-  const store: AssignedStore = { agencyId: CENTRAL_STORE.id, agencyName: CENTRAL_STORE.name, distanceKm: null, fallback: true };
+  const store: AssignedStore = { storeId: CENTRAL_STORE.id, storeName: CENTRAL_STORE.name, distanceKm: null, fallback: true };
   const holdUntil = new Date(Date.now() + saga.input.policy.holdPeriodMs).toISOString();
   return { store, holdUntil, fulfilment: 'DELIVERY' };
 }

@@ -15,9 +15,9 @@ import { waitForCount, waitForOutbox, waitForWorkflows, type Ctx } from '../cont
 import { reserveFollowing } from '../follow.js';
 import { closedLoop, sleep, spread, summarize } from '../load.js';
 import { cpuMsBetween, cpuTicks } from '../procfs.js';
-import { skeletonCancel, skeletonReserve, type bareWorkflow, type skeletonBeforeWorkflow, type skeletonWorkflow } from '../workflows.js';
+import { skeletonCancel, skeletonReserve, type bareWorkflow, type skeletonWorkflow } from '../workflows.js';
 
-export type WorkflowKind = 'ours' | 'skeleton' | 'bare' | 'skeletonBefore';
+export type WorkflowKind = 'ours' | 'skeleton' | 'bare';
 
 export interface CostOptions {
   runs: number;
@@ -26,7 +26,6 @@ export interface CostOptions {
   concurrency: number;
   /** Calls per batch of the decrement comparison. */
   decrementBatch: number;
-  oldSkeleton: boolean;
 }
 
 export interface Batch {
@@ -78,7 +77,7 @@ const ours: Planner = async (ctx, n) => {
 /** The start options our API gives a reservation, for a skeleton of the same shape. */
 function startLike(ctx: Ctx, workflowType: string, tag: string, i: number, args: [number?] = []) {
   // Both skeletons take at most the hold's length and return nothing.
-  return new WithStartWorkflowOperation<typeof skeletonWorkflow | typeof skeletonBeforeWorkflow>(workflowType, {
+  return new WithStartWorkflowOperation<typeof skeletonWorkflow>(workflowType, {
     workflowId: `bench-${tag}-${i}`,
     args,
     taskQueue: ctx.baselineQueue,
@@ -114,23 +113,13 @@ const skeleton: Planner = async (ctx, n, tag) => ({
   },
 });
 
-/** The shape before ours (no search attribute marks its hold, so it is measured until it ends). */
-const skeletonBefore: Planner = async (ctx, _n, tag) => ({
-  send: (i) =>
-    ctx.client.workflow.executeUpdateWithStart(skeletonReserve, {
-      startWorkflowOperation: startLike(ctx, 'skeletonBeforeWorkflow', tag, i),
-      updateId: 'reserve',
-    }),
-  settled: () => waitForWorkflows(ctx, 'old skeleton', `ProductId="${tag}" AND ExecutionStatus="Running"`, 0),
-});
-
 /** The bare workflow: the answer is its end. */
 const bare: Planner = async (ctx) => ({
   send: () => ctx.client.workflow.execute<typeof bareWorkflow>('bareWorkflow', { workflowId: `bench-bare-${newReservationId()}`, taskQueue: ctx.baselineQueue }),
   settled: async () => undefined,
 });
 
-const PLANNERS: Record<WorkflowKind, Planner> = { ours, skeleton, bare, skeletonBefore };
+const PLANNERS: Record<WorkflowKind, Planner> = { ours, skeleton, bare };
 
 export const WARM_UP = 64;
 // A pause before each batch, so the previous one's after-effects (GC, autovacuum) fall mostly outside it.
@@ -205,7 +194,7 @@ export interface CostResult {
 }
 
 export async function measureCost(ctx: Ctx, o: CostOptions): Promise<CostResult> {
-  const kinds: WorkflowKind[] = ['ours', 'skeleton', 'bare', ...(o.oldSkeleton ? (['skeletonBefore'] as const) : [])];
+  const kinds: WorkflowKind[] = ['ours', 'skeleton', 'bare'];
   // Warm-up (not measured): the first requests compile code paths and fill caches in every process.
   for (const kind of kinds) await measureBatch(ctx, kind, 0, Math.min(WARM_UP, o.perBatch), o.concurrency);
   const products = { ours: await ctx.api.newProduct(1_000_000), raw: await ctx.api.newProduct(1_000_000) };

@@ -27,14 +27,14 @@ HOLD_UNTIL = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)  # 2026-12-03 18:0
 
 
 def full_facts(kind: str, **overrides: Any) -> dict[str, Any]:
-    """A payload as the TypeScript side writes it for a new row (a store pick-up, 1.2 km away; the
-    store's keys keep their first names, agencyId/agencyName: see NotificationFacts)."""
+    """A payload as the TypeScript side writes it for a new row (a store pick-up, 1.2 km away; see
+    NotificationFacts)."""
     facts = {
         "status": "CONFIRMED",
-        "agencyId": "gangnam-01",
+        "storeId": "gangnam-01",
         "fulfilment": "PICKUP",
         "productName": "Galaxy Test 256GB",
-        "agencyName": "강남역점",
+        "storeName": "강남역점",
         "distanceKm": 1.2,
         "holdUntil": "2026-12-03T09:00:00.000Z",
         "fallback": False,

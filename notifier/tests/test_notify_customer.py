@@ -139,8 +139,8 @@ async def test_no_phone_number_fails_without_sending(seed, pool, kakao, env):
 
 async def test_the_sink_records_exactly_the_request_that_would_be_sent(seed, pool, env):
     rid = await seed.reservation(name=None, phone="010-9876-5432")
-    nid = await seed.notification(rid, "CONFIRMED", full_facts("CONFIRMED", fallback=True, agencyId="central-online",
-                                                                 agencyName="Tshop 온라인 중앙센터", distanceKm=None))
+    nid = await seed.notification(rid, "CONFIRMED", full_facts("CONFIRMED", fallback=True, storeId="central-online",
+                                                                 storeName="Tshop 온라인 중앙센터", distanceKm=None))
     activities = NotifierActivities(pool, SinkSender(None))
 
     result = await env.run(activities.notify_customer, {"reservationId": rid})
@@ -160,7 +160,7 @@ async def test_the_sink_records_exactly_the_request_that_would_be_sent(seed, poo
 
 async def test_older_rows_take_their_missing_facts_from_the_read_model(seed, pool, env):
     rid = await seed.reservation(store_name="역삼점", distance_km=0.4)
-    nid = await seed.notification(rid, "CONFIRMED", {"status": "CONFIRMED", "agencyId": "yeoksam-02", "fulfilment": "PICKUP"})
+    nid = await seed.notification(rid, "CONFIRMED", {"status": "CONFIRMED", "storeId": "yeoksam-02", "fulfilment": "PICKUP"})
 
     await env.run(NotifierActivities(pool, SinkSender("sk")).notify_customer, {"reservationId": rid})
 

@@ -208,14 +208,6 @@ describe('who may do what', () => {
     expect(storeList.body.items.map((r: Body) => r.id)).toContain(own);
     expect(storeList.body.items.every((r: Body) => r.store?.id === store.id)).toBe(true);
     await expectStatus(403, myStaff, 'GET', `/reservations?storeId=${otherStore.id}`);
-    await expectStatus(403, myStaff, 'GET', `/reservations?agencyId=${otherStore.id}`); // its deprecated name
-    // A store token in the earlier wording (role and claim `agency`; one may live 12 h) is its store's staff.
-    const { sign } = await import('hono/jwt');
-    const exp = Math.floor(Date.now() / 1000) + 60;
-    const legacy = await sign({ iss: 'tshop-reserve', jti: 'j-legacy', sub: `staff-${store.id}`, role: 'agency', agency: store.id, exp }, TEST_JWT_SECRET, 'HS256');
-    const legacyList = await api.request('/reservations', { headers: { authorization: `Bearer ${legacy}` } }, null);
-    expect(legacyList.status).toBe(200);
-    expect(((await legacyList.json()) as { items: Body[] }).items.map((r) => r.store?.id)).toEqual(storeList.body.items.map((r: Body) => r.store?.id));
     expect((await expectStatus(200, ADMIN, 'GET', '/reservations?customerId=c-other')).body.items.map((r: Body) => r.id)).toEqual([theirs]);
 
     // Cancelling: the customer (own) and admins; staff never; another's is "not found".
@@ -245,7 +237,7 @@ describe('who may do what', () => {
       await signToken(TEST_JWT_SECRET, customer('c-1'), -60), // expired, beyond the 30 s leeway
       await signToken('another-secret-another-secret-another-secret', customer('c-1')),
       await sign({ iss: 'tshop-reserve', jti: 'j-root', sub: 'x', role: 'root', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'),
-      await sign({ iss: 'tshop-reserve', jti: 'j-agency', sub: 'x', role: 'agency', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'), // no store
+      await sign({ iss: 'tshop-reserve', jti: 'j-store', sub: 'x', role: 'store', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'), // no store
       `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: 'tshop-reserve', sub: 'x', role: 'admin' })).toString('base64url')}.`,
       'not-a-token',
       await sign({ iss: 'someone-else', jti: 'j-admin', sub: 'x', role: 'admin', exp: now + 60 }, TEST_JWT_SECRET, 'HS256'),

@@ -55,12 +55,9 @@ it('accepts the provider\'s RS256 and ES256 tokens, picks up a rotated key, refu
   expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey))).toBe(200);
   expect(await status(providerToken('ES256', 'ec-1', ec.privateKey))).toBe(200);
   expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey, { tshop_role: 'store', store: 'gangnam' }))).toBe(200);
-  // Store staff in the earlier wording (role and claim `agency`): refused unless AUTH_ACCEPT_AGENCY_ROLE asks.
-  const agency = providerToken('RS256', 'rsa-1', rsa.privateKey, { tshop_role: 'agency', agency: 'gangnam' });
-  expect(await status(agency)).toBe(401);
-  const legacy = parseConfig({ AUTH_JWKS_URL: jwksUrl, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'tshop-api', AUTH_ROLE_CLAIM: 'tshop_role', AUTH_ACCEPT_AGENCY_ROLE: '1' });
-  const legacyApp = testApp(db, client, 'jwks-test', undefined, { identityProvider: legacy.identityProvider! });
-  expect((await legacyApp.request('/reservations', { headers: { authorization: `Bearer ${agency}` } }, null)).status).toBe(200);
+  // Store staff need their store, and the role under the provider's claim name, not ours.
+  expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey, { tshop_role: 'store' }))).toBe(401);
+  expect(await status(providerToken('RS256', 'rsa-1', rsa.privateKey, { tshop_role: undefined, role: 'admin' }))).toBe(401);
   // Refused: another issuer or audience, no jti, a lifetime over the role's longest, expired, a key
   // the provider does not publish, a signature of another key, an RSA key named as ES256.
   for (const token of [

@@ -517,8 +517,6 @@ describe('read view', () => {
     expect(second.body.nextCursor).toBeNull();
     const byStore = await send('GET', `/reservations?storeId=${store.id}&status=CONFIRMED`);
     expect(byStore.body.items).toHaveLength(3);
-    // `agencyId`, the parameter's deprecated name, still filters.
-    expect((await send('GET', `/reservations?agencyId=${store.id}&status=CONFIRMED`)).body.items).toHaveLength(3);
     expect((await send('GET', '/reservations?cursor=bogus')).status).toBe(400);
     // Any position the pattern admits is a page (the one after it), here past the end.
     const past = await send('GET', `/reservations?customerId=c-list&productId=${product.id}&cursor=1.${ids[0]}`);

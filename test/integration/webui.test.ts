@@ -249,7 +249,7 @@ describe('the Temporal Web UI, as an operator uses it', () => {
         productId: product.id,
         quantity: 1,
         fulfilment: 'PICKUP',
-        store: { agencyId: store.id, agencyName: `Test store ${store.id}`, distanceKm: 0, fallback: false },
+        store: { storeId: store.id, storeName: `Test store ${store.id}`, distanceKm: 0, fallback: false },
       });
       expect(state.holdUntil).toEqual(expect.any(String));
       if (process.env.UPDATE_WEBUI_SCREENSHOT) {
@@ -265,7 +265,7 @@ describe('the Temporal Web UI, as an operator uses it', () => {
         ReservationStatus: 'CONFIRMED',
         ProductId: String(product.id),
         CustomerId: confirmedCustomer.id,
-        AgencyId: store.id,
+        StoreId: store.id,
       });
 
       await openTab(page, 'memo');
@@ -333,7 +333,7 @@ describe('the Temporal Web UI, as an operator uses it', () => {
         shownCustomerId: pages.includes(confirmedCustomer.id),
         fetchedInput: fetched.includes(`"customerId":"${confirmedCustomer.id}"`),
         fetchedHistory: fetched.includes('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED') && fetched.includes('assignStore'),
-        fetchedStateQuery: fetched.includes(`"agencyId":"${store.id}"`),
+        fetchedStateQuery: fetched.includes(`"storeId":"${store.id}"`),
       };
       expect(controls).toEqual({ shownCustomerId: true, fetchedInput: true, fetchedHistory: true, fetchedStateQuery: true });
       const leaks = personalData.flatMap((item) => [

@@ -38,19 +38,13 @@ function latch() {
   return { open, opened };
 }
 
-const STORE = { agencyId: 'gangnam', agencyName: '강남 대리점', distanceKm: 1.2, fallback: false };
+const STORE = { storeId: 'gangnam', storeName: '강남역점', distanceKm: 1.2, fallback: false };
 
 const holdUntil = (confirm: { holdPeriodMs: number }) => new Date(Date.now() + confirm.holdPeriodMs).toISOString();
 
-/**
- * Activities that record what the workflow asked for. Those only reservations started before the
- * lean shape call (assignAgency, completeAssignment, deliverNotifications) fail the test if called.
- */
+/** Activities that record what the workflow asked for. */
 function mocks(overrides: Partial<Activities> = {}) {
   const calls: string[] = [];
-  const legacy = async () => {
-    throw ApplicationFailure.nonRetryable('an activity of the pre-lean workflow was called');
-  };
   const activities: Activities = {
     async reserveStock() {
       calls.push('reserveStock');
@@ -79,9 +73,6 @@ function mocks(overrides: Partial<Activities> = {}) {
     async completeAtStore(input) {
       calls.push(input.round ? `completeAtStore:${input.round}` : 'completeAtStore');
     },
-    assignAgency: legacy,
-    completeAssignment: legacy,
-    deliverNotifications: legacy,
     async reconcile() {
       throw ApplicationFailure.nonRetryable('a reservation never runs the reconciler');
     },
@@ -215,9 +206,9 @@ describe('reservationWorkflow', () => {
       // The decision's and the confirmation's; the third only takes the notifier's answer.
       WORKFLOW_TASK_COMPLETED: 3,
       ACTIVITY_TASK_SCHEDULED: 2, // assignStore, then one notifyCustomer for ACCEPTED and CONFIRMED
-      MARKER_RECORDED: 3, // the lean-reservation and notify-from-workflow patches, the local stock decision
-      // The patches' TemporalChangeVersion (twice); ACCEPTED; CONFIRMED with the store.
-      UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: 4,
+      MARKER_RECORDED: 1, // the local stock decision
+      // ACCEPTED; CONFIRMED with the store.
+      UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: 2,
       // ACCEPTED waiting for CONFIRMED (started with the store call, cancelled with the confirmation); the reminder.
       TIMER_STARTED: 2,
       TIMER_CANCELED: 1,
@@ -301,7 +292,7 @@ describe('reservationWorkflow', () => {
     worker = await startWorkerWith(activities);
     const handle = await start(worker.taskQueue, { ...LONG, assignmentDeadlineMs: 2_500 });
     const confirmed = await statusOf(handle, 'CONFIRMED');
-    expect(confirmed.store).toEqual({ agencyId: CENTRAL_STORE.id, agencyName: CENTRAL_STORE.name, distanceKm: null, fallback: true });
+    expect(confirmed.store).toEqual({ storeId: CENTRAL_STORE.id, storeName: CENTRAL_STORE.name, distanceKm: null, fallback: true });
     expect(confirmed.fulfilment).toBe('DELIVERY');
     await eventually(async () => calls, (c) => c.includes('record:CONFIRMED') && c.includes('releaseAssignment')); // a late attempt's slot is freed
     await handle.cancel();
@@ -323,6 +314,7 @@ describe('reservationWorkflow', () => {
     expect((await handle.result()).status).toBe('COMPLETED');
     expect(calls).toContain('record:COMPLETED');
     expect(calls).not.toContain('completeAtStore');
+    await record('completed-central-delivery', handle);
   });
 
   it('re-drives a central-delivery fallback on `reassign`: a new round moves it to a store, and a cancel undoes both rounds', async () => {
@@ -335,7 +327,7 @@ describe('reservationWorkflow', () => {
 
     stores.available = true;
     await handle.signal(reassignSignal, { by: 'operator-1' });
-    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.agencyId === STORE.agencyId);
+    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.storeId === STORE.storeId);
     expect(moved).toMatchObject({ status: 'CONFIRMED', fulfilment: 'PICKUP', store: STORE });
     expect(Date.parse(moved.holdUntil!)).toBeGreaterThan(Date.parse(fallback.holdUntil!));
     expect(calls).toContain('assignStore:2/REASSIGNED');
@@ -372,13 +364,14 @@ describe('reservationWorkflow', () => {
 
     stores.available = true;
     await handle.signal(reassignSignal, { by: 'ops-1' });
-    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.agencyId === STORE.agencyId);
+    const moved = await eventually(() => handle.query(stateQuery), (s) => s.store?.storeId === STORE.storeId);
     expect(moved.status).toBe('CONFIRMED');
     expect(calls).toContain('assignStore:3/REASSIGNED');
 
     await handle.signal(completeSignal, { by: 'staff-1' });
     expect((await handle.result()).status).toBe('COMPLETED');
     expect(calls).toContain('completeAtStore:3'); // the store of the round that holds it
+    await record('redrive-finds-no-store', handle);
   });
 
   it('reminds the customer, then expires with full compensation when not collected', async () => {

@@ -86,22 +86,13 @@ describe('acceptClaims', () => {
     expect(accept({ nbf: 'soon' })).toBeUndefined();
   });
 
-  it('accepts store staff tokens in the earlier wording (role and claim `agency`) as the store role', () => {
-    expect(accept({ role: 'agency', agency: 'gangnam' })).toEqual(fromToken({ role: 'store', sub: 'c-1', storeId: 'gangnam' }));
-    expect(accept({ role: 'agency' })).toBeUndefined();
-  });
-
   it("reads an identity provider's own claim names", () => {
     const idp = { sub: 'u-9', groups: 'store', shop: 'jamsil', jti: 'j', exp: now() + 60 };
-    expect(acceptClaims(idp, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop', legacyStoreRole: false })).toEqual(fromToken({ role: 'store', sub: 'u-9', storeId: 'jamsil' }));
-  });
-
-  it("refuses an identity provider's `agency` role unless asked to accept it", () => {
-    const agency = { sub: 'u-9', groups: 'agency', agency: 'jamsil', jti: 'j', exp: now() + 60 };
-    expect(acceptClaims(agency, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop', legacyStoreRole: false })).toBeUndefined();
-    // Not through the earlier claim either, with the current role.
-    expect(acceptClaims({ ...agency, groups: 'store' }, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop', legacyStoreRole: false })).toBeUndefined();
-    expect(acceptClaims(agency, DEFAULT_TOKEN_POLICY, { role: 'groups', store: 'shop', legacyStoreRole: true })).toEqual(fromToken({ role: 'store', sub: 'u-9', storeId: 'jamsil' }));
+    const names = { role: 'groups', store: 'shop' };
+    expect(acceptClaims(idp, DEFAULT_TOKEN_POLICY, names)).toEqual(fromToken({ role: 'store', sub: 'u-9', storeId: 'jamsil' }));
+    // Only under those names: our own claim names mean nothing in its tokens.
+    expect(acceptClaims({ ...idp, shop: undefined, store: 'jamsil' }, DEFAULT_TOKEN_POLICY, names)).toBeUndefined();
+    expect(acceptClaims({ ...idp, groups: undefined, role: 'store' }, DEFAULT_TOKEN_POLICY, names)).toBeUndefined();
   });
 });
 

@@ -56,12 +56,10 @@ describe('parseConfig', () => {
     expect(parseConfig({ TEMPORAL_TLS: 'true' }).temporal.access.tls).toBe(true);
   });
 
-  it('reads the store settings under their deprecated agency names when the new ones are unset', () => {
-    const old = parseConfig({ TOKEN_MAX_TTL_AGENCY: '2h', AUTH_AGENCY_CLAIM: 'branch', AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'idp', AUTH_AUDIENCE: 'tshop-api' });
-    expect(old.tokenMaxTtlSeconds.store).toBe(7_200);
-    expect(old.identityProvider?.claims).toEqual({ role: 'role', store: 'branch', legacyStoreRole: false });
-    const both = parseConfig({ TOKEN_MAX_TTL_STORE: '3h', TOKEN_MAX_TTL_AGENCY: '2h' });
-    expect(both.tokenMaxTtlSeconds).toEqual({ customer: 86_400, store: 10_800, admin: 3_600 });
+  it("reads the store's token lifetime and an identity provider's claim names", () => {
+    const config = parseConfig({ TOKEN_MAX_TTL_STORE: '2h', AUTH_STORE_CLAIM: 'branch', AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'idp', AUTH_AUDIENCE: 'tshop-api' });
+    expect(config.tokenMaxTtlSeconds).toEqual({ customer: 86_400, store: 7_200, admin: 3_600 });
+    expect(config.identityProvider?.claims).toEqual({ role: 'role', store: 'branch' });
   });
 
   it('parses payload keys, the first one encrypting', () => {

@@ -29,7 +29,7 @@ import { reservationWorkflow } from '../../app/reservation/workflow.js';
 const DAY = 24 * 3_600_000;
 // What a deployment runs unless configured otherwise.
 const POLICY = parseConfig({}).policy;
-const STORE = { agencyId: 'gangnam', agencyName: '강남 대리점', distanceKm: 1.2, fallback: false };
+const STORE = { storeId: 'gangnam', storeName: '강남역점', distanceKm: 1.2, fallback: false };
 
 async function startTestServer(): Promise<TestWorkflowEnvironment> {
   const server = await TestWorkflowEnvironment.createTimeSkipping({
@@ -281,7 +281,7 @@ describe('reservationWorkflow on the time-skipping test server', () => {
       await handle.signal(completeSignal, { by: 'courier' });
       return { fallback, done: await handle.result(), startedAt };
     });
-    expect(fallback).toMatchObject({ fulfilment: 'DELIVERY', store: { agencyId: 'central-online', fallback: true } });
+    expect(fallback).toMatchObject({ fulfilment: 'DELIVERY', store: { storeId: 'central-online', fallback: true } });
     const confirmedAt = m.when('record:CONFIRMED/CONFIRMED')!;
     // Retries stop once the next one would start past the deadline: at most one backoff (30 s) early.
     const deadline = startedAt + POLICY.assignmentDeadlineMs;
