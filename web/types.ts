@@ -150,5 +150,7 @@ export interface LaunchDesk {
   generatedAt: string;
   products: { id: number; name: string; stock: number; claimed: number; perMinute: number; counts: DeskCounts; sale: Sale; samples: Sample[] }[];
   stores: { id: string; name: string; district: string; isOpen: boolean; capacity: number; active: number; load: number }[];
+  /** False while the assignment service is down (stores is then empty). */
+  storesAvailable: boolean;
   breaker: { state: 'closed' | 'open' | 'half-open' | 'unknown'; detail: string | null };
 }

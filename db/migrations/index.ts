@@ -15,6 +15,7 @@ import * as m0012 from './0012_store_naming.js';
 import * as m0013 from './0013_launch_sales.js';
 import * as m0014 from './0014_sold_out_from.js';
 import * as m0015 from './0015_rate_limits_unlogged.js';
+import * as m0017 from './0017_assignment_schema.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013_launch_sales': m0013,
   '0014_sold_out_from': m0014,
   '0015_rate_limits_unlogged': m0015,
+  '0017_assignment_schema': m0017,
 };
