@@ -43,7 +43,6 @@ export function createDb<T = Database>(connectionString: string, options: PoolOp
 }
 
 /** Resolves when the database answers a trivial query. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database: the main one or a service's own
 export async function pingDb(db: Kysely<any>): Promise<void> {
   await sql`select 1`.execute(db);
 }
