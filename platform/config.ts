@@ -65,6 +65,8 @@ const rateLimit = (fallback: string) =>
 const EnvSchema = z.object({
   DATA_DIR: z.string().default('./.data'),
   DATABASE_URL: noPlaceholder(passwordOf),
+  // The owner of the tables, for the migrations and the invariant checks (both schemas); unset: DATABASE_URL.
+  OWNER_DATABASE_URL: noPlaceholder(passwordOf),
   PG_PORT: port(5433),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -266,6 +268,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     dataDir,
     databaseUrl: e.DATABASE_URL,
+    /** Who migrates and checks the invariants: the tables' owner (OWNER_DATABASE_URL), else DATABASE_URL. */
+    ownerDatabaseUrl: e.OWNER_DATABASE_URL ?? e.DATABASE_URL,
     embeddedPostgresPort: e.PG_PORT,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
