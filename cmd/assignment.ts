@@ -26,9 +26,14 @@ runMain('tshop-assignment', async (onStop) => {
   const db = await openDatabase<AssignmentDatabase>(databaseUrl);
   onStop(() => db.destroy());
   const app = createAssignmentApp({ db, log, token: resolveAssignmentToken(config.assignment.token, config.dataDir) });
-  const metricsServer = await listen(createAssignmentMetrics(db).fetch, metrics.host, metrics.port ?? DEFAULT_ASSIGNMENT_METRICS_PORT, 'assignment metrics, ASSIGNMENT_METRICS_PORT');
-  onStop(metricsServer.close);
   const server = await listen(app.fetch, config.assignment.host, config.assignment.port, 'assignment service, ASSIGNMENT_PORT');
   onStop(server.close);
-  say(`assignment service listening on ${server.url} (metrics ${metricsServer.url}/metrics)`);
+  // As the worker's: assignments matter more than their metrics, so a taken port is logged, not fatal.
+  const metricsPort = metrics.port ?? DEFAULT_ASSIGNMENT_METRICS_PORT;
+  const metricsServer = await listen(createAssignmentMetrics(db).fetch, metrics.host, metricsPort, 'assignment metrics, ASSIGNMENT_METRICS_PORT').catch((err: unknown) => {
+    log.error('assignment metrics endpoint not started', { host: metrics.host, port: metricsPort, error: err instanceof Error ? err.message : err });
+    return undefined;
+  });
+  if (metricsServer) onStop(metricsServer.close);
+  say(`assignment service listening on ${server.url}${metricsServer ? ` (metrics ${metricsServer.url}/metrics)` : ''}`);
 });
