@@ -182,7 +182,8 @@ async function releaseOrphanSlots(deps: ReconcileDeps, graceMs: number): Promise
     }
     released.push(...(await releaseEnded(deps, batch, graceMs)));
   } catch (err) {
-    Context.current().log.warn('reconciler: the assignment service could not list its slots; the next run tries again', { error: String(err) });
+    // The service down (or the read model unreachable): the rest of the run is not held up by it.
+    Context.current().log.warn('reconciler: orphan slots not settled this run; the next run tries again', { error: String(err) });
   }
   return released;
 }
