@@ -58,7 +58,7 @@ it('goes down to the old names and up again, keeping the data', async () => {
   expect((await migrator.migrateTo('0011_reservation_feed')).error).toBeUndefined();
   const { rows } = await sql<Record<string, unknown>>`
     select r.agency_id, g.name, a.agency_id as slot, (select relkind from pg_class where relname = 'agencies') as kind
-    from reservations r join agencies g on g.id = r.agency_id join assignment.assignments a on a.reservation_id = r.id where r.id = 'R-OLD'`.execute(db);
+    from reservations r join agencies g on g.id = r.agency_id join assignments a on a.reservation_id = r.id where r.id = 'R-OLD'`.execute(db);
   expect(rows).toEqual([{ agency_id: 'new-1', name: 'New One', slot: 'new-1', kind: 'r' }]);
   expect((await migrator.migrateToLatest()).error).toBeUndefined();
   expect(await db.selectFrom('reservations').select(['store_id', 'store_name']).where('id', '=', 'R-OLD').executeTakeFirst()).toEqual({ store_id: 'new-1', store_name: 'New One' });
