@@ -5,6 +5,7 @@ import type { Role } from '../platform/auth.js';
 import type { JwksOptions } from '../platform/jwks.js';
 import type { ReservationPolicy } from '../app/reservation/contract.js';
 import type { Logger } from '../platform/log.js';
+import type { AssignmentClient } from '../app/assignment/client.js';
 
 /** What the HTTP API needs; tests build their own. */
 export interface AppDeps {
@@ -16,6 +17,8 @@ export interface AppDeps {
   /** Where each new reservation's workflow has the notifier tell the customer (NOTIFIER_TASK_QUEUE). */
   notifierTaskQueue: string;
   log: Logger;
+  /** The assignment service's API: stores and their load are its, never read from the database here. */
+  assignment: AssignmentClient;
   /** HS256 key for bearer tokens. */
   authSecret: string;
   /** The longest lifetime a token of each role may have (defaults: customer 24 h, store staff 12 h, admin 1 h). */

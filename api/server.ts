@@ -4,6 +4,8 @@ import type { Database } from '../db/schema.js';
 import type { Config } from '../platform/config.js';
 import { listen, type RunningServer } from '../platform/http.js';
 import type { Logger } from '../platform/log.js';
+import { resolveAssignmentToken } from '../platform/auth.js';
+import { createAssignmentClient } from '../app/assignment/client.js';
 import { createApp } from './app.js';
 import type { RevocationList } from './revocations.js';
 
@@ -36,6 +38,7 @@ export async function startApi(
     trustedProxies: config.trustedProxies,
     requireVerifiedPhone: config.requireVerifiedPhone,
     log: deps.log,
+    assignment: createAssignmentClient({ url: config.assignment.url, token: resolveAssignmentToken(config.assignment.token, config.dataDir) }),
     authSecret: deps.authSecret,
     tokenMaxTtlSeconds: config.tokenMaxTtlSeconds,
     identityProvider: config.identityProvider,

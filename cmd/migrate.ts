@@ -1,4 +1,4 @@
-/** `npm run migrate [-- --seed]`: applies migrations (and the demo seed) to DATABASE_URL. */
+/** `npm run migrate [-- --seed]`: applies migrations (and the demo seed) as the tables' owner (OWNER_DATABASE_URL, else DATABASE_URL). */
 import { parseConfig, ConfigError } from '../platform/config.js';
 import { runMain, say } from '../platform/run-main.js';
 import { openDatabase } from '../db/open.js';
@@ -6,9 +6,9 @@ import { prepareDatabase } from '../db/prepare.js';
 
 runMain('tshop-migrate', async () => {
   const config = parseConfig();
-  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL must be set');
+  if (!config.ownerDatabaseUrl) throw new ConfigError('OWNER_DATABASE_URL or DATABASE_URL must be set');
   // A migration may rewrite a large table: no statement limit here.
-  const db = await openDatabase(config.databaseUrl, { statementTimeoutMs: 0 });
+  const db = await openDatabase(config.ownerDatabaseUrl, { statementTimeoutMs: 0 });
   try {
     const { migrated, seeded } = await prepareDatabase(db, { seed: process.argv.includes('--seed') });
     say(`migrations applied: ${migrated.length > 0 ? migrated.join(', ') : 'none (up to date)'}`);

@@ -73,7 +73,7 @@ runMain('tshop', async (onStop) => {
       `  Web app          ${apiUrl}/   (customers, store staff, launch desk${config.web.devLogin ? '; demo sign-in on' : ''})`,
       `  API              ${apiUrl}`,
       `  API docs         ${apiUrl}/docs   (contract: ${apiUrl}/openapi.json)`,
-      `  Metrics          ${api.metricsUrl} (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker)`,
+      `  Metrics          ${api.metricsUrl} (API), ${worker.metricsUrl ?? `(worker: port ${workerMetricsPort} is taken, see the log)`} (worker), http://127.0.0.1:${config.assignment.metrics.port ?? config.http.port + 5}/metrics (assignment)`,
       `  Temporal Web UI  ${infra.temporalUiUrl ? `${ui}/namespaces/${config.temporal.namespace}/workflows` : ui}`,
       ...(codec ? [`  Payload codec    ${codec.url} (payloads sealed with key ${config.temporal.payloadKeys![0]!.id}; the Web UI decodes through it${config.codec.trustLoopback ? ', without a token from this host' : ', with an admin token'})`] : []),
       `  Assignment svc   ${assignment.url}/stores`,

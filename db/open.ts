@@ -15,8 +15,8 @@ export function redactUrl(url: string): string {
 }
 
 /** Opens the pool and fails with one clear line when the database cannot be reached. */
-export async function openDatabase(url: string, options: PoolOptions = {}): Promise<Kysely<Database>> {
-  const db = createDb(url, options);
+export async function openDatabase<T = Database>(url: string, options: PoolOptions = {}): Promise<Kysely<T>> {
+  const db = createDb<T>(url, options);
   try {
     await pingDb(db);
     return db;

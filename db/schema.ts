@@ -1,4 +1,7 @@
-/** The application's tables as Kysely sees them (one interface per table). */
+/**
+ * The application's tables as Kysely sees them (one interface per table), in the schema public.
+ * Stores and their slots are the assignment service's (app/assignment/schema.ts), reached through its API.
+ */
 import type { ColumnType, Generated, Kysely, Selectable, Transaction } from 'kysely';
 import type { Fulfilment, NotificationKind, ReservationStatus } from '../app/reservation/contract.js';
 
@@ -31,23 +34,6 @@ interface StockLedgerTable {
   created_at: CreatedAt;
 }
 
-/** A store: a dealer store customers pick up from, or the central online store that delivers. */
-interface StoreTable {
-  id: string;
-  name: string;
-  district: string;
-  address: string;
-  latitude: number;
-  longitude: number;
-  capacity: number;
-  /** Reservations currently assigned and not yet released or completed (never above capacity). */
-  active_count: Generated<number>;
-  is_open: Generated<boolean>;
-  /** The central online store: the delivery fallback, never picked by distance. */
-  is_central: Generated<boolean>;
-  created_at: CreatedAt;
-}
-
 /** Launch-day admission: one row per admitted request until its stock decision (or its lease) ends it. */
 interface StockClaimTable {
   reservation_id: string;
@@ -55,18 +41,6 @@ interface StockClaimTable {
   quantity: number;
   expires_at: ColumnType<Date, Date | string, Date | string>;
   created_at: CreatedAt;
-}
-
-type AssignmentStatus = 'ACTIVE' | 'RELEASED' | 'COMPLETED';
-
-/** Owned by the assignment service: one row per reservation; RELEASED rows are tombstones. */
-interface AssignmentTable {
-  reservation_id: string;
-  store_id: string | null;
-  status: AssignmentStatus;
-  distance_km: number | null;
-  created_at: CreatedAt;
-  updated_at: UpdatedAt;
 }
 
 /** Outbox: customer notifications written with the state change they announce; sent by the notifier. */
@@ -109,6 +83,8 @@ interface ReservationTable {
   store_id: string | null;
   store_name: string | null;
   store_distance_km: number | null;
+  /** Copied from the assignment service with the store, as its name is: the customer centre never asks it. */
+  store_address: string | null;
   hold_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   reject_reason: string | null;
   cancel_reason: string | null;
@@ -283,11 +259,9 @@ export interface Database {
   products: ProductTable;
   stock_ledger: StockLedgerTable;
   stock_claims: StockClaimTable;
-  stores: StoreTable;
   reservations: ReservationTable;
   reservation_contacts: ReservationContactTable;
   reservation_events: ReservationEventTable;
-  assignments: AssignmentTable;
   notifications: NotificationTable;
   idempotency_keys: IdempotencyKeyTable;
   revoked_tokens: RevokedTokenTable;
@@ -298,7 +272,6 @@ export interface Database {
 export type Db = Kysely<Database> | Transaction<Database>;
 
 export type Product = Selectable<ProductTable>;
-export type Store = Selectable<StoreTable>;
 export type Reservation = Selectable<ReservationTable>;
 export type StockLedgerEntry = Selectable<StockLedgerTable>;
 export type Notification = Selectable<NotificationTable>;

@@ -1,7 +1,12 @@
-/** Idempotent demo data: phones with stock (through the ledger) and Seoul dealer stores. */
+/**
+ * Idempotent demo data: phones with stock (through the ledger), and the Seoul dealer stores through
+ * the assignment service's own seed (its tables are its own; this runs as the owner, at migration).
+ */
 import type { Kysely } from 'kysely';
-import { DEMO_STORES, DEMO_PRODUCTS } from './data/demo.js';
+import { DEMO_PRODUCTS } from './data/demo.js';
 import { createProduct } from '../app/product/repository.js';
+import { seedDemoStores } from '../app/assignment/seed.js';
+import type { AssignmentDatabase } from '../app/assignment/schema.js';
 import type { Database } from './schema.js';
 
 export async function seedDemoData(db: Kysely<Database>): Promise<{ products: number; stores: number }> {
@@ -11,10 +16,7 @@ export async function seedDemoData(db: Kysely<Database>): Promise<{ products: nu
       products++;
     }
   }
-  const stores = await db
-    .insertInto('stores')
-    .values(DEMO_STORES)
-    .onConflict((oc) => oc.column('id').doNothing())
-    .executeTakeFirst();
-  return { products, stores: Number(stores.numInsertedOrUpdatedRows ?? 0) };
+  // The owner's connection, typed for the other schema: the same pool, schema-qualified names.
+  const stores = await seedDemoStores(db as unknown as Kysely<AssignmentDatabase>);
+  return { products, stores };
 }

@@ -93,7 +93,10 @@ export async function spawnAssignmentService(config: Config, databaseUrl: string
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
+      // Its own role when one is given; the embedded superuser's otherwise (development only).
+      ASSIGNMENT_DATABASE_URL: config.assignment.databaseUrl ?? databaseUrl,
       ASSIGNMENT_PORT: String(config.assignment.port),
+      ASSIGNMENT_METRICS_PORT: String(config.assignment.metrics.port ?? config.http.port + 5),
       ASSIGNMENT_TOKEN: resolveAssignmentToken(config.assignment.token, config.dataDir),
       LOG_LEVEL: config.logLevel,
     },

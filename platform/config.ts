@@ -65,6 +65,8 @@ const rateLimit = (fallback: string) =>
 const EnvSchema = z.object({
   DATA_DIR: z.string().default('./.data'),
   DATABASE_URL: noPlaceholder(passwordOf),
+  // The owner of the tables, for the migrations and the invariant checks (both schemas); unset: DATABASE_URL.
+  OWNER_DATABASE_URL: noPlaceholder(passwordOf),
   PG_PORT: port(5433),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().default('default'),
@@ -121,9 +123,17 @@ const EnvSchema = z.object({
   PORT: port(8088),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   ASSIGNMENT_URL: optionalString,
+  // The assignment service's own database role (docs/architecture.md, "The assignment boundary"):
+  // only it may use the schema `assignment`. Unset: DATABASE_URL, in development and tests only;
+  // with NODE_ENV=production the service refuses to start without it.
+  ASSIGNMENT_DATABASE_URL: noPlaceholder(passwordOf),
+  // The assignment service's /metrics (store load): unset, 9466 for `npm run start:assignment`,
+  // PORT + 5 for `npm start`; 0, any free port; loopback unless told.
+  ASSIGNMENT_METRICS_PORT: optionalString.pipe(z.string().regex(/^\d+$/, 'a port number').transform(Number).pipe(z.number().int().min(0).max(65535)).optional()),
+  ASSIGNMENT_METRICS_HOST: z.string().default('127.0.0.1'),
   ASSIGNMENT_HOST: z.string().default('127.0.0.1'),
   ASSIGNMENT_PORT: port(8089),
-  // What the worker presents to the assignment service, which refuses any call without it.
+  // What the worker and the API present to the assignment service, which refuses any call without it.
   // Unset: the dev stack's, in DATA_DIR/assignment-token (made on first use).
   ASSIGNMENT_TOKEN: secret,
   ASSIGNMENT_DEADLINE: duration('10m'),
@@ -248,6 +258,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     dataDir,
     databaseUrl: e.DATABASE_URL,
+    /** Who migrates and checks the invariants: the tables' owner (OWNER_DATABASE_URL), else DATABASE_URL. */
+    ownerDatabaseUrl: e.OWNER_DATABASE_URL ?? e.DATABASE_URL,
     embeddedPostgresPort: e.PG_PORT,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -282,6 +294,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env) {
       host: e.ASSIGNMENT_HOST,
       port: e.ASSIGNMENT_PORT,
       token: e.ASSIGNMENT_TOKEN,
+      /** The service's own role; DATABASE_URL stands in only outside production (undefined there when unset). */
+      databaseUrl: e.ASSIGNMENT_DATABASE_URL ?? (e.NODE_ENV === 'production' ? undefined : e.DATABASE_URL),
+      metrics: { host: e.ASSIGNMENT_METRICS_HOST, port: e.ASSIGNMENT_METRICS_PORT },
       breaker: { failures: e.ASSIGNMENT_BREAKER_FAILURES, halfOpenAfterMs: e.ASSIGNMENT_BREAKER_HALF_OPEN_AFTER },
     },
     admission: {

@@ -11,6 +11,8 @@ import { createAssignmentBreaker, type AssignmentBreaker } from '../app/assignme
 import { createApp } from '../api/app.js';
 import type { AppDeps } from '../api/deps.js';
 import { createAssignmentApp } from '../app/assignment/api.js';
+import { createAssignmentClient } from '../app/assignment/client.js';
+import type { AssignmentDatabase } from '../app/assignment/schema.js';
 import { signToken, type Principal } from '../platform/auth.js';
 import { normalizePhone } from '../platform/phone.js';
 import { demoPhoneFor } from '../db/data/demo.js';
@@ -228,7 +230,7 @@ export function testApp(
   client: Client,
   taskQueue: string,
   policy: ReservationPolicy = DEFAULT_TEST_POLICY,
-  extra: Pick<AppDeps, 'decisionDeadlineMs' | 'admission' | 'identityProvider' | 'web' | 'workerMetricsUrls' | 'line' | 'rateLimits' | 'requireVerifiedPhone'> = {},
+  extra: Pick<AppDeps, 'decisionDeadlineMs' | 'admission' | 'identityProvider' | 'web' | 'workerMetricsUrls' | 'line' | 'rateLimits' | 'requireVerifiedPhone'> & Partial<Pick<AppDeps, 'assignment'>> = {},
 ) {
   // No sold-out memory unless a test asks for it: a unit given back is reservable at once.
   const admission = { leaseMs: 10_000, soldOutMemoryMs: 0, maxInFlight: 32 };
@@ -241,6 +243,7 @@ export function testApp(
     admission,
     authSecret: TEST_JWT_SECRET,
     log: createLogger('api-test', 'warn'),
+    assignment: inProcessAssignment(db),
     ...extra,
   });
   return {
@@ -258,7 +261,7 @@ export function testApp(
  * or make answer 503 to every call.
  */
 export async function startAssignmentService(db: Kysely<Database>) {
-  const app = createAssignmentApp({ db, log: createLogger('assignment-test', 'error'), token: TEST_ASSIGNMENT_TOKEN });
+  const app = createAssignmentApp({ db: assignmentTables(db), log: createLogger('assignment-test', 'error'), token: TEST_ASSIGNMENT_TOKEN });
   let calls = 0;
   let failing = false;
   const fetch = async (req: Request) => {
@@ -346,6 +349,20 @@ export function useTestStack(options: { worker?: boolean; ownDatabase?: boolean;
   return stack;
 }
 
+/**
+ * The assignment service's tables on a test's connection: the tests connect as the embedded
+ * superuser, who may read both schemas (the services never do: test/integration/roles.test.ts).
+ */
+export function assignmentTables(db: Kysely<Database>): Kysely<AssignmentDatabase> {
+  return db as unknown as Kysely<AssignmentDatabase>;
+}
+
+/** The assignment service's client for an API under test: the real service app, called in-process. */
+export function inProcessAssignment(db: Kysely<Database>) {
+  const app = createAssignmentApp({ db: assignmentTables(db), log: createLogger('assignment-test', 'error'), token: TEST_ASSIGNMENT_TOKEN });
+  return createAssignmentClient({ url: 'http://assignment.test', token: TEST_ASSIGNMENT_TOKEN, fetch: (req) => app.fetch(req) });
+}
+
 /** A store of its own for one test, far from Seoul so only customers placed next to it get it. */
 export async function newStore(db: Kysely<Database>, capacity: number) {
   const id = `test-${randomUUID().slice(0, 8)}`;
@@ -353,15 +370,15 @@ export async function newStore(db: Kysely<Database>, capacity: number) {
   // other (and so compete under the load-aware rule) about once in ten thousand runs.
   const latitude = -60 + Math.random() * 120;
   const longitude = -180 + Math.random() * 300; // up to 120°E: never near Seoul's stores
-  await db
-    .insertInto('stores')
+  await assignmentTables(db)
+    .insertInto('assignment.stores')
     .values({ id, name: `Test store ${id}`, district: 'test', address: 'test', latitude, longitude, capacity })
     .execute();
   return { id, latitude, longitude, capacity };
 }
 
 export async function activeAt(db: Kysely<Database>, storeId: string): Promise<number> {
-  const row = await db.selectFrom('stores').select('active_count').where('id', '=', storeId).executeTakeFirstOrThrow();
+  const row = await assignmentTables(db).selectFrom('assignment.stores').select('active_count').where('id', '=', storeId).executeTakeFirstOrThrow();
   return row.active_count;
 }
 

@@ -1,12 +1,12 @@
 /**
  * The worker's Prometheus endpoint (`GET /metrics`): the Temporal SDK's own metrics (read from the
  * runtime's internal listener), this process's assignment circuit breaker, Node process metrics, and
- * business gauges computed from PostgreSQL at each scrape.
+ * business gauges computed from PostgreSQL at each scrape. Store load is the assignment service's
+ * own (app/assignment/metrics.ts).
  */
 import type { Kysely } from 'kysely';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { AssignmentBreaker } from '../app/assignment/activities.js';
-import { listStores } from '../app/assignment/repository.js';
 import { pendingNotificationCount, reservationCountsByStatus } from './metrics-queries.js';
 import { listProducts } from '../app/product/repository.js';
 import type { Database } from '../db/schema.js';
@@ -35,9 +35,6 @@ export function createWorkerMetrics({ db, breaker, sdkMetricsUrl }: WorkerMetric
 
   const reservations = gauge('tshop_reservations', 'Reservations in the read model, by status', ['status']);
   const stock = gauge('tshop_product_stock', 'Units in stock, by product', ['product_id', 'sku']);
-  const capacity = gauge('tshop_store_capacity', 'Reservations a store can hold at once', ['store']);
-  const active = gauge('tshop_store_active_assignments', 'Reservations currently assigned to a store', ['store']);
-  const utilisation = gauge('tshop_store_utilisation_ratio', 'Active assignments / capacity, by store', ['store']);
   const pending = gauge('tshop_notifications_pending', 'Customer notifications in the outbox not yet delivered');
   const dbUp = gauge('tshop_business_metrics_up', '1 when the business gauges could be read from PostgreSQL at this scrape');
   const sdkUp = gauge('tshop_worker_sdk_metrics_up', "1 when the Temporal SDK's metrics could be read at this scrape");
@@ -49,28 +46,17 @@ export function createWorkerMetrics({ db, breaker, sdkMetricsUrl }: WorkerMetric
 
   const refreshBusiness = async () => {
     try {
-      const [byStatus, products, stores, unsent] = await Promise.all([
-        reservationCountsByStatus(db),
-        listProducts(db),
-        listStores(db),
-        pendingNotificationCount(db),
-      ]);
+      const [byStatus, products, unsent] = await Promise.all([reservationCountsByStatus(db), listProducts(db), pendingNotificationCount(db)]);
       reservations.reset();
       for (const status of RESERVATION_STATUSES) reservations.set({ status }, 0);
       for (const r of byStatus) reservations.set({ status: r.status }, r.count);
       stock.reset();
       for (const p of products) stock.set({ product_id: String(p.id), sku: p.sku }, p.stock);
-      for (const g of [capacity, active, utilisation]) g.reset();
-      for (const s of stores) {
-        capacity.set({ store: s.id }, s.capacity);
-        active.set({ store: s.id }, s.active_count);
-        utilisation.set({ store: s.id }, s.capacity > 0 ? s.active_count / s.capacity : 0);
-      }
       pending.set(unsent);
       dbUp.set(1);
     } catch {
       // Stale numbers would look current: drop them and say so.
-      for (const g of [reservations, stock, capacity, active, utilisation, pending]) g.reset();
+      for (const g of [reservations, stock, pending]) g.reset();
       dbUp.set(0);
     }
   };

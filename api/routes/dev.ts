@@ -11,10 +11,11 @@ import { signToken, type Principal } from '../../platform/auth.js';
 import { isLoopback } from '../../platform/http.js';
 import { normalizePhone } from '../../platform/phone.js';
 import { CENTRAL_STORE } from '../../app/reservation/contract.js';
+import { AssignmentServiceUnavailable } from '../../app/assignment/client.js';
 import type { AppEnv } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Problem } from '../errors.js';
-import { CUSTOMER_ID_PATTERN, jsonBody, problems, STORE_ID_PATTERN } from '../schemas.js';
+import { CUSTOMER_ID_PATTERN, jsonBody, problems, retryLater, STORE_ID_PATTERN } from '../schemas.js';
 import { IdentitiesSchema, LoginAnswerSchema } from './dev-schema.js';
 
 /** How long a development token lives: a working day, within every role's limit. */
@@ -53,8 +54,16 @@ export function devRoutes(deps: AppDeps) {
     if (!isLoopback(remoteAddress(c))) throw new Problem(404, 'NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`);
     await next();
   });
-  const stores = () =>
-    deps.db.selectFrom('stores').select(['id', 'name']).where('is_central', '=', false).orderBy('name').execute();
+  // The dealer stores, from the assignment service; while it is down, undefined (customers still sign in).
+  const stores = async () => {
+    try {
+      const all = await deps.assignment.listStores();
+      return all.filter((s) => !s.central).map((s) => ({ id: s.id, name: s.name })).sort((a, b) => a.name.localeCompare(b.name));
+    } catch (err) {
+      if (err instanceof AssignmentServiceUnavailable) return undefined;
+      throw err;
+    }
+  };
 
   /** Who one may sign in as. */
   app.openapi(
@@ -75,7 +84,7 @@ export function devRoutes(deps: AppDeps) {
         },
       },
     }),
-    async (c) => c.json({ customers: DEMO_CUSTOMERS.map((d) => ({ ...d })), stores: await stores(), admin: { sub: DEMO_ADMIN } }, 200),
+    async (c) => c.json({ customers: DEMO_CUSTOMERS.map((d) => ({ ...d })), stores: (await stores()) ?? [], admin: { sub: DEMO_ADMIN } }, 200),
   );
 
   /** A token for a demo identity. */
@@ -96,14 +105,16 @@ export function devRoutes(deps: AppDeps) {
             },
           },
         },
-        ...problems({ 422: 'UNKNOWN_STORE: no store (other than the central online one) has this id' }, { body: true }),
+        ...problems({ 422: 'UNKNOWN_STORE: no store (other than the central online one) has this id', 503: retryLater('SERVICE_UNAVAILABLE: a store sign-in while the assignment service is down') }, { body: true }),
       },
     }),
     async (c) => {
       const body = c.req.valid('json');
       let principal: Principal;
       if (body.role === 'store') {
-        const known = (await stores()).some((s) => s.id === body.store) && body.store !== CENTRAL_STORE.id;
+        const all = await stores();
+        if (!all) throw new Problem(503, 'SERVICE_UNAVAILABLE', 'the assignment service is unavailable, so no store can be checked; customers and the desk can sign in', {}, { 'Retry-After': '5' });
+        const known = all.some((s) => s.id === body.store) && body.store !== CENTRAL_STORE.id;
         if (!known) throw new Problem(422, 'UNKNOWN_STORE', `store ${body.store} does not exist`);
         principal = { role: 'store', sub: `staff-${body.store}`, storeId: body.store };
       } else {

@@ -102,8 +102,12 @@ export function createAssignmentActivities({ db, assignmentUrl, assignmentToken,
   const requestStore = async (input: { reservationId: string; round?: number }, at: { latitude: number | null; longitude: number | null } | undefined) => {
     const location = at?.latitude != null && at.longitude != null ? { latitude: at.latitude, longitude: at.longitude } : DEFAULT_LOCATION;
     const res = await call('POST', '/assignments', { reservationId: assignmentKey(input.reservationId, input.round), ...location });
-    const body = (await res.json()) as { storeId?: string; storeName?: string; distanceKm?: number; code?: string };
-    if (res.ok) return { storeId: body.storeId!, storeName: body.storeName!, distanceKm: body.distanceKm ?? null, fallback: false } satisfies AssignedStore;
+    const body = (await res.json()) as { storeId?: string; storeName?: string; storeAddress?: string; distanceKm?: number; code?: string };
+    if (res.ok) {
+      const store = { storeId: body.storeId!, storeName: body.storeName!, distanceKm: body.distanceKm ?? null, fallback: false } satisfies AssignedStore;
+      // The read model keeps the address beside the name: the customer centre never asks the service.
+      return Object.assign(store, { address: body.storeAddress ?? null });
+    }
     if (res.status === 409) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
     if (res.status === 410) throw ApplicationFailure.nonRetryable('the assignment was already released', 'AssignmentReleased');
     throw ApplicationFailure.nonRetryable(`assignment rejected: ${res.status} ${body.code ?? ''}`, 'AssignmentRejected');
@@ -129,10 +133,10 @@ export function createAssignmentActivities({ db, assignmentUrl, assignmentToken,
     async assignStore(input: { reservationId: string; round?: number; confirm: ConfirmationRequest }): Promise<Confirmation> {
       const { reservationId } = input;
       const found = await findWhereAndWhat(db, reservationId);
-      const store = await requestStore(input, found);
+      const { address, ...store } = await requestStore(input, found);
       const { version, fulfilment, holdPeriodMs, notify, detail } = input.confirm;
       const holdUntil = new Date(Date.now() + holdPeriodMs).toISOString();
-      const transition = { status: 'CONFIRMED' as const, version, store, fulfilment, holdUntil, detail };
+      const transition = { status: 'CONFIRMED' as const, version, store, storeAddress: address, fulfilment, holdUntil, detail };
       const notification = outboxEntry(notify, { productName: found?.product_name ?? '', status: 'CONFIRMED', fulfilment, store, holdUntil });
       if (await applyTransition(db, reservationId, transition, notification)) return { store, holdUntil };
       const recorded = await findReservation(db, input.reservationId);

@@ -1,19 +1,36 @@
-/** The assignment service's HTTP API: stores, and idempotent assign / release / complete. */
+/**
+ * The assignment service's HTTP API: stores (listed with their load, created, opened, closed,
+ * resized), idempotent assign / release / complete, and what the reconciler and retention need of
+ * the slots. The only way into its tables for every other process (docs/architecture.md, "The
+ * assignment boundary").
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Kysely } from 'kysely';
 import { pingDb } from '../../db/client.js';
-import { assignStore, completeAssignment, findAssignment, listStores, releaseAssignment, toStoreDto } from './repository.js';
-import type { Database } from '../../db/schema.js';
+import {
+  assignStore,
+  completeAssignment,
+  createStore,
+  findAssignment,
+  findStore,
+  listActiveAssignments,
+  listStores,
+  purgeEndedAssignments,
+  releaseAssignment,
+  toStoreDto,
+  updateStore,
+} from './repository.js';
+import type { AssignmentDatabase } from './schema.js';
 import { ASSIGNMENT_KEY_PATTERN } from '../reservation/contract.js';
 import type { Logger } from '../../platform/log.js';
 import { Problem, problemResponse, toProblem, validationHook } from '../../api/errors.js';
-import { problemDoc, StoreSchema } from '../../api/schemas.js';
+import { CreateStoreSchema, problemDoc, StoreIdParam, StoreSchema, UpdateStoreSchema } from '../../api/schemas.js';
 
 export interface AssignmentAppDeps {
-  db: Kysely<Database>;
+  db: Kysely<AssignmentDatabase>;
   log: Logger;
-  /** The bearer token every caller but the health probe must present (the worker's ASSIGNMENT_TOKEN). */
+  /** The bearer token every caller but the health probe must present (ASSIGNMENT_TOKEN: the worker's and the API's). */
   token: string;
 }
 
@@ -30,16 +47,26 @@ const AssignmentSchema = z
     reservationId: z.string(),
     storeId: z.string(),
     storeName: z.string(),
+    storeAddress: z.string().nullable(),
     distanceKm: z.number(),
   })
   .openapi('Assignment');
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const params = z.object({ reservationId: ReservationId.openapi({ param: { name: 'reservationId', in: 'path' } }) });
+const storeJson = (description: string) => json(StoreSchema, description);
+const body = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { 'application/json': { schema } } } });
+const ActiveSlotsQuery = z.object({
+  status: z.literal('ACTIVE'),
+  before: z.iso.datetime({ offset: true }),
+  after: ReservationId.optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).default(1_000),
+});
+const ActiveSlot = z.object({ key: z.string(), storeId: z.string().nullable(), updatedAt: z.string() }).openapi('ActiveSlot');
 
 export function createAssignmentApp({ db, log, token }: AssignmentAppDeps) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
 
-  // Store slots are claimed and released only by the worker: anyone else is refused.
+  // Slots are claimed and released by the worker, stores read and changed through the API: anyone else is refused.
   app.use('*', async (c, next) => {
     if (c.req.path === '/healthz') return next();
     const header = c.req.header('authorization') ?? '';
@@ -63,6 +90,88 @@ export function createAssignmentApp({ db, log, token }: AssignmentAppDeps) {
   app.openapi(
     createRoute({ method: 'get', path: '/stores', summary: 'List stores with their load', responses: { 200: json(z.object({ items: z.array(StoreSchema) }), 'Stores') } }),
     async (c) => c.json({ items: (await listStores(db)).map(toStoreDto) }, 200),
+  );
+
+  /** One store with its load. */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/stores/{id}',
+      summary: 'Get a store',
+      request: { params: StoreIdParam },
+      responses: { 200: storeJson('The store'), 404: problemDoc('No such store') },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const store = await findStore(db, id);
+      if (!store) throw new Problem(404, 'NOT_FOUND', `no store ${id}`);
+      return c.json(toStoreDto(store), 200);
+    },
+  );
+
+  /** A new store. */
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/stores',
+      summary: 'Create a store',
+      request: body(CreateStoreSchema),
+      responses: { 201: storeJson('Created'), 409: problemDoc('A store with this id exists') },
+    }),
+    async (c) => {
+      const req = c.req.valid('json');
+      const store = await createStore(db, req);
+      if (!store) throw new Problem(409, 'ALREADY_EXISTS', `a store ${req.id} exists`);
+      log.info('store created', { storeId: store.id });
+      return c.json(toStoreDto(store), 201);
+    },
+  );
+
+  /** Opens or closes a store, or changes its capacity (never below what it holds now). */
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/stores/{id}',
+      summary: 'Open/close a store or change its capacity',
+      request: { params: StoreIdParam, ...body(UpdateStoreSchema) },
+      responses: { 200: storeJson('Updated'), 404: problemDoc('No such store'), 409: problemDoc('Capacity below the reservations it holds') },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const result = await updateStore(db, id, c.req.valid('json'));
+      if (result.outcome === 'NOT_FOUND') throw new Problem(404, 'NOT_FOUND', `no store ${id}`);
+      if (result.outcome === 'BELOW_LOAD') throw new Problem(409, 'CAPACITY_BELOW_LOAD', `store ${id} holds more reservations than that`);
+      return c.json(toStoreDto(result.store), 200);
+    },
+  );
+
+  /** ACTIVE slots unchanged since `before`, a page at a time by key (the reconciler's). */
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/assignments',
+      summary: 'List active assignments older than a time',
+      request: { query: ActiveSlotsQuery },
+      responses: { 200: json(z.object({ items: z.array(ActiveSlot), next: z.string().nullable() }), 'A page of active slots, and the key to go on after') },
+    }),
+    async (c) => {
+      const { before, after, limit } = c.req.valid('query');
+      const rows = await listActiveAssignments(db, { before: new Date(before), after, limit });
+      const items = rows.map((r) => ({ key: r.reservation_id, storeId: r.store_id, updatedAt: r.updated_at.toISOString() }));
+      return c.json({ items, next: rows.length === limit ? items.at(-1)!.key : null }, 200);
+    },
+  );
+
+  /** Forgets released and completed slots that ended before `endedBefore` (retention's). */
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/assignments',
+      summary: 'Delete ended assignments older than a time',
+      request: { query: z.object({ endedBefore: z.iso.datetime({ offset: true }) }) },
+      responses: { 200: json(z.object({ deleted: z.number().int() }), 'How many were deleted') },
+    }),
+    async (c) => c.json({ deleted: await purgeEndedAssignments(db, new Date(c.req.valid('query').endedBefore)) }, 200),
   );
 
   /** Assigns the best store near a location (idempotent per reservation). */

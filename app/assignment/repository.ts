@@ -1,13 +1,13 @@
 /** The assignment service's data: stores with their load, and one assignment row per reservation. */
 import { sql, type Kysely } from 'kysely';
-import { TERMINAL_STATUSES } from '../reservation/contract.js';
 import { haversineKm, storeScore } from './scoring.js';
-import type { Database, Db, Store } from '../../db/schema.js';
+import type { AssignmentDatabase, AssignmentDb as Db, Store } from './schema.js';
 
 interface StoreAssignment {
   reservationId: string;
   storeId: string;
   storeName: string;
+  storeAddress: string | null;
   distanceKm: number;
 }
 
@@ -35,14 +35,14 @@ export function toStoreDto(s: Store) {
 }
 
 export async function listStores(db: Db) {
-  return db.selectFrom('stores').selectAll().orderBy('district').orderBy('id').execute();
+  return db.selectFrom('assignment.stores').selectAll().orderBy('district').orderBy('id').execute();
 }
 
 export async function findAssignment(db: Db, reservationId: string) {
   return db
-    .selectFrom('assignments as a')
-    .leftJoin('stores as s', 's.id', 'a.store_id')
-    .select(['a.reservation_id', 'a.store_id', 'a.status', 'a.distance_km', 's.name as store_name', 'a.created_at', 'a.updated_at'])
+    .selectFrom('assignment.assignments as a')
+    .leftJoin('assignment.stores as s', 's.id', 'a.store_id')
+    .select(['a.reservation_id', 'a.store_id', 'a.status', 'a.distance_km', 's.name as store_name', 's.address as store_address', 'a.created_at', 'a.updated_at'])
     .where('a.reservation_id', '=', reservationId)
     .executeTakeFirst();
 }
@@ -52,14 +52,14 @@ export async function findAssignment(db: Db, reservationId: string) {
  * Idempotent per reservation: a repeat returns the same store; after a release it stays released.
  */
 export async function assignStore(
-  db: Kysely<Database>,
+  db: Kysely<AssignmentDatabase>,
   req: { reservationId: string; latitude: number; longitude: number },
 ): Promise<AssignOutcome> {
   try {
     return await db.transaction().execute(async (trx): Promise<AssignOutcome> => {
       // The row is the per-reservation lock: a concurrent duplicate waits here for this one.
       const placeholder = await trx
-        .insertInto('assignments')
+        .insertInto('assignment.assignments')
         .values({ reservation_id: req.reservationId, store_id: null, status: 'ACTIVE', distance_km: null })
         .onConflict((oc) => oc.column('reservation_id').doNothing())
         .returning('reservation_id')
@@ -74,6 +74,7 @@ export async function assignStore(
               reservationId: req.reservationId,
               storeId: existing.store_id,
               storeName: existing.store_name ?? existing.store_id,
+              storeAddress: existing.store_address,
               distanceKm: existing.distance_km ?? 0,
             },
           };
@@ -82,7 +83,7 @@ export async function assignStore(
       }
       const candidates = (
         await trx
-          .selectFrom('stores')
+          .selectFrom('assignment.stores')
           .selectAll()
           .where('is_open', '=', true)
           .where('is_central', '=', false)
@@ -96,7 +97,7 @@ export async function assignStore(
         .sort((a, b) => a.score - b.score || a.distanceKm - b.distanceKm);
       for (const c of candidates) {
         const claimed = await trx
-          .updateTable('stores')
+          .updateTable('assignment.stores')
           .set({ active_count: sql`active_count + 1` })
           .where('id', '=', c.store.id)
           .where('is_open', '=', true)
@@ -106,14 +107,14 @@ export async function assignStore(
         if (!claimed) continue; // filled up since we looked
         const distanceKm = Math.round(c.distanceKm * 100) / 100;
         await trx
-          .updateTable('assignments')
+          .updateTable('assignment.assignments')
           .set({ store_id: c.store.id, distance_km: distanceKm, updated_at: sql`now()` })
           .where('reservation_id', '=', req.reservationId)
           .execute();
         return {
           outcome: 'ASSIGNED',
           created: true,
-          assignment: { reservationId: req.reservationId, storeId: c.store.id, storeName: c.store.name, distanceKm },
+          assignment: { reservationId: req.reservationId, storeId: c.store.id, storeName: c.store.name, storeAddress: c.store.address, distanceKm },
         };
       }
       throw new NoCapacity(); // rolls the placeholder back
@@ -125,10 +126,10 @@ export async function assignStore(
 }
 
 /** Frees the reservation's slot; leaves a RELEASED tombstone so a late assign cannot claim one. */
-export async function releaseAssignment(db: Kysely<Database>, reservationId: string): Promise<{ released: boolean }> {
+export async function releaseAssignment(db: Kysely<AssignmentDatabase>, reservationId: string): Promise<{ released: boolean }> {
   return db.transaction().execute(async (trx) => {
     const tombstone = await trx
-      .insertInto('assignments')
+      .insertInto('assignment.assignments')
       .values({ reservation_id: reservationId, store_id: null, status: 'RELEASED', distance_km: null })
       .onConflict((oc) => oc.column('reservation_id').doNothing())
       .returning('reservation_id')
@@ -140,12 +141,12 @@ export async function releaseAssignment(db: Kysely<Database>, reservationId: str
 
 /** The phone was handed over: frees the slot and marks the assignment COMPLETED. */
 export async function completeAssignment(
-  db: Kysely<Database>,
+  db: Kysely<AssignmentDatabase>,
   reservationId: string,
 ): Promise<'COMPLETED' | 'NOT_FOUND' | 'RELEASED'> {
   return db.transaction().execute(async (trx) => {
     const row = await trx
-      .selectFrom('assignments')
+      .selectFrom('assignment.assignments')
       .select('status')
       .where('reservation_id', '=', reservationId)
       .forUpdate()
@@ -159,16 +160,16 @@ export async function completeAssignment(
 
 async function endAssignment(trx: Db, reservationId: string, status: 'RELEASED' | 'COMPLETED'): Promise<boolean> {
   const row = await trx
-    .selectFrom('assignments')
+    .selectFrom('assignment.assignments')
     .select(['status', 'store_id'])
     .where('reservation_id', '=', reservationId)
     .forUpdate()
     .executeTakeFirstOrThrow();
   if (row.status !== 'ACTIVE') return false;
   if (row.store_id) {
-    await trx.updateTable('stores').set({ active_count: sql`active_count - 1` }).where('id', '=', row.store_id).execute();
+    await trx.updateTable('assignment.stores').set({ active_count: sql`active_count - 1` }).where('id', '=', row.store_id).execute();
   }
-  await trx.updateTable('assignments').set({ status, updated_at: sql`now()` }).where('reservation_id', '=', reservationId).execute();
+  await trx.updateTable('assignment.assignments').set({ status, updated_at: sql`now()` }).where('reservation_id', '=', reservationId).execute();
   return true;
 }
 
@@ -176,7 +177,7 @@ export async function createStore(
   db: Db,
   s: { id: string; name: string; district: string; address: string; latitude: number; longitude: number; capacity: number },
 ) {
-  return db.insertInto('stores').values(s).onConflict((oc) => oc.column('id').doNothing()).returningAll().executeTakeFirst();
+  return db.insertInto('assignment.stores').values(s).onConflict((oc) => oc.column('id').doNothing()).returningAll().executeTakeFirst();
 }
 
 /** Opens/closes a store or changes its capacity; never below the reservations it currently holds. */
@@ -186,7 +187,7 @@ export async function updateStore(
   patch: { open?: boolean; capacity?: number },
 ): Promise<{ outcome: 'UPDATED'; store: Store } | { outcome: 'NOT_FOUND' } | { outcome: 'BELOW_LOAD' }> {
   const updated = await db
-    .updateTable('stores')
+    .updateTable('assignment.stores')
     .set({
       ...(patch.open !== undefined ? { is_open: patch.open } : {}),
       ...(patch.capacity !== undefined ? { capacity: patch.capacity } : {}),
@@ -196,20 +197,37 @@ export async function updateStore(
     .returningAll()
     .executeTakeFirst();
   if (updated) return { outcome: 'UPDATED', store: updated };
-  const exists = await db.selectFrom('stores').select('id').where('id', '=', id).executeTakeFirst();
+  const exists = await db.selectFrom('assignment.stores').select('id').where('id', '=', id).executeTakeFirst();
   return { outcome: exists ? 'BELOW_LOAD' : 'NOT_FOUND' };
 }
 
+/** One store, or undefined. */
+export async function findStore(db: Db, id: string) {
+  return db.selectFrom('assignment.stores').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 /**
- * Store slots still ACTIVE for reservations that ended more than `graceMs` ago (a release may
- * still be on its way before that): the assignment keys, with the reservation's status.
+ * ACTIVE assignments not changed since `before`, by key, from after the key `after` on: the
+ * reconciler pages through them and releases those whose reservation has ended.
  */
-export async function findSlotsOfEndedReservations(db: Db, graceMs: number, limit?: number) {
-  const { rows } = await sql<{ key: string; status: string }>`
-    select a.reservation_id as key, r.status from assignments a
-    join reservations r on r.id = split_part(a.reservation_id, '~', 1)
-    where a.status = 'ACTIVE' and r.status in (${sql.join([...TERMINAL_STATUSES])})
-      and r.updated_at < now() - make_interval(secs => ${graceMs / 1000})
-    ${limit === undefined ? sql`` : sql`limit ${limit}`}`.execute(db);
-  return rows;
+export async function listActiveAssignments(db: Db, options: { before: Date; after?: string; limit: number }) {
+  return db
+    .selectFrom('assignment.assignments')
+    .select(['reservation_id', 'store_id', 'updated_at'])
+    .where('status', '=', 'ACTIVE')
+    .where('updated_at', '<', options.before)
+    .$if(options.after !== undefined, (q) => q.where('reservation_id', '>', options.after!))
+    .orderBy('reservation_id')
+    .limit(options.limit)
+    .execute();
+}
+
+/** Released and completed slots older than `before`: no late call of theirs can still come. */
+export async function purgeEndedAssignments(db: Db, before: Date): Promise<number> {
+  const done = await db
+    .deleteFrom('assignment.assignments')
+    .where('status', 'in', ['RELEASED', 'COMPLETED'])
+    .where('updated_at', '<', before)
+    .executeTakeFirst();
+  return Number(done.numDeletedRows);
 }

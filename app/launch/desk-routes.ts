@@ -47,7 +47,7 @@ export function launchDeskRoutes(deps: AppDeps, board: SaleBoard) {
       requireRole(c, 'admin');
       const [products, stores, breaker, samples, sales] = await Promise.all([
         productFigures(deps.db),
-        storeLoads(deps.db),
+        storeLoads(deps.assignment),
         breakers(deps.workerMetricsUrls ?? []),
         listSamples(deps.db, CHART_MINUTES),
         board.all(),
@@ -63,15 +63,16 @@ export function launchDeskRoutes(deps: AppDeps, board: SaleBoard) {
             const points = own.map((x) => ({ at: x.at.toISOString(), stock: x.stock, claimed: x.claimed, waiting: Number(x.waiting), admitted: Number(x.admitted), accepted: Number(x.accepted) }));
             return [{ ...p, sale, samples: points }];
           }),
-          stores: stores.map((s) => ({
+          stores: (stores ?? []).map((s) => ({
             id: s.id,
             name: s.name,
             district: s.district,
-            isOpen: s.is_open,
+            isOpen: s.open,
             capacity: s.capacity,
-            active: s.active_count,
-            load: s.capacity > 0 ? Math.round((s.active_count / s.capacity) * 1000) / 1000 : 0,
+            active: s.active,
+            load: s.capacity > 0 ? Math.round((s.active / s.capacity) * 1000) / 1000 : 0,
           })),
+          storesAvailable: stores !== undefined,
           breaker,
         },
         200,

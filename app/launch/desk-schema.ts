@@ -48,6 +48,7 @@ export const LaunchDeskSchema = z
         load: z.number(),
       }),
     ),
+    storesAvailable: z.boolean().openapi({ description: 'False while the assignment service is down: `stores` is then empty, the rest as usual' }),
     breaker: BreakerSchema,
   })
   .openapi('LaunchDesk');

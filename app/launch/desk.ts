@@ -1,7 +1,8 @@
-/** What the launch desk watches: each product's units and reservations, each store's load. */
+/** What the launch desk watches: each product's units and reservations, each store's load (the assignment service's). */
 import { sql } from 'kysely';
 import type { ReservationStatus } from '../reservation/contract.js';
 import type { Db } from '../../db/schema.js';
+import { AssignmentServiceUnavailable, type AssignmentClient } from '../assignment/client.js';
 
 export interface ProductFigures {
   id: number;
@@ -26,13 +27,16 @@ export async function productFigures(db: Db): Promise<ProductFigures[]> {
   return rows.map((r) => ({ id: r.id, name: r.name, stock: r.stock, claimed: r.claimed, perMinute: r.per_minute, counts: r.counts ?? {} }));
 }
 
-/** Every dealer store (not the central one) with its load. */
-export async function storeLoads(db: Db) {
-  return db
-    .selectFrom('stores')
-    .select(['id', 'name', 'district', 'is_open', 'capacity', 'active_count'])
-    .where('is_central', '=', false)
-    .orderBy('district')
-    .orderBy('name')
-    .execute();
+/**
+ * Every dealer store (not the central one) with its load, from the assignment service; undefined
+ * while it is down (the desk shows the rest).
+ */
+export async function storeLoads(assignment: AssignmentClient) {
+  try {
+    const stores = await assignment.listStores();
+    return stores.filter((s) => !s.central).sort((a, b) => a.district.localeCompare(b.district) || a.name.localeCompare(b.name));
+  } catch (err) {
+    if (err instanceof AssignmentServiceUnavailable) return undefined;
+    throw err;
+  }
 }

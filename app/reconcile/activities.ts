@@ -7,13 +7,12 @@
 import { Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
 import type { Kysely } from 'kysely';
-import { findSlotsOfEndedReservations } from '../assignment/repository.js';
 import { returnOrphanedAllowances } from '../launch/allowances.js';
 import { leaveToDrain, outboxEntry } from '../notification/repository.js';
 import { applyTransition } from '../reservation/repository.js';
 import { putBackReservationStock } from '../product/stock.js';
 import type { Database } from '../../db/schema.js';
-import { reservationIdOfWorkflow, SearchAttributes, type ReservationStatus } from '../reservation/contract.js';
+import { parseAssignmentKey, reservationIdOfWorkflow, SearchAttributes, TERMINAL_STATUSES, type ReservationStatus } from '../reservation/contract.js';
 import { WORKFLOW_TYPE } from '../../shared/queues.js';
 
 export interface ReconcileInput {
@@ -48,6 +47,8 @@ const SETTLED_VERSION_STEP = 1_000;
 
 export interface ReconcileDeps {
   db: Kysely<Database>;
+  /** The assignment service's ACTIVE slots unchanged since `before`, by assignment key (app/assignment/client.ts). */
+  activeSlots(before: Date): AsyncIterable<{ key: string }>;
   /** Releases one store slot by its assignment key (idempotent). */
   releaseSlot(key: string): Promise<void>;
 }
@@ -160,10 +161,39 @@ async function settle(db: Kysely<Database>, row: OpenRow, closedAs: string, fina
   });
 }
 
-/** Releases slots still ACTIVE for reservations that ended more than `graceMs` ago. */
+const SLOT_BATCH = 1_000;
+
+/**
+ * Releases slots still ACTIVE for reservations that ended more than `graceMs` ago: the assignment
+ * service lists its slots unchanged that long (a release may still be on its way before that), the
+ * read model says which of their reservations have ended. While the service is down nothing is
+ * released and the next run tries again; the other repairs go on.
+ */
 async function releaseOrphanSlots(deps: ReconcileDeps, graceMs: number): Promise<string[]> {
   const released: string[] = [];
-  for (const { key } of await findSlotsOfEndedReservations(deps.db, graceMs, 1_000)) {
+  let batch: string[] = [];
+  try {
+    for await (const { key } of deps.activeSlots(new Date(Date.now() - graceMs))) {
+      batch.push(key);
+      if (batch.length < SLOT_BATCH) continue;
+      released.push(...(await releaseEnded(deps, batch, graceMs)));
+      batch = [];
+      Context.current().heartbeat(released.length);
+    }
+    released.push(...(await releaseEnded(deps, batch, graceMs)));
+  } catch (err) {
+    // The service down (or the read model unreachable): the rest of the run is not held up by it.
+    Context.current().log.warn('reconciler: orphan slots not settled this run; the next run tries again', { error: String(err) });
+  }
+  return released;
+}
+
+/** Of these slots, releases those whose reservation ended more than `graceMs` ago. */
+async function releaseEnded(deps: ReconcileDeps, keys: string[], graceMs: number): Promise<string[]> {
+  if (keys.length === 0) return [];
+  const ended = await endedReservationsAmong(deps.db, [...new Set(keys.map((k) => parseAssignmentKey(k).reservationId))], graceMs);
+  const released: string[] = [];
+  for (const key of keys.filter((k) => ended.has(parseAssignmentKey(k).reservationId))) {
     try {
       await deps.releaseSlot(key);
       released.push(key);
@@ -172,6 +202,17 @@ async function releaseOrphanSlots(deps: ReconcileDeps, graceMs: number): Promise
     }
   }
   return released;
+}
+
+async function endedReservationsAmong(db: Kysely<Database>, ids: string[], graceMs: number): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('reservations')
+    .select('id')
+    .where('id', 'in', ids)
+    .where('status', 'in', [...TERMINAL_STATUSES])
+    .where('updated_at', '<', new Date(Date.now() - graceMs))
+    .execute();
+  return new Set(rows.map((r) => r.id));
 }
 
 function record(report: ReconcileReport) {

@@ -41,7 +41,7 @@ export const SearchAttributes = {
 } as const;
 
 /** The central online store: the delivery fallback when no dealer store can take a reservation. */
-export const CENTRAL_STORE = { id: 'central-online', name: 'Tshop 온라인 중앙센터' } as const;
+export const CENTRAL_STORE = { id: 'central-online', name: 'Tshop 온라인 중앙센터', address: '서울 중구 을지로 65' } as const;
 
 /** Time limits of one reservation, fixed when it starts (so a config change never rewrites history). */
 export interface ReservationPolicy {

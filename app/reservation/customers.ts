@@ -10,6 +10,7 @@ import { holderKeys } from '../launch/allowances.js';
 import type { Principal } from '../../platform/auth.js';
 import { parsePhone } from '../../platform/phone.js';
 import type { AppDeps } from '../../api/deps.js';
+import { AssignmentServiceUnavailable } from '../assignment/client.js';
 import { Problem } from '../../api/errors.js';
 
 /** What a request may say of its customer (CreateReservation's `customer`, JoinLine's). */
@@ -33,7 +34,7 @@ export interface Customer {
 }
 
 /** What resolving a customer reads: the database, and whether a customer needs a verified number. */
-export type CustomerDeps = Pick<AppDeps, 'db' | 'requireVerifiedPhone'>;
+export type CustomerDeps = Pick<AppDeps, 'db' | 'requireVerifiedPhone' | 'assignment'>;
 
 /** The customer of a request, as its caller may name them (refusals are problems). */
 export async function customerOf(deps: CustomerDeps, principal: Principal, given: GivenCustomer | undefined): Promise<Customer> {
@@ -81,9 +82,19 @@ async function placeOf(deps: CustomerDeps, principal: Principal, customerId: str
     return { district: district?.ko ?? null, latitude: given?.latitude ?? district!.latitude, longitude: given?.longitude ?? district!.longitude };
   }
   if (principal.role === 'store') {
-    const store = await deps.db.selectFrom('stores').select(['district', 'latitude', 'longitude']).where('id', '=', principal.storeId).executeTakeFirst();
-    if (store) return store;
+    const store = await storeOf(deps, principal.storeId);
+    if (store) return { district: store.district, latitude: store.latitude, longitude: store.longitude };
   }
   const known = await lastKnownLocation(deps.db, customerId);
   return { district: known?.district ?? null, latitude: known?.latitude ?? null, longitude: known?.longitude ?? null };
+}
+
+/** The staff's own store, from the assignment service; while it is down the walk-in is placed as if it had none. */
+async function storeOf(deps: CustomerDeps, storeId: string) {
+  try {
+    return await deps.assignment.getStore(storeId);
+  } catch (err) {
+    if (err instanceof AssignmentServiceUnavailable) return undefined;
+    throw err;
+  }
 }

@@ -1,7 +1,7 @@
 /** The reservation read model: rows, contacts (personal data) and the status timeline. */
 import { sql } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { reservationWorkflowId, type AssignedStore, type Fulfilment, type ReservationInput, type ReservationStatus } from './contract.js';
+import { CENTRAL_STORE, reservationWorkflowId, type AssignedStore, type Fulfilment, type ReservationInput, type ReservationStatus } from './contract.js';
 import type { Db, Reservation } from '../../db/schema.js';
 import { queueFrom, type OutboxEntry } from '../notification/repository.js';
 
@@ -125,10 +125,18 @@ export interface Transition {
   version: number;
   /** As the workflow passes it. */
   store?: Pick<AssignedStore, 'storeId' | 'storeName' | 'distanceKm'> | null;
+  /** The store's address as the assignment service gave it (the central store's is known here). */
+  storeAddress?: string | null;
   fulfilment?: Fulfilment;
   holdUntil?: string | null;
   cancelReason?: string | null;
   detail?: string | null;
+}
+
+/** The address recorded with a store: as given, the central store's own, or none. */
+function addressOf(t: Transition): string | null {
+  if (!t.store) return null;
+  return t.storeAddress ?? (t.store.storeId === CENTRAL_STORE.id ? CENTRAL_STORE.address : null);
 }
 
 /** The reason given with the latest cancel request made through the API (null if none). */
@@ -156,7 +164,7 @@ export async function applyTransition(db: Db, id: string, t: Transition, notific
           version: t.version,
           updated_at: sql`now()`,
           ...(t.store !== undefined
-            ? { store_id: t.store?.storeId ?? null, store_name: t.store?.storeName ?? null, store_distance_km: t.store?.distanceKm ?? null }
+            ? { store_id: t.store?.storeId ?? null, store_name: t.store?.storeName ?? null, store_distance_km: t.store?.distanceKm ?? null, store_address: addressOf(t) }
             : {}),
           ...(t.fulfilment !== undefined ? { fulfilment: t.fulfilment } : {}),
           ...(t.holdUntil !== undefined ? { hold_until: t.holdUntil } : {}),
@@ -184,7 +192,6 @@ export async function applyTransition(db: Db, id: string, t: Transition, notific
 const viewColumns = [
   'p.name as product_name',
   'p.sku as product_sku',
-  's.address as store_address',
 ] as const;
 
 /** The reservation as the customer centre shows it: with product, store and timeline (one query). */
@@ -192,7 +199,6 @@ export async function getReservationView(db: Db, id: string) {
   const row = await db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
-    .leftJoin('stores as s', 's.id', 'r.store_id')
     .selectAll('r')
     .select(viewColumns)
     .select((eb) =>
@@ -222,7 +228,6 @@ export async function listReservations(
   let q = db
     .selectFrom('reservations as r')
     .innerJoin('products as p', 'p.id', 'r.product_id')
-    .leftJoin('stores as s', 's.id', 'r.store_id')
     .selectAll('r')
     .select(viewColumns)
     .select(sql<string>`(extract(epoch from r.created_at) * 1000000)::bigint::text`.as('created_micros'))

@@ -7,7 +7,6 @@ import {
   purgeIdempotencyKeys,
   purgeLaunchRecords,
   purgeLapsedRevocations,
-  purgeSlotTombstones,
   type PurgeCounts,
 } from './repository.js';
 import type { Database } from '../../db/schema.js';
@@ -19,7 +18,13 @@ export interface RetentionInput {
 
 const BATCH = 500;
 
-export function createRetentionActivities({ db }: { db: Kysely<Database> }) {
+export interface RetentionDeps {
+  db: Kysely<Database>;
+  /** Has the assignment service forget released and completed slots older than `before`; how many (app/assignment/client.ts). */
+  purgeSlotTombstones(before: Date): Promise<number>;
+}
+
+export function createRetentionActivities({ db, purgeSlotTombstones }: RetentionDeps) {
   return {
     /** Purges in batches (short transactions), heartbeating between them; idempotent. */
     async purgePersonalData({ retentionMs }: RetentionInput): Promise<PurgeCounts> {
@@ -42,7 +47,11 @@ export function createRetentionActivities({ db }: { db: Kysely<Database> }) {
       }
       counts.samples = await purgeLaunchRecords(db, cutoff);
       counts.idempotencyKeys = await purgeIdempotencyKeys(db, cutoff);
-      counts.slotTombstones = await purgeSlotTombstones(db, cutoff);
+      counts.slotTombstones = await purgeSlotTombstones(cutoff).catch((err: unknown) => {
+        // The tombstones hold no personal data: while the service is down they wait for the next run.
+        log.warn('retention: the assignment service could not purge its slots; the next run tries again', { error: String(err) });
+        return 0;
+      });
       counts.revokedTokens = await purgeLapsedRevocations(db);
       log.info('retention: personal data purged', { endedBefore: cutoff.toISOString(), ...counts });
       return counts;

@@ -65,12 +65,6 @@ export async function purgeIdempotencyKeys(db: Db, cutoff: Date): Promise<number
   return Number((await db.deleteFrom('idempotency_keys').where('created_at', '<', cutoff).executeTakeFirst()).numDeletedRows);
 }
 
-/** Released and completed store slots older than `cutoff`: no late call of theirs can still come. */
-export async function purgeSlotTombstones(db: Db, cutoff: Date): Promise<number> {
-  const done = await db.deleteFrom('assignments').where('status', 'in', ['RELEASED', 'COMPLETED']).where('updated_at', '<', cutoff).executeTakeFirst();
-  return Number(done.numDeletedRows);
-}
-
 /** Revocations of tokens that have expired anyway. */
 export async function purgeLapsedRevocations(db: Db): Promise<number> {
   return Number((await db.deleteFrom('revoked_tokens').where('until', '<', new Date()).executeTakeFirst()).numDeletedRows);

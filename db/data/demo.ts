@@ -26,7 +26,7 @@ const CENTRAL = {
   id: 'central-online',
   name: 'Tshop 온라인 중앙센터',
   district: '중구',
-  address: '서울 중구 을지로 65',
+  address: '서울 중구 을지로 65', // CENTRAL_STORE.address
   latitude: 37.5662,
   longitude: 126.9855,
   capacity: 1_000_000,

@@ -19,6 +19,7 @@ import {
   tokenFor,
   type TestAssignmentService,
   type TestWorker,
+  assignmentTables,
 } from '../helpers.js';
 import { listen } from '../../platform/http.js';
 import { responseValidator } from '../openapi.js';
@@ -94,7 +95,7 @@ async function snapshot(productId: number) {
     db.selectFrom('products').select(['name', 'brand', 'price_krw', 'stock']).where('id', '=', productId).executeTakeFirstOrThrow(),
     count('stock_ledger'),
     count('reservations'),
-    db.selectFrom('stores').select(['capacity', 'is_open']).where('id', '=', 'gangnam').executeTakeFirstOrThrow(),
+    assignmentTables(db).selectFrom('assignment.stores').select(['capacity', 'is_open']).where('id', '=', 'gangnam').executeTakeFirstOrThrow(),
   ]);
   return { product, ledger: ledger.n, reservations: reservations.n, store };
 }
@@ -509,7 +510,7 @@ describe('the assignment service', () => {
         expect(((await res.json()) as { code: string }).code).toBe('UNAUTHENTICATED');
       }
     }
-    expect(await db.selectFrom('assignments').select('reservation_id').where('reservation_id', '=', reservationId).execute()).toEqual([]);
+    expect(await assignmentTables(db).selectFrom('assignment.assignments').select('reservation_id').where('reservation_id', '=', reservationId).execute()).toEqual([]);
     expect((await call('GET', '/healthz')).status).toBe(200);
     expect((await call('GET', '/stores', TEST_ASSIGNMENT_TOKEN)).status).toBe(200);
   });

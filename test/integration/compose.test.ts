@@ -322,8 +322,14 @@ describe('docker-compose.yml against the application configuration', () => {
       const target = typeof s.build === 'object' ? s.build.target : undefined;
       expect(target, `${name} builds the Dockerfile's final stage`).toBe(finalStage.name);
       const config = configOf(name);
-      // Every role reads PostgreSQL (the codec endpoint: the revoked tokens it refuses).
-      expect(config.databaseUrl, `${name}: DATABASE_URL`).toBeDefined();
+      // Every role reads PostgreSQL (the codec endpoint: the revoked tokens it refuses); the
+      // assignment service as its own role only, which the image's NODE_ENV=production requires.
+      if (role === 'assignment') {
+        expect(config.databaseUrl, `${name}: no DATABASE_URL`).toBeUndefined();
+        expect(config.assignment.databaseUrl, `${name}: ASSIGNMENT_DATABASE_URL`).toBe(envOf(s).ASSIGNMENT_DATABASE_URL);
+      } else {
+        expect(config.databaseUrl, `${name}: DATABASE_URL`).toBeDefined();
+      }
       if (role === 'api' || role === 'worker') expect(() => requireServices(config), name).not.toThrow();
     }
     expect(byRole('migrate').map((n) => list(services[n]!.command))).toEqual([expect.arrayContaining(['--seed'])]);
@@ -339,9 +345,9 @@ describe('docker-compose.yml against the application configuration', () => {
     }
   });
 
-  it('requires ASSIGNMENT_TOKEN, and gives the worker and the assignment service the same one', () => {
+  it('requires ASSIGNMENT_TOKEN, and gives the worker, the API and the assignment service the same one', () => {
     expect(() => loadCompose({ JWT_SECRET: TEST_JWT })).toThrow(/ASSIGNMENT_TOKEN/);
-    for (const name of [...byRole('worker'), ...byRole('assignment')]) expect(configOf(name).assignment.token, name).toBe(TEST_ASSIGNMENT);
+    for (const name of [...byRole('worker'), ...byRole('api'), ...byRole('assignment')]) expect(configOf(name).assignment.token, name).toBe(TEST_ASSIGNMENT);
   });
 
   it('publishes only the API; the rest lives on an internal network, the Web UI only on loopback and on demand', () => {
@@ -383,34 +389,43 @@ describe('docker-compose.yml against the application configuration', () => {
     expect(pg).toHaveLength(1);
     expect(temporal).toHaveLength(1);
     const pgEnv = envOf(services[pg[0]!]!);
+    // Who logs in as whom (deploy/postgres/roles.sql): the owner migrates, the assignment service
+    // has its own role, the rest the main one.
+    const credentials = (role: Role) =>
+      role === 'migrate'
+        ? [pgEnv.POSTGRES_USER, pgEnv.POSTGRES_PASSWORD]
+        : role === 'assignment'
+          ? [pgEnv.ASSIGNMENT_DB_USER, pgEnv.ASSIGNMENT_DB_PASSWORD]
+          : [pgEnv.APP_DB_USER, pgEnv.APP_DB_PASSWORD];
     for (const name of ours) {
       const config = configOf(name);
-      if (roleOf(services[name]!) === 'codec') continue;
-      const db = new URL(config.databaseUrl!);
+      const role = roleOf(services[name]!);
+      if (role === 'codec') continue;
+      const db = new URL(role === 'assignment' ? config.assignment.databaseUrl! : config.databaseUrl!);
       expectService(db.hostname, Number(db.port || 5432), `${name} DATABASE_URL`);
       expect([decodeURIComponent(db.username), decodeURIComponent(db.password), db.pathname.slice(1)], `${name} DATABASE_URL credentials`).toEqual([
-        pgEnv.POSTGRES_USER,
-        pgEnv.POSTGRES_PASSWORD,
+        ...credentials(role),
         pgEnv.POSTGRES_DB,
       ]);
       const waitsFor = upstream(name);
       expect(waitsFor.has(db.hostname), `${name} waits for ${db.hostname}`).toBe(true);
-      if (roleOf(services[name]!) !== 'migrate') {
+      if (role !== 'migrate') {
         expect(dependsOn(services[name]!)).toMatchObject(Object.fromEntries(byRole('migrate').map((m) => [m, 'service_completed_successfully'])));
       }
-      const role = roleOf(services[name]!);
       if (role === 'api' || role === 'worker') {
         const [host, port] = hostPort(config.temporal.address!, 7233);
         expectService(host, port, `${name} TEMPORAL_ADDRESS`);
         expect(waitsFor.has(host), `${name} waits for ${host}`).toBe(true);
       }
     }
-    // The worker reaches the assignment service, which listens on all interfaces of its container.
     const [assignment] = byRole('assignment');
     expect(['0.0.0.0', '::']).toContain(configOf(assignment!).assignment.host);
+    // The worker and the API reach the assignment service, which listens on all interfaces of its container.
+    for (const name of [...byRole('worker'), ...byRole('api')]) {
+      const [host, port] = hostPort(configOf(name).assignment.url, 80);
+      expect(expectService(host, port, `${name} ASSIGNMENT_URL`)).toBe(assignment);
+    }
     for (const worker of byRole('worker')) {
-      const [host, port] = hostPort(configOf(worker).assignment.url, 80);
-      expect(expectService(host, port, `${worker} ASSIGNMENT_URL`)).toBe(assignment);
       expect(configOf(worker).temporal.namespace).toBe(configOf(byRole('api')[0]!).temporal.namespace);
     }
     for (const api of byRole('api')) expect(['0.0.0.0', '::']).toContain(configOf(api).http.host);
@@ -513,6 +528,14 @@ describe('the Temporal service, its jobs and the Web UI', () => {
     const dbNames = pgEnv.TEMPORAL_DB_NAMES!.split(/\s+/);
     expect(dbNames).toEqual([temporalEnv.DBNAME ?? 'temporal', temporalEnv.VISIBILITY_DBNAME ?? 'temporal_visibility']);
     expect(dbNames).not.toContain(pgEnv.POSTGRES_DB); // the application's database stays its own
+    // The application's roles: the second init script runs roles.sql (mounted where it reads it) with their names and passwords.
+    const rolesScript = (pg.volumes ?? []).map((v) => v.split(':')[1]!).find((t) => t.startsWith('/docker-entrypoint-initdb.d/') && t.includes('roles'));
+    expect(rolesScript).toBeDefined();
+    const roles = readFileSync(hostFileAt(pg, rolesScript!)!, 'utf8');
+    for (const v of ['POSTGRES_USER', 'APP_DB_USER', 'APP_DB_PASSWORD', 'ASSIGNMENT_DB_USER', 'ASSIGNMENT_DB_PASSWORD']) expect(roles).toContain(`$${v}`);
+    const sqlFile = /--file=(\S+)/.exec(roles)?.[1];
+    expect(sqlFile && hostFileAt(pg, sqlFile)).toBe(path.join(root, 'deploy/postgres/roles.sql'));
+    expect(pgEnv.ASSIGNMENT_DB_USER).toBe('tshop_assignment'); // the role migration 0017 grants to
 
     // The schema job: the admin-tools image of the same release, the server's own DB settings.
     const schemaJob = serviceRunning('setup-schema.sh');

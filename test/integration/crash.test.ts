@@ -20,6 +20,7 @@ import {
   testApp,
   untilDecided,
   type TestAssignmentService,
+  assignmentTables,
 } from '../helpers.js';
 import { killGroup, type Launched } from '../processes.js';
 
@@ -97,7 +98,7 @@ it('every reservation reaches its right state across worker SIGKILLs, and the in
   assignment.setFailing(true);
   for (const id of toCancel) expect((await send('POST', `/reservations/${id}/cancel`)).status).toBe(202);
   await eventually(() => statusCount('CANCELLED'), (n) => n === toCancel.length);
-  const slotsHeld = await db.selectFrom('assignments').select('reservation_id').where('reservation_id', 'in', toCancel).where('status', '=', 'ACTIVE').execute();
+  const slotsHeld = await assignmentTables(db).selectFrom('assignment.assignments').select('reservation_id').where('reservation_id', 'in', toCancel).where('status', '=', 'ACTIVE').execute();
   await sigkill(worker);
   expect(slotsHeld).toHaveLength(toCancel.length);
   worker = await startWorkerProcess();
@@ -118,7 +119,7 @@ it('every reservation reaches its right state across worker SIGKILLs, and the in
 
   expect(await stockOf(db, product.id)).toBe(5);
   // One assignment row per accepted reservation: ACTIVE for the confirmed, RELEASED for the cancelled.
-  const assignments = await db.selectFrom('assignments').select(['reservation_id', 'status', 'store_id']).where('reservation_id', 'in', accepted).execute();
+  const assignments = await assignmentTables(db).selectFrom('assignment.assignments').select(['reservation_id', 'status', 'store_id']).where('reservation_id', 'in', accepted).execute();
   expect(assignments).toHaveLength(12);
   expect(assignments.filter((a) => a.status === 'ACTIVE').every((a) => a.store_id === store.id && !toCancel.includes(a.reservation_id))).toBe(true);
   expect(assignments.filter((a) => a.status === 'ACTIVE')).toHaveLength(7);

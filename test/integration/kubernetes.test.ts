@@ -29,6 +29,8 @@ const pkg = JSON.parse(read('package.json')) as { version: string };
 
 const TEST_SECRETS: Record<string, string> = {
   DATABASE_URL: 'postgres://tshop:k8s-test@postgres.example.internal:5432/tshop',
+  ASSIGNMENT_DATABASE_URL: 'postgres://tshop_assignment:k8s-test@postgres.example.internal:5432/tshop',
+  OWNER_DATABASE_URL: 'postgres://tshop_owner:k8s-test@postgres.example.internal:5432/tshop',
   JWT_SECRET: 'k8s-test-secret-k8s-test-secret-k8s-0123',
   ASSIGNMENT_TOKEN: 'k8s-assignment-token-k8s-assignment-0123',
   PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
@@ -163,7 +165,7 @@ describe('deploy/kubernetes', () => {
     }
     const ports = (name: string) => byName(overlay, 'Deployment', name)!.spec.template.spec.containers[0].ports.map((p: any) => p.containerPort);
     expect(ports('tshop-api')).toEqual([8088, 9465]);
-    expect(ports('tshop-assignment')).toEqual([8089]);
+    expect(ports('tshop-assignment')).toEqual([8089, 9466]);
     expect(ports('tshop-worker')).toEqual([9464]);
     expect(expose).toEqual(expect.arrayContaining([8088, 8089]));
     const job = byName(overlay, 'Job', 'tshop-migrate')!;
@@ -176,7 +178,13 @@ describe('deploy/kubernetes', () => {
       const pod = d.spec.template.spec;
       for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
         const env = containerEnv(overlay, c);
-        expect(env.DATABASE_URL, `${d.metadata.name}/${c.name}: DATABASE_URL from the Secret`).toBe(TEST_SECRETS.DATABASE_URL);
+        // One database role per use (deploy/postgres/roles.sql): the owner migrates, the assignment
+        // service has its own and nothing else, every other role the main one.
+        const [variable, key] = c.name === 'migrate' ? ['OWNER_DATABASE_URL', 'OWNER_DATABASE_URL'] : c.name === 'assignment' ? ['ASSIGNMENT_DATABASE_URL', 'ASSIGNMENT_DATABASE_URL'] : ['DATABASE_URL', 'DATABASE_URL'];
+        expect(env[variable], `${d.metadata.name}/${c.name}: ${variable} from the Secret`).toBe(TEST_SECRETS[key]);
+        for (const other of ['DATABASE_URL', 'ASSIGNMENT_DATABASE_URL', 'OWNER_DATABASE_URL'].filter((v) => v !== variable)) {
+          expect(env[other], `${d.metadata.name}/${c.name}: no ${other}`).toBeUndefined();
+        }
         if (c.name === 'notifier') {
           expect(env.NOTIFIER_TASK_QUEUE).toBe(NOTIFIER_TASK_QUEUE);
           expect(env.TEMPORAL_ADDRESS).toMatch(/:7233$/);
@@ -200,9 +208,14 @@ describe('deploy/kubernetes', () => {
           expect(config.assignment.url).toBe('http://tshop-assignment:8089');
           expect(config.temporal.workerIdentity).toBe('tshop-pod-0');
         }
-        if (c.name === 'assignment') {
-          expect(config.assignment).toMatchObject({ host: '0.0.0.0', port: 8089, token: TEST_SECRETS.ASSIGNMENT_TOKEN });
+        if (c.name === 'api') {
+          expect(config.assignment).toMatchObject({ url: 'http://tshop-assignment:8089', token: TEST_SECRETS.ASSIGNMENT_TOKEN });
         }
+        if (c.name === 'assignment') {
+          expect(config.assignment).toMatchObject({ host: '0.0.0.0', port: 8089, token: TEST_SECRETS.ASSIGNMENT_TOKEN, databaseUrl: TEST_SECRETS.ASSIGNMENT_DATABASE_URL });
+          expect(config.assignment.metrics).toEqual({ host: '0.0.0.0', port: 9466 });
+        }
+        if (c.name === 'migrate') expect(config.ownerDatabaseUrl).toBe(TEST_SECRETS.OWNER_DATABASE_URL);
       }
     }
     // The ConfigMap holds no secret key: those come from the Secret only.
@@ -287,6 +300,20 @@ describe('deploy/kubernetes', () => {
     for (const ing of of(overlay, 'Ingress')) {
       for (const rule of ing.spec.rules) for (const path of rule.http.paths) expect(path.backend.service.port).toEqual({ name: 'http' });
     }
+  });
+
+  it.each(OVERLAYS)('%s: the worker and the API reach the assignment service; its metrics only the monitoring namespace', (overlay) => {
+    const component = (c: string) => ({ 'app.kubernetes.io/name': 'tshop-reserve', 'app.kubernetes.io/component': c });
+    const policy = byName(overlay, 'NetworkPolicy', 'assignment')!;
+    const callers = policy.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === 8089)).flatMap((r: any) => r.from.map((f: any) => f.podSelector?.matchLabels));
+    expect(callers).toEqual([component('worker'), component('api')]);
+    const scrapers = policy.spec.ingress.filter((r: any) => r.ports.some((p: any) => p.port === 9466));
+    expect(scrapers).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 9466 }] }]);
+    for (const from of ['api', 'worker']) {
+      const egress = byName(overlay, 'NetworkPolicy', from)!.spec.egress;
+      expect(egress.some((r: any) => r.to?.some((t: any) => matches(t.podSelector?.matchLabels ?? {}, component('assignment'))) && r.ports.some((p: any) => p.port === 8089)), from).toBe(true);
+    }
+    expect(of(overlay, 'Service').filter((x) => x.metadata.name === 'tshop-assignment').flatMap((x) => x.spec.ports.map((p: any) => p.targetPort))).toEqual(['http']);
   });
 
   it.each(OVERLAYS)('%s: the KEDA ScaledObjects (no schema offline: checked by hand)', (overlay) => {

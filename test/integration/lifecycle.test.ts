@@ -31,6 +31,7 @@ import {
   untilDecided,
   type TestAssignmentService,
   type TestWorker,
+  assignmentTables,
 } from '../helpers.js';
 
 let db: Kysely<Database>;
@@ -230,16 +231,16 @@ describe('the assignment rule', () => {
   it('prefers the nearest store but spreads load to a nearly-as-close idle one, never above capacity', async () => {
     const a = await newStore(db, 10);
     // B is about 0.6 km north of A.
-    await db.updateTable('stores').set({ latitude: a.latitude + 0.0054, longitude: a.longitude }).where('id', '=', (await newStore(db, 10)).id).execute();
-    const b = (await db.selectFrom('stores').select('id').where('latitude', '=', a.latitude + 0.0054).executeTakeFirstOrThrow()).id;
+    await assignmentTables(db).updateTable('assignment.stores').set({ latitude: a.latitude + 0.0054, longitude: a.longitude }).where('id', '=', (await newStore(db, 10)).id).execute();
+    const b = (await assignmentTables(db).selectFrom('assignment.stores').select('id').where('latitude', '=', a.latitude + 0.0054).executeTakeFirstOrThrow()).id;
     const picks: string[] = [];
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       ids.push(newReservationId());
-      const r = await assignStore(db, { reservationId: ids[i]!, latitude: a.latitude, longitude: a.longitude });
+      const r = await assignStore(assignmentTables(db), { reservationId: ids[i]!, latitude: a.latitude, longitude: a.longitude });
       if (r.outcome === 'ASSIGNED') picks.push(r.assignment.storeId === a.id ? 'A' : r.assignment.storeId === b ? 'B' : 'other');
     }
-    for (const id of ids) await releaseAssignment(db, id);
+    for (const id of ids) await releaseAssignment(assignmentTables(db), id);
     // A scores 0.5 km × (1 + load/10), B 0.6 km × (1 + load/10): 0.5, 0.55, 0.6 (tie: nearer wins),
     // then A's 0.65 loses to B's 0.6; A's 0.65 beats B's 0.66; A's 0.7 loses to B's 0.66.
     expect(picks).toEqual(['A', 'A', 'A', 'B', 'A', 'B']);
@@ -248,13 +249,13 @@ describe('the assignment rule', () => {
   it('claims capacity atomically under concurrency', async () => {
     const s = await newStore(db, 3);
     const results = await Promise.all(
-      Array.from({ length: 12 }, () => assignStore(db, { reservationId: newReservationId(), latitude: s.latitude, longitude: s.longitude })),
+      Array.from({ length: 12 }, () => assignStore(assignmentTables(db), { reservationId: newReservationId(), latitude: s.latitude, longitude: s.longitude })),
     );
     const atStore = results.filter((r) => r.outcome === 'ASSIGNED' && r.assignment.storeId === s.id);
     expect(atStore).toHaveLength(3);
     expect(await activeAt(db, s.id)).toBe(3);
     // The overflow went to other stores (other tests' among them): give those slots back.
-    for (const r of results) if (r.outcome === 'ASSIGNED') await releaseAssignment(db, r.assignment.reservationId);
+    for (const r of results) if (r.outcome === 'ASSIGNED') await releaseAssignment(assignmentTables(db), r.assignment.reservationId);
   });
 });
 
@@ -295,7 +296,7 @@ describe('fault isolation: the assignment service may be down', () => {
       await assignment.start();
       for (const a of answers) expect((await until(a.body.id, 'CONFIRMED')).store.id).toBe(store.id);
       expect(await activeAt(db, store.id)).toBe(4);
-      const rows = await db.selectFrom('assignments').selectAll().where('store_id', '=', store.id).execute();
+      const rows = await assignmentTables(db).selectFrom('assignment.assignments').selectAll().where('store_id', '=', store.id).execute();
       expect(rows).toHaveLength(4);
     } finally {
       await assignment.start();
@@ -320,7 +321,7 @@ describe('fault isolation: the assignment service may be down', () => {
       await assignment.start();
       await workflow.result();
       expect(await activeAt(db, store.id)).toBe(0);
-      const row = await db.selectFrom('assignments').select('status').where('reservation_id', '=', id).executeTakeFirst();
+      const row = await assignmentTables(db).selectFrom('assignment.assignments').select('status').where('reservation_id', '=', id).executeTakeFirst();
       expect(row?.status).toBe('RELEASED');
     } finally {
       await assignment.start();

@@ -1,5 +1,6 @@
 /**
  * Observability: the API's /metrics, the worker's /metrics (SDK metrics + business gauges + breaker),
+ * the assignment service's /metrics (store load),
  * JSON logs that follow one reservation, and optional OpenTelemetry tracing. The worker runs as its
  * own process (`npm run start:worker`), as in production: its Temporal Runtime (logger, Prometheus)
  * can be installed only once per process, and the vitest process has its own.
@@ -13,6 +14,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../../api/app.js';
+import { createAssignmentMetrics } from '../../app/assignment/metrics.js';
 import type { Database } from '../../db/schema.js';
 import { buildWorkflowBundle } from '../../workers/bundle.js';
 import { waitUntil } from '../../platform/process.js';
@@ -22,7 +24,9 @@ import { createLogger, type LogLevel } from '../../platform/log.js';
 import { startTracing, tracingClientInterceptors, tracingEnabled } from '../../platform/tracing.js';
 import {
   ADMIN,
+  assignmentTables,
   connectClient,
+  inProcessAssignment,
   DEFAULT_TEST_POLICY,
   eventually,
   newProduct,
@@ -80,7 +84,16 @@ async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; line
 
 /** The real app on `taskQueue`, requests sent as `as` (admin by default; null: no token). */
 function apiWith(taskQueue: string, temporal: Client = client, level: LogLevel = 'warn') {
-  const app = createApp({ db, temporal, taskQueue, notifierTaskQueue: notifierQueueOf(taskQueue), policy: DEFAULT_TEST_POLICY, authSecret: TEST_JWT_SECRET, log: createLogger('api', level) });
+  const app = createApp({
+    db,
+    temporal,
+    taskQueue,
+    notifierTaskQueue: notifierQueueOf(taskQueue),
+    policy: DEFAULT_TEST_POLICY,
+    authSecret: TEST_JWT_SECRET,
+    log: createLogger('api', level),
+    assignment: inProcessAssignment(db),
+  });
   return {
     app,
     async request(path: string, init: RequestInit = {}, as: typeof ADMIN | null = ADMIN) {
@@ -178,6 +191,12 @@ describe('the worker process', () => {
     expect(res.status).toBe(200);
     return res.text();
   };
+  // The assignment service's own endpoint (cmd/assignment.ts serves it on ASSIGNMENT_METRICS_PORT).
+  const storeScrape = async () => {
+    const res = await createAssignmentMetrics(assignmentTables(db)).fetch(new Request('http://assignment.test/metrics'));
+    expect(res.status).toBe(200);
+    return res.text();
+  };
 
   beforeAll(async () => {
     const started = await startWorkerProcess({
@@ -203,11 +222,15 @@ describe('the worker process', () => {
     });
     await eventually(() => statusOf(api, id), (s) => s === 'CONFIRMED');
 
-    const text = await eventually(scrape, (t) => sample(t, `tshop_store_active_assignments{store="${store.id}"}`) === 1);
+    // The store's load is the assignment service's, on its own metrics endpoint; the worker has none of it.
+    const stores = await eventually(storeScrape, (t) => sample(t, `tshop_store_active_assignments{store="${store.id}"}`) === 1);
+    expect(sample(stores, `tshop_store_capacity{store="${store.id}"}`)).toBe(4);
+    expect(sample(stores, `tshop_store_utilisation_ratio{store="${store.id}"}`)).toBe(0.25);
+    expect(sample(stores, 'tshop_store_metrics_up')).toBe(1);
+    const text = await scrape();
+    expect(text).not.toMatch(/^tshop_store_/m);
     // Business gauges, read from PostgreSQL at the scrape.
     expect(sample(text, `tshop_product_stock{product_id="${product.id}",sku="${product.sku}"}`)).toBe(4);
-    expect(sample(text, `tshop_store_capacity{store="${store.id}"}`)).toBe(4);
-    expect(sample(text, `tshop_store_utilisation_ratio{store="${store.id}"}`)).toBe(0.25);
     expect(sample(text, 'tshop_reservations{status="CONFIRMED"}')).toBeGreaterThanOrEqual(1);
     for (const status of ['PENDING', 'REJECTED', 'ACCEPTED', 'COMPLETED', 'CANCEL_REQUESTED', 'CANCELLED', 'EXPIRED']) {
       expect(sample(text, `tshop_reservations{status="${status}"}`), status).toBeGreaterThanOrEqual(0);
@@ -254,7 +277,7 @@ describe('the worker process', () => {
       expect(sample(text, 'tshop_assignment_breaker_state{state="closed"}')).toBe(0);
       // Stock taken, no store: the store's gauges stay at zero.
       expect(sample(text, `tshop_product_stock{product_id="${product.id}",sku="${product.sku}"}`)).toBe(4);
-      expect(sample(text, `tshop_store_utilisation_ratio{store="${store.id}"}`)).toBe(0);
+      expect(sample(await storeScrape(), `tshop_store_utilisation_ratio{store="${store.id}"}`)).toBe(0);
       expect(await statusOf(api, id)).toBe('ACCEPTED');
       await client.workflow.getHandle(reservationWorkflowId(id)).terminate('test over');
     } finally {

@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RETENTION_WORKFLOW_TYPE } from '../../shared/queues.js';
 import { ensureRetentionSchedule } from '../../workers/schedules.js';
-import { eventually, movesOf, newProduct, newStore, testApp, useTestStack, violationsOf } from '../helpers.js';
+import { assignmentTables, eventually, movesOf, newProduct, newStore, testApp, useTestStack, violationsOf } from '../helpers.js';
 
 type Body = Record<string, any>; // `any`: bodies are asserted field by field
 const DAY = 86_400_000;
@@ -42,12 +42,12 @@ it('purges personal data, free text, sent notifications, old keys and tombstones
   await until(old1, 'CANCELLED');
   await until(old2, 'COMPLETED');
   await until(recent, 'CANCELLED');
-  await eventually(() => db.selectFrom('assignments').select('status').where('reservation_id', 'in', [old1, old2]).where('status', '=', 'ACTIVE').execute(), (r) => r.length === 0);
+  await eventually(() => assignmentTables(db).selectFrom('assignment.assignments').select('status').where('reservation_id', 'in', [old1, old2]).where('status', '=', 'ACTIVE').execute(), (r) => r.length === 0);
 
   // Two of them ended 31 days ago; every notification was sent; a key and a revocation are old too.
   const longAgo = sql<Date>`now() - interval '31 days'`;
   await db.updateTable('reservations').set({ updated_at: longAgo }).where('id', 'in', [old1, old2]).execute();
-  await db.updateTable('assignments').set({ updated_at: longAgo }).where('reservation_id', 'in', [old1, old2]).execute();
+  await assignmentTables(db).updateTable('assignment.assignments').set({ updated_at: longAgo }).where('reservation_id', 'in', [old1, old2]).execute();
   await db.updateTable('notifications').set({ sent_at: sql`now()` }).where('reservation_id', 'in', [old1, old2, recent]).execute();
   await sql`update idempotency_keys set created_at = ${longAgo} where resource_id in (${sql.join([old1, old2])})`.execute(db);
   await db.insertInto('revoked_tokens').values({ jti: `lapsed-${Date.now()}`, revoked_by: 'admin', until: new Date(Date.now() - DAY) }).execute();
@@ -65,7 +65,7 @@ it('purges personal data, free text, sent notifications, old keys and tombstones
   expect(await left('reservation_requests', 'reservation_id', [old1, old2])).toBe(0);
   expect(await left('notifications', 'reservation_id', [old1, old2])).toBe(0);
   expect(await left('idempotency_keys', 'resource_id', [old1, old2])).toBe(0);
-  expect(await db.selectFrom('assignments').select('reservation_id').where('reservation_id', 'in', [old1, old2]).execute()).toEqual([]);
+  expect(await assignmentTables(db).selectFrom('assignment.assignments').select('reservation_id').where('reservation_id', 'in', [old1, old2]).execute()).toEqual([]);
   const gone = await send('GET', `/reservations/${old1}`);
   expect(gone.body).toMatchObject({ status: 'CANCELLED', cancelReason: null, product: { id: product.id } });
   expect(JSON.stringify(gone.body)).not.toContain('해외 이사');

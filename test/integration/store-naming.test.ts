@@ -7,7 +7,7 @@ import { Migrator, sql, type Kysely, type RawBuilder } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrations } from '../../db/migrations/index.js';
 import type { Database } from '../../db/schema.js';
-import { isolatedDatabase } from '../helpers.js';
+import { assignmentTables, isolatedDatabase } from '../helpers.js';
 
 let isolated: Awaited<ReturnType<typeof isolatedDatabase>>;
 beforeAll(async () => {
@@ -39,20 +39,20 @@ async function storeColumns(db: Kysely<Database>, table: string) {
 
 /** A reservation with a store, and its store's slot. */
 async function reservationAtStore(db: Kysely<Database>, id: string) {
-  await db.insertInto('stores').values({ id: 'gangnam-1', name: 'Gangnam', district: 'd', address: 'a', latitude: 37.5, longitude: 127, capacity: 2 }).execute();
+  await assignmentTables(db).insertInto('assignment.stores').values({ id: 'gangnam-1', name: 'Gangnam', district: 'd', address: 'a', latitude: 37.5, longitude: 127, capacity: 2 }).execute();
   const product = await db.insertInto('products').values({ sku: `sku-${id}`, name: 'Phone', brand: 'b', price_krw: 1, stock: 1 }).returning('id').executeTakeFirstOrThrow();
   await db
     .insertInto('reservations')
     .values({ id, workflow_id: `reservation-${id}`, product_id: product.id, quantity: 1, customer_id: 'c-1', status: 'CONFIRMED', fulfilment: 'PICKUP', version: 2 })
     .execute();
   await db.updateTable('reservations').set({ store_id: 'gangnam-1', store_name: 'Gangnam', store_distance_km: 1.5 }).where('id', '=', id).execute();
-  await db.insertInto('assignments').values({ reservation_id: id, store_id: 'gangnam-1', status: 'ACTIVE' }).execute();
+  await assignmentTables(db).insertInto('assignment.assignments').values({ reservation_id: id, store_id: 'gangnam-1', status: 'ACTIVE' }).execute();
 }
 
 it('has no view, column, trigger or function of the old names: the tables have the store names only', async () => {
   const { db } = isolated;
   expect(await oldNames(db)).toEqual({ relations: [], columns: [], triggers: [], functions: [] });
-  expect(await storeColumns(db, 'reservations')).toEqual(['store_distance_km', 'store_id', 'store_name']);
+  expect(await storeColumns(db, 'reservations')).toEqual(['store_address', 'store_distance_km', 'store_id', 'store_name']);
   expect(await storeColumns(db, 'assignments')).toEqual(['store_id']);
 });
 
@@ -75,5 +75,5 @@ it('goes down to the shim of 0012 and up again without it, keeping the data', as
     store_name: 'Gangnam',
     store_distance_km: 1.5,
   });
-  expect(await db.selectFrom('assignments').select('store_id').where('reservation_id', '=', 'R-1').executeTakeFirst()).toEqual({ store_id: 'gangnam-1' });
+  expect(await assignmentTables(db).selectFrom('assignment.assignments').select('store_id').where('reservation_id', '=', 'R-1').executeTakeFirst()).toEqual({ store_id: 'gangnam-1' });
 });

@@ -22,7 +22,7 @@ import { SseParser, type SseEvent } from '../../web/sse.js';
 import { formatWait, fromSeoulInput, toSeoulInput } from '../../web/format.js';
 import { perMinute } from '../../web/samples.js';
 import type { Sale, SalePatch, Sample, Ticket } from '../../web/types.js';
-import { eventually, newProduct, newStore, stockOf, testApp, tokenFor, useTestStack } from '../helpers.js';
+import { assignmentTables, eventually, newProduct, newStore, stockOf, testApp, tokenFor, useTestStack } from '../helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = Boolean(process.env.UPDATE_WEB_SCREENSHOTS);
@@ -494,7 +494,7 @@ describe('the web app', () => {
       await expect.poll(() => row.innerText()).toContain('1/2');
       await row.getByRole('button', { name: `Test store ${store.id} 영업 중지` }).click();
       await expect.poll(() => row.locator('[data-field="isOpen"]').innerText()).toBe('영업중지');
-      const isOpen = async () => (await stack.db.selectFrom('stores').select('is_open').where('id', '=', store.id).executeTakeFirstOrThrow()).is_open;
+      const isOpen = async () => (await assignmentTables(stack.db).selectFrom('assignment.stores').select('is_open').where('id', '=', store.id).executeTakeFirstOrThrow()).is_open;
       expect(await isOpen()).toBe(false);
       // Still closed after the next refreshes (the server's answer, not only the click).
       await page.waitForTimeout(2_500);

@@ -145,6 +145,23 @@ describe("the codec endpoint's tokenless access", () => {
   });
 });
 
+describe("the assignment service's database role", () => {
+  const main = 'postgres://tshop:x@db:5432/tshop';
+  const own = 'postgres://tshop_assignment:y@db:5432/tshop';
+  it('is ASSIGNMENT_DATABASE_URL; outside production DATABASE_URL stands in, in production nothing does', () => {
+    expect(parseConfig({ DATABASE_URL: main, ASSIGNMENT_DATABASE_URL: own }).assignment.databaseUrl).toBe(own);
+    expect(parseConfig({ DATABASE_URL: main }).assignment.databaseUrl).toBe(main);
+    expect(parseConfig({ DATABASE_URL: main, NODE_ENV: 'production' }).assignment.databaseUrl).toBeUndefined();
+    expect(parseConfig({ DATABASE_URL: main, ASSIGNMENT_DATABASE_URL: own, NODE_ENV: 'production' }).assignment.databaseUrl).toBe(own);
+  });
+
+  it("refuses the example's placeholder password, and migrations run as the owner when one is given", () => {
+    expect(() => parseConfig({ ASSIGNMENT_DATABASE_URL: 'postgres://tshop_assignment:CHANGE-ME@db/tshop' })).toThrow(/ASSIGNMENT_DATABASE_URL/);
+    expect(parseConfig({ DATABASE_URL: main }).ownerDatabaseUrl).toBe(main);
+    expect(parseConfig({ DATABASE_URL: main, OWNER_DATABASE_URL: own }).ownerDatabaseUrl).toBe(own);
+  });
+});
+
 describe('requireServices', () => {
   it('names every missing address for a part that runs alone', () => {
     expect(() => requireServices(parseConfig({}))).toThrow(/^DATABASE_URL and TEMPORAL_ADDRESS must be set/);

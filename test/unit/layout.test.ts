@@ -48,11 +48,51 @@ describe('layout', () => {
     expect(edges.filter((e) => topFolder(e.to) === 'dev' && !allowed.has(topFolder(e.from)))).toEqual([]);
   });
 
-  it('the assignment service is one folder: its repository and scoring are not reached around', () => {
-    // Anything may use the store repository (the one place stores change); nothing else holds a copy.
-    const stray = files.filter((f) => /(^|\/)(geo|assignments)\.ts$/.test(f));
-    expect(stray).toEqual([]);
-    expect(edges.filter((e) => topFolder(e.from) === 'assignment' && e.to.startsWith(path.join('api', 'routes')))).toEqual([]);
+  describe('the assignment boundary (docs/architecture.md): the service owns its tables', () => {
+    const service = path.join('app', 'assignment');
+    const inService = (f: string) => f.startsWith(service + path.sep);
+    /**
+     * What a file outside the service may import from it: its client (anyone), its activities
+     * (the worker builds them, a workflow names their types) and the API's /stores routes, and, for the service's own process and the
+     * migration-time seed, its app, metrics, schema and seed. Tests may reach anything.
+     */
+    const mayImport = (from: string, to: string): boolean => {
+      if (inService(from) || topFolder(from) === 'test') return true;
+      const name = path.basename(to);
+      if (name === 'client.ts') return true;
+      if (name === 'activities.ts') return topFolder(from) === 'workers' || from.endsWith('workflow.ts');
+      if (name === 'routes.ts') return topFolder(from) === 'api';
+      if (from === path.join('cmd', 'assignment.ts')) return ['api.ts', 'metrics.ts', 'schema.ts'].includes(name);
+      if (from === path.join('db', 'seed.ts')) return ['seed.ts', 'schema.ts'].includes(name);
+      return false;
+    };
+    const strayImports = (list: { from: string; to: string }[]) => list.filter((e) => e.to.startsWith(service + path.sep) && !mayImport(e.from, e.to));
+
+    // A query naming its tables: Kysely's (`selectFrom('stores')`, `'assignment.stores'`) or SQL's (`from assignment.stores`).
+    const QUERY = /\b(selectFrom|insertInto|updateTable|deleteFrom|innerJoin|leftJoin|rightJoin|fullJoin|with)\(\s*['"`](assignment\.)?(stores|assignments)\b/;
+    const SQL = /\b(from|join|into|update|table)\s+(assignment\.|public\.)?(stores|assignments)\b/i;
+    /** Who may name the tables: the service, the migrations, and the checking tool that compares both schemas as the owner. */
+    const mayName = (f: string) => inService(f) || f.startsWith(path.join('db', 'migrations') + path.sep) || f === path.join('db', 'invariants.ts') || topFolder(f) === 'test';
+    const namesTables = (text: string) => text.split('\n').some((line) => QUERY.test(line) || SQL.test(line));
+
+    it('nothing outside app/assignment/ imports its repository, schema or app, except its own process and the seed', () => {
+      expect(strayImports(edges)).toEqual([]);
+    });
+
+    it('nothing outside app/assignment/ (but the migrations and db/invariants.ts) names its tables', () => {
+      expect(files.filter((f) => !mayName(f) && namesTables(readFileSync(path.join(root, f), 'utf8')))).toEqual([]);
+    });
+
+    it('catches a file that reaches around the service', () => {
+      expect(strayImports([{ from: path.join('app', 'launch', 'desk.ts'), to: path.join(service, 'repository.ts') }])).toHaveLength(1);
+      expect(strayImports([{ from: path.join('api', 'routes', 'dev.ts'), to: path.join(service, 'schema.ts') }])).toHaveLength(1);
+      expect(namesTables("deps.db.selectFrom('stores').selectAll()")).toBe(true);
+      expect(namesTables('db.updateTable(`assignment.assignments`)')).toBe(true);
+      expect(namesTables('sql`select a.reservation_id from assignments a join reservations r`')).toBe(true);
+      expect(namesTables("tags: ['stores'], summary: 'List stores'")).toBe(false);
+      // And the service is where the rules look: its repository names the tables.
+      expect(namesTables(readFileSync(path.join(root, service, 'repository.ts'), 'utf8'))).toBe(true);
+    });
   });
 });
 

@@ -356,7 +356,8 @@ export function DeskPage() {
             <span>{t('desk.closedOnly')}</span>
           </label>
         </div>
-        {desk && stores.length === 0 && <p class="muted">{t('desk.noStores')}</p>}
+        {desk && !desk.storesAvailable && <p class="muted" role="status" data-field="stores-unavailable">{t('desk.storesUnavailable')}</p>}
+        {desk?.storesAvailable && stores.length === 0 && <p class="muted">{t('desk.noStores')}</p>}
         {groups.map((g) => (
           <div key={g.district || 'all'} class="store-group">
             {g.district && <h3 class="group-title">{findDistrict(g.district)?.[lang] ?? g.district}</h3>}
