@@ -191,7 +191,7 @@ describe('the API mapping', () => {
     const customerId = `c-mapping-${id}`;
     await insertReservation(stack.db, { id, workflowId: reservationWorkflowId(id), productId: product.id, quantity: 2, customerId, fulfilment: 'DELIVERY', status, version: 1, rejectReason: status === 'REJECTED' ? 'OUT_OF_STOCK' : null }, undefined);
     const holdUntil = new Date('2026-12-24T09:00:00.000Z');
-    await stack.db.updateTable('reservations').set({ store_id: store.id, store_name: 'Test store', store_distance_km: 1.5, hold_until: holdUntil }).where('id', '=', id).execute();
+    await stack.db.updateTable('reservations').set({ store_id: store.id, store_name: 'Test store', store_distance_km: 1.5, store_address: 'test', hold_until: holdUntil }).where('id', '=', id).execute();
     const dto = toReservationDto((await service.find(id))!);
     expect(dto).toMatchObject({
       id,
