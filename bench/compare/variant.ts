@@ -12,7 +12,8 @@ import { trackChild } from '../../platform/process.js';
 import type { Ctx } from '../context.js';
 import { apiFor } from '../http.js';
 import type { Roots } from '../procfs.js';
-import { entryIn, portsFrom, startStack, type Ports, type Stack, type TemporalKind } from '../stack.js';
+import { entryIn } from '../../dev/stack.js';
+import { portsFrom, startBenchStack, type Ports, type Stack, type TemporalKind } from '../stack.js';
 import type { Checkout } from './checkout.js';
 
 export type Side = 'A' | 'B';
@@ -72,7 +73,7 @@ export async function startVariant(given: VariantSpec, hooks: VariantHooks): Pro
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `tshop-compare-${spec.side}-`));
   hooks.onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
   const say = (line: string) => hooks.done(`${spec.side}: ${line}`);
-  const stack = await startStack({ root: spec.checkout.dir, dataDir, say, onStoppable: hooks.onStoppable, ports: spec.ports, env: spec.env, temporal: spec.temporal });
+  const stack = await startBenchStack({ root: spec.checkout.dir, dataDir, say, onStoppable: hooks.onStoppable, ports: spec.ports, env: spec.env, temporal: spec.temporal });
   const db = await openDatabase(stack.databaseUrl, { max: 20 });
   hooks.onResource(() => db.destroy());
   const connection = await Connection.connect({ address: stack.temporalAddress });

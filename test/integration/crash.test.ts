@@ -21,7 +21,7 @@ import {
   untilDecided,
   type TestAssignmentService,
 } from '../helpers.js';
-import { killGroup, type Launched } from '../processes.js';
+import type { Launched } from '../../dev/stack.js';
 
 let db: Kysely<Database>;
 let connection: Connection;
@@ -39,7 +39,7 @@ beforeAll(async () => {
   notifier = await launchNotifier(notifierQueueOf(taskQueue));
 });
 afterAll(async () => {
-  for (const w of workers) killGroup(w.child);
+  for (const w of workers) w.kill();
   await notifier?.stop();
   await assignment?.stop();
   await connection?.close();
@@ -53,7 +53,7 @@ async function startWorkerProcess(): Promise<Launched> {
 }
 
 async function sigkill(w: Launched) {
-  killGroup(w.child);
+  w.kill();
   await w.exit;
 }
 
