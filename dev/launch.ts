@@ -54,7 +54,7 @@ export interface Launched {
   output(): string;
   /** Resolves when `text` is printed; rejects if the process ends first or `timeoutMs` passes. */
   waitForOutput(text: string | RegExp, timeoutMs?: number): Promise<void>;
-  /** Resolves once `ready()` says so; throws a StartupError (and stops the process) if it ends or times out first. */
+  /** Resolves once `ready()` says so; throws a StartupError (and stops the process) if it ends unready or times out. */
   waitReady(ready: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void>;
   readonly exit: Promise<Exit>;
   running(): boolean;
@@ -124,7 +124,8 @@ export function launch(spec: LaunchSpec): Launched {
     },
     async waitReady(ready, timeoutMs) {
       const ok = await waitUntil(async () => ended || (await ready()), timeoutMs, 150);
-      if (ok && !ended) return;
+      // Ready (a process whose work is done once it exits, too), unless it ended without being.
+      if (ok && (await ready())) return;
       await stop();
       // The part's own one-line reason (`tshop: …`), else its last words.
       const reason = streams.stderr.split('\n').findLast((l) => l.startsWith('tshop: '))?.slice('tshop: '.length) ?? streams.both.trim().split('\n').slice(-20).join('\n');
