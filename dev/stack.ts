@@ -213,7 +213,6 @@ function parseJson(line: string): Record<string, unknown> | undefined {
 
 /** One part of a started stack. */
 export interface Part {
-  /** `worker`, or `worker-2` … for further workers. */
   readonly name: string;
   /** Its process while it runs (none for a server the SDK runs, or one outside the stack). */
   pid(): number | undefined;
@@ -252,8 +251,6 @@ export interface StackOptions {
   env?: Record<string, string | undefined>;
   /** Added to one part's environment after the wiring (say, a worker's task queue). */
   partEnv?: Partial<Record<ProcessPart, Record<string, string>>>;
-  /** How many worker processes (default 1): `worker`, `worker-2`, …, their metrics on consecutive ports. */
-  workers?: number;
   root?: string;
   runner?: 'tsx' | 'compiled';
   /** Each process part in a process group of its own (a terminal's Ctrl-C then reaches only the caller). */
@@ -284,9 +281,9 @@ export interface Stack {
   readonly embedded: { postgres: boolean; temporal: boolean };
   /** What the notifier said when it began polling (once started). */
   readonly notifier: NotifierInfo | undefined;
-  /** A part by name (`worker-2` for the second worker); throws for one that was never started. */
+  /** A part by name (`temporal postgres` for the real server's own); throws for one that was never started. */
   part(name: string): Part;
-  /** Starts a part that is not running yet (every worker, for `worker`). */
+  /** Starts a part that is not running (again, for one stopped). */
   start(part: PartName): Promise<void>;
   /** The pid of every running part, by name: the process trees the bench measures. */
   roots(): Record<string, number>;
@@ -388,26 +385,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   /** The wiring of each process part: where the others are. */
-  const wiring = (part: ProcessPart, n: number): Record<string, string> => {
+  const wiring = (part: ProcessPart): Record<string, string> => {
     const common = { DATA_DIR: options.dataDir, DATABASE_URL: databaseUrl };
     const services = { ...common, TEMPORAL_ADDRESS: temporalAddress, ASSIGNMENT_URL: assignmentUrl };
     if (part === 'migrate') return common;
     if (part === 'assignment') return { ...common, ASSIGNMENT_PORT: String(ports.assignment) };
-    if (part === 'worker') return { ...services, WORKER_METRICS_PORT: String(ports.workerMetrics + n - 1) };
+    if (part === 'worker') return { ...services, WORKER_METRICS_PORT: String(ports.workerMetrics) };
     if (part === 'notifier') return services;
     return { ...services, PORT: String(ports.api), API_METRICS_PORT: '0' };
   };
 
-  const processPart = (part: ProcessPart, n = 1) => {
-    const name = n === 1 ? part : `${part}-${n}`;
-    return add(name, async () => {
+  const processPart = (part: ProcessPart) => {
+    return add(part, async () => {
       const p = await startPart(part, {
         root: options.root,
         runner: options.runner,
-        env: { ...env, ...wiring(part, n), ...options.partEnv?.[part] },
+        env: { ...env, ...wiring(part), ...options.partEnv?.[part] },
         group: options.ownGroups ?? false,
-        echo: options.echo && ((line, stream) => options.echo!(name, line, stream)),
-        logFile: options.logFiles ? path.join(options.dataDir, 'logs', `${name}.log`) : undefined,
+        echo: options.echo && ((line, stream) => options.echo!(part, line, stream)),
+        logFile: options.logFiles ? path.join(options.dataDir, 'logs', `${part}.log`) : undefined,
       });
       if (p.notifier) notifier = p.notifier;
       // Done once it is ready: nothing to stop or measure.
@@ -416,8 +412,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // Only the stack stops a part: any other end is a crash, for the caller to report.
       void p.exit.then(({ code, signal }) => {
         if (stopped) return;
-        parts.get(name)!.stop().catch(() => undefined);
-        options.onExit?.(name, `exit ${code ?? signal}; last output:\n${p.output().slice(-4_000)}`);
+        parts.get(part)!.stop().catch(() => undefined);
+        options.onExit?.(part, `exit ${code ?? signal}; last output:\n${p.output().slice(-4_000)}`);
       });
       return {
         pid: p.pid,
@@ -463,10 +459,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
     migrate: () => processPart('migrate').start(),
     assignment: () => processPart('assignment').start(),
-    async worker() {
-      const workers = Array.from({ length: options.workers ?? 1 }, (_, i) => processPart('worker', i + 1));
-      await Promise.all(workers.map((w) => w.start()));
-    },
+    worker: () => processPart('worker').start(),
     notifier: () => processPart('notifier').start(),
     api: () => processPart('api').start(),
   };
@@ -503,12 +496,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const startOne = async (part: PartName) => {
     if (stopping) throw new StartupError('the stack is stopping');
-    if (part === 'worker' ? parts.has('worker') : parts.has(part)) {
-      const existing = [...parts.values()].filter((p) => p.name === part || p.name.startsWith(`${part}-`));
-      await Promise.all(existing.map((p) => p.start()));
-      return;
-    }
-    await starters[part]();
+    const started = parts.get(part);
+    await (started ? started.start() : starters[part]());
   };
 
   try {
