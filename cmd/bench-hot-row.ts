@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../dev/postgres.js';
+import { startStack } from '../dev/stack.js';
 import { summarize, type LatencySummary } from '../bench/load.js';
 import { cpuMsBetween, cpuTicks } from '../bench/procfs.js';
 import { thisCheckout } from '../bench/compare/checkout.js';
@@ -92,8 +92,8 @@ async function main(registerStop: (stop: () => Promise<void>) => void): Promise<
   const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, out: { type: 'string' } } });
   const seconds = Number(args.seconds);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-hot-row-'));
-  const postgres = await startEmbeddedPostgres({ dataDir, port: PG_PORT });
-  registerStop(postgres.stop);
+  const stack = await startStack({ dataDir, parts: ['postgres'], ports: { pg: PG_PORT }, onStoppable: registerStop });
+  const postgres = { url: stack.databaseUrl, pid: stack.part('postgres').pid()!, stop: stack.stop };
   const results: Measured[] = [];
   try {
     const admin = new pg.Client({ connectionString: postgres.url });

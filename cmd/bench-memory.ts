@@ -11,7 +11,8 @@
  * supervisor does) and checks that no process of it is left. Results: bench/results/<date>-memory.json.
  * `--checkout` measures `npm start` of another checkout (an earlier commit, for before/after).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { launchScript } from '../dev/stack.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -73,19 +74,11 @@ interface Stack {
 }
 
 function startStack(checkout: string, dataDir: string, extraEnv: Record<string, string>): Stack {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...PORTS, DATA_DIR: dataDir, ...extraEnv };
-  delete env.DATABASE_URL; // always the embedded servers: they are what is measured
-  delete env.TEMPORAL_ADDRESS;
-  const child = spawn('npm', ['start'], { cwd: checkout, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
   let last = Date.now();
-  const take = (d: Buffer) => {
-    out += d.toString();
-    last = Date.now();
-  };
-  child.stdout!.on('data', take);
-  child.stderr!.on('data', take);
-  return { child, output: () => out, silentFor: () => Date.now() - last };
+  // Always the embedded servers: they are what is measured.
+  const env = { ...PORTS, DATA_DIR: dataDir, ...extraEnv, DATABASE_URL: undefined, TEMPORAL_ADDRESS: undefined };
+  const npm = launchScript('start', env, [], { cwd: checkout, echo: () => (last = Date.now()) });
+  return { child: npm.child, output: npm.output, silentFor: () => Date.now() - last };
 }
 
 /**

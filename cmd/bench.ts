@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [--runs 3] [--requests N] [--concurrency C] [--cost-n M]
  * [--launch] [--launch-customers N] [--launch-rate R] [--temporal dev|server] [--port-base N]`:
- * starts the stack as separate processes (bench/stack.ts), drives its HTTP API from this process and
+ * starts the stack as separate processes (bench/stack.ts, through dev/stack.ts), drives its HTTP API from this process and
  * reports what a reservation costs (CPU per process, memory, history shape) and how the system
  * behaves under load (launch burst, seed check, sustained rate, cancellations, launch day with its
  * line), next to baselines run in this process. `--temporal server` runs the real Temporal server on a
@@ -33,7 +33,7 @@ import { historyShapes } from '../bench/scenarios/history.js';
 import { DEFAULT_RATE_PER_S, earlyJoiners, launch, warmUp, type LaunchOptions, type LaunchResult } from '../bench/scenarios/launch.js';
 import { seedCheck } from '../bench/scenarios/seed.js';
 import { cancelAtRate, halfOf, sustainedRate } from '../bench/scenarios/sustained.js';
-import { portsFrom, PORTS, startStack, TEMPORAL_KINDS, type TemporalKind } from '../bench/stack.js';
+import { portsFrom, PORTS, startBenchStack, TEMPORAL_KINDS, type TemporalKind } from '../bench/stack.js';
 import { thisCheckout } from '../bench/compare/checkout.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -172,7 +172,7 @@ async function invariants(db: Kysely<Database>, rawSqlProduct: number | undefine
 }
 
 async function setUp() {
-  const stack = await startStack({
+  const stack = await startBenchStack({
     root,
     dataDir,
     say: done,

@@ -22,7 +22,7 @@ import { prepareDatabase } from '../db/prepare.js';
 import { createClient, type ChaosClient, type Tally } from '../bench/chaos/client.js';
 import { createOperator, runFaults, type FaultLog } from '../bench/chaos/faults.js';
 import { drawFate, runJourney, type Journey, type JourneyOptions } from '../bench/chaos/journeys.js';
-import { PORTS, startChaosStack, type ChaosStack } from '../bench/chaos/stack.js';
+import { startStack, type Ports, type Stack } from '../dev/stack.js';
 import { settle, verify } from '../bench/chaos/verify.js';
 import { thisCheckout } from '../bench/compare/checkout.js';
 
@@ -53,20 +53,33 @@ const RESTOCK = { below: 150, by: 300 };
 const say = (line: string) => process.stdout.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tshop-chaos-'));
-let stack: ChaosStack | undefined;
+let stack: Stack | undefined;
+/** The chaos run's own ports; no test or bench uses them. */
+const PORTS: Partial<Ports> = { api: 18288, assignment: 18289, workerMetrics: 18290, pg: 25472, temporal: 17273, temporalUi: 18273 };
 const crashes: string[] = [];
 
 async function main(): Promise<boolean> {
   const cycles = Math.max(1, Math.round(LOAD_MS / 180_000));
   say(`data in ${dataDir}; ${LOAD_MS / 1000} s of load at ${RATE} customers/s, ${cycles} fault cycle(s)`);
   const jwtSecret = randomBytes(32).toString('hex');
-  stack = await startChaosStack(dataDir, { ...LIFECYCLE, ...WRITE_LIMITS, JWT_SECRET: jwtSecret, LOG_LEVEL: 'error' }, (part, log) => {
-    // A crash is a defect the run reports; the part is started again, as its supervisor would.
-    crashes.push(`${part} crashed: ${log}`);
-    say(`${part} CRASHED (${log.split('\n')[0]}); starting it again`);
-    void sleep(1_000).then(() => stack?.start(part));
+  // PostgreSQL and the Temporal dev server keep their state in the data directory, so either can be
+  // restarted; the assignment service, the worker, the notifier and the API are processes of their own.
+  stack = await startStack({
+    dataDir,
+    parts: ['postgres', 'temporal'],
+    ports: PORTS,
+    env: { ...LIFECYCLE, ...WRITE_LIMITS, JWT_SECRET: jwtSecret, LOG_LEVEL: 'error' },
+    logFiles: true,
+    onExit: (part, log) => {
+      // A crash is a defect the run reports; the part is started again, as its supervisor would.
+      crashes.push(`${part} crashed: ${log}`);
+      say(`${part} CRASHED (${log.split('\n')[0]}); starting it again`);
+      void sleep(1_000)
+        .then(() => stack?.part(part).start())
+        .catch((err: unknown) => say(`${part} did not start again: ${String(err)}`));
+    },
   });
-  const db = await openDatabase(stack.pgUrl);
+  const db = await openDatabase(stack.databaseUrl);
   await prepareDatabase(db, { seed: true });
   for (const part of ['assignment', 'worker', 'notifier', 'api'] as const) await stack.start(part);
   say('stack up: PostgreSQL, Temporal, assignment service, worker, notifier, API (separate processes)');
@@ -77,7 +90,7 @@ async function main(): Promise<boolean> {
   let authorization = `Bearer ${await signToken(jwtSecret, { role: 'admin', sub: 'chaos' })}`;
   const renew = setInterval(() => void signToken(jwtSecret, { role: 'admin', sub: 'chaos' }).then((t) => (authorization = `Bearer ${t}`)), 600_000);
   renew.unref();
-  const client = createClient(`http://127.0.0.1:${PORTS.api}`, () => authorization, tally);
+  const client = createClient(stack.apiUrl, () => authorization, tally);
   const product = (await client.send('GET', '/products')).body.items as { id: number }[];
   const productId = product[0]!.id;
 
@@ -215,7 +228,7 @@ function writeResults(summary: ReturnType<typeof summarize>, violations: string[
 }
 
 async function teardown() {
-  await stack?.teardown();
+  await stack?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }
 

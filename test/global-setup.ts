@@ -7,7 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { parseConfig } from '../platform/config.js';
 import { openDatabase } from '../db/open.js';
 import { prepareDatabase } from '../db/prepare.js';
-import { startInfra } from '../dev/stack.js';
+import { stackOptionsFrom, startStack } from '../dev/stack.js';
 import { installNotifier, installNotifierTests } from '../dev/notifier.js';
 import { ensureWebBundle } from '../web/build/bundle.js';
 import { buildWorkflowBundle } from '../workers/bundle.js';
@@ -42,7 +42,7 @@ export default async function setup(project: TestProject) {
   installNotifierTests(say);
   // The web app's bundle where npm start and start:api serve it from, once (they would build it at once).
   await ensureWebBundle(path.resolve('dist/web'));
-  const infra = await startInfra(config, say);
+  const infra = await startStack({ ...stackOptionsFrom(config), parts: ['postgres', 'temporal'], say });
   try {
     const db = await openDatabase(infra.databaseUrl);
     await prepareDatabase(db, { seed: true }).finally(() => db.destroy());

@@ -23,10 +23,10 @@ import { listStockMoves } from '../app/product/stock.js';
 import type { Database } from '../db/schema.js';
 import { createLogger } from '../platform/log.js';
 import { listen } from '../platform/http.js';
+import { isAlive, waitUntil } from '../platform/process.js';
 import { openDatabase } from '../db/open.js';
 import { prepareDatabase } from '../db/prepare.js';
-import { spawnNotifier } from '../dev/notifier.js';
-import { killGroup, launch, type Launched } from './processes.js';
+import { startPart, type Launched } from '../dev/stack.js';
 import { createReservationWorker } from '../workers/worker.js';
 
 let runtimeInstalled = false;
@@ -77,15 +77,13 @@ export const notifierQueueOf = (taskQueue: string) => `${taskQueue}-notify`;
 export async function launchNotifier(taskQueue: string, options: { databaseUrl?: string; env?: Record<string, string> } = {}) {
   const lines: string[] = [];
   try {
-    return await spawnNotifier({
-      databaseUrl: options.databaseUrl ?? inject('databaseUrl'),
-      temporalAddress: inject('temporalAddress'),
-      namespace: 'default',
-      taskQueue,
-      ...(options.env ? { env: options.env } : {}),
+    const p = await startPart('notifier', {
+      env: { ...process.env, DATABASE_URL: options.databaseUrl ?? inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_NAMESPACE: 'default', NOTIFIER_TASK_QUEUE: taskQueue, ...options.env },
       // NOTIFIER_TEST_LOG=1 shows its log lines as they come.
-      output: (line) => (process.env.NOTIFIER_TEST_LOG ? console.error(`[notifier] ${line}`) : void (lines.push(line) > 200 && lines.shift())),
+      echo: (line) => (process.env.NOTIFIER_TEST_LOG ? console.error(`[notifier] ${line}`) : void (lines.push(line) > 200 && lines.shift())),
+      readyTimeoutMs: 60_000,
     });
+    return { pid: p.pid, ...p.notifier!, stop: () => p.stop('SIGTERM', 8_000) };
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${lines.slice(-20).join('\n')}`);
   }
@@ -298,27 +296,23 @@ export async function violationsOf(db: Kysely<Database>, own: { productIds?: num
 }
 
 /**
- * `npm run start:worker` on `taskQueue`, against the test servers and the test's assignment
- * service; resolves once it polls (a worker that does not start is killed, never left behind).
+ * A worker process (cmd/worker.ts, as the stack runs it) on `taskQueue`, against the test servers
+ * and the test's assignment service; resolves once it polls (one that does not start is stopped).
  */
 export async function launchWorkerProcess(taskQueue: string, assignmentUrl: string, env: Record<string, string> = {}): Promise<Launched> {
-  const w = launch('start:worker', {
-    DATABASE_URL: inject('databaseUrl'),
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    NOTIFIER_TASK_QUEUE: notifierQueueOf(taskQueue),
-    ASSIGNMENT_URL: assignmentUrl,
-    ...TEST_WORKER_ENV,
-    LOG_LEVEL: 'error',
-    ...env,
+  return startPart('worker', {
+    env: {
+      ...process.env,
+      DATABASE_URL: inject('databaseUrl'),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      NOTIFIER_TASK_QUEUE: notifierQueueOf(taskQueue),
+      ASSIGNMENT_URL: assignmentUrl,
+      ...TEST_WORKER_ENV,
+      LOG_LEVEL: 'error',
+      ...env,
+    },
   });
-  try {
-    await w.waitForOutput('worker polling');
-  } catch (err) {
-    killGroup(w.child);
-    throw err;
-  }
-  return w;
 }
 
 /**
@@ -450,3 +444,17 @@ export function localActivityMarker(attrs: { details?: Record<string, { payloads
 
 /** Recorded workflow histories, replayed by `replay.test.ts` (re-record with `npm run record:histories`). */
 export const HISTORIES_DIR = fileURLToPath(new URL('./histories', import.meta.url));
+
+/** Whether every one of `pids` has exited within `timeoutMs`. */
+export async function allGone(pids: number[], timeoutMs = 5_000): Promise<boolean> {
+  return waitUntil(() => pids.every((pid) => !isAlive(pid)), timeoutMs, 100);
+}
+
+/** Kills a process outright, for cleanup after a failed test. */
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

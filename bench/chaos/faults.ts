@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { CENTRAL_STORE, reassignSignal } from '../../app/reservation/contract.js';
-import type { ChaosStack } from './stack.js';
+import type { Stack } from '../../dev/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,7 +28,7 @@ export interface FaultOptions {
 }
 
 /** Runs `cycles` fault cycles spread over the load period. */
-export async function runFaults(stack: ChaosStack, operator: Operator, o: FaultOptions, log: FaultLog): Promise<void> {
+export async function runFaults(stack: Stack, operator: Operator, o: FaultOptions, log: FaultLog): Promise<void> {
   const cycleMs = o.loadMs / o.cycles;
   const loadStarts = o.loadEnds - o.loadMs;
   for (let n = 0; n < o.cycles; n++) {
@@ -39,26 +39,26 @@ export async function runFaults(stack: ChaosStack, operator: Operator, o: FaultO
     };
     await at(0.05);
     fault('SIGKILL the worker; start it again 2 s later');
-    await stack.restart('worker', 'SIGKILL', 2_000);
+    await stack.part('worker').restart('SIGKILL', 2_000);
     await at(0.2);
     fault(`stop the assignment service for ${o.assignmentOutageMs / 1000} s (past the assignment deadline)`);
-    await stack.restart('assignment', 'SIGTERM', o.assignmentOutageMs);
+    await stack.part('assignment').restart('SIGTERM', o.assignmentOutageMs);
     await sleep(5_000);
     const signalled = await operator.reassignCentralDeliveries();
     log.reassignSignals += signalled;
     o.say(`operator: reassign signalled to ${signalled} central-delivery reservation(s)`);
     await at(0.4);
     fault('SIGKILL the notifier, mid-send; start it again 15 s later');
-    await stack.restart('notifier', 'SIGKILL', 15_000);
+    await stack.part('notifier').restart('SIGKILL', 15_000);
     await at(0.5);
     fault('restart the Temporal dev server (state kept in SQLite)');
-    await stack.restartTemporal();
+    await stack.part('temporal').restart('SIGTERM', 0);
     await at(0.65);
     fault('SIGKILL the API with requests in flight; start it again 1 s later');
-    await stack.restart('api', 'SIGKILL', 1_000);
+    await stack.part('api').restart('SIGKILL', 1_000);
     await at(0.8);
     fault('restart PostgreSQL');
-    await stack.restartPostgres();
+    await stack.part('postgres').restart('SIGINT', 0);
   }
 }
 

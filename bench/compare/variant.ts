@@ -12,7 +12,8 @@ import { trackChild } from '../../platform/process.js';
 import type { Ctx } from '../context.js';
 import { apiFor } from '../http.js';
 import type { Roots } from '../procfs.js';
-import { entryIn, portsFrom, startStack, type Ports, type Stack, type TemporalKind } from '../stack.js';
+import { entryIn } from '../../dev/stack.js';
+import { portsFrom, startBenchStack, type Ports, type Stack, type TemporalKind } from '../stack.js';
 import type { Checkout } from './checkout.js';
 
 export type Side = 'A' | 'B';
@@ -22,8 +23,8 @@ export type Side = 'A' | 'B';
  * helper (28388…, 25443, 27243, 28243) use, so a comparison can run beside any of them.
  */
 export const COMPARE_PORTS: Record<Side, Ports> = {
-  A: { api: 28401, assignment: 28402, workerMetrics: 28403, pg: 24401, temporal: 28433, temporalUi: 28434, temporalPg: 24402, temporalInternal: 28440, temporalMembership: 28444 },
-  B: { api: 28501, assignment: 28502, workerMetrics: 28503, pg: 24501, temporal: 28533, temporalUi: 28534, temporalPg: 24502, temporalInternal: 28540, temporalMembership: 28544 },
+  A: { api: 28401, assignment: 28402, assignmentMetrics: 28404, workerMetrics: 28403, pg: 24401, temporal: 28433, temporalUi: 28434, temporalPg: 24402, temporalInternal: 28440, temporalMembership: 28444 },
+  B: { api: 28501, assignment: 28502, assignmentMetrics: 28504, workerMetrics: 28503, pg: 24501, temporal: 28533, temporalUi: 28534, temporalPg: 24502, temporalInternal: 28540, temporalMembership: 28544 },
 };
 
 /** The two sides' ports: COMPARE_PORTS, or laid out from `--port-base` (A at it, B 50 above). */
@@ -72,7 +73,7 @@ export async function startVariant(given: VariantSpec, hooks: VariantHooks): Pro
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `tshop-compare-${spec.side}-`));
   hooks.onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
   const say = (line: string) => hooks.done(`${spec.side}: ${line}`);
-  const stack = await startStack({ root: spec.checkout.dir, dataDir, say, onStoppable: hooks.onStoppable, ports: spec.ports, env: spec.env, temporal: spec.temporal });
+  const stack = await startBenchStack({ root: spec.checkout.dir, dataDir, say, onStoppable: hooks.onStoppable, ports: spec.ports, env: spec.env, temporal: spec.temporal });
   const db = await openDatabase(stack.databaseUrl, { max: 20 });
   hooks.onResource(() => db.destroy());
   const connection = await Connection.connect({ address: stack.temporalAddress });

@@ -30,7 +30,7 @@ import {
   type TestAssignmentService,
   type TestWorker,
 } from '../helpers.js';
-import { killGroup, launch, type Launched } from '../processes.js';
+import { startPart, type Launched } from '../../dev/stack.js';
 
 let db: Kysely<Database>;
 let connection: Connection;
@@ -228,24 +228,29 @@ describe('a product with no stock at all', () => {
 
 describe('several API processes at once', () => {
   const apis: Launched[] = [];
-  afterAll(() => apis.forEach((api) => killGroup(api.child)));
+  afterAll(() => apis.forEach((api) => api.kill()));
 
   it('admit exactly the units between them, and the excess never starts a workflow', async () => {
     const ports = [18111, 18112, 18113];
-    for (const port of ports) {
-      apis.push(
-        launch('start:api', {
-          DATABASE_URL: inject('databaseUrl'),
-          TEMPORAL_ADDRESS: inject('temporalAddress'),
-          TEMPORAL_TASK_QUEUE: worker.taskQueue,
-          JWT_SECRET: TEST_JWT_SECRET,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          LOG_LEVEL: 'warn',
-        }),
-      );
-    }
-    await Promise.all(apis.map((api) => api.waitForOutput('API listening', 60_000)));
+    await Promise.all(
+      ports.map(async (port) => {
+        const api = await startPart('api', {
+          env: {
+            ...process.env,
+            API_METRICS_PORT: '0',
+            DATABASE_URL: inject('databaseUrl'),
+            TEMPORAL_ADDRESS: inject('temporalAddress'),
+            TEMPORAL_TASK_QUEUE: worker.taskQueue,
+            JWT_SECRET: TEST_JWT_SECRET,
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            LOG_LEVEL: 'warn',
+          },
+          readyTimeoutMs: 60_000,
+        });
+        apis.push(api);
+      }),
+    );
     const units = 15;
     const product = await newProduct(db, units);
     const authorization = `Bearer ${await tokenFor(ADMIN)}`;

@@ -297,11 +297,11 @@ describe('token lifetimes and revocation', () => {
   });
 
   it('npm run token refuses a lifetime above the role\'s longest', async () => {
-    const { launch } = await import('../processes.js');
-    const tooLong = launch('token', { JWT_SECRET: TEST_JWT_SECRET }, ['--role', 'admin', '--ttl', '7200']);
+    const { launchScript } = await import('../../dev/stack.js');
+    const tooLong = launchScript('token', { JWT_SECRET: TEST_JWT_SECRET }, ['--role', 'admin', '--ttl', '7200']);
     expect((await tooLong.exit).code).toBe(1);
     expect(tooLong.stderr()).toMatch(/--ttl must be 1 to 3600 seconds for the admin role/);
-    const fine = launch('token', { JWT_SECRET: TEST_JWT_SECRET }, ['--role', 'customer', '--sub', 'c-9']);
+    const fine = launchScript('token', { JWT_SECRET: TEST_JWT_SECRET }, ['--role', 'customer', '--sub', 'c-9']);
     expect((await fine.exit).code).toBe(0);
     expect(await statusWith(fine.stdout().trim())).toBe(200);
   });

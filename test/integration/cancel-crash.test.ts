@@ -14,7 +14,7 @@ import { demoPhoneFor } from '../../db/data/demo.js';
 import { dataConverterFor } from '../../platform/codec.js';
 import { reservationWorkflowId } from '../../app/reservation/contract.js';
 import { ADMIN, eventually, newProduct, newStore, notifierQueueOf, startWorkerWith, TEST_ASSIGNMENT_TOKEN, TEST_JWT_SECRET, tokenFor, useTestStack, type TestWorker } from '../helpers.js';
-import { killGroup, launch, type Launched } from '../processes.js';
+import { startPart, type Launched } from '../../dev/stack.js';
 
 const stack = useTestStack({ worker: false });
 // Sealed payloads, as in production: the repeat reads the signal it sent back through the codec.
@@ -25,7 +25,7 @@ const apis: Launched[] = [];
 let worker: TestWorker | undefined;
 
 afterAll(async () => {
-  for (const api of apis) killGroup(api.child);
+  for (const api of apis) api.kill();
   await worker?.stop();
 });
 
@@ -38,22 +38,26 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `npm run start:api` on a free port, on this file's task queues, with the payload key. */
+/** The API process (cmd/api.ts) on a free port, on this file's task queues, with the payload key. */
 async function startApi() {
   const port = await freePort();
-  const api = launch('start:api', {
-    DATABASE_URL: stack.databaseUrl,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    NOTIFIER_TASK_QUEUE: notifierQueueOf(taskQueue),
-    PAYLOAD_KEYS,
-    JWT_SECRET: TEST_JWT_SECRET,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
+  const api = await startPart('api', {
+    env: {
+      ...process.env,
+      API_METRICS_PORT: '0',
+      DATABASE_URL: stack.databaseUrl,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      NOTIFIER_TASK_QUEUE: notifierQueueOf(taskQueue),
+      PAYLOAD_KEYS,
+      JWT_SECRET: TEST_JWT_SECRET,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    },
+    readyTimeoutMs: 60_000,
   });
   apis.push(api);
-  await api.waitForOutput('API listening', 60_000);
   const base = `http://127.0.0.1:${port}`;
   const send = async (method: string, path: string, body?: unknown, key?: string) => {
     const res = await fetch(`${base}${path}`, {
@@ -118,7 +122,7 @@ it('a keyed cancel whose API died between the signal and keeping the key is answ
   const waiting = async () => (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${holderPid} = any(pg_blocking_pids(pid))`.execute(db)).rows[0]!.n;
   // Within the API's lock_timeout (5 s), after which its claim would fail instead.
   await eventually(waiting, (n) => n === 1, 4_000);
-  killGroup(first.api.child);
+  first.api.kill();
   await first.api.exit;
   rollBack();
   await holding;

@@ -22,7 +22,7 @@ import {
   type TestAssignmentService,
   assignmentTables,
 } from '../helpers.js';
-import { killGroup, type Launched } from '../processes.js';
+import type { Launched } from '../../dev/stack.js';
 
 let db: Kysely<Database>;
 let connection: Connection;
@@ -40,7 +40,7 @@ beforeAll(async () => {
   notifier = await launchNotifier(notifierQueueOf(taskQueue));
 });
 afterAll(async () => {
-  for (const w of workers) killGroup(w.child);
+  for (const w of workers) w.kill();
   await notifier?.stop();
   await assignment?.stop();
   await connection?.close();
@@ -54,7 +54,7 @@ async function startWorkerProcess(): Promise<Launched> {
 }
 
 async function sigkill(w: Launched) {
-  killGroup(w.child);
+  w.kill();
   await w.exit;
 }
 

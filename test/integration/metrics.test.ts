@@ -39,7 +39,7 @@ import {
   tokenFor,
   type TestAssignmentService,
 } from '../helpers.js';
-import { killGroup, type Launched } from '../processes.js';
+import type { Launched } from '../../dev/stack.js';
 
 const WORKER_METRICS_PORT = 19471;
 const TRACED_WORKER_METRICS_PORT = 19472;
@@ -59,7 +59,7 @@ afterAll(async () => {
   for (const l of launched) {
     l.child.kill('SIGTERM');
     const gone = await Promise.race([l.exit.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
-    if (!gone) killGroup(l.child);
+    if (!gone) l.kill();
   }
   await assignment?.stop();
   await connection?.close();

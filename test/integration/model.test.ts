@@ -26,7 +26,7 @@ import {
   testApp,
   type TestAssignmentService,
 } from '../helpers.js';
-import { killGroup, type Launched } from '../processes.js';
+import type { Launched } from '../../dev/stack.js';
 
 type Body = Record<string, any>; // `any`: bodies are asserted field by field
 
@@ -73,7 +73,7 @@ beforeAll(async () => {
   await startWorkerProcess();
 });
 afterAll(async () => {
-  if (worker) killGroup(worker.child);
+  if (worker) worker.kill();
   await assignment?.stop();
   await connection?.close();
   await db?.destroy();
@@ -200,7 +200,7 @@ class AssignmentUp implements fc.AsyncCommand<Model, World> {
 class WorkerRestart implements fc.AsyncCommand<Model, World> {
   check = () => true;
   async run() {
-    killGroup(worker.child);
+    worker.kill();
     await worker.exit;
     await startWorkerProcess();
   }

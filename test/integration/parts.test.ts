@@ -5,17 +5,18 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { waitUntil } from '../../platform/process.js';
 import { signToken } from '../../platform/auth.js';
-import { allGone, infraPids, killGroup, killQuietly, launch, type Launched } from '../processes.js';
+import { serverPids, launchScript, type Launched } from '../../dev/stack.js';
+import { allGone, killQuietly } from '../helpers.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-parts-'));
 const launched: Launched[] = [];
 afterAll(() => {
-  for (const l of launched) killGroup(l.child);
-  for (const pid of infraPids(dataDir)) killQuietly(pid);
+  for (const l of launched) l.kill();
+  for (const pid of serverPids(dataDir)) killQuietly(pid);
   rmSync(dataDir, { recursive: true, force: true });
 });
 const run = (script: string, env: Record<string, string>) => {
-  const l = launch(script, { LOG_LEVEL: 'warn', ...env });
+  const l = launchScript(script, { LOG_LEVEL: 'warn', API_METRICS_PORT: '0', ...env });
   launched.push(l);
   return l;
 };
@@ -72,7 +73,7 @@ it('start:infra, start:assignment, start:worker and start:api run as separate pr
   expect((await api.exit).code).toBe(0);
   assignment.child.kill('SIGTERM');
   expect((await assignment.exit).code).toBe(0);
-  const pids = infraPids(dataDir);
+  const pids = serverPids(dataDir);
   infra.child.kill('SIGTERM');
   expect((await infra.exit).code).toBe(0);
   expect(await allGone(pids)).toBe(true);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../dev/postgres.js';
+import { startStack } from '../../dev/stack.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -24,7 +24,8 @@ it('starts PostgreSQL for a data directory in a private home, and finds its data
       await client.connect();
       return client.query(text).finally(() => client.end());
     };
-    const first = await startEmbeddedPostgres({ dataDir, port: 25492 });
+    const postgres = () => startStack({ dataDir, parts: ['postgres'], ports: { pg: 25492 } });
+    const first = await postgres();
     const location = path.join(dataDir, 'postgres.location');
     if (asRoot) {
       outside = readFileSync(location, 'utf8').trim();
@@ -32,10 +33,10 @@ it('starts PostgreSQL for a data directory in a private home, and finds its data
     } else {
       expect(existsSync(location), 'moved out of the clone').toBe(false);
     }
-    await query(first.url, 'create table kept (n int); insert into kept values (42)');
+    await query(first.databaseUrl, 'create table kept (n int); insert into kept values (42)');
     await first.stop();
-    const again = await startEmbeddedPostgres({ dataDir, port: 25492 });
-    expect((await query(again.url, 'select n from kept')).rows).toEqual([{ n: 42 }]);
+    const again = await postgres();
+    expect((await query(again.databaseUrl, 'select n from kept')).rows).toEqual([{ n: 42 }]);
     await again.stop();
   } finally {
     rmSync(home, { recursive: true, force: true });

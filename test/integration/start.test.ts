@@ -6,26 +6,27 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../platform/process.js';
 import { signToken } from '../../platform/auth.js';
-import { allGone, infraPids, killGroup, killQuietly, launch, type Launched } from '../processes.js';
+import { serverPids, launchScript, type Launched } from '../../dev/stack.js';
+import { allGone, killQuietly } from '../helpers.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-start-'));
 const ports = { PORT: '18088', ASSIGNMENT_PORT: '18089', PG_PORT: '25442', TEMPORAL_PORT: '17243', TEMPORAL_UI_PORT: '18243' };
-const env = { ...ports, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+const env = { ...ports, DATA_DIR: dataDir, LOG_LEVEL: 'warn', API_METRICS_PORT: '0' };
 const api = `http://127.0.0.1:${ports.PORT}`;
 const launched: Launched[] = [];
 const leftovers = new Set<number>();
 
 afterAll(async () => {
-  for (const l of launched) killGroup(l.child);
+  for (const l of launched) l.kill();
   for (const pid of leftovers) killQuietly(pid);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function startStack(): Promise<Launched> {
-  const l = launch('start', env);
+  const l = launchScript('start', env);
   launched.push(l);
   await l.waitForOutput('Tshop Reserve is running');
-  infraPids(dataDir).forEach((pid) => leftovers.add(pid));
+  serverPids(dataDir).forEach((pid) => leftovers.add(pid));
   return l;
 }
 
@@ -53,7 +54,7 @@ async function eventuallyStatus(id: string, wanted: string): Promise<string> {
 }
 
 async function stopAndCheck(l: Launched, how: () => void) {
-  const pids = infraPids(dataDir);
+  const pids = serverPids(dataDir);
   expect(pids).toHaveLength(2);
   const sent = Date.now();
   how();
@@ -74,7 +75,7 @@ describe('npm start', () => {
       expect(out).toContain(text);
     }
     // The README's token command works against the running stack.
-    const tokenCmd = launch('token', { DATA_DIR: dataDir, ...{} }, ['--role', 'customer', '--sub', 'c-42']);
+    const tokenCmd = launchScript('token', { DATA_DIR: dataDir, ...{} }, ['--role', 'customer', '--sub', 'c-42']);
     launched.push(tokenCmd);
     expect((await tokenCmd.exit).code).toBe(0);
     const customerToken = tokenCmd.stdout().trim().split('\n').at(-1)!;
@@ -108,7 +109,7 @@ describe('npm start', () => {
 
   it('recovers after being killed outright (SIGKILL leaves servers behind) and loses nothing', async () => {
     const first = await startStack();
-    const orphans = infraPids(dataDir);
+    const orphans = serverPids(dataDir);
     process.kill(-first.child.pid!, 'SIGKILL');
     await first.exit;
     expect(orphans.every(isAlive), 'SIGKILL gives no chance to clean up').toBe(true);
@@ -127,7 +128,7 @@ describe('npm start', () => {
 
 describe('npm start fails fast with one clear line', () => {
   async function expectFailure(extraEnv: Record<string, string>, message: RegExp) {
-    const l = launch('start', { ...env, ...extraEnv });
+    const l = launchScript('start', { ...env, ...extraEnv });
     launched.push(l);
     const started = Date.now();
     const { code, at } = await l.exit;
@@ -137,7 +138,7 @@ describe('npm start fails fast with one clear line', () => {
     expect(lines, l.stderr()).toHaveLength(1);
     expect(lines[0]).toMatch(message);
     expect(l.stderr()).not.toMatch(/\n\s+at /); // no stack trace
-    expect(infraPids(dataDir).filter(isAlive)).toEqual([]);
+    expect(serverPids(dataDir).filter(isAlive)).toEqual([]);
   }
 
   it('when the API port is taken', async () => {

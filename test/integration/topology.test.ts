@@ -15,22 +15,22 @@ import { waitUntil } from '../../platform/process.js';
 import { openDatabase } from '../../db/open.js';
 import { signToken } from '../../platform/auth.js';
 import { reservationWorkflowId } from '../../app/reservation/contract.js';
-import { localActivityMarker } from '../helpers.js';
-import { infraPids, killGroup, killQuietly, launch, type Launched } from '../processes.js';
+import { localActivityMarker, killQuietly } from '../helpers.js';
+import { serverPids, launchScript, type Launched } from '../../dev/stack.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tshop-topology-'));
 const launched: Launched[] = [];
 let db: Kysely<Database> | undefined;
 let connection: Connection | undefined;
 afterAll(async () => {
-  for (const l of launched) killGroup(l.child);
+  for (const l of launched) l.kill();
   await connection?.close();
   await db?.destroy();
-  for (const pid of infraPids(dataDir)) killQuietly(pid);
+  for (const pid of serverPids(dataDir)) killQuietly(pid);
   rmSync(dataDir, { recursive: true, force: true });
 });
 const run = (script: string, env: Record<string, string>) => {
-  const l = launch(script, { LOG_LEVEL: 'warn', ...env });
+  const l = launchScript(script, { LOG_LEVEL: 'warn', API_METRICS_PORT: '0', ...env });
   launched.push(l);
   return l;
 };
@@ -113,7 +113,7 @@ it('two workers share the load, one is SIGKILLed without losing a reservation, a
   const second: Promise<Answer>[] = [];
   for (let i = 0; i < 24; i++) {
     second.push(reserve(product, `topology-second-${i}`));
-    if (i === 6) killGroup(workerA.child); // SIGKILL to the worker and its npm parent
+    if (i === 6) workerA.kill(); // SIGKILL to the worker and its npm parent
     if (i < 6) expect((await post(`/reservations/${first[i]!.id}/cancel`, {})).status).toBe(202);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -16,7 +16,7 @@ import { tokenVerifier } from '../../api/auth.js';
 import { createCodecApp } from '../../api/codec/app.js';
 import { DEFAULT_TOKEN_POLICY } from '../../platform/auth.js';
 import { listen } from '../../platform/http.js';
-import { startTemporalDevServer } from '../../dev/temporal.js';
+import { startStack } from '../../dev/stack.js';
 import { dataConverterFor, EncryptionCodec } from '../../platform/codec.js';
 import { createReservationWorker } from '../../workers/worker.js';
 import { fileURLToPath } from 'node:url';
@@ -366,12 +366,12 @@ describe('the Web UI over sealed payloads (PAYLOAD_KEYS)', () => {
       'codec endpoint (test)',
     );
     stops.unshift(() => codec.close());
-    const temporal = await startTemporalDevServer({ dataDir, port: ports.temporal, uiPort: ports.ui, cliPath: process.env.TEMPORAL_CLI_PATH, uiCodecEndpoint: codecUrl });
+    const temporal = await startStack({ dataDir, parts: ['temporal'], ports: { temporal: ports.temporal, temporalUi: ports.ui }, uiCodecEndpoint: codecUrl });
     stops.unshift(() => temporal.stop());
-    const sealedConnection = await Connection.connect({ address: temporal.address });
+    const sealedConnection = await Connection.connect({ address: temporal.temporalAddress });
     stops.unshift(() => sealedConnection.close());
     const sealedClient = new Client({ connection: sealedConnection, dataConverter: dataConverterFor(keys)! });
-    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    const nativeConnection = await NativeConnection.connect({ address: temporal.temporalAddress });
     const taskQueue = `webui-codec-${suffix}`;
     const sealedWorker = await createReservationWorker({
       connection: nativeConnection,
