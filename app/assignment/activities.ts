@@ -104,9 +104,9 @@ export function createAssignmentActivities({ db, assignmentUrl, assignmentToken,
     const res = await call('POST', '/assignments', { reservationId: assignmentKey(input.reservationId, input.round), ...location });
     const body = (await res.json()) as { storeId?: string; storeName?: string; storeAddress?: string; distanceKm?: number; code?: string };
     if (res.ok) {
-      const store = { storeId: body.storeId!, storeName: body.storeName!, distanceKm: body.distanceKm ?? null, fallback: false } satisfies AssignedStore;
+      const store: AssignedStore = { storeId: body.storeId!, storeName: body.storeName!, distanceKm: body.distanceKm ?? null, fallback: false };
       // The read model keeps the address beside the name: the customer centre never asks the service.
-      return Object.assign(store, { address: body.storeAddress ?? null });
+      return { store, address: body.storeAddress ?? null };
     }
     if (res.status === 409) throw ApplicationFailure.retryable('no store has free capacity', 'NoCapacity');
     if (res.status === 410) throw ApplicationFailure.nonRetryable('the assignment was already released', 'AssignmentReleased');
@@ -133,7 +133,7 @@ export function createAssignmentActivities({ db, assignmentUrl, assignmentToken,
     async assignStore(input: { reservationId: string; round?: number; confirm: ConfirmationRequest }): Promise<Confirmation> {
       const { reservationId } = input;
       const found = await findWhereAndWhat(db, reservationId);
-      const { address, ...store } = await requestStore(input, found);
+      const { store, address } = await requestStore(input, found);
       const { version, fulfilment, holdPeriodMs, notify, detail } = input.confirm;
       const holdUntil = new Date(Date.now() + holdPeriodMs).toISOString();
       const transition = { status: 'CONFIRMED' as const, version, store, storeAddress: address, fulfilment, holdUntil, detail };

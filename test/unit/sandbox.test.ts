@@ -13,7 +13,7 @@ const SANDBOX_PACKAGES = new Set(['@temporalio/workflow', '@temporalio/common'])
 const SANDBOX_FILE = /^(shared\/[\w/-]+|app\/[\w-]+\/(workflow|contract|statuses)|workers\/workflows)\.ts$/;
 
 /** Value imports and re-exports of a file (`import type` / `export type` are erased, so they do not count). */
-export function valueImports(file: string): string[] {
+function valueImports(file: string): string[] {
   const text = readFileSync(path.join(root, file), 'utf8');
   const statements = text.matchAll(/^\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]/gms);
   return [...statements].filter((m) => !m[1]).map((m) => m[2]!);
