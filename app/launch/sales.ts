@@ -392,7 +392,9 @@ export async function recordSamples(db: Db, productIds: number[]): Promise<void>
       coalesce((select -sum(l.delta) from stock_ledger l where l.product_id = p.id and l.kind = 'RESERVE'), 0)
     from products p join sales s on s.product_id = p.id
     where p.id = any(${productIds}::int[])
-    on conflict (product_id, at) do nothing`.execute(db);
+    -- Two samples in one second: the later figures stand (kept first, a move inside that second was lost).
+    on conflict (product_id, at) do update set stock = excluded.stock, claimed = excluded.claimed, issued = excluded.issued,
+      admitted = excluded.admitted, waiting = excluded.waiting, accepted = excluded.accepted`.execute(db);
 }
 
 /** The samples of the last `minutes`, oldest first. */

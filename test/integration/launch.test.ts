@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../platform/auth.js';
 import { listen } from '../../platform/http.js';
 import type { LinePolicy } from '../../api/deps.js';
+import { listSamples, recordSamples } from '../../app/launch/sales.js';
 import { ADMIN, eventually, newProduct, readEventStream, stockOf, TEST_JWT_SECRET, testApp, tokenFor, useTestStack } from '../helpers.js';
 
 const stack = useTestStack();
@@ -447,6 +448,18 @@ describe('the launch desk', () => {
       (p) => p?.samples.some((s: Body) => s.accepted === 2 && s.stock === 1),
     );
     expect(desk.sale).toMatchObject({ productId: product.id, state: 'OPEN', unitLimit: 1, order: 'FIFO' });
+  });
+
+  it('keeps the later figures of two samples taken in the same second', async () => {
+    const product = await newProduct(stack.db, 5);
+    // One transaction: now() stands still, so both samples fall in the same second.
+    await stack.db.transaction().execute(async (trx) => {
+      await recordSamples(trx, [product.id]);
+      await trx.updateTable('products').set({ stock: 4 }).where('id', '=', product.id).execute();
+      await recordSamples(trx, [product.id]);
+    });
+    const own = (await listSamples(stack.db, 1)).filter((x) => x.product_id === product.id);
+    expect(own.map((x) => x.stock)).toEqual([4]);
   });
 });
 
