@@ -66,6 +66,7 @@ function phaseGoals(r: Omit<Results, 'goals'> & PhaseFigures): Goal[] {
     atMost("seed's check p99", r.seed_check.p99_ms, 150, ' ms'),
     { goal: 'throughput ours ÷ bare', target: '≥ 0.9', measured: `${r.ratios.throughput_ours_over_bare.value}`, met: r.ratios.throughput_ours_over_bare.value >= 0.9 },
     atMost('cancel → stock restored p99 at half the knee', r.cancel_at_rate.restored.p99_ms, 500, ' ms'),
+    atMost('change → its message settled p99 at half the knee', r.sustained.notified.p99_ms, 2_000, ' ms'),
     atMost('idle resident memory of the system (RSS sum; the goal is for npm start)', idleRss, 500, ' MiB'),
   ];
 }

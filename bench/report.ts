@@ -138,7 +138,7 @@ function loadLines(r: AllPhases): string[] {
   return [
     ...table(['sustained rate/s', 'requests', 'placed in line', 'errors', 'p50 / p95 / p99 / max ms'], s.steps.map((x) => [x.rate, x.requests, x.queued, x.errors, lat(x)])),
     '',
-    `Knee: ${s.knee_per_s}/s (the last rate with p99 ≤ 300 ms and no errors; a request placed in line is timed to its ticket's final answer). At half the knee (${s.half.rate}/s): ${lat(s.half)} ms (p50 / p95 / p99 / max), ${s.half.errors} errors, ${s.half.queued} placed in line.`,
+    `Knee: ${s.knee_per_s}/s (the last rate with p99 ≤ 300 ms and no errors; a request placed in line is timed to its ticket's final answer). At half the knee (${s.half.rate}/s): ${lat(s.half)} ms (p50 / p95 / p99 / max), ${s.half.errors} errors, ${s.half.queued} placed in line; each message settled ${lat(s.notified)} ms after its change.`,
     '',
     ...table(['cancellation (request → RELEASE in the ledger)', 'cancels', 'p50 / p95 / p99 / max ms'], [
       [`at ${c.rate}/s, each shortly after CONFIRMED (${c.cancelled_unconfirmed} not yet confirmed after 5 s; ${c.queued} placed in line first; ${c.errors} errors)`, c.cancels, lat(c.restored)],

@@ -153,7 +153,7 @@ function burstLines(b: Record<Side, BurstFigures>): string[] {
 }
 
 function kneeLines(k: Record<Side, SustainedResult>, r: CompareResults): string[] {
-  const row = (name: string, pick: (x: SustainedResult) => number) => [name, f1(pick(k.A)), f1(pick(k.B)), ratio(pick(k.B), pick(k.A))];
+  const row = (name: string, pick: (x: SustainedResult) => number | undefined) => [name, f1(pick(k.A)), f1(pick(k.B)), ratio(pick(k.B), pick(k.A))];
   return [
     `### Sustained rate (open model, ${r.settings.step_seconds ?? '?'} s per rate, +25 % until p99 > 300 ms or an error; A first, then B)`,
     '',
@@ -163,6 +163,8 @@ function kneeLines(k: Record<Side, SustainedResult>, r: CompareResults): string[
       row('… p50 ms', (x) => x.half.p50_ms),
       row('… p99 ms', (x) => x.half.p99_ms),
       row('… errors', (x) => x.half.errors),
+      row('… message settled after its change, p50 ms', (x) => x.notified?.p50_ms),
+      row('… message settled after its change, p99 ms', (x) => x.notified?.p99_ms),
     ]),
   ];
 }

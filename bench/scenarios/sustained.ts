@@ -5,7 +5,8 @@
  * request is a customer of its own; one answered 202 (a place in line: more than 32 units being
  * decided at once) follows its ticket, and its latency is to the ticket's final answer.
  */
-import { statusWatcher, waitUntilSettled, type Ctx } from '../context.js';
+import { sql } from 'kysely';
+import { statusWatcher, waitForOutbox, waitUntilSettled, type Ctx } from '../context.js';
 import { reserveFollowing } from '../follow.js';
 import { openLoop, summarize, type LatencySummary } from '../load.js';
 import { releaseLatencies } from './burst.js';
@@ -28,16 +29,35 @@ export interface SustainedResult {
   knee_per_s: number;
   steps: Step[];
   half: Step;
+  /** At half the knee: from each change (its outbox row queued) to its message settled. */
+  notified: LatencySummary;
 }
 
 const roundRate = (r: number) => Math.round(r * 10) / 10;
 
-async function step(ctx: Ctx, product: number, rate: number, seconds: number): Promise<Step> {
+async function step(ctx: Ctx, product: number, rate: number, seconds: number): Promise<Step & { reservationIds: string[] }> {
   const count = Math.max(1, Math.round(rate * seconds));
   const loop = await openLoop(rate, count, (i) => reserveFollowing(() => ctx.api.reserve(product, i), ctx.api.admin));
   const errors = loop.results.filter((r) => r.error || r.value?.outcome !== 'accepted').length;
   const queued = loop.results.filter((r) => r.value?.ticket).length;
-  return { rate, requests: count, errors, queued, ...summarize(loop.results.map((r) => r.ms)) };
+  const reservationIds = loop.results.flatMap((r) => (r.value?.reservationId ? [r.value.reservationId] : []));
+  return { rate, requests: count, errors, queued, ...summarize(loop.results.map((r) => r.ms)), reservationIds };
+}
+
+/**
+ * How long each message of these reservations waited in the outbox: queued (with its change) to
+ * settled. The bench's customers have no number on file, so the notifier renders each message and
+ * settles it as failed (NO_RECIPIENT) where it would send it: the drain's path but the sink's call.
+ */
+async function notifiedAfter(ctx: Ctx, product: number, reservationIds: string[]): Promise<LatencySummary> {
+  await waitForOutbox(ctx, 'sustained rate: messages at half the knee', product);
+  if (reservationIds.length === 0) return summarize([]);
+  const rows = await ctx.db
+    .selectFrom('notifications')
+    .select(sql<number>`extract(epoch from (coalesce(sent_at, failed_at) - created_at)) * 1000`.as('ms'))
+    .where('reservation_id', 'in', reservationIds)
+    .execute();
+  return summarize(rows.map((r) => Number(r.ms)));
 }
 
 export async function sustainedRate(ctx: Ctx, stepSeconds: number): Promise<SustainedResult> {
@@ -46,7 +66,7 @@ export async function sustainedRate(ctx: Ctx, stepSeconds: number): Promise<Sust
   const steps: Step[] = [];
   const holds = async (rate: number) => {
     ctx.progress(`sustained rate: ${rate}/s …`);
-    const s = await step(ctx, product, rate, stepSeconds);
+    const { reservationIds: _, ...s } = await step(ctx, product, rate, stepSeconds);
     steps.push(s);
     return s.p99_ms <= P99_LIMIT_MS && s.errors === 0;
   };
@@ -63,8 +83,8 @@ export async function sustainedRate(ctx: Ctx, stepSeconds: number): Promise<Sust
       }
     }
   }
-  const half = await step(ctx, product, halfOf(knee), stepSeconds);
-  return { knee_per_s: knee, steps, half };
+  const { reservationIds, ...half } = await step(ctx, product, halfOf(knee), stepSeconds);
+  return { knee_per_s: knee, steps, half, notified: await notifiedAfter(ctx, product, reservationIds) };
 }
 
 /** Half the knee (at least 1/s, so a machine with no knee still gets a figure). */
