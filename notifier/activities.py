@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -136,9 +136,14 @@ class NotifierActivities:
     async def notify_pending(self, input: dict[str, Any] | None = None) -> dict[str, Any]:
         max_ms = _number(input, "maxMs", 50_000)
         idle_ms = _number(input, "idleMs", 1_000)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max_ms / 1000
+        deadline = asyncio.get_running_loop().time() + max_ms / 1000
         totals = {"delivered": 0, "failed": 0, "batches": 0}
+        async with outbox.listening(self._pool) as woken:
+            await self._drain_until(deadline, idle_ms / 1000, totals, woken)
+        return totals
+
+    async def _drain_until(self, deadline: float, idle: float, totals: dict[str, int], woken: Callable[[float], Awaitable[bool]]) -> None:
+        loop = asyncio.get_running_loop()
         backoff = 0.0
         # A worker shutting down lets the drain finish its batch and return: the caller starts another.
         while not activity.is_worker_shutdown():
@@ -151,7 +156,8 @@ class NotifierActivities:
             lease = self._lease + (limit / self._rate if self._rate > 0 else 0)
             rows = await outbox.claim_for_drain(self._pool, limit, self._drain_scope, lease)
             if not rows:
-                await self._pause(min(idle_ms / 1000, remaining), totals)
+                # Woken by the next row queued; `idle` only bounds a notification lost with its connection.
+                await self._pause(min(idle, remaining), totals, woken)
                 continue
             outcomes = await self._drain_batch(rows, totals)
             totals["batches"] += 1
@@ -162,21 +168,26 @@ class NotifierActivities:
                 await self._pause(min(backoff, deadline - loop.time()), totals)
             else:
                 backoff = 0.0
-        return totals
 
-    async def _pause(self, seconds: float, totals: dict[str, int]) -> None:
+    async def _pause(self, seconds: float, totals: dict[str, int], woken: Callable[[float], Awaitable[bool]] | None = None) -> None:
         """Sleeps in steps of at most `heartbeat_every`, heartbeating before each, so that no pause
-        lets the heartbeat time-out lapse; wakes at once when the worker starts shutting down."""
+        lets the heartbeat time-out lapse; wakes at once when the worker starts shutting down, or
+        (given `woken`) when a row is queued."""
         if seconds <= 0:
             return
         steps = max(1, math.ceil(seconds / self._heartbeat_every))
         for _ in range(steps):
             activity.heartbeat(dict(totals))
+            shutdown = asyncio.ensure_future(activity.wait_for_worker_shutdown())
+            waits = {shutdown} | ({asyncio.ensure_future(woken(seconds / steps))} if woken else set())
             try:
-                await asyncio.wait_for(activity.wait_for_worker_shutdown(), timeout=seconds / steps)
+                done, _ = await asyncio.wait(waits, timeout=seconds / steps, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waits:
+                    task.cancel()
+                await asyncio.gather(*waits, return_exceptions=True)
+            if shutdown in done or any(not t.cancelled() and t.result() is True for t in done):
                 return
-            except asyncio.TimeoutError:
-                pass
 
     def _batch_size(self, remaining: float) -> int:
         # No more than the rate lets out before the deadline, so a slow rate cannot overrun maxMs.

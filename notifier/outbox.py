@@ -1,9 +1,14 @@
 """The notification outbox in PostgreSQL: claiming rows, the facts and contact to fill them, settling.
 
+Every pending row is the drain's: the statement that queues a row wakes it (a trigger notifies
+CHANNEL at commit), so a message leaves within a claim's round trip of its change, with no
+Temporal task of its own.
+
 A claim is a lease (`claimed_until`) taken in one statement, outside any open transaction, so
 the HTTP call holds no lock. Only a reservation's oldest pending row can be claimed, and
 `for update skip locked` keeps two claimers off the same row: any number of notifier replicas
-(and a workflow's activity racing the drain) send a reservation's messages once each, in order.
+(and a reservation's own `notifyCustomer` racing the drain) send a reservation's messages once
+each, in order.
 
 Each claim counts an attempt, so (id, attempts) names one claim: a deliverer renews its lease
 right before each send, and gives a row back or fails it, only while that claim is still the
@@ -13,9 +18,12 @@ nor clear that other's lease (which would let a third send it again).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -25,9 +33,9 @@ from .templates import CENTRAL_STORE_ID, Facts, Rendered, TemplateError, parse_i
 # Far longer than a send may take (kakao.TIMEOUT_SECONDS, and the activities cap any sender at
 # half a lease): a send always ends before the lease it was started under.
 LEASE_SECONDS = 30.0
-# A row its workflow should have delivered by now: its workflow is gone, the drain takes it.
-ORPHAN_AFTER = "2 minutes"
 DRAIN_BATCH = 100
+# Notified (by migration 0018's trigger) when a statement queues rows.
+CHANNEL = "tshop_notifications"
 
 # Read with each claim, so a send costs no query of its own. The name and number stay in this
 # process's memory: never in an activity's input, result or heartbeat, nor in a log line.
@@ -74,10 +82,7 @@ claimed as (
   returning n.id, n.reservation_id, n.kind, n.payload, n.attempts)
 """ + _SELECT_CLAIMED
 
-CLAIM_FOR_DRAIN = _CLAIM.format(
-    eligible=f"""(n.deliverer = 'drain' or n.created_at < now() - interval '{ORPHAN_AFTER}')
-      and (%(scope)s::text is null or n.reservation_id like %(scope)s::text)""",
-)
+CLAIM_FOR_DRAIN = _CLAIM.format(eligible="(%(scope)s::text is null or n.reservation_id like %(scope)s::text)")
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,27 @@ class Contact:
 class Pending:
     id: int
     claimed: bool  # another deliverer holds a live lease on it
+
+
+@asynccontextmanager
+async def listening(pool: AsyncConnectionPool) -> AsyncIterator[Callable[[float], Awaitable[bool]]]:
+    """Holds a connection of its own (the pool's serve single statements) listening on CHANNEL;
+    yields `woken(timeout)`: True once a row was queued (since the last call: psycopg keeps what
+    came in between), False when the time ran out."""
+    async with await AsyncConnection.connect(pool.conninfo, autocommit=True) as conn:
+        await conn.execute(f"listen {CHANNEL}")
+
+        async def woken(timeout: float) -> bool:
+            # Closed explicitly: a generator left suspended would keep the connection's lock.
+            notifies = conn.notifies(timeout=timeout, stop_after=1)
+            try:
+                async for _ in notifies:
+                    return True
+                return False
+            finally:
+                await notifies.aclose()
+
+        yield woken
 
 
 async def claim_for_reservation(pool: AsyncConnectionPool, reservation_id: str, lease: float = LEASE_SECONDS) -> list[Claimed]:

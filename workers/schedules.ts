@@ -1,4 +1,4 @@
-/** The Temporal Schedules the worker keeps: the reconciler and the notification drain, every minute; retention, daily. */
+/** The Temporal Schedules the worker keeps: the reconciler every minute, the notification drain always running, retention daily. */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { NOTIFY_DRAIN_WORKFLOW_TYPE, notifyDrainScheduleId, RECONCILE_WORKFLOW_TYPE, reconcilerScheduleId, RETENTION_WORKFLOW_TYPE, retentionScheduleId } from '../shared/queues.js';
 import type { NotifyDrainInput } from '../app/notification/workflow.js';
@@ -32,20 +32,44 @@ export async function ensureRetentionSchedule(client: Client, taskQueue: string,
 }
 
 /**
- * Creates the notification drain's Schedule unless it exists (as the reconciler's). Each run has
- * the notifier drain for most of the interval, so a refusal's message waits about a second, not
- * a minute.
+ * Creates the notification drain's Schedule, or brings an existing one to this release's shape.
+ * Each run has the notifier drain (woken by every row queued) for the whole interval, and the next
+ * run, buffered meanwhile, starts as it ends: a drain is always running. The interval and a pause
+ * an operator set are kept.
  */
 export async function ensureNotifyDrainSchedule(client: Client, taskQueue: string, notifierTaskQueue: string, everyMs: number): Promise<Ensured> {
-  const input: NotifyDrainInput = { notifierTaskQueue, maxMs: Math.max(1_000, everyMs - 10_000) };
-  return ensureEvery(client, {
-    scheduleId: notifyDrainScheduleId(taskQueue),
+  const input: NotifyDrainInput = { notifierTaskQueue, maxMs: everyMs };
+  const scheduleId = notifyDrainScheduleId(taskQueue);
+  const ensured = await ensureEvery(client, {
+    scheduleId,
     workflowType: NOTIFY_DRAIN_WORKFLOW_TYPE,
     taskQueue,
     everyMs,
     args: [input],
-    purpose: 'Has the notifier send the KakaoTalk messages no reservation workflow will: refusals at admission, reconciled endings',
+    overlap: ScheduleOverlapPolicy.BUFFER_ONE,
+    // Not a minute from now: messages are being queued already.
+    startNow: true,
+    purpose: "Has the notifier send every customer's KakaoTalk messages as they are queued",
   });
+  if (!ensured.created) await reshapeDrain(client, scheduleId, input);
+  return ensured;
+}
+
+/** A drain Schedule made by an earlier release (runs of part of the interval, skipped overlaps) takes this one's shape. */
+async function reshapeDrain(client: Client, scheduleId: string, input: NotifyDrainInput): Promise<void> {
+  const handle = client.schedule.getHandle(scheduleId);
+  const current = await handle.describe();
+  const action = current.action;
+  if (action.type !== 'startWorkflow') return;
+  const same = JSON.stringify(action.args) === JSON.stringify([input]) && current.policies.overlap === ScheduleOverlapPolicy.BUFFER_ONE;
+  if (same) return;
+  await handle.update((prev) => ({
+    ...prev,
+    action: { ...action, args: [input] },
+    policies: { ...prev.policies, overlap: ScheduleOverlapPolicy.BUFFER_ONE },
+  }));
+  // The run of the old shape, if one is going, is followed at once by one of the new.
+  if (!current.state.paused) await handle.trigger();
 }
 
 type Ensured = { scheduleId: string; created: boolean };
@@ -53,15 +77,25 @@ type Ensured = { scheduleId: string; created: boolean };
 /** A Schedule starting `workflowType` (its id the Schedule's) every `everyMs`, created unless it exists. */
 async function ensureEvery(
   client: Client,
-  { scheduleId, workflowType, taskQueue, everyMs, args, purpose }: { scheduleId: string; workflowType: string; taskQueue: string; everyMs: number; args: unknown[]; purpose: string },
+  {
+    scheduleId,
+    workflowType,
+    taskQueue,
+    everyMs,
+    args,
+    purpose,
+    overlap = ScheduleOverlapPolicy.SKIP,
+    startNow = false,
+  }: { scheduleId: string; workflowType: string; taskQueue: string; everyMs: number; args: unknown[]; purpose: string; overlap?: ScheduleOverlapPolicy; startNow?: boolean },
 ): Promise<Ensured> {
   const options: ScheduleOptions = {
     scheduleId,
     spec: { intervals: [{ every: everyMs }] },
     action: { type: 'startWorkflow', workflowType, workflowId: scheduleId, taskQueue, args },
-    // A run still going when the next is due makes the next one unnecessary.
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: everyMs },
+    // SKIP: a run still going when the next is due makes the next one unnecessary.
+    policies: { overlap, catchupWindow: everyMs },
     memo: { purpose },
+    ...(startNow ? { state: { triggerImmediately: true } } : {}),
   };
   try {
     await client.schedule.create(options);

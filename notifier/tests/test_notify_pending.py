@@ -53,23 +53,41 @@ async def drain_until(env: ActivityEnvironment, activities: NotifierActivities, 
     return await task
 
 
-async def test_takes_drain_rows_and_orphans_but_leaves_fresh_workflow_rows(seed, pool, env):
+async def test_takes_every_pending_row_whoever_queued_it(seed, pool, env):
     refused = await seed.reservation()
-    orphan = await seed.reservation()
-    live = await seed.reservation()
+    old = await seed.reservation()
+    fresh = await seed.reservation()
     refused_row = await seed.notification(refused, "REJECTED", deliverer="drain")
-    orphan_row = await seed.notification(orphan, "EXPIRED", age=OLD)
-    live_row = await seed.notification(live, "ACCEPTED")
+    old_row = await seed.notification(old, "EXPIRED", age=OLD)
+    fresh_row = await seed.notification(fresh, "ACCEPTED")
     sender = RecordingSender()
 
-    result = await drain_until(env, drain(pool, seed, sender), lambda: len(sender.sent) == 2)
+    result = await drain_until(env, drain(pool, seed, sender), lambda: len(sender.sent) == 3)
 
-    assert result["delivered"] == 2 and result["failed"] == 0 and result["batches"] >= 1
-    assert sorted(sender.keys()) == sorted([f"tshop-{refused}-REJECTED", f"tshop-{orphan}-EXPIRED"])
+    assert result["delivered"] == 3 and result["failed"] == 0 and result["batches"] >= 1
+    assert sorted(sender.keys()) == sorted([f"tshop-{refused}-REJECTED", f"tshop-{old}-EXPIRED", f"tshop-{fresh}-ACCEPTED"])
     assert (await seed.row(refused_row))["template_code"] == "TSHOP_SOLD_OUT"
-    assert (await seed.row(orphan_row))["sent_at"] is not None
-    untouched = await seed.row(live_row)
-    assert untouched["sent_at"] is None and untouched["attempts"] == 0 and untouched["claimed_until"] is None
+    assert all([(await seed.row(row))["sent_at"] is not None for row in (old_row, fresh_row)])
+
+
+async def test_a_row_queued_while_it_waits_wakes_it_at_once(seed, pool):
+    """Idle for ten minutes between claims, the drain still sends a row queued meanwhile: the
+    insert's trigger notifies it (pytest-timeout fails the test if it waits out its pause)."""
+    reservation = await seed.reservation()
+    sender = RecordingSender()
+    env = recording_env()
+    task = asyncio.ensure_future(env.run(drain(pool, seed, sender).notify_pending, {"maxMs": 600_000, "idleMs": 600_000}))
+    while not env.heartbeats:  # it found nothing and is waiting
+        await asyncio.sleep(0.01)
+    queued = time.monotonic()
+    await seed.notification(reservation, "ACCEPTED")
+    while not sender.sent:
+        assert not task.done(), "the drain returned before the row was sent"
+        await asyncio.sleep(0.01)
+    waited = time.monotonic() - queued
+    env.worker_shutdown()
+    assert await task == {"delivered": 1, "failed": 0, "batches": 1}
+    assert waited < 5, f"sent {waited:.1f} s after it was queued"
 
 
 async def test_one_row_per_reservation_per_batch_in_order(seed, pool, env):
