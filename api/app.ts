@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps) {
   const linePolicy = deps.line ?? DEFAULT_LINE;
   const board = createSaleBoard(deps.db, deps.log, linePolicy.boardEveryMs);
   const reserver = createReserver(deps, board);
-  const line = createLine({ db: deps.db, log: deps.log, board, reserver, policy: linePolicy, reservationPolicy: deps.policy, notifierTaskQueue: deps.notifierTaskQueue });
+  const line = createLine({ db: deps.db, log: deps.log, board, reserver, policy: linePolicy, reservationPolicy: deps.policy });
 
   app.route('/', healthRoutes(deps, revocations));
   app.route('/products', productRoutes(deps, { board, line }));

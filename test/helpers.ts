@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createActivities, type Activities } from '../workers/activities.js';
@@ -16,7 +16,7 @@ import type { AssignmentDatabase } from '../app/assignment/schema.js';
 import { signToken, type Principal } from '../platform/auth.js';
 import { normalizePhone } from '../platform/phone.js';
 import { demoPhoneFor } from '../db/data/demo.js';
-import type { NotifierActivities, ReservationPolicy } from '../app/reservation/contract.js';
+import type { ReservationPolicy } from '../app/reservation/contract.js';
 import { createProduct } from '../app/product/repository.js';
 import { checkInvariants } from '../db/invariants.js';
 import { listStockMoves } from '../app/product/stock.js';
@@ -28,6 +28,7 @@ import { openDatabase } from '../db/open.js';
 import { prepareDatabase } from '../db/prepare.js';
 import { startPart, type Launched } from '../dev/stack.js';
 import { createReservationWorker } from '../workers/worker.js';
+import { ensureNotifyDrainSchedule } from '../workers/schedules.js';
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -66,7 +67,7 @@ export async function isolatedDatabase(options: { seed: boolean }) {
 export const TEST_ASSIGNMENT_TOKEN = 'test-only-assignment-token-4f1c2a9e7b3d5c8e';
 /**
  * The environment of a worker process the tests start against their own assignment service: its
- * token, and no notification drain (the database is shared: a drain would send other suites' refusals).
+ * token, and no notification drain Schedule (the suite's `startTestWorker` runs one, or none).
  */
 export const TEST_WORKER_ENV = { ASSIGNMENT_TOKEN: TEST_ASSIGNMENT_TOKEN, NOTIFY_DRAIN_EVERY: '0' } as const;
 
@@ -89,19 +90,22 @@ export async function launchNotifier(taskQueue: string, options: { databaseUrl?:
   }
 }
 
-/** A stand-in for the notifier, for workflow tests with mocked activities: records whom it was asked to tell. */
-export function mockNotifier() {
-  const told: string[] = [];
-  const activities: NotifierActivities = {
-    async notifyCustomer({ reservationId }) {
-      told.push(reservationId);
-      return { delivered: 0, failed: 0, kinds: [] };
-    },
-    async notifyPending() {
-      return { delivered: 0, failed: 0, batches: 0 };
+/**
+ * Keeps the notification drain running for `taskQueue`'s notifier, as a deployment's worker does
+ * (its Schedule, every minute, each run the whole minute). The drain takes every pending row of
+ * the database, other suites' too: on the shared database every suite's notifier records to the
+ * local sink, so whichever sends a message, it ends the same.
+ */
+export async function startDrain(client: Client, taskQueue: string) {
+  const { scheduleId } = await ensureNotifyDrainSchedule(client, taskQueue, notifierQueueOf(taskQueue), 60_000);
+  const schedule = client.schedule.getHandle(scheduleId);
+  return {
+    async stop() {
+      const { info } = await schedule.describe();
+      await schedule.delete();
+      for (const { action } of info.recentActions) await client.workflow.getHandle(action.workflow.workflowId).terminate('test over').catch(() => undefined);
     },
   };
-  return { told, activities };
 }
 
 export async function connectClient() {
@@ -142,8 +146,10 @@ export async function startTestWorker(
     dataConverter?: DataConverter;
     /** The database `db` is (for the notifier); the shared test database unless told. */
     databaseUrl?: string;
-    /** The notifier's extra environment (PAYLOAD_KEYS, KAKAO_*), or false for none at all. */
+    /** The notifier's extra environment (PAYLOAD_KEYS, KAKAO_*), or false for none at all (nor a drain). */
     notifier?: false | Record<string, string>;
+    /** The client the drain's Schedule is made with (one with the worker's payload codec); a plain one unless told. */
+    client?: Client;
   },
   wrap: (real: Activities) => Partial<Activities> = () => ({}),
 ): Promise<TestWorker> {
@@ -156,26 +162,22 @@ export async function startTestWorker(
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const notifier =
     options.notifier === false ? undefined : await launchNotifier(notifierQueueOf(taskQueue), { databaseUrl: options.databaseUrl, env: options.notifier });
-  const worker = await startWorkerWith({ ...real, ...wrap(real) }, taskQueue, options.dataConverter, false);
+  const worker = await startWorkerWith({ ...real, ...wrap(real) }, taskQueue, options.dataConverter);
+  const plain = options.client ? undefined : await connectClient();
+  const drain = notifier ? await startDrain(options.client ?? plain!.client, taskQueue) : undefined;
   return {
     ...worker,
     async stop() {
+      await drain?.stop();
+      await plain?.connection.close();
       await worker.stop();
       await notifier?.stop();
     },
   };
 }
 
-/**
- * Runs a real worker whose activities are exactly `activities` (mocks for workflow tests), with
- * `notifier` (a mock unless told) serving the notifier's queue beside it; false: none.
- */
-export async function startWorkerWith(
-  activities: Activities,
-  taskQueue = `test-${randomUUID()}`,
-  dataConverter?: DataConverter,
-  notifier: NotifierActivities | false = mockNotifier().activities,
-): Promise<TestWorker> {
+/** Runs a real worker whose activities are exactly `activities` (mocks for workflow tests). */
+export async function startWorkerWith(activities: Activities, taskQueue = `test-${randomUUID()}`, dataConverter?: DataConverter): Promise<TestWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await createReservationWorker({
@@ -186,16 +188,12 @@ export async function startWorkerWith(
     workflowBundle: { codePath: inject('workflowBundlePath') },
     ...(dataConverter ? { dataConverter } : {}),
   });
-  const notifierWorker = notifier
-    ? await Worker.create({ connection, namespace: 'default', taskQueue: notifierQueueOf(taskQueue), activities: notifier, ...(dataConverter ? { dataConverter } : {}) })
-    : undefined;
-  const running = Promise.all([worker.run(), notifierWorker?.run()]);
+  const running = worker.run();
   return {
     taskQueue,
     worker,
     async stop() {
       worker.shutdown();
-      notifierWorker?.shutdown();
       await running;
       await connection.close();
     },

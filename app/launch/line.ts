@@ -142,9 +142,8 @@ export interface LineDeps {
   board: SaleBoard;
   reserver: Reserver;
   policy: LinePolicy;
-  /** What each new reservation's workflow is given (time limits, the notifier's queue). */
+  /** What each new reservation's workflow is given (its time limits). */
   reservationPolicy: ReservationPolicy;
-  notifierTaskQueue: string;
 }
 
 export function createLine(deps: LineDeps) {
@@ -395,7 +394,6 @@ export function createLine(deps: LineDeps) {
       customerId: t.customer_id,
       fulfilment: t.fulfilment,
       policy: deps.reservationPolicy,
-      notifierTaskQueue: deps.notifierTaskQueue,
     };
     const contact = { reservationId: t.reservation_id, customerId: t.customer_id, name: t.name, phone: t.phone, district: t.district, latitude: t.latitude, longitude: t.longitude };
     const ticketLog = log.child({ ticketId: t.id, reservationId: t.reservation_id });

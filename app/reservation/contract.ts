@@ -61,8 +61,6 @@ export interface ReservationInput {
   customerId: string;
   fulfilment: Fulfilment;
   policy: ReservationPolicy;
-  /** The notifier's task queue, fixed at the start; reservations started before it had none (NOTIFIER_TASK_QUEUE). */
-  notifierTaskQueue?: string;
 }
 
 /** What a notifier call settled: counts and kinds only, never the customer's contact. */

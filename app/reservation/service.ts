@@ -29,7 +29,7 @@ import type { AppDeps } from '../../api/deps.js';
 import { Problem } from '../../api/errors.js';
 
 export type ReservationServiceDeps = CustomerDeps &
-  Pick<AppDeps, 'temporal' | 'log' | 'policy' | 'notifierTaskQueue'> & {
+  Pick<AppDeps, 'temporal' | 'log' | 'policy'> & {
     /** The clock, in milliseconds since the epoch (Date.now unless told): a hold's end is judged by it. */
     now?: () => number;
   };
@@ -131,7 +131,6 @@ export function createReservationService(deps: ReservationServiceDeps, { reserve
       customerId: customer.customerId,
       fulfilment: request.fulfilment,
       policy: deps.policy,
-      notifierTaskQueue: deps.notifierTaskQueue,
     };
     const keyed = key ? { principal: actor.sub, key, requestHash: hashOf(request) } : undefined;
     let repeat = false;

@@ -16,7 +16,6 @@ import {
   cancelSignal,
   CENTRAL_STORE,
   completeSignal,
-  type NotifierActivities,
   reassignSignal,
   reserveUpdate,
   SearchAttributes,
@@ -27,7 +26,6 @@ import {
   type ReservationState,
   type ReservationStatus,
 } from './contract.js';
-import { NOTIFIER_TASK_QUEUE } from '../../shared/queues.js';
 import type { Confirmation, ConfirmationRequest } from '../assignment/activities.js';
 
 // The stock decision runs inside the first workflow task, so the customer's answer costs one
@@ -68,8 +66,6 @@ interface Saga {
   reminded: boolean;
   /** Steps the workflow must see finished before it ends, but that nothing else waits for. */
   background: Promise<unknown>[];
-  /** The customer's messages: changes to tell (each queued its message) and how many are told. */
-  notices: { asked: number; told: number };
 }
 
 /**
@@ -78,7 +74,7 @@ interface Saga {
  * holds until `complete`, `cancel` or the end of the hold period. Cancel and expiry put the stock
  * back at once and release every store slot taken. The read model and the customer's
  * notifications are written by the activities in the same transactions as each change; the
- * Python notifier sends the notifications, in the background: nothing waits for it but the end.
+ * Python notifier's drain, woken by each row queued, sends them: the workflow never waits for it.
  */
 export async function reservationWorkflow(input: ReservationInput): Promise<ReservationState> {
   const saga = newSaga(input);
@@ -98,7 +94,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   }
   await CancellationScope.nonCancellable(() => (ending === 'COMPLETED' ? complete(saga) : compensate(saga, ending)));
   if (workflowCancelled) {
-    await CancellationScope.nonCancellable(() => Promise.all([...saga.background, condition(() => allTold(saga))]));
+    await CancellationScope.nonCancellable(() => Promise.all(saga.background));
     throw workflowCancelled;
   }
   return finish(saga);
@@ -126,64 +122,13 @@ function newSaga(input: ReservationInput): Saga {
     round: 1,
     reminded: false,
     background: [],
-    notices: { asked: 0, told: 0 },
   };
 }
 
 async function finish(saga: Saga): Promise<ReservationState> {
   await Promise.all(saga.background);
-  // The workflow is what makes sure the customer hears of every change: it ends once they have.
-  await condition(() => allTold(saga));
   await condition(allHandlersFinished);
   return saga.state;
-}
-
-const allTold = ({ notices }: Saga) => notices.told === notices.asked;
-
-/**
- * Has the notifier tell the customer of the change just recorded (its activity queued the message
- * in the same transaction). One call at a time, in the background: a notifier that is down delays
- * nothing but the workflow's end, and once it is back the messages go out in order.
- */
-function tell(saga: Saga) {
-  const { notices } = saga;
-  // Something left untold means a sender is at work: it takes this one too.
-  const idle = allTold(saga);
-  notices.asked++;
-  if (!idle) return;
-  void CancellationScope.nonCancellable(() => sendNotices(saga));
-}
-
-/**
- * While a store is being found (usually a fraction of a second), the ACCEPTED message waits this
- * long for the CONFIRMED one, so that one notifier call sends both (a timer costs no workflow task).
- */
-const ACCEPTED_WAITS_FOR_STORE_MS = 5_000;
-
-async function sendNotices(saga: Saga) {
-  const { notices, state } = saga;
-  if (state.status === 'ACCEPTED') await condition(() => state.status !== 'ACCEPTED', ACCEPTED_WAITS_FOR_STORE_MS);
-  const notifier = notifierOf(saga.input);
-  while (notices.told < notices.asked) {
-    const upTo = notices.asked;
-    // One call sends every message queued so far, so changes that came while it ran go in the next.
-    await notifier.notifyCustomer({ reservationId: saga.input.reservationId }).catch((err) => {
-      // Only a non-retryable failure ends up here; the notifier's drain takes what stayed unsent.
-      log.error('notifier refused the call; its drain will send what is left', { error: String(err) });
-    });
-    notices.told = upTo;
-  }
-}
-
-/** The Python notifier, on its own task queue. */
-function notifierOf(input: ReservationInput) {
-  return proxyActivities<NotifierActivities>({
-    taskQueue: input.notifierTaskQueue ?? NOTIFIER_TASK_QUEUE,
-    // A call sends a few messages of 5 s at most each; a notifier killed mid-call is retried after this.
-    startToCloseTimeout: '30 seconds',
-    // The notifier or the Kakao endpoint may be down for long: keep trying, backing off to a minute.
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  });
 }
 
 /** The read model's next version: every write the workflow asks for gets a higher one. */
@@ -273,7 +218,6 @@ async function decideStock(saga: Saga): Promise<boolean> {
   state.version = 1; // the decision wrote version 1 of the read model
   if (outcome.accepted) {
     show(saga, 'ACCEPTED');
-    tell(saga);
     saga.decided = true;
     return true;
   }
@@ -283,7 +227,6 @@ async function decideStock(saga: Saga): Promise<boolean> {
     // The outcome is unknown: an attempt may have committed before timing out, or may still.
     await CancellationScope.nonCancellable(() => bookkeeping.abandonReservation({ input, version: nextVersion(saga) }));
   }
-  tell(saga);
   saga.decided = true;
   return false;
 }
@@ -305,12 +248,10 @@ async function assign(saga: Saga): Promise<boolean> {
   if (found === 'interrupted') return false;
   if (found !== 'none') {
     confirmAt(saga, found);
-    tell(saga);
     return true;
   }
   confirmAt(saga, centralDelivery(saga));
   await recordConfirmation(saga, 'assignment deadline passed: central store delivery', true);
-  tell(saga);
   return true;
 }
 
@@ -411,8 +352,7 @@ async function hold(saga: Saga): Promise<Ending> {
       if (!(await condition(woken, remindAt - Date.now()))) {
         saga.reminded = true;
         await bookkeeping.remindCustomer({ reservationId: input.reservationId });
-        tell(saga);
-      }
+          }
     }
     if (!woken() && !(await condition(woken, Math.max(1, holdEnds - Date.now())))) return 'EXPIRED';
     if (settled()) return requested.cancel ? 'CANCELLED' : 'COMPLETED';
@@ -440,7 +380,6 @@ async function redrive(saga: Saga): Promise<void> {
   saga.round = round;
   saga.reminded = false;
   confirmAt(saga, found);
-  tell(saga);
 }
 
 /** 4a. Handed over: the store's slot is completed (freed), the stock stays sold. */
@@ -454,7 +393,6 @@ async function complete(saga: Saga): Promise<void> {
     await storeCalls.completeAtStore({ ...roundKey(state.reservationId, saga.round), version });
   }
   show(saga, 'COMPLETED');
-  tell(saga);
 }
 
 /**
@@ -469,6 +407,5 @@ async function compensate(saga: Saga, ending: 'CANCELLED' | 'EXPIRED'): Promise<
   const detail = ending === 'CANCELLED' ? state.cancelReason : null;
   await bookkeeping.releaseStock({ reservationId, final: { status: ending, version: nextVersion(saga), cancelReason: state.cancelReason, detail } });
   show(saga, ending);
-  tell(saga);
   await Promise.all(slots);
 }

@@ -9,6 +9,7 @@ import { Client } from '@temporalio/client';
 import { expect, it } from 'vitest';
 import { dataConverterFor, EncryptionCodec } from '../../platform/codec.js';
 import { cancelSignal, reservationWorkflowId } from '../../app/reservation/contract.js';
+import { notifyDrainScheduleId } from '../../shared/queues.js';
 import { eventually, historyText, newProduct, newStore, startTestWorker, testApp, useTestStack } from '../helpers.js';
 
 const k1 = { id: 'k1', key: randomBytes(32) };
@@ -57,9 +58,9 @@ it('seals every payload, lets plain-JSON signals through, and rotates keys witho
   const second = await reserve(clientWith([k2, k1]), 'second');
   await eventually(() => statusOf(second), (s) => s === 'CONFIRMED', 30_000);
   expect(await eventually(() => sentKinds(second), (k) => k.length === 2)).toEqual(['ACCEPTED', 'CONFIRMED']);
-  // The notifier's activity input is sealed too, and named by the new key.
-  const scheduled = sealedByEvents(await plainClient.workflow.getHandle(reservationWorkflowId(second)).fetchHistory());
-  expect(scheduled).toEqual([{ type: 'notifyCustomer', encoding: 'binary/encrypted', key: 'k2' }]);
+  // The notifier's activity input (its drain's, scheduled by the worker with the new key) is sealed too, and named by it.
+  const scheduled = sealedByEvents(await drainHistory(plainClient, taskQueue));
+  expect(scheduled).toEqual([{ type: 'notifyPending', encoding: 'binary/encrypted', key: 'k2' }]);
   const sealedBy = await plainClient.workflow.getHandle(reservationWorkflowId(second)).fetchHistory();
   expect(Buffer.from(sealedBy.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.metadata!['encryption-key-id']!).toString()).toBe('k2');
 
@@ -74,11 +75,21 @@ it('seals every payload, lets plain-JSON signals through, and rotates keys witho
   expect(new TextDecoder().decode((await new EncryptionCodec([k2, k1]).decode(sealed))[0]!.data!)).toBe('{"secret":1}');
 });
 
+/** The history of the notification drain its Schedule started last for `taskQueue`, once it has called the notifier. */
+async function drainHistory(client: Client, taskQueue: string) {
+  const { info } = await client.schedule.getHandle(notifyDrainScheduleId(taskQueue)).describe();
+  const run = client.workflow.getHandle(info.recentActions.at(-1)!.action.workflow.workflowId);
+  return eventually(
+    () => run.fetchHistory(),
+    (h) => (h.events ?? []).some((e) => e.activityTaskScheduledEventAttributes),
+  );
+}
+
 /** The notifier calls in a history: activity type and how its input was sealed. */
 function sealedByEvents(history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>) {
   return (history.events ?? [])
     .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a) => a?.activityType?.name === 'notifyCustomer')
+    .filter((a) => a?.activityType?.name === 'notifyPending')
     .map((a) => {
       const meta = a!.input!.payloads![0]!.metadata!;
       return { type: a!.activityType!.name, encoding: Buffer.from(meta.encoding!).toString(), key: Buffer.from(meta['encryption-key-id']!).toString() };

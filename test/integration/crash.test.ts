@@ -10,9 +10,7 @@ import {
   eventually,
   newProduct,
   newStore,
-  launchNotifier,
   launchWorkerProcess,
-  notifierQueueOf,
   violationsOf,
   openTestDb,
   startAssignmentService,
@@ -30,18 +28,14 @@ let client: Client;
 let assignment: TestAssignmentService;
 const taskQueue = `crash-${randomUUID()}`;
 const workers: Launched[] = [];
-let notifier: Awaited<ReturnType<typeof launchNotifier>> | undefined;
 
 beforeAll(async () => {
   db = await openTestDb();
   ({ connection, client } = await connectClient());
   assignment = await startAssignmentService(db);
-  // Each reservation's workflow ends once its customer has been told.
-  notifier = await launchNotifier(notifierQueueOf(taskQueue));
 });
 afterAll(async () => {
   for (const w of workers) w.kill();
-  await notifier?.stop();
   await assignment?.stop();
   await connection?.close();
   await db?.destroy();

@@ -1,22 +1,26 @@
 /**
  * The Python notifier (notifier/): its own pytest suite, then the customer's KakaoTalk messages
- * end to end, from the API through the workflow and the Python worker to a Kakao-compatible
- * endpoint, with the notifier and the endpoint down, killed and back. In a database of its own:
- * the drain sends whatever no workflow delivers, and other suites' rows are not its to send.
+ * end to end, from the API through the outbox and the notifier's drain (kept running by its
+ * Schedule) to a Kakao-compatible endpoint, with the notifier and the endpoint down, killed and
+ * back. In a database of its own: the drain sends every pending row, and other suites' rows are
+ * not its to send.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNotifierTests } from '../../dev/notifier.js';
 import { reservationWorkflowId, type ReservationPolicy } from '../../app/reservation/contract.js';
 import { ensureNotifyDrainSchedule } from '../../workers/schedules.js';
-import { DEFAULT_TEST_POLICY, eventually, historyText, launchNotifier, newProduct, newStore, notifierQueueOf, testApp, useTestStack } from '../helpers.js';
+import { NOTIFY_DRAIN_WORKFLOW_TYPE, notifyDrainScheduleId } from '../../shared/queues.js';
+import { DEFAULT_TEST_POLICY, eventually, historyText, launchNotifier, newProduct, newStore, notifierQueueOf, startDrain, testApp, useTestStack } from '../helpers.js';
 import { startFakeKakao, type FakeKakao } from '../kakao.js';
 
 const stack = useTestStack({ ownDatabase: true, notifier: false });
 let kakao: FakeKakao;
 let notifier: Awaited<ReturnType<typeof launchNotifier>> | undefined;
+let drain: Awaited<ReturnType<typeof startDrain>> | undefined;
 
 const startNotifier = async (env: Record<string, string> = kakao.env) => {
   notifier = await launchNotifier(notifierQueueOf(stack.worker.taskQueue), { databaseUrl: stack.databaseUrl, env });
@@ -29,8 +33,10 @@ const stopNotifier = async () => {
 beforeAll(async () => {
   kakao = await startFakeKakao();
   await startNotifier();
+  drain = await startDrain(stack.client, stack.worker.taskQueue);
 });
 afterAll(async () => {
+  await drain?.stop();
   await stopNotifier();
   await kakao?.close();
 });
@@ -109,15 +115,18 @@ describe('through the Python worker', () => {
     expect(listed[1].request.recipientList[0].recipientNo).toBe('010****5678');
     expect(JSON.stringify(listed)).not.toContain('홍길동');
 
-    // Operators see the notifier's activity in the history, on its queue; never the contact.
+    // The reservation's workflow calls no notifier; operators see the drain's activity on the
+    // notifier's queue. Neither history holds the contact.
     const handle = stack.client.workflow.getHandle(reservationWorkflowId(id));
     await handle.result();
-    const history = await handle.fetchHistory();
-    const calls = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes).filter((a) => a?.activityType?.name === 'notifyCustomer');
-    expect(calls.length).toBeGreaterThanOrEqual(2);
-    expect(calls.every((a) => a!.taskQueue!.name === notifierQueueOf(stack.worker.taskQueue))).toBe(true);
-    const text = await historyText(handle);
-    for (const secret of ['홍길동', '010-1234-5678', '01012345678']) expect(text).not.toContain(secret);
+    const scheduled = (h: Awaited<ReturnType<typeof handle.fetchHistory>>) => (h.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+    expect(scheduled(await handle.fetchHistory()).map((a) => a.activityType!.name)).not.toContain('notifyPending');
+    const drainRun = await runningDrain();
+    const drainCalls = scheduled(await eventually(() => drainRun.fetchHistory(), (h) => scheduled(h).length > 0));
+    expect(drainCalls.map((a) => [a.activityType!.name, a.taskQueue!.name])).toEqual([['notifyPending', notifierQueueOf(stack.worker.taskQueue)]]);
+    for (const text of [await historyText(handle), await historyText(drainRun)]) {
+      for (const secret of ['홍길동', '010-1234-5678', '01012345678']) expect(text).not.toContain(secret);
+    }
   });
 
   it('the task queue shows the Python worker polling, and /readyz says so', async () => {
@@ -144,26 +153,18 @@ describe('through the Python worker', () => {
       expect((await send('POST', `/reservations/${id}/cancel`, { reason: 'changed my mind' })).status).toBe(202);
       await until(id, 'CANCELLED', 15_000);
       expect((await stack.db.selectFrom('products').select('stock').where('id', '=', product.id).executeTakeFirstOrThrow()).stock).toBe(1);
-      // Nothing sent yet; the workflow stays open, its notifier call waiting on the queue.
+      // The reservation's workflow has ended; its messages wait, queued, for the notifier.
+      expect((await stack.client.workflow.getHandle(reservationWorkflowId(id)).result()).status).toBe('CANCELLED');
       expect((await notes(id)).map((n) => [n.kind, n.status])).toEqual([
         ['ACCEPTED', 'QUEUED'],
         ['CONFIRMED', 'QUEUED'],
         ['CANCELLED', 'QUEUED'],
       ]);
-      const handle = stack.client.workflow.getHandle(reservationWorkflowId(id));
-      // The compensation's last step (the store slot given back) may still be running as CANCELLED shows; then only the notifier's call waits.
-      const described = await eventually(
-        () => handle.describe(),
-        (d) => d.raw.pendingActivities?.map((a) => a.activityType?.name).join() === 'notifyCustomer',
-      );
-      expect(described.status.name).toBe('RUNNING');
-      expect(described.raw.pendingActivities?.map((a) => a.activityType?.name)).toEqual(['notifyCustomer']);
       expect(kakao.to(id)).toEqual([]);
 
       await startNotifier();
       const sent = await eventually(async () => kakao.to(id), (m) => m.length === 3, 30_000);
       expect(sent.map((m) => m.kind)).toEqual(['ACCEPTED', 'CONFIRMED', 'CANCELLED']);
-      expect((await handle.result()).status).toBe('CANCELLED');
     } finally {
       if (!notifier) await startNotifier();
     }
@@ -175,7 +176,7 @@ describe('through the Python worker', () => {
     try {
       ({ id } = await reserveAtStore());
       await api().until(id, 'CONFIRMED', 15_000);
-      // Attempts keep coming (Temporal's retries), each refused with 503.
+      // Attempts keep coming (the drain backing off), each refused with 503.
       await eventually(async () => kakao.requests.filter((r) => r.key.includes(id)).length, (n) => n >= 2, 20_000);
       expect(kakao.to(id)).toEqual([]);
     } finally {
@@ -200,7 +201,7 @@ describe('through the Python worker', () => {
       kakao.hold(false);
     }
     await startNotifier();
-    // Temporal retries the call once its start-to-close timeout passes (30 s); the claim has lapsed by then.
+    // Temporal retries the drain once its heartbeat time-out passes (30 s); the claim lapses soon after.
     const sent = await eventually(async () => kakao.to(id), (m) => m.length === 2, 90_000);
     expect(sent.map((m) => m.kind)).toEqual(['ACCEPTED', 'CONFIRMED']);
     const keys = kakao.requests.filter((r) => r.key.includes(id)).map((r) => r.key);
@@ -209,27 +210,66 @@ describe('through the Python worker', () => {
 });
 
 describe('the drain', () => {
-  it('its Schedule tells customers refused at admission (no workflow), sold out, in the local sink when no endpoint is set', { timeout: 60_000 }, async () => {
-    const product = await newProduct(stack.db, 0);
-    const { send, notes } = api();
-    const refused = await send('POST', '/reservations', { productId: product.id, customer: { id: 'c-refused', ...CUSTOMER, district: '중구' } });
-    expect(refused.status).toBe(409);
-    const rid = refused.body.reservationId as string;
-    expect((await notes(rid)).map((n) => [n.kind, n.status])).toEqual([['REJECTED', 'QUEUED']]);
-    // A second notifier with no Kakao endpoint: the local sink (only the drain's rows are its to take here).
+  it('is always running: its Schedule starts the next run as one ends', async () => {
+    const { schedule } = await drainSchedule();
+    expect(schedule.policies.overlap).toBe(ScheduleOverlapPolicy.BUFFER_ONE);
+    expect((await (await runningDrain()).describe()).status.name).toBe('RUNNING');
+    const action = schedule.action as { args?: unknown[] };
+    expect(action.args).toEqual([{ notifierTaskQueue: notifierQueueOf(stack.worker.taskQueue), maxMs: 60_000 }]);
+  });
+
+  it("brings an earlier release's Schedule (runs of part of the interval, overlaps skipped) to its shape, keeping the interval", async () => {
+    const taskQueue = `reshape-${Date.now()}`;
+    const scheduleId = notifyDrainScheduleId(taskQueue);
+    await stack.client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: 120_000 }] },
+      action: { type: 'startWorkflow', workflowType: NOTIFY_DRAIN_WORKFLOW_TYPE, workflowId: scheduleId, taskQueue, args: [{ notifierTaskQueue: 'old', maxMs: 110_000 }] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+      state: { paused: true },
+    });
+    const handle = stack.client.schedule.getHandle(scheduleId);
+    try {
+      expect((await ensureNotifyDrainSchedule(stack.client, taskQueue, 'new', 120_000)).created).toBe(false);
+      const reshaped = await handle.describe();
+      expect(reshaped.policies.overlap).toBe(ScheduleOverlapPolicy.BUFFER_ONE);
+      expect((reshaped.action as { args?: unknown[] }).args).toEqual([{ notifierTaskQueue: 'new', maxMs: 120_000 }]);
+      expect(reshaped.spec.intervals?.map((i) => i.every)).toEqual([120_000]);
+      expect(reshaped.state.paused).toBe(true);
+    } finally {
+      await handle.delete();
+    }
+  });
+
+  it('tells customers refused at admission (no workflow), sold out, in the local sink when no endpoint is set', { timeout: 60_000 }, async () => {
+    // A notifier with no Kakao endpoint: the local sink.
     await stopNotifier();
     await startNotifier({});
-    const schedule = await ensureNotifyDrainSchedule(stack.client, stack.worker.taskQueue, notifierQueueOf(stack.worker.taskQueue), 2_000);
     try {
+      const product = await newProduct(stack.db, 0);
+      const { send, notes } = api();
+      const refused = await send('POST', '/reservations', { productId: product.id, customer: { id: 'c-refused', ...CUSTOMER, district: '중구' } });
+      expect(refused.status).toBe(409);
+      const rid = refused.body.reservationId as string;
       const told = await eventually(async () => notes(rid), (n) => n[0]?.status === 'SENT', 30_000);
       expect(told[0]).toMatchObject({ kind: 'REJECTED', channel: 'sink', templateCode: 'TSHOP_SOLD_OUT' });
       expect(told[0].request).toMatchObject({ templateCode: 'TSHOP_SOLD_OUT', recipientList: [{ recipientNo: '010****5678' }] });
       expect(told[0].message.ko).toContain(product.name);
       expect(kakao.to(rid)).toEqual([]);
     } finally {
-      await stack.client.schedule.getHandle(schedule.scheduleId).delete();
       await stopNotifier();
       await startNotifier();
     }
   });
 });
+
+async function drainSchedule() {
+  const schedule = await stack.client.schedule.getHandle(notifyDrainScheduleId(stack.worker.taskQueue)).describe();
+  return { schedule, info: schedule.info };
+}
+
+/** The drain run its Schedule started last. */
+async function runningDrain() {
+  const { info } = await drainSchedule();
+  return stack.client.workflow.getHandle(info.recentActions.at(-1)!.action.workflow.workflowId);
+}

@@ -15,7 +15,7 @@ import { createReservationService, type ReservationService, type ReservationServ
 import type { Principal } from '../../platform/auth.js';
 import { newReservationId } from '../../platform/ids.js';
 import { createLogger } from '../../platform/log.js';
-import { DEFAULT_TEST_POLICY, eventually, inProcessAssignment, newProduct, newStore, notifierQueueOf, stockOf, useTestStack } from '../helpers.js';
+import { DEFAULT_TEST_POLICY, eventually, inProcessAssignment, newProduct, newStore, stockOf, useTestStack } from '../helpers.js';
 
 // A database of its own: the mapping's rows are written straight into the read model, past the
 // workflow, and must not meet the other files' whole-database invariant checks.
@@ -32,8 +32,8 @@ beforeAll(async () => {
   const taskQueue = stack.worker.taskQueue;
   // No sold-out memory: a unit given back is reservable at once.
   const reserver = createReserver({ db, temporal, taskQueue, admission: { leaseMs: 10_000, soldOutMemoryMs: 0, maxInFlight: 32 } }, (board = createSaleBoard(db, log)));
-  line = createLine({ db, log, board, reserver, policy: DEFAULT_LINE, reservationPolicy: DEFAULT_TEST_POLICY, notifierTaskQueue: notifierQueueOf(taskQueue) });
-  const deps: ReservationServiceDeps = { db, temporal, log, policy: DEFAULT_TEST_POLICY, notifierTaskQueue: notifierQueueOf(taskQueue), assignment: inProcessAssignment(db) };
+  line = createLine({ db, log, board, reserver, policy: DEFAULT_LINE, reservationPolicy: DEFAULT_TEST_POLICY });
+  const deps: ReservationServiceDeps = { db, temporal, log, policy: DEFAULT_TEST_POLICY, assignment: inProcessAssignment(db) };
   service = createReservationService(deps, { reserver, line });
   serviceAhead = (ms) => createReservationService({ ...deps, now: () => Date.now() + ms }, { reserver, line });
 });

@@ -25,6 +25,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../../db/schema.js';
 import { reservationWorkflowId, stateQuery } from '../../app/reservation/contract.js';
+import { NOTIFY_DRAIN_WORKFLOW_TYPE, notifyDrainScheduleId } from '../../shared/queues.js';
 import {
   connectClient,
   eventually,
@@ -276,12 +277,16 @@ describe('the Temporal Web UI, as an operator uses it', () => {
     }
   });
 
-  it("shows the notifier's calls in the reservation's history, and the Python worker polling its task queue", async () => {
+  it("lists the notification drain beside the reservations, shows its calls to the notifier, and the Python worker polling its task queue", async () => {
     const { page, received } = await newPage();
     try {
-      await openFromConfirmedList(page);
+      // An operator finds the drain by its type, as its Schedule starts it.
+      const drainId = `${notifyDrainScheduleId(worker.taskQueue)}-`;
+      await page.goto(listUrl(`WorkflowType="${NOTIFY_DRAIN_WORKFLOW_TYPE}" AND TaskQueue="${worker.taskQueue}"`));
+      await page.getByRole('link', { name: new RegExp(`^${drainId}`) }).first().click();
+      await page.waitForURL((url) => url.pathname.includes(`/workflows/${drainId}`));
       await openTab(page, 'history');
-      await expect.poll(() => page.locator('main').innerText(), { timeout: UI_TIMEOUT_MS }).toContain('notifyCustomer');
+      await expect.poll(() => page.locator('main').innerText(), { timeout: UI_TIMEOUT_MS }).toContain('notifyPending');
       // The task queue's page: what the UI fetched for it names the Python worker polling,
       // notifier-<pid>@<host>. (Which of the page's tabs shows it first varies with the UI's version.)
       await page.goto(`${ui}/namespaces/default/task-queues/${encodeURIComponent(notifierQueueOf(worker.taskQueue))}`);

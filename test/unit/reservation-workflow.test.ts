@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -19,7 +19,6 @@ import {
   reserveUpdate,
   SearchAttributes,
   stateQuery,
-  type NotifierActivities,
   type ReservationInput,
   type ReservationState,
 } from '../../app/reservation/contract.js';
@@ -80,7 +79,6 @@ type Used = Pick<
  */
 function mocks(overrides: (note: (name: string) => Promise<void>) => Partial<Used> = () => ({})) {
   const calls: { name: string; at: number }[] = [];
-  const told: number[] = [];
   const note = async (name: string) => void calls.push({ name, at: await env.currentTimeMs() });
   const activities: Used = {
     reserveStock: async () => (await note('reserveStock'), { accepted: true }),
@@ -96,19 +94,12 @@ function mocks(overrides: (note: (name: string) => Promise<void>) => Partial<Use
     completeAtStore: async () => note('completeAtStore'),
     ...overrides(note),
   };
-  const notifier: NotifierActivities = {
-    async notifyCustomer() {
-      told.push(await env.currentTimeMs());
-      return { delivered: 1, failed: 0, kinds: [] };
-    },
-    notifyPending: async () => ({ delivered: 0, failed: 0, batches: 0 }),
-  };
   const names = () => calls.map((c) => c.name);
   const when = (name: string) => calls.find((c) => c.name === name)?.at;
-  return { names, when, told, activities, notifier };
+  return { names, when, activities };
 }
 
-/** Runs `body` with a worker for the workflow and one for the notifier's queue beside it. */
+/** Runs `body` with a worker for the workflow. */
 async function withWorkers<T>(mocked: ReturnType<typeof mocks>, body: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `unit-${randomUUID()}`;
   const worker = await Worker.create({
@@ -117,20 +108,20 @@ async function withWorkers<T>(mocked: ReturnType<typeof mocks>, body: (taskQueue
     workflowBundle: { codePath: inject('unitWorkflowBundlePath') },
     activities: mocked.activities,
   });
-  const notifierWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: `${taskQueue}-notify`, activities: mocked.notifier });
-  return worker.runUntil(notifierWorker.runUntil(body(taskQueue)));
+  return worker.runUntil(body(taskQueue));
 }
 
+const inputFor = (): ReservationInput => ({
+  reservationId: newReservationId(),
+  productId: 1,
+  quantity: 1,
+  customerId: 'c-1',
+  fulfilment: 'PICKUP',
+  policy: POLICY,
+});
+
 async function start(taskQueue: string) {
-  const input: ReservationInput = {
-    reservationId: newReservationId(),
-    productId: 1,
-    quantity: 1,
-    customerId: 'c-1',
-    fulfilment: 'PICKUP',
-    policy: POLICY,
-    notifierTaskQueue: `${taskQueue}-notify`,
-  };
+  const input = inputFor();
   const startedAt = await env.currentTimeMs();
   const handle = await env.client.workflow.start(reservationWorkflow, { taskQueue, workflowId: reservationWorkflowId(input.reservationId), args: [input] });
   return { handle, startedAt };
@@ -181,10 +172,6 @@ describe('reservationWorkflow on the time-skipping test server', () => {
     near(m.when('remindCustomer'), holdUntil - DAY);
     near(m.when('releaseStock:EXPIRED'), holdUntil);
     expect(m.when('releaseStock:EXPIRED')! - startedAt).toBeGreaterThanOrEqual(7 * DAY);
-    // ACCEPTED and CONFIRMED in one notifier call, then the reminder, then the expiry.
-    expect(m.told).toHaveLength(3);
-    near(m.told[1], holdUntil - DAY);
-    near(m.told[2], holdUntil);
   });
 
   it('completes a pickup after the reminder: the store slot is completed, the stock stays sold', async () => {
@@ -250,14 +237,21 @@ describe('reservationWorkflow on the time-skipping test server', () => {
   it('rejects at once when the stock is gone: no store asked, nothing to give back, no timer', async () => {
     const m = mocks((note) => ({ reserveStock: async () => (await note('reserveStock'), { accepted: false, reason: 'OUT_OF_STOCK' }) }));
     const { answer, state, handle } = await withWorkers(m, async (taskQueue) => {
-      const { handle } = await start(taskQueue);
-      const answer = await handle.executeUpdate(reserveUpdate);
+      // As the API starts it: the update comes with the start, so the first task answers it and ends the run.
+      const input = inputFor();
+      const startWorkflowOperation = new WithStartWorkflowOperation(reservationWorkflow, {
+        taskQueue,
+        workflowId: reservationWorkflowId(input.reservationId),
+        workflowIdConflictPolicy: 'FAIL',
+        args: [input],
+      });
+      const answer = await env.client.workflow.executeUpdateWithStart(reserveUpdate, { startWorkflowOperation });
+      const handle = await startWorkflowOperation.workflowHandle();
       return { answer, state: await handle.result(), handle };
     });
     expect(answer).toMatchObject({ status: 'REJECTED', rejectReason: 'OUT_OF_STOCK' });
     expect(state.status).toBe('REJECTED');
     expect(m.names()).toEqual(['reserveStock']);
-    expect(m.told).toHaveLength(1);
     const events = (await handle.fetchHistory()).events ?? [];
     expect(events.map((e) => e.eventType)).not.toContain(proto.temporal.api.enums.v1.EventType.EVENT_TYPE_TIMER_STARTED);
     // Nor anything else durable: the server skips the time of whatever the workflow waits on, so its
