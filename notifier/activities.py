@@ -1,9 +1,12 @@
-"""The two Temporal activities: `notifyCustomer` (a reservation's workflow delivers its own rows)
-and `notifyPending` (the drain: rows no workflow will deliver).
+"""The Temporal activity `notifyPending`: the drain, which delivers every customer message.
 
-Inputs and results are JSON objects with camelCase keys, as the TypeScript workflows send and
-read them. They carry ids, counts and kinds only: names and phone numbers are read from the
-database at send time and never enter workflow history or the logs.
+A Schedule keeps one drain always running (workers/schedules.ts); it sends each row of the
+outbox as it is queued (the queuing statement wakes it), oldest first per reservation. No
+workflow waits for it, and no other activity sends.
+
+Its input and result are JSON objects with camelCase keys, as the TypeScript workflow sends and
+reads them. They carry counts only: names and phone numbers are read from the database at send
+time and never enter workflow history or the logs.
 """
 
 from __future__ import annotations
@@ -39,10 +42,6 @@ class Outcome:
     # SENT | FAILED | UNAVAILABLE | MISCONFIGURED | SKIPPED (settled meanwhile by another
     # deliverer, or left for later) | LOST (another deliverer claimed it after our lease ran out)
     status: str
-
-    @property
-    def settled(self) -> bool:
-        return self.status in ("SENT", "FAILED")
 
 
 class RateLimiter:
@@ -89,51 +88,12 @@ class NotifierActivities:
         self._heartbeat_every = heartbeat_every
 
     def all(self) -> list[Any]:
-        return [self.notify_customer, self.notify_pending]
-
-    @activity.defn(name="notifyCustomer")
-    async def notify_customer(self, input: dict[str, Any]) -> dict[str, Any]:
-        """Sends what the reservation's customer has not been sent yet, oldest first. Messages queued
-        while it runs are the next call's: the workflow makes one for every change it tells of."""
-        reservation_id = _reservation_id(input)
-        # Heartbeats carry counts only; they are also how a cancellation or a time-out reaches the activity.
-        activity.heartbeat({"delivered": 0, "failed": 0})
-        while not (claimed := await outbox.claim_for_reservation(self._pool, reservation_id, self._lease)):
-            pending = await outbox.oldest_pending(self._pool, reservation_id)
-            if pending is None:
-                return {"delivered": 0, "failed": 0, "kinds": []}
-            if pending.claimed:
-                raise ApplicationError(
-                    f"notification {pending.id} of reservation {reservation_id} is being delivered by another deliverer",
-                    type="DeliveryInProgress",
-                )
-            activity.heartbeat({"delivered": 0, "failed": 0})
-            await asyncio.sleep(0.05)  # its lease ended just now: claim it on the next turn
-        outcomes: list[Outcome] = []
-        try:
-            for row in claimed:
-                activity.heartbeat(_counts(outcomes))
-                outcome = await self._deliver(row)
-                if outcome.status == "LOST":
-                    # Another deliverer holds this row now: the later ones wait for it (in order).
-                    raise ApplicationError(
-                        f"notification {row.id} of reservation {reservation_id} was claimed by another deliverer",
-                        type="DeliveryInProgress",
-                    )
-                outcomes.append(outcome)
-        except BaseException as error:
-            # The rows not reached go back, still pending, for the retry (in order: the oldest first).
-            await _to_the_end(outbox.release(self._pool, *claimed[len(outcomes) + 1 :]))
-            if isinstance(error, KakaoUnavailable):
-                raise ApplicationError(str(error), type="KakaoUnavailable") from error
-            if isinstance(error, KakaoMisconfigured):
-                raise _misconfigured(error) from error
-            raise
-        settled = [o for o in outcomes if o.settled]
-        return {**_counts(settled), "kinds": [o.kind for o in settled]}
+        return [self.notify_pending]
 
     @activity.defn(name="notifyPending")
     async def notify_pending(self, input: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Delivers pending rows for `maxMs`, waking on each row queued (`idleMs` bounds a wake-up
+        lost with its connection); returns how many it delivered and failed, in how many batches."""
         max_ms = _number(input, "maxMs", 50_000)
         idle_ms = _number(input, "idleMs", 1_000)
         deadline = asyncio.get_running_loop().time() + max_ms / 1000
@@ -296,10 +256,6 @@ class NotifierActivities:
         return Outcome(row.kind, "FAILED" if settled else "SKIPPED")
 
 
-def _counts(outcomes: list[Outcome]) -> dict[str, int]:
-    return {"delivered": sum(o.status == "SENT" for o in outcomes), "failed": sum(o.status == "FAILED" for o in outcomes)}
-
-
 def _misconfigured(error: KakaoMisconfigured) -> ApplicationError:
     # An operator's problem, not a message's: an error line, and the activity fails (retried
     # later, visible in the Web UI) while every row stays pending.
@@ -320,13 +276,6 @@ async def _to_the_end(awaitable: Awaitable[T]) -> T:
             except asyncio.CancelledError:
                 pass
         raise
-
-
-def _reservation_id(input: Any) -> str:
-    reservation_id = input.get("reservationId") if isinstance(input, dict) else None
-    if not isinstance(reservation_id, str) or not 0 < len(reservation_id) <= 200:
-        raise ApplicationError("input must be {\"reservationId\": \"<id>\"}", type="InvalidInput", non_retryable=True)
-    return reservation_id
 
 
 def _number(input: Any, key: str, default: int) -> int:

@@ -2,8 +2,8 @@
 
 A sealed payload's metadata says `encoding: binary/encrypted` and which key sealed it; its data
 is a 12-byte nonce, then the AES-256-GCM ciphertext and 16-byte tag of the original payload
-serialized as a `temporal.api.common.v1.Payload` protobuf. The reservation workflow (TypeScript)
-seals this activity's input, and must be able to open its result.
+serialized as a `temporal.api.common.v1.Payload` protobuf. The drain's workflow (TypeScript) seals
+the activity's input, and must be able to open its result.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ Temporal task of its own.
 
 A claim is a lease (`claimed_until`) taken in one statement, outside any open transaction, so
 the HTTP call holds no lock. Only a reservation's oldest pending row can be claimed, and
-`for update skip locked` keeps two claimers off the same row: any number of notifier replicas
-(and a reservation's own `notifyCustomer` racing the drain) send a reservation's messages once
-each, in order.
+`for update skip locked` keeps two claimers off the same row: any number of drains at once (one
+in each notifier replica, or one Temporal timed out still running beside its retry) send a
+reservation's messages once each, in order.
 
 Each claim counts an attempt, so (id, attempts) names one claim: a deliverer renews its lease
 right before each send, and gives a row back or fails it, only while that claim is still the
@@ -37,9 +37,22 @@ DRAIN_BATCH = 100
 # Notified (by migration 0018's trigger) when a statement queues rows.
 CHANNEL = "tshop_notifications"
 
-# Read with each claim, so a send costs no query of its own. The name and number stay in this
-# process's memory: never in an activity's input, result or heartbeat, nor in a log line.
-_SELECT_CLAIMED = """
+# The claim reads what a send needs with it, so a send costs no query of its own. The name and
+# number stay in this process's memory: never in an activity's input, result or heartbeat, nor in
+# a log line. `scope` (a LIKE pattern on reservation ids) is set by tests only.
+CLAIM_FOR_DRAIN = """
+with claimed as (
+  update notifications set claimed_until = now() + make_interval(secs => %(lease)s), attempts = attempts + 1
+  where id in (
+    select n.id from notifications n
+    where n.sent_at is null and n.failed_at is null
+      and (n.claimed_until is null or n.claimed_until < now())
+      and (%(scope)s::text is null or n.reservation_id like %(scope)s::text)
+      and not exists (select 1 from notifications e where e.reservation_id = n.reservation_id
+                      and e.sent_at is null and e.failed_at is null and e.id < n.id)
+    order by n.id limit %(limit)s
+    for update skip locked)
+  returning id, reservation_id, kind, payload, attempts)
 select c.id, c.reservation_id, c.kind, c.payload, c.attempts,
        p.name as product_name, r.store_id, r.store_name, r.store_distance_km, r.hold_until, r.reject_reason,
        ct.name as contact_name, ct.phone as contact_phone
@@ -49,40 +62,6 @@ left join products p on p.id = r.product_id
 left join reservation_contacts ct on ct.reservation_id = c.reservation_id
 order by c.id
 """
-
-_CLAIM = """
-with claimed as (
-  update notifications set claimed_until = now() + make_interval(secs => %(lease)s), attempts = attempts + 1
-  where id in (
-    select n.id from notifications n
-    where n.sent_at is null and n.failed_at is null
-      and (n.claimed_until is null or n.claimed_until < now())
-      and {eligible}
-      and not exists (select 1 from notifications e where e.reservation_id = n.reservation_id
-                      and e.sent_at is null and e.failed_at is null and e.id < n.id)
-    order by n.id limit %(limit)s
-    for update skip locked)
-  returning id, reservation_id, kind, payload, attempts)
-""" + _SELECT_CLAIMED
-
-# Every pending row of one reservation at once, unless another deliverer holds one: `for update`
-# (not skip locked) makes a second claimer wait for the first statement and then see its leases,
-# so the rows of a reservation are never split between two deliverers.
-CLAIM_FOR_RESERVATION = """
-with pending as (
-  select id, claimed_until from notifications
-  where reservation_id = %(reservation_id)s and sent_at is null and failed_at is null
-  order by id
-  for update),
-claimable as (
-  select id from pending where not exists (select 1 from pending p where p.claimed_until > now())),
-claimed as (
-  update notifications n set claimed_until = now() + make_interval(secs => %(lease)s), attempts = n.attempts + 1
-  from claimable c where n.id = c.id
-  returning n.id, n.reservation_id, n.kind, n.payload, n.attempts)
-""" + _SELECT_CLAIMED
-
-CLAIM_FOR_DRAIN = _CLAIM.format(eligible="(%(scope)s::text is null or n.reservation_id like %(scope)s::text)")
 
 
 @dataclass(frozen=True)
@@ -101,12 +80,6 @@ class Claimed:
 class Contact:
     name: str | None
     phone: str | None
-
-
-@dataclass(frozen=True)
-class Pending:
-    id: int
-    claimed: bool  # another deliverer holds a live lease on it
 
 
 @asynccontextmanager
@@ -130,12 +103,6 @@ async def listening(pool: AsyncConnectionPool) -> AsyncIterator[Callable[[float]
         yield woken
 
 
-async def claim_for_reservation(pool: AsyncConnectionPool, reservation_id: str, lease: float = LEASE_SECONDS) -> list[Claimed]:
-    """The reservation's pending rows, oldest first; none while another deliverer holds one of them."""
-    rows = await _fetch(pool, CLAIM_FOR_RESERVATION, {"reservation_id": reservation_id, "lease": lease})
-    return [_claimed(row) for row in rows]
-
-
 async def claim_for_drain(
     pool: AsyncConnectionPool, limit: int = DRAIN_BATCH, scope: str | None = None, lease: float = LEASE_SECONDS
 ) -> list[Claimed]:
@@ -153,16 +120,6 @@ async def renew(pool: AsyncConnectionPool, claimed: Claimed, lease: float = LEAS
            where id = %s and attempts = %s and sent_at is null and failed_at is null""",
         (lease, claimed.id, claimed.attempts),
     )
-
-
-async def oldest_pending(pool: AsyncConnectionPool, reservation_id: str) -> Pending | None:
-    rows = await _fetch(
-        pool,
-        """select id, coalesce(claimed_until > now(), false) as claimed from notifications
-           where reservation_id = %s and sent_at is null and failed_at is null order by id limit 1""",
-        (reservation_id,),
-    )
-    return Pending(rows[0]["id"], rows[0]["claimed"]) if rows else None
 
 
 async def settle_sent(

@@ -30,7 +30,7 @@ export {
   type NotificationKind,
   type ReservationStatus,
 } from './statuses.js';
-import type { Fulfilment, NotificationKind, ReservationStatus } from './statuses.js';
+import type { Fulfilment, ReservationStatus } from './statuses.js';
 
 /** Custom search attributes; registered on the dev server and by the worker on any cluster. */
 export const SearchAttributes = {
@@ -63,13 +63,7 @@ export interface ReservationInput {
   policy: ReservationPolicy;
 }
 
-/** What a notifier call settled: counts and kinds only, never the customer's contact. */
-interface NotifyReport {
-  delivered: number;
-  failed: number;
-  kinds: NotificationKind[];
-}
-
+/** What a run of the notifier's drain settled: counts only, never the customer's contact. */
 export interface DrainReport {
   delivered: number;
   failed: number;
@@ -77,13 +71,11 @@ export interface DrainReport {
 }
 
 /**
- * The Python notifier's activities (notifier/activities.py), called by name on its task queue:
- * TypeScript keeps only their types.
+ * The Python notifier's activity (notifier/activities.py), called by name on its task queue:
+ * TypeScript keeps only its type.
  */
 export interface NotifierActivities {
-  /** Sends the reservation's undelivered messages, oldest first; a repeat sends nothing twice. */
-  notifyCustomer(input: { reservationId: string }): Promise<NotifyReport>;
-  /** Sends, for up to `maxMs`, the messages no workflow will deliver (refusals, the reconciler's endings, stragglers). */
+  /** Sends every pending message for `maxMs`, oldest first per reservation, woken by each one queued. */
   notifyPending(input: { maxMs?: number; idleMs?: number }): Promise<DrainReport>;
 }
 

@@ -1,5 +1,6 @@
 """Fixtures: a real PostgreSQL (NOTIFIER_TEST_DATABASE_URL, with the TypeScript side's migrations
-applied), rows of each test's own, a fake Kakao endpoint and an activity environment.
+applied), rows of each test's own, a fake Kakao endpoint, an activity environment, and the drain
+run until an outcome.
 
 The database may be shared with other processes and tests: every test makes its own product
 and reservation ids (one random prefix per test) and looks only at those rows.
@@ -12,7 +13,7 @@ import json
 import os
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +22,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from temporalio.testing import ActivityEnvironment
 
+from notifier.activities import NotifierActivities
+from notifier.kakao import Sender
 from notifier.tests.fakes import FakeKakao, RecordingSender
 
 HOLD_UNTIL = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)  # 2026-12-03 18:00 in Korea
@@ -172,12 +175,53 @@ def kakao() -> Iterator[FakeKakao]:
         fake.stop()
 
 
-@pytest.fixture
-def env() -> ActivityEnvironment:
+def recording_env() -> ActivityEnvironment:
+    """An activity environment that keeps every heartbeat's details in `heartbeats`."""
     environment = ActivityEnvironment()
     environment.heartbeats = []  # type: ignore[attr-defined]
     environment.on_heartbeat = lambda *details: environment.heartbeats.append(details)  # type: ignore[attr-defined]
     return environment
+
+
+@pytest.fixture
+def env() -> ActivityEnvironment:
+    return recording_env()
+
+
+def drain(pool: AsyncConnectionPool, seed: Seed, sender: Sender, rate: float = 0, **options: Any) -> NotifierActivities:
+    # The scope keeps the drain to this test's rows: the database may hold others' pending rows.
+    return NotifierActivities(pool, sender, rate_per_second=rate, drain_scope=seed.scope, **options)
+
+
+async def drain_until(env: ActivityEnvironment, activities: NotifierActivities, done: Callable[[], bool], **input: Any) -> dict[str, Any]:
+    """Runs the drain until `done()` holds, then stops it as a worker's shutdown does: its totals.
+    A drain that fails or returns first fails the test."""
+    task = asyncio.ensure_future(env.run(activities.notify_pending, {"maxMs": 600_000, "idleMs": 20, **input}))
+    while not done():
+        if task.done():
+            result = await task  # raises what failed it
+            pytest.fail(f"the drain returned {result} before the test's outcome")
+        await asyncio.sleep(0.01)
+    env.worker_shutdown()
+    return await task
+
+
+async def drain_briefly(env: ActivityEnvironment, activities: NotifierActivities) -> dict[str, Any]:
+    """Runs the drain for half a second, claiming every 20 ms: for a test of what it does not do."""
+    return await env.run(activities.notify_pending, {"maxMs": 500, "idleMs": 20})
+
+
+def settled(env: ActivityEnvironment, count: int) -> Callable[[], bool]:
+    """Whether the drain run in `env` has settled `count` rows (sent or failed): it heartbeats its
+    totals after each."""
+
+    def done() -> bool:
+        if not env.heartbeats:  # type: ignore[attr-defined]
+            return False
+        totals = env.heartbeats[-1][0]  # type: ignore[attr-defined]
+        return totals["delivered"] + totals["failed"] >= count
+
+    return done
 
 
 class PoolHog:

@@ -1,56 +1,28 @@
-"""The drain (notifyPending) against the test PostgreSQL. Tests wait for outcomes, never for a
-fixed time: a drain runs until what the test waits for has happened, then stops as at a worker's
-shutdown; pytest-timeout fails a test that hangs."""
+"""The drain's loop (notifyPending) against the test PostgreSQL: what wakes it, how it batches,
+paces and backs off, and how it ends. What it does with each message: test_delivery.py. Tests wait
+for outcomes, never for a fixed time: a drain runs until what the test waits for has happened,
+then stops as at a worker's shutdown; pytest-timeout fails a test that hangs."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment
 
 from notifier import activities as notifier_activities
 from notifier import outbox
-from notifier.activities import NotifierActivities
-from notifier.kakao import KakaoSender, KakaoUnavailable
-from notifier.tests.conftest import full_facts, sender_cancelled_at_settle
-from notifier.tests.fakes import RecordingSender
+from notifier.kakao import DEFAULT_HALT_CODES, KakaoSender, KakaoUnavailable
+from notifier.tests.conftest import drain, drain_until, recording_env
+from notifier.tests.fakes import UNREGISTERED_TEMPLATE, RecordingSender
 
 pytestmark = pytest.mark.usefixtures("database_url")
 OLD = timedelta(minutes=3)
 # app/notification/workflow.ts gives the drain's activity this heartbeat time-out.
 DRAIN_HEARTBEAT_TIMEOUT = 30.0
-
-
-def drain(pool, seed, sender, rate: float = 0, **options: Any) -> NotifierActivities:
-    # The scope keeps the drain to this test's rows: the database may hold others' pending rows.
-    return NotifierActivities(pool, sender, rate_per_second=rate, drain_scope=seed.scope, **options)
-
-
-def recording_env() -> ActivityEnvironment:
-    environment = ActivityEnvironment()
-    environment.heartbeats = []  # type: ignore[attr-defined]
-    environment.on_heartbeat = lambda *details: environment.heartbeats.append(details)  # type: ignore[attr-defined]
-    return environment
-
-
-async def drain_until(env: ActivityEnvironment, activities: NotifierActivities, done: Callable[[], bool], **input: Any) -> dict[str, Any]:
-    """Runs the drain until `done()` holds, then stops it as a worker's shutdown does: its totals.
-    A drain that fails or returns first fails the test."""
-    task = asyncio.ensure_future(env.run(activities.notify_pending, {"maxMs": 600_000, "idleMs": 20, **input}))
-    while not done():
-        if task.done():
-            result = await task  # raises what failed it
-            pytest.fail(f"the drain returned {result} before the test's outcome")
-        await asyncio.sleep(0.01)
-    env.worker_shutdown()
-    return await task
 
 
 async def test_takes_every_pending_row_whoever_queued_it(seed, pool, env):
@@ -94,8 +66,8 @@ async def test_one_row_per_reservation_per_batch_in_order(seed, pool, env):
     first = await seed.reservation()
     second = await seed.reservation()
     for kind in ("ACCEPTED", "CONFIRMED", "CANCELLED"):
-        await seed.notification(first, kind, deliverer="drain")
-    await seed.notification(second, "REJECTED", deliverer="drain")
+        await seed.notification(first, kind)
+    await seed.notification(second, "REJECTED")
 
     batch = await outbox.claim_for_drain(pool, scope=seed.scope)
     assert [(c.reservation_id, c.kind) for c in batch] == [(first, "ACCEPTED"), (second, "REJECTED")]
@@ -113,7 +85,7 @@ async def test_one_row_per_reservation_per_batch_in_order(seed, pool, env):
 
 async def test_respects_the_rate(seed, pool, env):
     for _ in range(10):
-        await seed.notification(await seed.reservation(), "ACCEPTED", deliverer="drain")
+        await seed.notification(await seed.reservation(), "ACCEPTED")
     sender = RecordingSender()
     started = asyncio.get_running_loop().time()
 
@@ -128,7 +100,7 @@ async def test_respects_the_rate(seed, pool, env):
 
 async def test_sends_concurrently_without_a_rate(seed, pool, env):
     for _ in range(16):
-        await seed.notification(await seed.reservation(), "ACCEPTED", deliverer="drain")
+        await seed.notification(await seed.reservation(), "ACCEPTED")
     sender = RecordingSender()
     in_flight = 0
     all_in = asyncio.Event()
@@ -160,8 +132,8 @@ async def test_returns_at_max_ms_heartbeating_while_idle(seed, pool, env):
 
 async def test_an_unavailable_endpoint_makes_it_back_off_not_fail(seed, pool, env):
     rid = await seed.reservation()
-    nid = await seed.notification(rid, "ACCEPTED", deliverer="drain")
-    await seed.notification(rid, "CONFIRMED", deliverer="drain")
+    nid = await seed.notification(rid, "ACCEPTED")
+    await seed.notification(rid, "CONFIRMED")
     sender = RecordingSender()
     sender.fail_with = KakaoUnavailable("KAKAO_UNAVAILABLE: HTTP 503")
     attempts_before = (await seed.row(nid))["attempts"]
@@ -192,7 +164,7 @@ async def test_an_unavailable_endpoint_makes_it_back_off_not_fail(seed, pool, en
 
 async def test_cancellation_ends_it_promptly_and_gives_claims_back(seed, pool, env):
     rid = await seed.reservation()
-    nid = await seed.notification(rid, "ACCEPTED", deliverer="drain")
+    nid = await seed.notification(rid, "ACCEPTED")
     sender = RecordingSender()
     sending = asyncio.Event()
 
@@ -222,30 +194,18 @@ async def test_worker_shutdown_ends_it_early_with_its_totals(seed, pool, env):
     assert await task == {"delivered": 0, "failed": 0, "batches": 0}  # woken at once, not after the pause
 
 
-async def test_replicas_and_workflows_racing_send_each_message_once_in_order(seed, pool):
+async def test_replicas_racing_send_each_message_once_in_order(seed, pool):
     reservations = [await seed.reservation() for _ in range(4)]
     kinds = ("ACCEPTED", "CONFIRMED", "REMINDER", "COMPLETED")
     for rid in reservations:
-        for i, kind in enumerate(kinds):
-            await seed.notification(rid, kind, deliverer="drain" if i % 2 else "workflow", age=OLD if i == 0 else timedelta(0))
+        for kind in kinds:
+            await seed.notification(rid, kind)
     sender = RecordingSender()
     sender.delay = 0.01
-    replicas = [drain(pool, seed, sender) for _ in range(3)]
     everything = len(reservations) * len(kinds)
 
-    async def customer(activities: NotifierActivities, rid: str) -> None:
-        for _ in range(1_000):  # as Temporal retries DeliveryInProgress
-            try:
-                await ActivityEnvironment().run(activities.notify_customer, {"reservationId": rid})
-                return
-            except ApplicationError as error:
-                assert error.type == "DeliveryInProgress"
-                await asyncio.sleep(0.02)
-        pytest.fail(f"notifyCustomer of {rid} was still refused as in progress after 1,000 tries")
-
     await asyncio.gather(
-        *(drain_until(recording_env(), r, lambda: len(sender.sent) >= everything, idleMs=10) for r in replicas),
-        *(customer(replicas[i % 3], rid) for i, rid in enumerate(reservations)),
+        *(drain_until(recording_env(), drain(pool, seed, sender), lambda: len(sender.sent) >= everything, idleMs=10) for _ in range(3))
     )
 
     keys = sender.keys()
@@ -273,7 +233,7 @@ async def test_a_row_is_never_sent_after_its_lease_ended(seed, pool, env):
     """At 2 messages a second, a batch of 6 takes 2.5 s to go out: a 2 s lease taken for the batch at
     its claim would have ended before its last sends."""
     for _ in range(6):
-        await seed.notification(await seed.reservation(), "ACCEPTED", deliverer="drain")
+        await seed.notification(await seed.reservation(), "ACCEPTED")
     sender = RecordingSender()
     leases = lease_checker(seed, sender)
 
@@ -283,84 +243,43 @@ async def test_a_row_is_never_sent_after_its_lease_ended(seed, pool, env):
     assert [live for _, live in leases] == [True] * 6, leases
 
 
-async def test_a_deliverer_whose_lease_ran_out_neither_clears_nor_fails_the_next_claim(seed, pool):
-    """Deliverer A's lease ran out and B claimed the row: A giving it back (its send failed) or
-    failing it (refused) must leave B's claim alone; else C could claim it and send it again."""
-    rid = await seed.reservation()
-    nid = await seed.notification(rid, "ACCEPTED", deliverer="drain")
-    [stale] = await outbox.claim_for_drain(pool, scope=seed.scope)
-    await seed.sql("update notifications set claimed_until = now() - interval '1 second' where id = %s", (nid,))
-    [live] = await outbox.claim_for_drain(pool, scope=seed.scope)
-    assert live.attempts == stale.attempts + 1
-
-    await outbox.release(pool, stale)
-    assert not await outbox.renew(pool, stale)  # nor may A send it now
-    assert not await outbox.settle_failed(pool, stale, "KAKAO_REJECTED: 4 (HTTP 400)")
-
-    assert await outbox.claim_for_drain(pool, scope=seed.scope) == []  # C finds it held
-    row = await seed.row(nid)
-    assert row["claimed_until"] is not None and row["failed_at"] is None and row["attempts"] == live.attempts
-    # B's own claim still works: it renews, sends and settles.
-    assert await outbox.renew(pool, live)
-    await outbox.release(pool, live)
-    assert (await seed.row(nid))["claimed_until"] is None
-
-
-async def test_a_cancellation_between_the_send_and_the_settle_still_records_it_sent(seed, pool, env):
-    rid = await seed.reservation()
-    nid = await seed.notification(rid, "ACCEPTED", deliverer="drain")
-    sender = sender_cancelled_at_settle(pool, env)
-
-    with pytest.raises(asyncio.CancelledError):
-        await env.run(drain(pool, seed, sender).notify_pending, {"maxMs": 600_000, "idleMs": 20})
-
-    row = await seed.row(nid)
-    assert sender.keys() == [f"tshop-{rid}-ACCEPTED"]
-    assert row["sent_at"] is not None and row["failed_at"] is None  # not pending: never sent again
-
-
-async def test_a_refused_key_stops_the_drain_and_every_row_stays_pending(seed, pool, env, kakao, caplog):
-    """A rotated key (401) is no message's fault: none is failed for it; the drain fails, loudly,
+@pytest.mark.parametrize(
+    ("mode", "halt_codes", "error"),
+    [
+        ("http401", DEFAULT_HALT_CODES, "KAKAO_MISCONFIGURED: -1001 Invalid secretKey. (HTTP 401)"),
+        ("unregistered_template", DEFAULT_HALT_CODES | {UNREGISTERED_TEMPLATE}, f"KAKAO_MISCONFIGURED: {UNREGISTERED_TEMPLATE} Unregistered template (HTTP 200)"),
+    ],
+    ids=["rotated-key", "halt-code"],
+)
+async def test_a_refusal_of_every_message_stops_the_drain_and_every_row_stays_pending(seed, pool, env, kakao, caplog, mode, halt_codes, error):
+    """A rotated key (401), or a result code that refuses every message alike (KAKAO_HALT_CODES: an
+    unregistered template), is no message's fault: none is failed for it; the drain fails, loudly,
     and the next run tries again."""
-    rows = [await seed.notification(await seed.reservation(), "ACCEPTED", deliverer="drain") for _ in range(20)]
-    kakao.mode = "http401"
-    sender = KakaoSender(kakao.url, "sender-key-1", "rotated-secret", timeout=5)
+    rows = [await seed.notification(await seed.reservation(), "ACCEPTED") for _ in range(20)]
+    kakao.mode = mode
+    sender = KakaoSender(kakao.url, "sender-key-1", "secret-1", timeout=5, halt_codes=halt_codes)
     try:
-        with pytest.raises(ApplicationError) as error, caplog.at_level(logging.ERROR):
+        with pytest.raises(ApplicationError) as raised, caplog.at_level(logging.ERROR):
             await env.run(drain(pool, seed, sender).notify_pending, {"maxMs": 600_000, "idleMs": 20})
-    finally:
-        await sender.aclose()
 
-    assert error.value.type == "KakaoMisconfigured" and not error.value.non_retryable
-    assert error.value.message == "KAKAO_MISCONFIGURED: -1001 Invalid secretKey. (HTTP 401)"
-    for nid in rows:
-        row = await seed.row(nid)
-        assert (row["sent_at"], row["failed_at"], row["claimed_until"], row["error"]) == (None, None, None, None)
-    assert len(kakao.requests) <= notifier_activities.DRAIN_CONCURRENCY  # no request after the first refusal came back
-    assert any(r.levelno == logging.ERROR and "kakao refuses every message" in r.getMessage() for r in caplog.records)
+        assert raised.value.type == "KakaoMisconfigured" and not raised.value.non_retryable  # Temporal retries it
+        assert raised.value.message == error
+        for nid in rows:
+            row = await seed.row(nid)
+            assert (row["sent_at"], row["failed_at"], row["claimed_until"], row["error"]) == (None, None, None, None)
+        assert len(kakao.requests) <= notifier_activities.DRAIN_CONCURRENCY  # no request after the first refusal came back
+        [line] = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert "kakao refuses every message" in line.getMessage()
 
-    kakao.mode = "ok"
-    sender = KakaoSender(kakao.url, "sender-key-1", "new-secret", timeout=5)
-    try:
+        kakao.mode = "ok"
         result = await drain_until(recording_env(), drain(pool, seed, sender), lambda: len(kakao.inbox) == 20)
     finally:
         await sender.aclose()
     assert result["delivered"] == 20 and result["failed"] == 0
 
 
-async def test_a_malformed_row_is_failed_alone_and_the_drain_goes_on(seed, pool, env):
-    """A hold deadline in the year 9999 overflows Korea time (OverflowError, not a TemplateError): it
-    used to fail the drain on every run, the rows after it never sent."""
-    bad_rid = await seed.reservation()
-    bad = await seed.notification(bad_rid, "REMINDER", full_facts("REMINDER", holdUntil="9999-12-31T23:00:00.000Z"), deliverer="drain")
-    await seed.notification(bad_rid, "EXPIRED", deliverer="drain")
-    other = await seed.reservation()
-    await seed.notification(other, "ACCEPTED", deliverer="drain")
-    sender = RecordingSender()
-
-    result = await drain_until(env, drain(pool, seed, sender), lambda: len(sender.sent) == 2)
-
-    assert result["failed"] == 1 and result["delivered"] == 2
-    row = await seed.row(bad)
-    assert row["failed_at"] is not None and row["error"] == "MALFORMED: OverflowError: date value out of range"
-    assert sorted(sender.keys()) == sorted([f"tshop-{bad_rid}-EXPIRED", f"tshop-{other}-ACCEPTED"])
+@pytest.mark.parametrize("input", [{"maxMs": -1}, {"idleMs": "1000"}, {"maxMs": True}])
+async def test_bad_input_is_not_retried(pool, seed, env, input):
+    with pytest.raises(ApplicationError) as error:
+        await env.run(drain(pool, seed, RecordingSender()).notify_pending, input)
+    assert error.value.type == "InvalidInput" and error.value.non_retryable
