@@ -58,8 +58,6 @@ interface NotificationTable {
   sent_at: Date | null;
   /** A notifier is delivering it until then (it was claimed outside any open transaction). */
   claimed_until: Date | null;
-  /** Its reservation's workflow, or the notifier's drain when no workflow will. */
-  deliverer: ColumnType<'workflow' | 'drain', 'workflow' | 'drain' | undefined, 'workflow' | 'drain'>;
   template_code: string | null;
   /** `kakao`, or `sink` when no Kakao endpoint is configured (recorded, not sent). */
   channel: string | null;

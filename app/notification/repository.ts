@@ -1,15 +1,11 @@
 /**
  * The notification outbox: a row written with each change the customer is told about, in the
- * same statement, holding the facts its message is filled from. The Python notifier (notifier/)
- * renders and sends it, called by the reservation's workflow; rows no workflow will deliver
- * (refusals at admission, the reconciler's endings) are the notifier's drain's.
+ * same statement, holding the facts its message is filled from. The Python notifier's drain
+ * (notifier/), woken by each statement that queues rows, renders and sends them.
  */
 import { sql } from 'kysely';
 import { CENTRAL_STORE, type AssignedStore, type NotificationKind } from '../reservation/contract.js';
 import type { Db, Notification } from '../../db/schema.js';
-
-/** Who delivers a row: its reservation's workflow, or the drain (no workflow will). */
-export type Deliverer = 'workflow' | 'drain';
 
 /**
  * What a message is filled from, fixed when it is queued (a later change must not rewrite it).
@@ -29,11 +25,10 @@ interface NotificationFacts {
   reason: string | null;
 }
 
-/** One outbox row: what the customer is to be told about a change, and who delivers it. */
+/** One outbox row: what the customer is to be told about a change. */
 export interface OutboxEntry {
   kind: NotificationKind;
   facts: NotificationFacts;
-  deliverer: Deliverer;
 }
 
 export interface ChangeFacts {
@@ -45,7 +40,7 @@ export interface ChangeFacts {
   rejectReason?: string | null;
 }
 
-export function outboxEntry(kind: NotificationKind, f: ChangeFacts, deliverer: Deliverer = 'workflow'): OutboxEntry {
+export function outboxEntry(kind: NotificationKind, f: ChangeFacts): OutboxEntry {
   const facts: NotificationFacts = {
     status: f.status,
     storeId: f.store?.storeId ?? null,
@@ -57,7 +52,7 @@ export function outboxEntry(kind: NotificationKind, f: ChangeFacts, deliverer: D
     fallback: f.store?.storeId === CENTRAL_STORE.id,
     reason: kind === 'REJECTED' ? (f.rejectReason ?? 'OUT_OF_STOCK') : null,
   };
-  return { kind, facts, deliverer };
+  return { kind, facts };
 }
 
 /** Queues a notification for a reservation (once per kind), its facts read from the read model as it is now. */
@@ -78,27 +73,16 @@ export async function queueNotification(db: Db, reservationId: string, kind: Not
   });
   await db
     .insertInto('notifications')
-    .values({ reservation_id: reservationId, kind, payload: JSON.stringify(entry.facts), deliverer: entry.deliverer })
+    .values({ reservation_id: reservationId, kind, payload: JSON.stringify(entry.facts) })
     .onConflict((oc) => oc.columns(['reservation_id', 'kind']).doNothing())
     .execute();
 }
 
 /** A CTE that queues `entry` for the reservation ids selected by `from` (once per kind); for statements that change the read model. */
 export function queueFrom(from: string, entry: OutboxEntry) {
-  return sql<Record<string, unknown>>`insert into notifications (reservation_id, kind, payload, deliverer)
-    select id, ${entry.kind}::text, ${JSON.stringify(entry.facts)}::jsonb, ${entry.deliverer}::text from ${sql.table(from)}
+  return sql<Record<string, unknown>>`insert into notifications (reservation_id, kind, payload)
+    select id, ${entry.kind}::text, ${JSON.stringify(entry.facts)}::jsonb from ${sql.table(from)}
     on conflict (reservation_id, kind) do nothing`;
-}
-
-/** Hands a reservation's undelivered notifications to the drain: its workflow has ended without telling the customer. */
-export async function leaveToDrain(db: Db, reservationId: string): Promise<void> {
-  await db
-    .updateTable('notifications')
-    .set({ deliverer: 'drain' })
-    .where('reservation_id', '=', reservationId)
-    .where('sent_at', 'is', null)
-    .where('failed_at', 'is', null)
-    .execute();
 }
 
 export async function listNotifications(db: Db, reservationId: string): Promise<Notification[]> {

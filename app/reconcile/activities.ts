@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import proto from '@temporalio/proto';
 import type { Kysely } from 'kysely';
 import { returnOrphanedAllowances } from '../launch/allowances.js';
-import { leaveToDrain, outboxEntry } from '../notification/repository.js';
+import { outboxEntry } from '../notification/repository.js';
 import { applyTransition } from '../reservation/repository.js';
 import { putBackReservationStock } from '../product/stock.js';
 import type { Database } from '../../db/schema.js';
@@ -149,15 +149,13 @@ async function settle(db: Kysely<Database>, row: OpenRow, closedAs: string, fina
   const reason = final ? undefined : `workflow ${closedAs.toLowerCase().replaceAll('_', ' ')}: settled by the reconciler`;
   await db.transaction().execute(async (trx) => {
     if (status !== 'COMPLETED') await putBackReservationStock(trx, row.id);
-    // The workflow is gone: the notifier's drain tells the customer (this and anything it left unsent).
-    const notification = outboxEntry(status, { productName: row.product_name, status, fulfilment: row.fulfilment }, 'drain');
+    const notification = outboxEntry(status, { productName: row.product_name, status, fulfilment: row.fulfilment });
     await applyTransition(
       trx,
       row.id,
       { status, version: row.version + SETTLED_VERSION_STEP, detail: final ? 'reconciled with the finished workflow' : reason, ...(reason ? { cancelReason: reason } : {}) },
       notification,
     );
-    await leaveToDrain(trx, row.id);
   });
 }
 

@@ -66,10 +66,9 @@ export async function insertRefusals(db: Db, refusals: Refusal[]): Promise<strin
         ${column((r) => r.row.status)}::text[], ${column((r) => r.row.version)}::int[], ${column((r) => r.row.rejectReason ?? null)}::text[],
         ${column((r) => r.contact.name)}::text[], ${column((r) => r.contact.phone)}::text[], ${column((r) => r.contact.district)}::text[],
         ${column((r) => r.contact.latitude)}::float8[], ${column((r) => r.contact.longitude)}::float8[],
-        ${column((r) => r.notification.kind)}::text[], ${column((r) => JSON.stringify(r.notification.facts))}::jsonb[],
-        ${column((r) => r.notification.deliverer)}::text[]
+        ${column((r) => r.notification.kind)}::text[], ${column((r) => JSON.stringify(r.notification.facts))}::jsonb[]
       ) as g(id, workflow_id, product_id, quantity, customer_id, fulfilment, status, version, reject_reason,
-             name, phone, district, latitude, longitude, kind, payload, deliverer)
+             name, phone, district, latitude, longitude, kind, payload)
     ), chosen as (
       select distinct on (customer_id, product_id) customer_id, product_id, id from given order by customer_id, product_id, id
     ), first as (
@@ -90,8 +89,8 @@ export async function insertRefusals(db: Db, refusals: Refusal[]): Promise<strin
       select g.id, g.customer_id, g.name, g.phone, g.district, g.latitude, g.longitude from given g join r using (id)
       on conflict (reservation_id) do nothing
     ), n as (
-      insert into notifications (reservation_id, kind, payload, deliverer)
-      select g.id, g.kind, g.payload, g.deliverer from given g join r using (id)
+      insert into notifications (reservation_id, kind, payload)
+      select g.id, g.kind, g.payload from given g join r using (id)
       on conflict (reservation_id, kind) do nothing
     )
     select g.id, coalesce(f.id, s.reservation_id) as stands_for from given g

@@ -154,7 +154,7 @@ export function createReserver(deps: ReserverDeps, board: SaleBoard) {
         if (via === 'line' || !recorded(input.productId)) return { kind: 'sold-out', reservationId: null };
         // Refused without a workflow: the notifier's drain tells the customer (once per product).
         const row = { ...readModelRow(input, 1), workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
-        const notification = outboxEntry('REJECTED', { productName: admission.product.name, status: row.status, fulfilment: row.fulfilment }, 'drain');
+        const notification = outboxEntry('REJECTED', { productName: admission.product.name, status: row.status, fulfilment: row.fulfilment });
         return { kind: 'sold-out', reservationId: await recordRefusal({ row, contact, notification }) };
       }
       default:

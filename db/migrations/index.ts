@@ -18,6 +18,7 @@ import * as m0015 from './0015_rate_limits_unlogged.js';
 import * as m0016 from './0016_drop_store_naming_shim.js';
 import * as m0017 from './0017_assignment_schema.js';
 import * as m0018 from './0018_notification_wakeup.js';
+import * as m0019 from './0019_drop_notification_deliverer.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '0016_drop_store_naming_shim': m0016,
   '0017_assignment_schema': m0017,
   '0018_notification_wakeup': m0018,
+  '0019_drop_notification_deliverer': m0019,
 };

@@ -104,13 +104,12 @@ class Seed:
         kind: str,
         payload: dict[str, Any] | None = None,
         *,
-        deliverer: str = "workflow",
         age: timedelta = timedelta(0),
     ) -> int:
         rows = await self.query(
-            """insert into notifications (reservation_id, kind, payload, deliverer, created_at)
-               values (%s, %s, %s::jsonb, %s, now() - %s) returning id""",
-            (reservation_id, kind, json.dumps(payload if payload is not None else full_facts(kind)), deliverer, age),
+            """insert into notifications (reservation_id, kind, payload, created_at)
+               values (%s, %s, %s::jsonb, now() - %s) returning id""",
+            (reservation_id, kind, json.dumps(payload if payload is not None else full_facts(kind)), age),
         )
         return rows[0]["id"]
 

@@ -25,11 +25,11 @@ OLD = timedelta(minutes=3)
 DRAIN_HEARTBEAT_TIMEOUT = 30.0
 
 
-async def test_takes_every_pending_row_whoever_queued_it(seed, pool, env):
+async def test_takes_every_pending_row_however_old(seed, pool, env):
     refused = await seed.reservation()
     old = await seed.reservation()
     fresh = await seed.reservation()
-    refused_row = await seed.notification(refused, "REJECTED", deliverer="drain")
+    refused_row = await seed.notification(refused, "REJECTED")
     old_row = await seed.notification(old, "EXPIRED", age=OLD)
     fresh_row = await seed.notification(fresh, "ACCEPTED")
     sender = RecordingSender()

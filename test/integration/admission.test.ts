@@ -135,7 +135,7 @@ describe('sold-out refusals', () => {
       const id = newReservationId();
       const row = { ...readModelRow(input(product.id, id), 1), customerId: `c-group-${i}`, workflowId: null, status: 'REJECTED' as const, rejectReason: 'OUT_OF_STOCK' };
       const contact = { reservationId: id, customerId: `c-group-${i}`, name: `이름 ${i}`, phone: null, district: '중구', latitude: 37.56, longitude: 126.99 };
-      const notification = outboxEntry('REJECTED', { productName: product.name, status: 'REJECTED', fulfilment: 'PICKUP' }, 'drain');
+      const notification = outboxEntry('REJECTED', { productName: product.name, status: 'REJECTED', fulfilment: 'PICKUP' });
       return { row, contact, notification };
     };
     const group = [refusal(1), refusal(2), refusal(3)];
@@ -147,10 +147,10 @@ describe('sold-out refusals', () => {
     expect(rows.every((r) => r.status === 'REJECTED' && r.workflow_id === null)).toBe(true);
     const events = await db.selectFrom('reservation_events').select('reservation_id').where('reservation_id', 'in', ids).execute();
     const contacts = await db.selectFrom('reservation_contacts').select(['reservation_id', 'name']).where('reservation_id', 'in', ids).execute();
-    const notes = await db.selectFrom('notifications').select(['reservation_id', 'kind', 'deliverer', 'payload']).where('reservation_id', 'in', ids).execute();
+    const notes = await db.selectFrom('notifications').select(['reservation_id', 'kind', 'payload']).where('reservation_id', 'in', ids).execute();
     expect([events.length, contacts.length, notes.length]).toEqual([3, 3, 3]);
     // No workflow will deliver them: the notifier's drain does, filling the sold-out template from these facts.
-    expect(notes.every((n) => n.deliverer === 'drain' && n.payload.reason === 'OUT_OF_STOCK' && n.payload.productName === product.name)).toBe(true);
+    expect(notes.every((n) => n.payload.reason === 'OUT_OF_STOCK' && n.payload.productName === product.name)).toBe(true);
     expect(contacts.find((c) => c.reservation_id === ids[1])?.name).toBe('이름 2');
 
     // A customer is refused (and told) a sold-out product once: their repeats, together or later, record nothing.
