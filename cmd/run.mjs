@@ -28,9 +28,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
 const projectRoot = path.dirname(path.dirname(self));
-// Every folder an entry point may import from; a change in any of them compiles anew.
-const SOURCE_DIRS = ['shared', 'db', 'activities', 'workflows', 'workers', 'api', 'assignment', 'cmd', 'dev', 'web/build'];
+// Folders no entry point imports from; a change in any other compiles anew (a fixed list of the
+// ones that are went stale when the code moved to app/ and platform/).
+const NOT_SOURCES = new Set(['node_modules', 'dist', 'docs', 'deploy', 'notifier']);
 const KEEP = 16;
+
+function sourceDirs() {
+  return readdirSync(projectRoot, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !NOT_SOURCES.has(e.name))
+    .map((e) => e.name);
+}
 
 function sourceFiles(dir) {
   if (!existsSync(dir)) return [];
@@ -47,7 +54,7 @@ function sourceFiles(dir) {
  */
 function sourcesHash(entry) {
   const hash = createHash('sha256').update(`${projectRoot}\0${path.relative(projectRoot, entry)}\0${process.version}\0`);
-  const files = [self, path.join(projectRoot, 'package-lock.json'), ...SOURCE_DIRS.flatMap((d) => sourceFiles(path.join(projectRoot, d))).sort()];
+  const files = [self, path.join(projectRoot, 'package-lock.json'), ...sourceDirs().flatMap((d) => sourceFiles(path.join(projectRoot, d))).sort()];
   for (const file of files.filter(existsSync)) hash.update(`${path.relative(projectRoot, file)}\0`).update(readFileSync(file)).update('\0');
   return hash.digest('hex').slice(0, 16);
 }
