@@ -16,6 +16,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface FaultLog {
   faults: string[];
   reassignSignals: number;
+  /** Per part, how long each restart took to serve again: from its start to its ready line (the time it was kept down not counted). */
+  backAfterMs: Record<string, number[]>;
+}
+
+/** Restarts a part and records how long it took, once started again, to be ready. */
+async function restart(stack: Stack, log: FaultLog, part: Parameters<Stack['part']>[0], signal: NodeJS.Signals, downMs: number) {
+  const handle = stack.part(part);
+  await handle.stop(signal);
+  await sleep(downMs);
+  const started = Date.now();
+  await handle.start();
+  (log.backAfterMs[part] ??= []).push(Date.now() - started);
 }
 
 export interface FaultOptions {
@@ -39,26 +51,26 @@ export async function runFaults(stack: Stack, operator: Operator, o: FaultOption
     };
     await at(0.05);
     fault('SIGKILL the worker; start it again 2 s later');
-    await stack.part('worker').restart('SIGKILL', 2_000);
+    await restart(stack, log, 'worker', 'SIGKILL', 2_000);
     await at(0.2);
     fault(`stop the assignment service for ${o.assignmentOutageMs / 1000} s (past the assignment deadline)`);
-    await stack.part('assignment').restart('SIGTERM', o.assignmentOutageMs);
+    await restart(stack, log, 'assignment', 'SIGTERM', o.assignmentOutageMs);
     await sleep(5_000);
     const signalled = await operator.reassignCentralDeliveries();
     log.reassignSignals += signalled;
     o.say(`operator: reassign signalled to ${signalled} central-delivery reservation(s)`);
     await at(0.4);
     fault('SIGKILL the notifier, mid-send; start it again 15 s later');
-    await stack.part('notifier').restart('SIGKILL', 15_000);
+    await restart(stack, log, 'notifier', 'SIGKILL', 15_000);
     await at(0.5);
     fault('restart the Temporal dev server (state kept in SQLite)');
-    await stack.part('temporal').restart('SIGTERM', 0);
+    await restart(stack, log, 'temporal', 'SIGTERM', 0);
     await at(0.65);
     fault('SIGKILL the API with requests in flight; start it again 1 s later');
-    await stack.part('api').restart('SIGKILL', 1_000);
+    await restart(stack, log, 'api', 'SIGKILL', 1_000);
     await at(0.8);
     fault('restart PostgreSQL');
-    await stack.part('postgres').restart('SIGINT', 0);
+    await restart(stack, log, 'postgres', 'SIGINT', 0);
   }
 }
 
