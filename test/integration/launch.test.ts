@@ -14,6 +14,7 @@ import type { Principal } from '../../platform/auth.js';
 import { listen } from '../../platform/http.js';
 import type { LinePolicy } from '../../api/deps.js';
 import { listSamples, recordSamples } from '../../app/launch/sales.js';
+import { checkInvariants } from '../../db/invariants.js';
 import { ADMIN, eventually, newProduct, readEventStream, stockOf, TEST_JWT_SECRET, testApp, tokenFor, useTestStack } from '../helpers.js';
 
 const stack = useTestStack();
@@ -324,6 +325,28 @@ describe('one unit per customer and per number', () => {
     expect((await reserve(api, product.id, who)).status).toBe(201);
     expect((await reserve(api, product.id, who)).status).toBe(201);
     expect((await reserve(api, product.id, who)).body).toMatchObject({ code: 'LIMIT_REACHED', unitLimit: 2 });
+  });
+
+  it('is checked as an invariant: a count of units used that the reservations do not hold is reported', async () => {
+    const api = launchApp();
+    const product = await newProduct(stack.db, 10);
+    expect((await reserve(api, product.id, customer())).status).toBe(201);
+    // Corrupted inside a transaction rolled back: the shared database is never left broken.
+    const rolledBack = new Error('rolled back');
+    let found: string[] = [];
+    await stack.db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.updateTable('allowances').set({ used: 0 }).where('product_id', '=', product.id).execute();
+        found = (await checkInvariants(trx)).violations.filter((v) => v.startsWith(`product ${product.id}:`));
+        throw rolledBack;
+      })
+      .catch((err: unknown) => {
+        if (err !== rolledBack) throw err;
+      });
+    // The customer and their number each hold one.
+    expect(found).toHaveLength(2);
+    for (const v of found) expect(v).toMatch(/uses 0 units but its reservations hold 1$/);
   });
 });
 
