@@ -148,8 +148,6 @@ export async function startTestWorker(
     databaseUrl?: string;
     /** The notifier's extra environment (PAYLOAD_KEYS, KAKAO_*), or false for none at all (nor a drain). */
     notifier?: false | Record<string, string>;
-    /** The client the drain's Schedule is made with (one with the worker's payload codec); a plain one unless told. */
-    client?: Client;
   },
   wrap: (real: Activities) => Partial<Activities> = () => ({}),
 ): Promise<TestWorker> {
@@ -163,13 +161,13 @@ export async function startTestWorker(
   const notifier =
     options.notifier === false ? undefined : await launchNotifier(notifierQueueOf(taskQueue), { databaseUrl: options.databaseUrl, env: options.notifier });
   const worker = await startWorkerWith({ ...real, ...wrap(real) }, taskQueue, options.dataConverter);
-  const plain = options.client ? undefined : await connectClient();
-  const drain = notifier ? await startDrain(options.client ?? plain!.client, taskQueue) : undefined;
+  const temporal = notifier ? await connectClient() : undefined;
+  const drain = temporal ? await startDrain(temporal.client, taskQueue) : undefined;
   return {
     ...worker,
     async stop() {
       await drain?.stop();
-      await plain?.connection.close();
+      await temporal?.connection.close();
       await worker.stop();
       await notifier?.stop();
     },

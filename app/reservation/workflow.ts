@@ -352,7 +352,7 @@ async function hold(saga: Saga): Promise<Ending> {
       if (!(await condition(woken, remindAt - Date.now()))) {
         saga.reminded = true;
         await bookkeeping.remindCustomer({ reservationId: input.reservationId });
-          }
+      }
     }
     if (!woken() && !(await condition(woken, Math.max(1, holdEnds - Date.now())))) return 'EXPIRED';
     if (settled()) return requested.cancel ? 'CANCELLED' : 'COMPLETED';
